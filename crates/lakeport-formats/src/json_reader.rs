@@ -1,0 +1,344 @@
+//! JSON: newline-delimited objects or one top-level array of objects.
+//!
+//! A small normaliser rewrites either shape into compact records, one per line, remembering the
+//! source line each record starts on; arrow-json then decodes whole records. That gives streaming
+//! for arrays (arrow-json only reads NDJSON) and exact line numbers in errors.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use futures::StreamExt;
+
+use crate::bytes_in::Chunks;
+use crate::error::Position;
+use crate::infer::{classify_temporal, Temporal};
+use crate::{conform, BatchStream, FormatError, ReadOptions};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Shape {
+    Unknown,
+    Lines,
+    Array,
+    ArrayDone,
+}
+
+/// Splits a JSON byte stream into compact records. Whitespace outside strings is dropped.
+pub(crate) struct Normaliser {
+    shape: Shape,
+    depth: usize,
+    in_string: bool,
+    escape: bool,
+    line: u64,
+    record_start: u64,
+    /// Complete records, each followed by '\n'.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    lines: Vec<u64>,
+}
+
+impl Normaliser {
+    fn new() -> Self {
+        Normaliser { shape: Shape::Unknown, depth: 0, in_string: false, escape: false, line: 1, record_start: 1, out: Vec::new(), ends: Vec::new(), lines: Vec::new() }
+    }
+
+    fn feed(&mut self, file: &str, input: &[u8]) -> Result<(), FormatError> {
+        let err = |line: u64, m: &str| FormatError::Parse { file: file.to_string(), at: Position { line: Some(line), column: None }, message: m.to_string() };
+        for &b in input {
+            if self.in_string {
+                self.out.push(b);
+                if self.escape {
+                    self.escape = false;
+                } else if b == b'\\' {
+                    self.escape = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                } else if b == b'\n' {
+                    return Err(err(self.line, "line break inside a JSON string"));
+                }
+                continue;
+            }
+            if b == b'\n' {
+                self.line += 1;
+                continue;
+            }
+            if matches!(b, b' ' | b'\t' | b'\r') {
+                continue;
+            }
+            if self.depth > 0 {
+                self.out.push(b);
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            self.out.push(b'\n');
+                            self.ends.push(self.out.len());
+                            self.lines.push(self.record_start);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            // Between records.
+            match (self.shape, b) {
+                (Shape::Unknown, b'[') => self.shape = Shape::Array,
+                (Shape::Unknown, b'{') | (Shape::Lines, b'{') | (Shape::Array, b'{') => {
+                    if self.shape == Shape::Unknown {
+                        self.shape = Shape::Lines;
+                    }
+                    self.record_start = self.line;
+                    self.depth = 1;
+                    self.out.push(b);
+                }
+                (Shape::Array, b',') => {}
+                (Shape::Array, b']') => self.shape = Shape::ArrayDone,
+                (Shape::Array, _) => return Err(err(self.line, "the top-level array must contain objects (one per row)")),
+                (Shape::ArrayDone, _) => return Err(err(self.line, "unexpected content after the top-level array")),
+                (Shape::Unknown, _) | (Shape::Lines, _) => {
+                    return Err(err(self.line, &format!("expected a JSON object or array, found '{}'", b as char)))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self, file: &str) -> Result<(), FormatError> {
+        let at = Position { line: Some(self.record_start), column: None };
+        if self.depth > 0 || self.in_string {
+            return Err(FormatError::Parse { file: file.to_string(), at, message: "the file ends inside a JSON value (truncated?)".into() });
+        }
+        if self.shape == Shape::Array {
+            return Err(FormatError::Parse { file: file.to_string(), at: Position { line: Some(self.line), column: None }, message: "the top-level array is not closed with ']' (truncated?)".into() });
+        }
+        Ok(())
+    }
+
+    /// Takes up to `n` complete records: their bytes and their source lines.
+    fn take(&mut self, n: usize) -> (Vec<u8>, Vec<u64>) {
+        let n = n.min(self.ends.len());
+        if n == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let cut = self.ends[n - 1];
+        let rest = self.out.split_off(cut);
+        let taken = std::mem::replace(&mut self.out, rest);
+        self.ends.drain(..n);
+        for e in &mut self.ends {
+            *e -= cut;
+        }
+        (taken, self.lines.drain(..n).collect())
+    }
+
+    fn complete(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+pub(crate) struct JsonBody {
+    norm: Normaliser,
+    rest: Option<Chunks>,
+}
+
+impl JsonBody {
+    pub(crate) fn fully_buffered(&self) -> bool {
+        self.rest.is_none()
+    }
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.norm.out.len()
+    }
+}
+
+pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, JsonBody), FormatError> {
+    let mut norm = Normaliser::new();
+    let mut eof = false;
+    while norm.complete() < options.infer_rows {
+        match chunks.next().await? {
+            Some(b) => norm.feed(name, &b)?,
+            None => {
+                norm.finish(name)?;
+                eof = true;
+                break;
+            }
+        }
+    }
+    let n = norm.complete().min(options.infer_rows);
+    let mut values = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 0..n {
+        let end = norm.ends[i];
+        let v: serde_json::Value = serde_json::from_slice(&norm.out[start..end]).map_err(|e| FormatError::Parse {
+            file: name.to_string(),
+            at: Position { line: Some(norm.lines[i]), column: None },
+            message: format!("invalid JSON: {e}"),
+        })?;
+        values.push(v);
+        start = end;
+    }
+    let inferred = arrow_json::reader::infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))
+        .map_err(|e| FormatError::Parse { file: name.to_string(), at: Position::default(), message: format!("cannot infer a schema: {e}") })?;
+    let fields: Vec<Field> = inferred
+        .fields()
+        .iter()
+        .map(|f| {
+            if options.text_columns.iter().any(|c| c == f.name()) {
+                return Field::new(f.name(), DataType::Utf8, true);
+            }
+            let t = match f.data_type() {
+                DataType::Utf8 => refine_strings(values.iter().filter_map(|v| v.get(f.name()).and_then(|x| x.as_str()))),
+                other => other.clone(),
+            };
+            Field::new(f.name(), t, true)
+        })
+        .collect();
+    let rest = if eof { None } else { Some(chunks) };
+    Ok((Arc::new(Schema::new(fields)), JsonBody { norm, rest }))
+}
+
+/// JSON has no date type: string columns whose sampled values are all dates/timestamps get one.
+fn refine_strings<'a>(values: impl Iterator<Item = &'a str>) -> DataType {
+    let (mut date, mut naive, mut zoned, mut any) = (true, true, true, false);
+    for v in values {
+        any = true;
+        let t = classify_temporal(v);
+        date &= t == Temporal::Date;
+        naive &= matches!(t, Temporal::Naive | Temporal::Date);
+        zoned &= t == Temporal::Zoned;
+    }
+    match (any, date, naive, zoned) {
+        (false, ..) => DataType::Utf8,
+        (_, true, ..) => DataType::Date32,
+        (_, _, true, _) => DataType::Timestamp(TimeUnit::Microsecond, None),
+        (_, _, _, true) => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        _ => DataType::Utf8,
+    }
+}
+
+impl JsonBody {
+    pub(crate) fn into_batches(self, name: String, target: SchemaRef, options: &ReadOptions) -> BatchStream {
+        let state = JsonState { name, norm: self.norm, rest: self.rest, target, batch_size: options.batch_size, eof: false, done: false };
+        futures::stream::unfold(state, |mut s| async move {
+            if s.done {
+                return None;
+            }
+            match s.next_batch().await {
+                Ok(Some(b)) => Some((Ok(b), s)),
+                Ok(None) => None,
+                Err(e) => {
+                    s.done = true;
+                    Some((Err(e), s))
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+struct JsonState {
+    name: String,
+    norm: Normaliser,
+    rest: Option<Chunks>,
+    target: SchemaRef,
+    batch_size: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl JsonState {
+    async fn next_batch(&mut self) -> Result<Option<arrow_array::RecordBatch>, FormatError> {
+        while !self.eof && self.norm.complete() < self.batch_size {
+            match self.rest.as_mut() {
+                Some(r) => match r.next().await? {
+                    Some(b) => self.norm.feed(&self.name, &b)?,
+                    None => {
+                        self.norm.finish(&self.name)?;
+                        self.eof = true;
+                    }
+                },
+                None => self.eof = true,
+            }
+        }
+        let (bytes, lines) = self.norm.take(self.batch_size);
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        match decode(&self.target, &bytes, lines.len()) {
+            Ok(b) => conform(&self.name, b, &self.target).map(Some),
+            Err(_) => Err(self.locate(&bytes, &lines)),
+        }
+    }
+
+    /// A batch failed: decode its records one by one to name the first bad one and its line.
+    fn locate(&self, bytes: &[u8], lines: &[u64]) -> FormatError {
+        for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(lines) {
+            if let Err(e) = decode(&self.target, record, 1) {
+                let msg = e.to_string();
+                let column = self.target.fields().iter().find(|f| msg.contains(&format!("'{}'", f.name()))).map(|f| f.name().clone());
+                return FormatError::Parse {
+                    file: self.name.clone(),
+                    at: Position { line: Some(line), column },
+                    message: format!("{} (the column types were inferred from the first rows; enlarge the sample with --infer-rows or use --type-fallback)", msg.trim_start_matches("Json error: ")),
+                };
+            }
+        }
+        FormatError::Parse { file: self.name.clone(), at: Position::default(), message: "cannot decode a batch of records".into() }
+    }
+}
+
+fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.max(1))
+        .with_coerce_primitive(true)
+        .build_decoder()?;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let n = decoder.decode(&bytes[pos..])?;
+        if n == 0 {
+            break;
+        }
+        pos += n;
+        if decoder.len() >= rows {
+            // Flush is below; a full decoder must not be fed more.
+            break;
+        }
+    }
+    Ok(decoder.flush()?.unwrap_or_else(|| arrow_array::RecordBatch::new_empty(schema.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(input: &[&[u8]]) -> Result<(Vec<String>, Vec<u64>), FormatError> {
+        let mut n = Normaliser::new();
+        for chunk in input {
+            n.feed("t.json", chunk)?;
+        }
+        n.finish("t.json")?;
+        let count = n.complete();
+        let (bytes, lines) = n.take(count);
+        let recs = String::from_utf8(bytes).unwrap().lines().map(str::to_string).collect();
+        Ok((recs, lines))
+    }
+
+    #[test]
+    fn ndjson_and_arrays_become_one_record_per_line() {
+        let (r, l) = records(&[b"{\"a\": 1}\n\n{\"a\":", b" 2, \"s\": \"x y\\\"}\"}\n"]).unwrap();
+        assert_eq!(r, vec![r#"{"a":1}"#, r#"{"a":2,"s":"x y\"}"}"#]);
+        assert_eq!(l, vec![1, 3]);
+        let (r, l) = records(&[b"[\n  {\"a\": [1, 2]},\n  {\"a\": []}\n]\n"]).unwrap();
+        assert_eq!(r, vec![r#"{"a":[1,2]}"#, r#"{"a":[]}"#]);
+        assert_eq!(l, vec![2, 3]);
+    }
+
+    #[test]
+    fn truncated_and_malformed_input_names_the_line() {
+        let e = records(&[b"[{\"a\": 1},\n{\"a\": 2"]).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("truncated"), "{e}");
+        let e = records(&[b"{\"a\":1}\nnot json\n"]).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = records(&[b"[1, 2]"]).unwrap_err().to_string();
+        assert!(e.contains("objects"), "{e}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Schema checks between the files of one table, and conforming batches to the table's schema.
+
+use arrow_array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_cast::CastOptions;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::Position;
+use crate::{FileFormat, FormatError};
+
+/// Folds one more file's schema into a folder's schema.
+///
+/// CSV and Parquet files must have the same set of columns (order may differ); JSON records may
+/// omit keys, so JSON schemas are merged as a union. Types must agree, with these widenings:
+/// Null (no values) → any, integer → wider integer or Float64, Date → Timestamp. With
+/// `text_fallback` any other type conflict makes the column text; without it, the error names the
+/// file, the column and both types.
+pub fn unify(
+    table: &Schema,
+    table_origin: &str,
+    file: &Schema,
+    file_name: &str,
+    format: FileFormat,
+    text_fallback: bool,
+) -> Result<Schema, FormatError> {
+    let mismatch = |difference: String| FormatError::SchemaMismatch {
+        file: file_name.to_string(),
+        reference: table_origin.to_string(),
+        difference,
+    };
+    if format != FileFormat::Json {
+        if let Some(missing) = table.fields().iter().find(|f| file.field_with_name(f.name()).is_err()) {
+            return Err(mismatch(format!("column '{}' is missing", missing.name())));
+        }
+        if let Some(extra) = file.fields().iter().find(|f| table.field_with_name(f.name()).is_err()) {
+            return Err(mismatch(format!("it has an extra column '{}'", extra.name())));
+        }
+    }
+    let mut fields: Vec<Field> = Vec::with_capacity(table.fields().len());
+    for tf in table.fields() {
+        let merged = match file.field_with_name(tf.name()) {
+            Ok(ff) => match widen(tf.data_type(), ff.data_type()) {
+                Some(t) => t,
+                None if text_fallback && is_scalar(tf.data_type()) && is_scalar(ff.data_type()) => DataType::Utf8,
+                None => {
+                    return Err(mismatch(format!(
+                        "column '{}' is {} here but {} in '{}'",
+                        tf.name(),
+                        ff.data_type(),
+                        tf.data_type(),
+                        table_origin
+                    )))
+                }
+            },
+            Err(_) => tf.data_type().clone(),
+        };
+        fields.push(Field::new(tf.name(), merged, true));
+    }
+    for ff in file.fields() {
+        if table.field_with_name(ff.name()).is_err() {
+            fields.push(Field::new(ff.name(), ff.data_type().clone(), true));
+        }
+    }
+    Ok(Schema::new(fields))
+}
+
+fn is_scalar(t: &DataType) -> bool {
+    !t.is_nested()
+}
+
+/// The common type of two column types, if one can hold the other without losing meaning.
+fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType::*;
+    if a == b {
+        return Some(a.clone());
+    }
+    match (a, b) {
+        (Null, t) | (t, Null) => Some(t.clone()),
+        (x, y) if x.is_integer() && y.is_integer() => Some(Int64),
+        (x, y) if (x.is_integer() || x.is_floating()) && (y.is_integer() || y.is_floating()) => Some(Float64),
+        (Date32, Timestamp(u, None)) | (Timestamp(u, None), Date32) => Some(Timestamp(*u, None)),
+        (Utf8, Utf8View) | (Utf8View, Utf8) | (Utf8, LargeUtf8) | (LargeUtf8, Utf8) => Some(Utf8),
+        (Timestamp(_, tz1), Timestamp(_, tz2)) if tz1.is_some() == tz2.is_some() => Some(Timestamp(TimeUnit::Microsecond, tz1.clone())),
+        _ => None,
+    }
+}
+
+/// Makes a batch match `target` exactly: columns by name in target order, cast to target types,
+/// missing columns as NULL. A value that cannot be cast is an error naming the column.
+pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, FormatError> {
+    if batch.schema().fields() == target.fields() {
+        return RecordBatch::try_new(target.clone(), batch.columns().to_vec())
+            .map_err(|e| FormatError::Parse { file: file.to_string(), at: Position::default(), message: e.to_string() });
+    }
+    let rows = batch.num_rows();
+    let options = CastOptions { safe: false, ..Default::default() };
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
+    for f in target.fields() {
+        let col = match batch.schema().index_of(f.name()) {
+            Ok(i) => {
+                let c = batch.column(i);
+                if c.data_type() == f.data_type() {
+                    c.clone()
+                } else {
+                    arrow_cast::cast_with_options(c, f.data_type(), &options).map_err(|e| FormatError::Parse {
+                        file: file.to_string(),
+                        at: Position { line: None, column: Some(f.name().clone()) },
+                        message: format!("cannot convert {} to {}: {e}", c.data_type(), f.data_type()),
+                    })?
+                }
+            }
+            Err(_) => new_null_array(f.data_type(), rows),
+        };
+        columns.push(col);
+    }
+    RecordBatch::try_new_with_options(target.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(rows)))
+        .map_err(|e| FormatError::Parse { file: file.to_string(), at: Position::default(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(cols: &[(&str, DataType)]) -> Schema {
+        Schema::new(cols.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn widening_and_mismatches() {
+        let a = s(&[("id", DataType::Int64), ("x", DataType::Null), ("d", DataType::Date32)]);
+        let b = s(&[("d", DataType::Timestamp(TimeUnit::Microsecond, None)), ("id", DataType::Float64), ("x", DataType::Utf8)]);
+        let u = unify(&a, "a.csv", &b, "b.csv", FileFormat::Csv, false).unwrap();
+        assert_eq!(u, s(&[("id", DataType::Float64), ("x", DataType::Utf8), ("d", DataType::Timestamp(TimeUnit::Microsecond, None))]));
+
+        let c = s(&[("id", DataType::Int64)]);
+        let e = unify(&a, "a.csv", &c, "c.csv", FileFormat::Csv, false).unwrap_err().to_string();
+        assert!(e.contains("c.csv") && e.contains("'x' is missing") && e.contains("a.csv"), "{e}");
+
+        let d = s(&[("id", DataType::Boolean), ("x", DataType::Null), ("d", DataType::Date32)]);
+        let e = unify(&a, "a.csv", &d, "d.csv", FileFormat::Csv, false).unwrap_err().to_string();
+        assert!(e.contains("'id' is Boolean here but Int64"), "{e}");
+        assert_eq!(unify(&a, "a.csv", &d, "d.csv", FileFormat::Csv, true).unwrap().field(0).data_type(), &DataType::Utf8);
+
+        // JSON: keys may be absent in some files; the schema is the union.
+        let j = s(&[("id", DataType::Int64), ("extra", DataType::Boolean)]);
+        let u = unify(&a, "a.json", &j, "j.json", FileFormat::Json, false).unwrap();
+        assert_eq!(u.fields().len(), 4);
+    }
+}

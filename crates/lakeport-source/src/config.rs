@@ -1,0 +1,226 @@
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::SourceError;
+
+pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_MAX_RETRIES: usize = 5;
+
+/// The non-secret settings of an S3 extraction connection. The secret access key travels
+/// separately as a [`crate::Secret`] so that this struct can be shown, logged and serialised freely.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Config {
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    /// Endpoint URL of an S3-compatible store; `None` means AWS (`https://s3.<region>.amazonaws.com`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual-host style.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Allow plain HTTP. Only honoured for loopback endpoints unless `allow_http_anywhere` is set too.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The explicit override for plain HTTP to a non-loopback host.
+    #[serde(default)]
+    pub allow_http_anywhere: bool,
+    /// How many objects are fetched at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Retry budget per request (with exponential backoff and jitter).
+    #[serde(default = "default_max_retries")]
+    pub max_retries: usize,
+}
+
+fn default_concurrency() -> usize {
+    DEFAULT_CONCURRENCY
+}
+fn default_max_retries() -> usize {
+    DEFAULT_MAX_RETRIES
+}
+
+impl S3Config {
+    pub fn new(region: impl Into<String>, bucket: impl Into<String>, access_key_id: impl Into<String>) -> Self {
+        S3Config {
+            region: region.into(),
+            bucket: bucket.into(),
+            access_key_id: access_key_id.into(),
+            endpoint: None,
+            path_style: false,
+            allow_http: false,
+            allow_http_anywhere: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            max_retries: DEFAULT_MAX_RETRIES,
+        }
+    }
+
+    /// Checks the settings before anything is sent: required fields, a parseable endpoint, and the
+    /// plain-HTTP rule (HTTPS by default; HTTP only to loopback, or anywhere when forced).
+    pub fn validate(&self) -> Result<(), SourceError> {
+        let bad = |m: String| Err(SourceError::InvalidConfig(m));
+        if self.region.trim().is_empty() {
+            return bad("AWS region is required (e.g. eu-central-1)".into());
+        }
+        if self.bucket.trim().is_empty() {
+            return bad("bucket is required".into());
+        }
+        if !valid_bucket_name(&self.bucket) {
+            return bad(format!(
+                "bucket name '{}' is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.', '-')",
+                self.bucket
+            ));
+        }
+        if self.access_key_id.trim().is_empty() {
+            return bad("access key ID is required".into());
+        }
+        if self.concurrency == 0 {
+            return bad("concurrency must be at least 1".into());
+        }
+        let url = self.endpoint_url()?;
+        match url.scheme() {
+            "https" => {}
+            "http" => {
+                if !self.allow_http {
+                    return bad(format!(
+                        "endpoint {url} uses plain HTTP; lakeport talks HTTPS by default. Pass --allow-http for a local test server"
+                    ));
+                }
+                if !is_loopback(&url) && !self.allow_http_anywhere {
+                    return bad(format!(
+                        "plain HTTP is only allowed to loopback endpoints; {} is not one. Use HTTPS, or force it with --allow-http-anywhere",
+                        url.host_str().unwrap_or_default()
+                    ));
+                }
+            }
+            other => return bad(format!("endpoint scheme '{other}' is not supported (use https://)")),
+        }
+        if !self.path_style && matches!(url.host(), Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))) {
+            return bad(format!(
+                "endpoint {url} is an IP address, which cannot carry the bucket as a host name: use path-style addressing (--path-style)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The endpoint as a URL (the AWS regional endpoint when none is set).
+    pub fn endpoint_url(&self) -> Result<Url, SourceError> {
+        let raw = match &self.endpoint {
+            Some(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_string(),
+            _ => format!("https://s3.{}.amazonaws.com", self.region.trim()),
+        };
+        Url::parse(&raw).map_err(|e| SourceError::InvalidConfig(format!("endpoint URL '{raw}' is not valid: {e}")))
+    }
+
+    /// The URL of the bucket itself, with path-style or virtual-host addressing as configured.
+    pub fn bucket_url(&self) -> Result<Url, SourceError> {
+        let mut url = self.endpoint_url()?;
+        if self.path_style {
+            url.set_path(&format!("/{}/", self.bucket));
+        } else {
+            let host = format!("{}.{}", self.bucket, url.host_str().unwrap_or_default());
+            url.set_host(Some(&host))
+                .map_err(|e| SourceError::InvalidConfig(format!("cannot address bucket as a host name: {e}")))?;
+            url.set_path("/");
+        }
+        Ok(url)
+    }
+
+    /// The URL of one object. Each key segment is percent-encoded as SigV4 expects.
+    pub fn object_url(&self, key: &str) -> Result<Url, SourceError> {
+        let base = self.bucket_url()?;
+        let encoded: Vec<String> = key.split('/').map(uri_encode).collect();
+        let mut raw = base.to_string();
+        raw.push_str(&encoded.join("/"));
+        Url::parse(&raw).map_err(|e| SourceError::InvalidConfig(format!("object URL for '{key}': {e}")))
+    }
+}
+
+/// RFC 3986 unreserved characters stay, everything else is %XX — the encoding SigV4 canonicalises.
+pub(crate) fn uri_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(endpoint: &str) -> S3Config {
+        let mut c = S3Config::new("us-east-1", "my-bucket", "AKID");
+        c.endpoint = Some(endpoint.to_string());
+        c.path_style = true;
+        c
+    }
+
+    #[test]
+    fn https_is_the_default_and_http_needs_consent() {
+        assert!(S3Config::new("us-east-1", "b-1", "AKID").validate().is_ok());
+        let mut c = cfg("http://127.0.0.1:9000");
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("--allow-http"), "{err}");
+        c.allow_http = true;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn http_to_a_remote_host_needs_the_explicit_override() {
+        let mut c = cfg("http://s3.example.com");
+        c.allow_http = true;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("loopback"), "{err}");
+        c.allow_http_anywhere = true;
+        assert!(c.validate().is_ok());
+        for local in ["http://localhost:9000", "http://[::1]:9000", "http://127.0.0.2:1"] {
+            let mut c = cfg(local);
+            c.allow_http = true;
+            assert!(c.validate().is_ok(), "{local}");
+        }
+        let mut ip_vhost = cfg("http://127.0.0.1:9000");
+        ip_vhost.allow_http = true;
+        ip_vhost.path_style = false;
+        assert!(ip_vhost.validate().unwrap_err().to_string().contains("--path-style"));
+    }
+
+    #[test]
+    fn addressing_styles() {
+        let mut c = cfg("http://127.0.0.1:9000");
+        c.path_style = true;
+        assert_eq!(c.object_url("a b/ü.csv").unwrap().as_str(), "http://127.0.0.1:9000/my-bucket/a%20b/%C3%BC.csv");
+        let mut v = cfg("https://minio.internal:9000");
+        v.path_style = false;
+        assert_eq!(v.object_url("x/y.csv").unwrap().as_str(), "https://my-bucket.minio.internal:9000/x/y.csv");
+        let aws = S3Config::new("eu-central-1", "data", "AKID");
+        assert_eq!(aws.bucket_url().unwrap().as_str(), "https://data.s3.eu-central-1.amazonaws.com/");
+    }
+
+    #[test]
+    fn rejects_bad_bucket_names() {
+        assert!(S3Config::new("us-east-1", "Bad_Bucket", "AKID").validate().is_err());
+        assert!(S3Config::new("us-east-1", "", "AKID").validate().is_err());
+    }
+}

@@ -1,0 +1,19 @@
+//! The source side of lakeport: an S3 (or S3-compatible) bucket.
+//!
+//! * [`S3Config`] and [`Secret`]: what a saved extraction connection holds.
+//! * [`S3Source`]: lists, heads and reads objects through `object_store` (read-only by construction:
+//!   nothing in this crate issues a PUT, POST or DELETE to the bucket).
+//! * [`probe`]: "Test Connection" — checks each permission the extraction mode needs, one by one.
+
+mod config;
+mod error;
+pub mod probe;
+mod secret;
+mod signed;
+mod store;
+
+pub use config::{S3Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
+pub use error::SourceError;
+pub use secret::Secret;
+pub use signed::{SignedClient, SignedResponse};
+pub use store::{ObjectInfo, S3Source};

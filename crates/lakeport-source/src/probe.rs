@@ -1,0 +1,225 @@
+//! Test Connection for extraction mode: checks s3:ListBucket, s3:GetObject and s3:GetBucketAcl one
+//! by one, with a verdict and a reason for each, and the policy that grants what is missing.
+//! Requests are signed the same way as the extraction's, so a pass here means the extraction's
+//! credentials work.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::signed::xml_tag;
+use crate::{S3Config, Secret, SignedClient, SignedResponse, SourceError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Permission {
+    #[serde(rename = "s3:ListBucket")]
+    ListBucket,
+    #[serde(rename = "s3:GetObject")]
+    GetObject,
+    #[serde(rename = "s3:GetBucketAcl")]
+    GetBucketAcl,
+}
+
+impl Permission {
+    pub fn action(self) -> &'static str {
+        match self {
+            Permission::ListBucket => "s3:ListBucket",
+            Permission::GetObject => "s3:GetObject",
+            Permission::GetBucketAcl => "s3:GetBucketAcl",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The call succeeded.
+    Passed,
+    /// The call failed: the permission is missing or the credentials/bucket are wrong.
+    Failed,
+    /// Not a failure, but worth knowing (e.g. the server does not implement GetBucketAcl).
+    Warning,
+    /// Could not be checked (e.g. an empty bucket has no object to read).
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub permission: Permission,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeReport {
+    pub checks: Vec<Check>,
+    /// The IAM policy JSON that grants the failed permissions (None when nothing failed).
+    pub policy_hint: Option<String>,
+}
+
+impl ProbeReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.verdict != Verdict::Failed)
+    }
+
+    pub fn failed(&self) -> Vec<Permission> {
+        self.checks.iter().filter(|c| c.verdict == Verdict::Failed).map(|c| c.permission).collect()
+    }
+}
+
+/// Runs the three checks. Settings errors (bad endpoint, HTTP not allowed) are returned as `Err`
+/// before anything is sent.
+pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<ProbeReport, SourceError> {
+    config.validate()?;
+    let client = SignedClient::new(config, secret, None)?;
+    let mut checks = Vec::new();
+
+    // 1. ListBucket: list at most one key; it also gives us an object for the GetObject check.
+    let mut list_url = config.bucket_url()?;
+    list_url.set_query(Some("list-type=2&max-keys=1"));
+    let mut first_key = None;
+    match client.send(http::Method::GET, &list_url, &[], Bytes::new()).await {
+        Ok(r) if r.status == 200 => {
+            first_key = xml_tag(r.text(), "Key").map(xml_unescape);
+            checks.push(Check {
+                permission: Permission::ListBucket,
+                verdict: Verdict::Passed,
+                reason: match &first_key {
+                    Some(_) => format!("listed bucket '{}'", config.bucket),
+                    None => format!("listed bucket '{}' (it is empty)", config.bucket),
+                },
+            });
+        }
+        Ok(r) => checks.push(failed_check(Permission::ListBucket, config, &r)),
+        Err(e) => checks.push(Check { permission: Permission::ListBucket, verdict: Verdict::Failed, reason: e.to_string() }),
+    }
+
+    // 2. GetObject: read the first byte of one object.
+    match &first_key {
+        Some(key) => {
+            let url = config.object_url(key)?;
+            match client.send(http::Method::GET, &url, &[("range", "bytes=0-0")], Bytes::new()).await {
+                // 416: the object is empty, but reading it was allowed.
+                Ok(r) if r.status == 200 || r.status == 206 || r.status == 416 => checks.push(Check {
+                    permission: Permission::GetObject,
+                    verdict: Verdict::Passed,
+                    reason: format!("read object '{key}'"),
+                }),
+                Ok(r) => checks.push(failed_check(Permission::GetObject, config, &r)),
+                Err(e) => checks.push(Check { permission: Permission::GetObject, verdict: Verdict::Failed, reason: e.to_string() }),
+            }
+        }
+        None => checks.push(Check {
+            permission: Permission::GetObject,
+            verdict: Verdict::Skipped,
+            reason: if checks[0].verdict == Verdict::Passed {
+                "the bucket is empty, so there is no object to read".into()
+            } else {
+                "needs a listed object; listing failed".into()
+            },
+        }),
+    }
+
+    // 3. GetBucketAcl.
+    let mut acl_url = config.bucket_url()?;
+    acl_url.set_query(Some("acl"));
+    match client.send(http::Method::GET, &acl_url, &[], Bytes::new()).await {
+        Ok(r) if r.status == 200 => checks.push(Check {
+            permission: Permission::GetBucketAcl,
+            verdict: Verdict::Passed,
+            reason: "read the bucket ACL".into(),
+        }),
+        Ok(r) if r.status == 501 => checks.push(Check {
+            permission: Permission::GetBucketAcl,
+            verdict: Verdict::Warning,
+            reason: "this S3-compatible server does not implement GetBucketAcl (501 Not Implemented); extraction does not need it".into(),
+        }),
+        Ok(r) => checks.push(failed_check(Permission::GetBucketAcl, config, &r)),
+        Err(e) => checks.push(Check { permission: Permission::GetBucketAcl, verdict: Verdict::Failed, reason: e.to_string() }),
+    }
+
+    let failed: Vec<Permission> = checks.iter().filter(|c| c.verdict == Verdict::Failed).map(|c| c.permission).collect();
+    let policy_hint = (!failed.is_empty()).then(|| policy_json(&config.bucket, &failed));
+    Ok(ProbeReport { checks, policy_hint })
+}
+
+fn failed_check(permission: Permission, config: &S3Config, r: &SignedResponse) -> Check {
+    let code = r.error_code().unwrap_or("");
+    let reason = match (r.status, code) {
+        (403, "AccessDenied") | (403, "") => format!(
+            "access denied: the key '{}' lacks {} on bucket '{}'",
+            config.access_key_id,
+            permission.action(),
+            config.bucket
+        ),
+        (301, _) | (_, "PermanentRedirect") | (_, "AuthorizationHeaderMalformed") => format!(
+            "the bucket is in another region{}; set the connection's region to it",
+            r.bucket_region.as_deref().map(|g| format!(" ({g})")).unwrap_or_default()
+        ),
+        (_, c) => match explain_s3_code(c) {
+            Some(hint) => format!("{c}: {hint}"),
+            None => format!("HTTP {} {}", r.status, if c.is_empty() { r.text().chars().take(200).collect::<String>() } else { c.to_string() }),
+        },
+    };
+    Check { permission, verdict: Verdict::Failed, reason }
+}
+
+/// Plain-language meaning of the S3 error codes a connection test meets.
+pub fn explain_s3_code(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "SignatureDoesNotMatch" => "signature mismatch: the secret access key is wrong",
+        "InvalidAccessKeyId" => "the access key ID is unknown to this server/account",
+        "AccessDenied" => "access denied by the bucket or IAM policy",
+        "NoSuchBucket" => "no such bucket: check the bucket name and region",
+        "ExpiredToken" | "TokenRefreshRequired" => "the credentials have expired",
+        "InvalidToken" => "the session token is invalid",
+        "RequestTimeTooSkewed" => "this machine's clock is too far off the server's",
+        "AllAccessDisabled" => "all access to this bucket has been disabled",
+        "PermanentRedirect" => "the bucket is in another region; set the connection's region",
+        _ => return None,
+    })
+}
+
+/// The least-privilege policy for the missing permissions, ready to paste into IAM.
+pub fn policy_json(bucket: &str, missing: &[Permission]) -> String {
+    let bucket_actions: Vec<&str> = missing
+        .iter()
+        .filter(|p| matches!(p, Permission::ListBucket | Permission::GetBucketAcl))
+        .map(|p| p.action())
+        .collect();
+    let mut statements = Vec::new();
+    if !bucket_actions.is_empty() {
+        statements.push(serde_json::json!({
+            "Sid": "LakeportBucketRead",
+            "Effect": "Allow",
+            "Action": bucket_actions,
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+        }));
+    }
+    if missing.contains(&Permission::GetObject) {
+        statements.push(serde_json::json!({
+            "Sid": "LakeportObjectRead",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        }));
+    }
+    serde_json::to_string_pretty(&serde_json::json!({ "Version": "2012-10-17", "Statement": statements }))
+        .expect("static JSON")
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_names_only_the_missing_permissions() {
+        let p = policy_json("b", &[Permission::GetBucketAcl]);
+        assert!(p.contains("s3:GetBucketAcl") && !p.contains("s3:GetObject") && !p.contains("s3:ListBucket"));
+        let p = policy_json("b", &[Permission::GetObject]);
+        assert!(p.contains("arn:aws:s3:::b/*"));
+    }
+}

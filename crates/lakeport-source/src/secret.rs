@@ -1,0 +1,46 @@
+use std::fmt;
+
+/// A secret value (secret access key, session token). `Debug` and `Display` mask it, so it cannot
+/// leak through logs, error messages or `{:?}` by accident; [`Secret::expose`] is the one way out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The raw value, for the few places that must hand it to a signer or a file.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("********")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_masked_in_debug_and_display() {
+        let s = Secret::new("wJalrXUtnFEMI/K7MDENG");
+        assert!(!format!("{s:?}").contains("wJalr"));
+        assert!(!format!("{s}").contains("wJalr"));
+        assert_eq!(s.expose(), "wJalrXUtnFEMI/K7MDENG");
+    }
+}

@@ -1,0 +1,134 @@
+//! SigV4-signed HTTP requests for the few S3 calls `object_store` has no method for
+//! (GetBucketAcl for Test Connection; CreateBucket for test set-up). Signing is object_store's own
+//! public `AwsAuthorizer`; we only build the request and send it with reqwest.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use object_store::aws::{AwsAuthorizer, AwsCredential};
+use object_store::client::HttpRequest;
+use url::Url;
+
+use crate::{S3Config, Secret, SourceError};
+
+/// A client that signs each request with the connection's key (service `s3`).
+#[derive(Clone)]
+pub struct SignedClient {
+    http: reqwest::Client,
+    credential: std::sync::Arc<AwsCredential>,
+    region: String,
+}
+
+/// Status, the S3 error code (when the body is an S3 error document) and the body.
+#[derive(Debug)]
+pub struct SignedResponse {
+    pub status: u16,
+    pub body: Bytes,
+    /// `x-amz-bucket-region`, which S3 sends when a bucket lives in another region.
+    pub bucket_region: Option<String>,
+}
+
+impl SignedResponse {
+    pub fn error_code(&self) -> Option<&str> {
+        xml_tag(std::str::from_utf8(&self.body).ok()?, "Code")
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap_or("<binary>")
+    }
+}
+
+impl SignedClient {
+    pub fn new(config: &S3Config, secret: &Secret, session_token: Option<&Secret>) -> Result<Self, SourceError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| SourceError::InvalidConfig(format!("cannot build HTTP client: {e}")))?;
+        Ok(SignedClient {
+            http,
+            credential: std::sync::Arc::new(AwsCredential {
+                key_id: config.access_key_id.clone(),
+                secret_key: secret.expose().to_string(),
+                token: session_token.map(|t| t.expose().to_string()),
+            }),
+            region: config.region.clone(),
+        })
+    }
+
+    /// Sends one signed request. Network and TLS failures become [`SourceError::Http`] with the
+    /// underlying cause spelled out (connection refused, certificate problems, timeouts).
+    pub async fn send(
+        &self,
+        method: http::Method,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<SignedResponse, SourceError> {
+        let mut req: HttpRequest = http::Request::builder()
+            .method(method.clone())
+            .uri(url.as_str())
+            .body(body.clone().into())
+            .map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string() })?;
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                http::HeaderName::from_bytes(k.as_bytes()).expect("static header name"),
+                http::HeaderValue::from_str(v).map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string() })?,
+            );
+        }
+        AwsAuthorizer::new(&self.credential, "s3", &self.region).authorize(&mut req, None);
+
+        let mut out = self.http.request(method, url.as_str());
+        for (k, v) in req.headers() {
+            out = out.header(k, v);
+        }
+        let resp = out.body(body).send().await.map_err(|e| SourceError::Http {
+            url: url.to_string(),
+            message: describe_reqwest_error(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let bucket_region = resp
+            .headers()
+            .get("x-amz-bucket-region")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.bytes().await.map_err(|e| SourceError::Http {
+            url: url.to_string(),
+            message: describe_reqwest_error(&e),
+        })?;
+        Ok(SignedResponse { status, body, bucket_region })
+    }
+}
+
+/// Names the cause of a transport failure: reqwest's top-level message is often just
+/// "error sending request", the useful part (refused, certificate, DNS) is in the source chain.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        parts.push(s.to_string());
+        src = s.source();
+    }
+    let all = parts.join(": ");
+    let lower = all.to_lowercase();
+    let kind = if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        "TLS error"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if lower.contains("dns") || lower.contains("resolve") {
+        "host name not found"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "network error"
+    };
+    format!("{kind} ({all})")
+}
+
+/// The text of the first `<tag>…</tag>` in an XML document; enough for S3's flat error documents.
+pub(crate) fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
