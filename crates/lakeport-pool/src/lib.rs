@@ -1,1 +1,35 @@
+//! The data pool: named pools of Iceberg tables in a local warehouse with a SQLite catalog
+//! (the embedded default; no server), their data connections, secrets, job history and SQL.
+//!
+//! Layout of a pool directory (default `./lakeport-data`):
+//! ```text
+//! catalog.db            SQLite: the Iceberg SQL catalog (iceberg_tables, …) + lakeport's own tables
+//! warehouse/<pool>/<table>/{data,metadata}/   Iceberg tables (Parquet data files)
+//! secrets/<pool>/<connection>.secret          mode 0600, directory 0700
+//! ```
+//! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
+//! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
 
+mod commit;
+mod connections;
+mod error;
+mod jobs;
+mod ledger;
+mod names;
+mod pooldir;
+mod query;
+mod secrets;
+mod types;
+mod writer;
+
+pub use connections::{Connection, ConnectionConfig};
+pub use error::PoolError;
+pub use jobs::{Job, JobStatus};
+pub use ledger::{LoadedObject, Ledger};
+pub use names::{table_name_from, validate_identifier};
+pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
+pub use query::QueryResult;
+pub use writer::{CommitSummary, LoadMode, TableWriter};
+
+/// The Iceberg catalog name lakeport registers its tables under (pyiceberg: `SqlCatalog("lakeport", …)`).
+pub const CATALOG_NAME: &str = "lakeport";

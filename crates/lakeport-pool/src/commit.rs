@@ -1,0 +1,167 @@
+//! The one place where lakeport commits to an Iceberg table.
+//!
+//! iceberg-rust 0.10.1 can only fast-append through its public API (`TableCommit` cannot be built
+//! outside the crate, and there is no overwrite action), so a full-load *replace* needs its own
+//! commit. We use one commit path for both load modes, built from public pieces:
+//! manifest (`ManifestWriterBuilder`) → manifest list (`ManifestListWriter`) → snapshot →
+//! `TableMetadata::into_builder().add_snapshot().set_ref(main)` → new metadata file → a single
+//! compare-and-swap on the catalog row (`UPDATE … WHERE metadata_location = <old>`), or a single
+//! `INSERT` for a table created by this load. Readers therefore see the old table or the new one,
+//! never a mix, and a crash at any point before the swap leaves the table as it was (the files
+//! written so far are orphans, removed by `vacuum`).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use iceberg::spec::{
+    DataFile, ManifestFile, ManifestList, ManifestListWriter, ManifestWriterBuilder, Operation, Snapshot,
+    SnapshotReference, SnapshotRetention, SnapshotSummaryCollector, Summary, TableMetadata, MAIN_BRANCH,
+};
+use iceberg::io::FileIO;
+use iceberg::{MetadataLocation, TableIdent};
+use sqlx::SqlitePool;
+
+use crate::{PoolError, CATALOG_NAME};
+
+pub(crate) struct CommitRequest {
+    pub ident: TableIdent,
+    /// Metadata the new snapshot builds on: the table's current metadata, possibly with a new
+    /// current schema (full load), or the metadata of a table this load creates.
+    pub staged: TableMetadata,
+    /// The catalog's current metadata location; `None` when this commit creates the table.
+    pub previous_location: Option<String>,
+    pub files: Vec<DataFile>,
+    /// Full load: the new snapshot holds only `files`. Delta: it keeps the current files too.
+    pub replace: bool,
+    pub properties: HashMap<String, String>,
+}
+
+pub(crate) struct Committed {
+    pub snapshot_id: i64,
+    pub total_records: u64,
+    pub metadata_location: String,
+}
+
+pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest) -> Result<Committed, PoolError> {
+    let meta = &req.staged;
+    let location = meta.location().trim_end_matches('/').to_string();
+    let schema = meta.current_schema().clone();
+    let spec = meta.default_partition_spec().as_ref().clone();
+    let snapshot_id = unique_snapshot_id(meta);
+    let sequence_number = meta.next_sequence_number();
+    let parent = meta.current_snapshot_id();
+    let commit_id = uuid::Uuid::new_v4();
+
+    // Manifests: the current ones too when appending; only the new one when replacing.
+    let mut manifests: Vec<ManifestFile> = Vec::new();
+    let mut previous_total: u64 = 0;
+    if let Some(current) = meta.current_snapshot() {
+        if !req.replace {
+            let bytes = file_io.new_input(current.manifest_list())?.read().await?;
+            manifests.extend(ManifestList::parse_with_version(&bytes, meta.format_version())?.consume_entries());
+            previous_total = current
+                .summary()
+                .additional_properties
+                .get("total-records")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    let mut collector = SnapshotSummaryCollector::default();
+    let mut added_records = 0u64;
+    for f in &req.files {
+        collector.add_file(f, schema.clone(), meta.default_partition_spec().clone());
+        added_records += f.record_count();
+    }
+    if !req.files.is_empty() {
+        let path = format!("{location}/metadata/{commit_id}-m0.avro");
+        let mut writer = ManifestWriterBuilder::new(file_io.new_output(&path)?, Some(snapshot_id), schema.clone(), spec).build_v2_data();
+        for f in req.files {
+            writer.add_file(f, sequence_number)?;
+        }
+        manifests.push(writer.write_manifest_file().await?);
+    }
+    let list_path = format!("{location}/metadata/snap-{snapshot_id}-0-{commit_id}.avro");
+    let mut list = ManifestListWriter::v2(file_io.new_output(&list_path)?.writer().await?, snapshot_id, parent, sequence_number);
+    list.add_manifests(manifests.into_iter())?;
+    list.close().await?;
+
+    let total_records = previous_total + added_records;
+    let mut properties = req.properties;
+    properties.extend(collector.build());
+    properties.insert("total-records".into(), total_records.to_string());
+    let operation = if req.replace && parent.is_some() { Operation::Overwrite } else { Operation::Append };
+    let snapshot = Snapshot::builder()
+        .with_snapshot_id(snapshot_id)
+        .with_parent_snapshot_id(parent)
+        .with_sequence_number(sequence_number)
+        .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
+        .with_manifest_list(list_path)
+        .with_summary(Summary { operation, additional_properties: properties })
+        .with_schema_id(meta.current_schema_id())
+        .build();
+
+    let new_meta = req
+        .staged
+        .into_builder(req.previous_location.clone())
+        .add_snapshot(snapshot)?
+        .set_ref(MAIN_BRANCH, SnapshotReference::new(snapshot_id, SnapshotRetention::branch(None, None, None)))?
+        .build()?
+        .metadata;
+    let new_location = match &req.previous_location {
+        Some(prev) => MetadataLocation::from_str(prev)?.with_next_version().with_new_metadata(&new_meta),
+        None => MetadataLocation::new_with_metadata(&location, &new_meta),
+    };
+    new_meta.write_to(file_io, &new_location).await?;
+    let new_location = new_location.to_string();
+
+    let namespace = req.ident.namespace().join(".");
+    let name = req.ident.name();
+    match &req.previous_location {
+        Some(prev) => {
+            let done = sqlx::query(
+                "UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
+                 WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?",
+            )
+            .bind(&new_location)
+            .bind(prev)
+            .bind(CATALOG_NAME)
+            .bind(&namespace)
+            .bind(name)
+            .bind(prev)
+            .execute(db)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(PoolError::CommitConflict(name.to_string()));
+            }
+        }
+        None => {
+            let inserted = sqlx::query(
+                "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, iceberg_type)
+                 VALUES (?, ?, ?, ?, 'TABLE')",
+            )
+            .bind(CATALOG_NAME)
+            .bind(&namespace)
+            .bind(name)
+            .bind(&new_location)
+            .execute(db)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::CommitConflict(name.to_string())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Committed { snapshot_id, total_records, metadata_location: new_location })
+}
+
+fn unique_snapshot_id(meta: &TableMetadata) -> i64 {
+    loop {
+        let (a, b) = uuid::Uuid::new_v4().as_u64_pair();
+        let id = ((a ^ b) & (i64::MAX as u64)) as i64;
+        if id != 0 && meta.snapshot_by_id(id).is_none() {
+            return id;
+        }
+    }
+}

@@ -1,0 +1,484 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_schema::{Schema, SchemaRef};
+use chrono::{DateTime, TimeZone, Utc};
+use iceberg::arrow::{arrow_schema_to_schema_auto_assign_ids, schema_to_arrow_schema, strip_metadata_from_schema};
+use iceberg::io::{FileIO, LocalFsStorageFactory};
+use iceberg::spec::{TableMetadata, TableMetadataBuilder};
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
+use lakeport_source::Secret;
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+use crate::names::validate_connection_name;
+use crate::writer::{describe_difference, local_path};
+use crate::{
+    secrets, validate_identifier, Connection, ConnectionConfig, Job, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
+};
+
+/// The directory that holds every pool: one SQLite catalog, one warehouse, the secrets.
+#[derive(Clone)]
+pub struct PoolDir {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    db: SqlitePool,
+    catalog: Arc<SqlCatalog>,
+    file_io: FileIO,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PoolInfo {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub tables: usize,
+    pub connections: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TableInfo {
+    pub name: String,
+    pub rows: u64,
+    pub data_files: u64,
+    pub snapshots: usize,
+    pub last_load: Option<DateTime<Utc>>,
+    pub last_mode: Option<String>,
+    pub location: String,
+}
+
+const SCHEMA_SQL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS lakeport_pools (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS lakeport_connections (pool TEXT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,
+        created_at TEXT NOT NULL, PRIMARY KEY (pool, name))",
+    "CREATE TABLE IF NOT EXISTS lakeport_jobs (id TEXT PRIMARY KEY, pool TEXT NOT NULL, connection TEXT NOT NULL,
+        mode TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, tables TEXT NOT NULL,
+        files INTEGER NOT NULL, rows INTEGER NOT NULL, bytes INTEGER NOT NULL, error TEXT, details TEXT NOT NULL)",
+];
+
+impl PoolDir {
+    /// Opens (creating if needed) a pool directory.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<PoolDir, PoolError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir.join("warehouse")).map_err(|e| PoolError::io(format!("create {}", dir.display()), e))?;
+        let root = dir.canonicalize().map_err(|e| PoolError::io(format!("open {}", dir.display()), e))?;
+        let db_path = root.join("catalog.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", db_path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30));
+        let db = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        for stmt in SCHEMA_SQL {
+            sqlx::query(stmt).execute(&db).await?;
+        }
+        let catalog = SqlCatalogBuilder::default()
+            .uri(format!("sqlite://{}", db_path.display()))
+            .warehouse_location(format!("file://{}/warehouse", root.display()))
+            .sql_bind_style(SqlBindStyle::QMark)
+            .with_storage_factory(Arc::new(LocalFsStorageFactory))
+            .load(CATALOG_NAME, HashMap::new())
+            .await
+            .map_err(|e| PoolError::Catalog(format!("cannot open the catalog at {}: {e}", db_path.display())))?;
+        Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), file_io: FileIO::new_with_fs() }) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn catalog_path(&self) -> PathBuf {
+        self.inner.root.join("catalog.db")
+    }
+
+    pub async fn create_pool(&self, name: &str) -> Result<Pool, PoolError> {
+        validate_identifier("pool", name)?;
+        let inserted = sqlx::query("INSERT INTO lakeport_pools (name, created_at) VALUES (?, ?)")
+            .bind(name)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&self.inner.db)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::PoolExists(name.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+        let ns = NamespaceIdent::new(name.to_string());
+        if !self.inner.catalog.namespace_exists(&ns).await? {
+            self.inner.catalog.create_namespace(&ns, HashMap::new()).await?;
+        }
+        Ok(Pool { dir: self.clone(), name: name.to_string() })
+    }
+
+    pub async fn pool(&self, name: &str) -> Result<Pool, PoolError> {
+        let found = sqlx::query("SELECT name FROM lakeport_pools WHERE name = ?").bind(name).fetch_optional(&self.inner.db).await?;
+        match found {
+            Some(_) => Ok(Pool { dir: self.clone(), name: name.to_string() }),
+            None => Err(PoolError::NoSuchPool(name.to_string())),
+        }
+    }
+
+    pub async fn list_pools(&self) -> Result<Vec<PoolInfo>, PoolError> {
+        let rows = sqlx::query("SELECT name, created_at FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let name: String = r.get("name");
+            let pool = Pool { dir: self.clone(), name: name.clone() };
+            out.push(PoolInfo {
+                tables: pool.table_names().await?.len(),
+                connections: pool.connections().await?.len(),
+                created_at: parse_time(r.get("created_at")),
+                name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drops a pool with its tables (data files included), connections, secrets and job history.
+    pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
+        let pool = self.pool(name).await?;
+        for t in pool.table_names().await? {
+            self.inner.catalog.drop_table(&TableIdent::new(pool.namespace(), t)).await?;
+        }
+        let ns = pool.namespace();
+        if self.inner.catalog.namespace_exists(&ns).await? {
+            self.inner.catalog.drop_namespace(&ns).await?;
+        }
+        for stmt in ["DELETE FROM lakeport_connections WHERE pool = ?", "DELETE FROM lakeport_jobs WHERE pool = ?", "DELETE FROM lakeport_pools WHERE name = ?"] {
+            sqlx::query(stmt).bind(name).execute(&self.inner.db).await?;
+        }
+        for dir in [self.inner.root.join("warehouse").join(name), self.inner.root.join("secrets").join(name)] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| PoolError::io(format!("remove {}", dir.display()), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One data pool: its connections, tables and jobs.
+#[derive(Clone)]
+pub struct Pool {
+    dir: PoolDir,
+    name: String,
+}
+
+impl Pool {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn namespace(&self) -> NamespaceIdent {
+        NamespaceIdent::new(self.name.clone())
+    }
+
+    pub(crate) fn catalog(&self) -> Arc<SqlCatalog> {
+        self.dir.inner.catalog.clone()
+    }
+
+    fn db(&self) -> &SqlitePool {
+        &self.dir.inner.db
+    }
+
+    // ---- connections -------------------------------------------------------------------------
+
+    /// Saves a connection and its secret. Names are unique per pool (case-insensitively).
+    pub async fn add_connection(&self, name: &str, config: ConnectionConfig, secret: &Secret) -> Result<Connection, PoolError> {
+        validate_connection_name(name)?;
+        let existing = self.connections().await?;
+        if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
+            return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
+        }
+        let conn = Connection { pool: self.name.clone(), name: name.to_string(), config, created_at: Utc::now() };
+        secrets::store(self.dir.root(), &self.name, name, secret)?;
+        let json = serde_json::to_string(&conn.config).expect("config serialises");
+        let res = sqlx::query("INSERT INTO lakeport_connections (pool, name, config, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&self.name)
+            .bind(name)
+            .bind(json)
+            .bind(conn.created_at.to_rfc3339())
+            .execute(self.db())
+            .await;
+        if let Err(e) = res {
+            let _ = secrets::remove(self.dir.root(), &self.name, name);
+            return Err(e.into());
+        }
+        Ok(conn)
+    }
+
+    pub async fn connections(&self) -> Result<Vec<Connection>, PoolError> {
+        let rows = sqlx::query("SELECT name, config, created_at FROM lakeport_connections WHERE pool = ? ORDER BY name")
+            .bind(&self.name)
+            .fetch_all(self.db())
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let config: String = r.get("config");
+                Ok(Connection {
+                    pool: self.name.clone(),
+                    name: r.get("name"),
+                    config: serde_json::from_str(&config).map_err(|e| PoolError::Catalog(format!("stored connection is unreadable: {e}")))?,
+                    created_at: parse_time(r.get("created_at")),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn connection(&self, name: &str) -> Result<Connection, PoolError> {
+        self.connections()
+            .await?
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| PoolError::NoSuchConnection { pool: self.name.clone(), connection: name.to_string() })
+    }
+
+    /// The stored secret of a connection (for building its clients; never for display).
+    pub fn connection_secret(&self, name: &str) -> Result<Secret, PoolError> {
+        secrets::load(self.dir.root(), &self.name, name)
+    }
+
+    pub async fn remove_connection(&self, name: &str) -> Result<(), PoolError> {
+        let done = sqlx::query("DELETE FROM lakeport_connections WHERE pool = ? AND name = ?").bind(&self.name).bind(name).execute(self.db()).await?;
+        if done.rows_affected() == 0 {
+            return Err(PoolError::NoSuchConnection { pool: self.name.clone(), connection: name.to_string() });
+        }
+        secrets::remove(self.dir.root(), &self.name, name)
+    }
+
+    // ---- tables ------------------------------------------------------------------------------
+
+    pub async fn table_names(&self) -> Result<Vec<String>, PoolError> {
+        let ns = self.namespace();
+        if !self.catalog().namespace_exists(&ns).await? {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<String> = self.catalog().list_tables(&ns).await?.into_iter().map(|t| t.name().to_string()).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn load(&self, table: &str) -> Result<Option<iceberg::table::Table>, PoolError> {
+        let ident = TableIdent::new(self.namespace(), table.to_string());
+        if !self.catalog().table_exists(&ident).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.catalog().load_table(&ident).await?))
+    }
+
+    pub async fn tables(&self) -> Result<Vec<TableInfo>, PoolError> {
+        let mut out = Vec::new();
+        for name in self.table_names().await? {
+            if let Some(t) = self.load(&name).await? {
+                out.push(table_info(&name, t.metadata()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn table(&self, name: &str) -> Result<TableInfo, PoolError> {
+        match self.load(name).await? {
+            Some(t) => Ok(table_info(name, t.metadata())),
+            None => Err(PoolError::NoSuchTable { pool: self.name.clone(), table: name.to_string() }),
+        }
+    }
+
+    /// The table's columns (without Iceberg field ids), if the table exists.
+    pub async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>, PoolError> {
+        Ok(match self.load(table).await? {
+            Some(t) => Some(Arc::new(strip_metadata_from_schema(&schema_to_arrow_schema(t.metadata().current_schema())?)?)),
+            None => None,
+        })
+    }
+
+    /// Which object versions the table's current state was loaded from (empty for a new table).
+    pub async fn ledger(&self, table: &str) -> Result<Ledger, PoolError> {
+        Ok(match self.load(table).await? {
+            Some(t) => Ledger::from_metadata(t.metadata()),
+            None => Ledger::default(),
+        })
+    }
+
+    /// Starts writing a load into `table`. A full load may change the table's schema; a delta load
+    /// must fit the table's schema as it is (otherwise: a schema-drift error naming the columns).
+    pub async fn begin_write(&self, table: &str, schema: &Schema, mode: LoadMode) -> Result<TableWriter, PoolError> {
+        validate_identifier("table", table)?;
+        let normalized = crate::types::normalize_schema(schema)?;
+        let ident = TableIdent::new(self.namespace(), table.to_string());
+        let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
+        let (staged, previous) = match self.load(table).await? {
+            Some(t) => {
+                let current = t.metadata().clone();
+                let current_cols = strip_metadata_from_schema(&schema_to_arrow_schema(current.current_schema())?)?;
+                let new_cols = strip_metadata_from_schema(&schema_to_arrow_schema(&fresh)?)?;
+                let staged = if same_columns(&current_cols, &new_cols) {
+                    current
+                } else if mode == LoadMode::Delta {
+                    return Err(PoolError::SchemaDrift {
+                        table: table.to_string(),
+                        detail: format!("{} (a delta load cannot change the schema; run a full load)", describe_difference(&current_cols, &new_cols)),
+                    });
+                } else {
+                    let reid = offset_field_ids(&fresh, current.last_column_id())?;
+                    current.into_builder(None).add_current_schema(reid)?.build()?.metadata
+                };
+                (staged, Some(t.metadata_location_result()?.to_string()))
+            }
+            None => (self.new_table_metadata(table, fresh)?, None),
+        };
+        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode).await
+    }
+
+    fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {
+        let location = format!("file://{}/warehouse/{}/{}", self.dir.root().display(), self.name, table);
+        let creation = TableCreation::builder().name(table.to_string()).location(location).schema(schema).build();
+        Ok(TableMetadataBuilder::from_table_creation(creation)?.build()?.metadata)
+    }
+
+    pub async fn drop_table(&self, table: &str) -> Result<(), PoolError> {
+        let Some(t) = self.load(table).await? else {
+            return Err(PoolError::NoSuchTable { pool: self.name.clone(), table: table.to_string() });
+        };
+        self.catalog().drop_table(t.identifier()).await?;
+        let dir = local_path(t.metadata().location());
+        if dir.starts_with(self.dir.root().join("warehouse")) && dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| PoolError::io(format!("remove {}", dir.display()), e))?;
+        }
+        Ok(())
+    }
+
+    // ---- jobs --------------------------------------------------------------------------------
+
+    pub async fn start_job(&self, connection: &str, mode: LoadMode) -> Result<Job, PoolError> {
+        let job = Job {
+            id: uuid::Uuid::new_v4().to_string(),
+            pool: self.name.clone(),
+            connection: connection.to_string(),
+            mode: mode.as_str().to_string(),
+            started_at: Utc::now(),
+            ended_at: None,
+            status: JobStatus::Running,
+            tables: Vec::new(),
+            files: 0,
+            rows: 0,
+            bytes: 0,
+            error: None,
+            details: serde_json::Value::Null,
+        };
+        sqlx::query(
+            "INSERT INTO lakeport_jobs (id, pool, connection, mode, started_at, status, tables, files, rows, bytes, details)
+             VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 0, 0, 'null')",
+        )
+        .bind(&job.id)
+        .bind(&job.pool)
+        .bind(&job.connection)
+        .bind(&job.mode)
+        .bind(job.started_at.to_rfc3339())
+        .bind(job.status.as_str())
+        .execute(self.db())
+        .await?;
+        Ok(job)
+    }
+
+    pub async fn finish_job(&self, job: &Job) -> Result<(), PoolError> {
+        sqlx::query(
+            "UPDATE lakeport_jobs SET ended_at = ?, status = ?, tables = ?, files = ?, rows = ?, bytes = ?, error = ?, details = ? WHERE id = ?",
+        )
+        .bind(job.ended_at.unwrap_or_else(Utc::now).to_rfc3339())
+        .bind(job.status.as_str())
+        .bind(serde_json::to_string(&job.tables).expect("strings"))
+        .bind(job.files as i64)
+        .bind(job.rows as i64)
+        .bind(job.bytes as i64)
+        .bind(&job.error)
+        .bind(job.details.to_string())
+        .bind(&job.id)
+        .execute(self.db())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` jobs first.
+    pub async fn jobs(&self, limit: usize) -> Result<Vec<Job>, PoolError> {
+        let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? ORDER BY started_at DESC LIMIT ?")
+            .bind(&self.name)
+            .bind(limit as i64)
+            .fetch_all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let tables: String = r.get("tables");
+                let details: String = r.get("details");
+                let ended: Option<String> = r.get("ended_at");
+                Job {
+                    id: r.get("id"),
+                    pool: r.get("pool"),
+                    connection: r.get("connection"),
+                    mode: r.get("mode"),
+                    started_at: parse_time(r.get("started_at")),
+                    ended_at: ended.map(|e| parse_time(e)),
+                    status: JobStatus::parse(r.get::<String, _>("status").as_str()),
+                    tables: serde_json::from_str(&tables).unwrap_or_default(),
+                    files: r.get::<i64, _>("files") as u64,
+                    rows: r.get::<i64, _>("rows") as u64,
+                    bytes: r.get::<i64, _>("bytes") as u64,
+                    error: r.get("error"),
+                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                }
+            })
+            .collect())
+    }
+}
+
+fn table_info(name: &str, meta: &TableMetadata) -> TableInfo {
+    let current = meta.current_snapshot();
+    let prop = |k: &str| current.and_then(|s| s.summary().additional_properties.get(k)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    TableInfo {
+        name: name.to_string(),
+        rows: prop("total-records"),
+        data_files: prop("total-data-files"),
+        snapshots: meta.snapshots().count(),
+        last_load: current.and_then(|s| Utc.timestamp_millis_opt(s.timestamp_ms()).single()),
+        last_mode: current.and_then(|s| s.summary().additional_properties.get(crate::ledger::PROP_LOAD).cloned()),
+        location: meta.location().to_string(),
+    }
+}
+
+fn same_columns(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields().iter().zip(b.fields()).all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
+}
+
+/// A new schema for an existing table gets field ids above every id the table has used, so old
+/// snapshots keep their meaning.
+fn offset_field_ids(schema: &iceberg::spec::Schema, offset: i32) -> Result<iceberg::spec::Schema, PoolError> {
+    use iceberg::arrow::arrow_schema_to_schema;
+    use parquet::arrow::PARQUET_FIELD_ID_META_KEY;
+    use arrow_schema::{DataType, Field, Fields};
+    fn bump(f: &Field, offset: i32) -> Field {
+        let mut md = f.metadata().clone();
+        if let Some(id) = md.get(PARQUET_FIELD_ID_META_KEY).and_then(|v| v.parse::<i32>().ok()) {
+            md.insert(PARQUET_FIELD_ID_META_KEY.to_string(), (id + offset).to_string());
+        }
+        let dt = match f.data_type() {
+            DataType::Struct(fs) => DataType::Struct(Fields::from(fs.iter().map(|c| bump(c, offset)).collect::<Vec<_>>())),
+            DataType::List(c) => DataType::List(Arc::new(bump(c, offset))),
+            DataType::Map(c, sorted) => DataType::Map(Arc::new(bump(c, offset)), *sorted),
+            other => other.clone(),
+        };
+        f.clone().with_data_type(dt).with_metadata(md)
+    }
+    let arrow = schema_to_arrow_schema(schema)?;
+    let bumped = Schema::new(arrow.fields().iter().map(|f| bump(f, offset)).collect::<Vec<_>>());
+    Ok(arrow_schema_to_schema(&bumped)?)
+}
+
+fn parse_time(s: String) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}

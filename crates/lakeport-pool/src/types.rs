@@ -1,0 +1,85 @@
+//! Arrow types → types an Iceberg table can store, in one place.
+//!
+//! Iceberg has no unsigned, 8/16-bit, view, large or dictionary types, and timestamps are
+//! microseconds; columns with no values at all (Arrow `Null`) are stored as text.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
+
+use crate::PoolError;
+
+pub(crate) fn normalize_schema(schema: &Schema) -> Result<Schema, PoolError> {
+    let fields: Result<Vec<Field>, PoolError> = schema.fields().iter().map(|f| normalize_field(f, f.name())).collect();
+    Ok(Schema::new(fields?))
+}
+
+fn normalize_field(f: &FieldRef, path: &str) -> Result<Field, PoolError> {
+    Ok(Field::new(f.name(), normalize_type(f.data_type(), path)?, true))
+}
+
+fn normalize_type(t: &DataType, path: &str) -> Result<DataType, PoolError> {
+    use DataType::*;
+    let unsupported = || PoolError::UnsupportedType { column: path.to_string(), data_type: t.to_string() };
+    Ok(match t {
+        Null | Utf8View | LargeUtf8 | Utf8 => Utf8,
+        Boolean | Int32 | Int64 | Float32 | Float64 | Date32 | Binary => t.clone(),
+        FixedSizeBinary(_) => t.clone(),
+        Int8 | Int16 | UInt8 | UInt16 => Int32,
+        UInt32 | UInt64 => Int64,
+        Float16 => Float32,
+        BinaryView | LargeBinary => Binary,
+        Date64 => Date32,
+        Timestamp(_, None) => Timestamp(TimeUnit::Microsecond, None),
+        Timestamp(_, Some(_)) => Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        Time32(_) | Time64(_) => Time64(TimeUnit::Microsecond),
+        Decimal128(p, s) if *p <= 38 => Decimal128(*p, *s),
+        Decimal32(p, s) | Decimal64(p, s) => Decimal128(*p, *s),
+        Decimal256(p, s) if *p <= 38 => Decimal128(*p, *s),
+        Dictionary(_, v) => normalize_type(v, path)?,
+        List(f) | LargeList(f) | FixedSizeList(f, _) | ListView(f) | LargeListView(f) => {
+            List(Arc::new(normalize_field(f, &format!("{path}.{}", f.name()))?))
+        }
+        Struct(fields) => Struct(Fields::from(
+            fields.iter().map(|c| normalize_field(c, &format!("{path}.{}", c.name()))).collect::<Result<Vec<_>, _>>()?,
+        )),
+        Map(entries, sorted) => Map(Arc::new(normalize_field(entries, path)?), *sorted),
+        _ => return Err(unsupported()),
+    })
+}
+
+/// Gives `batch` the table's write schema (the one with Iceberg field ids), casting where the
+/// types differ only in representation (e.g. nested field names or metadata, Utf8View → Utf8).
+pub(crate) fn to_table_batch(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, PoolError> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
+    for (i, f) in target.fields().iter().enumerate() {
+        let c = batch.column_by_name(f.name()).unwrap_or_else(|| batch.column(i));
+        columns.push(if c.data_type() == f.data_type() { c.clone() } else { arrow_cast::cast(c, f.data_type())? });
+    }
+    Ok(RecordBatch::try_new(target.clone(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iceberg_types() {
+        let s = Schema::new(vec![
+            Field::new("n", DataType::Null, true),
+            Field::new("u", DataType::UInt16, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("Europe/Berlin".into())), true),
+            Field::new("v", DataType::Utf8View, true),
+            Field::new("d", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true),
+        ]);
+        let n = normalize_schema(&s).unwrap();
+        let types: Vec<_> = n.fields().iter().map(|f| f.data_type().clone()).collect();
+        assert_eq!(
+            types,
+            vec![DataType::Utf8, DataType::Int32, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), DataType::Utf8, DataType::Utf8]
+        );
+        let bad = Schema::new(vec![Field::new("dur", DataType::Duration(TimeUnit::Second), true)]);
+        assert!(normalize_schema(&bad).unwrap_err().to_string().contains("'dur'"));
+    }
+}

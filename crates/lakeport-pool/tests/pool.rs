@@ -1,0 +1,99 @@
+//! The pool on real files: SQLite catalog, Iceberg metadata and Parquet data on disk.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use lakeport_pool::{LoadMode, LoadedObject, PoolDir, PoolError};
+
+fn batch(ids: &[i64], names: &[&str]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids.to_vec())), Arc::new(StringArray::from(names.to_vec()))]).unwrap()
+}
+
+fn obj(key: &str, v: &str) -> LoadedObject {
+    LoadedObject { key: key.into(), version: v.into() }
+}
+
+async fn count(pool: &lakeport_pool::Pool, sql: &str) -> i64 {
+    let r = pool.query(sql).await.unwrap();
+    r.batches[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+#[tokio::test]
+async fn full_delta_replace_and_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("sales").await.unwrap();
+    assert!(matches!(pd.create_pool("sales").await, Err(PoolError::PoolExists(_))));
+
+    // Full load creates the table in one commit.
+    let b = batch(&[1, 2, 3], &["a", "b", "c"]);
+    let mut w = pool.begin_write("orders", &b.schema(), LoadMode::Full).await.unwrap();
+    w.write(&b).await.unwrap();
+    let c = w.commit(&[obj("in/a.csv", "e1")], "job1").await.unwrap();
+    assert_eq!((c.rows_added, c.total_rows), (3, 3));
+    assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 3);
+
+    // Delta appends, and the ledger remembers both objects.
+    let b2 = batch(&[4], &["d"]);
+    let mut w = pool.begin_write("orders", &b2.schema(), LoadMode::Delta).await.unwrap();
+    w.write(&b2).await.unwrap();
+    w.commit(&[obj("in/b.csv", "e2")], "job2").await.unwrap();
+    assert_eq!(count(&pool, "SELECT sum(id) FROM orders").await, 10);
+    let ledger = pool.ledger("orders").await.unwrap();
+    assert!(ledger.contains("in/a.csv", "e1") && ledger.contains("in/b.csv", "e2"));
+    let info = pool.table("orders").await.unwrap();
+    assert_eq!((info.rows, info.snapshots, info.last_mode.as_deref()), (4, 2, Some("delta")));
+
+    // A delta load with another schema is refused and changes nothing.
+    let other = Schema::new(vec![Field::new("id", DataType::Utf8, true)]);
+    let err = pool.begin_write("orders", &other, LoadMode::Delta).await.err().unwrap().to_string();
+    assert!(err.contains("'id'") && err.contains("full load"), "{err}");
+
+    // An aborted load leaves the table and the data directory as they were.
+    let data_dir = dir.path().join("warehouse/sales/orders/data");
+    let files_before = std::fs::read_dir(&data_dir).unwrap().count();
+    let mut w = pool.begin_write("orders", &b2.schema(), LoadMode::Full).await.unwrap();
+    w.write(&b2).await.unwrap();
+    w.abort().await;
+    assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), files_before);
+    assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 4);
+
+    // A full load replaces rows and schema; the ledger restarts at it.
+    let s3 = Arc::new(Schema::new(vec![Field::new("code", DataType::Utf8, true)]));
+    let b3 = RecordBatch::try_new(s3.clone(), vec![Arc::new(StringArray::from(vec!["x", "y"]))]).unwrap();
+    let mut w = pool.begin_write("orders", &s3, LoadMode::Full).await.unwrap();
+    w.write(&b3).await.unwrap();
+    w.commit(&[obj("in/c.csv", "e3")], "job3").await.unwrap();
+    let r = pool.query("SELECT code FROM orders ORDER BY code").await.unwrap();
+    assert_eq!(r.num_rows(), 2);
+    assert_eq!(r.batches[0].column(0).as_string_view_opt().map(|a| a.value(0).to_string()).or_else(|| r.batches[0].column(0).as_string_opt::<i32>().map(|a| a.value(0).to_string())), Some("x".to_string()));
+    let ledger = pool.ledger("orders").await.unwrap();
+    assert_eq!(ledger.objects.len(), 1);
+    assert!(ledger.contains("in/c.csv", "e3"));
+
+    // Reopening the directory sees the same state.
+    drop(pool);
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.pool("sales").await.unwrap();
+    assert_eq!(pool.table("orders").await.unwrap().rows, 2);
+    assert_eq!(pd.list_pools().await.unwrap()[0].tables, 1);
+    pd.drop_pool("sales").await.unwrap();
+    assert!(!dir.path().join("warehouse/sales").exists());
+    assert!(pd.pool("sales").await.is_err());
+}
+
+#[tokio::test]
+async fn a_failed_first_load_creates_no_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let b = batch(&[1], &["a"]);
+    let mut w = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    w.write(&b).await.unwrap();
+    w.abort().await;
+    assert!(pool.table_names().await.unwrap().is_empty());
+}
