@@ -1,1 +1,94 @@
+//! Test support: the real S3 server that `scripts/test.sh` starts (ministack with IAM enforced),
+//! reached over HTTP with SigV4. Each test gets a bucket of its own.
+//!
+//! The script exports `LAKEPORT_TEST_S3_ENDPOINT` and the keys of IAM users it created:
+//! `reader` (exactly s3:GetBucketAcl, s3:GetObject, s3:ListBucket), `noacl` (without
+//! s3:GetBucketAcl), `noget` (without s3:GetObject). The admin (root) key seeds buckets; it is
+//! never used for what a test checks, because ministack does not verify the root key's signature.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lakeport_source::{S3Config, Secret, SignedClient};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+pub struct TestS3 {
+    pub endpoint: String,
+    admin: (String, String),
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: these tests need the real S3 test server; run them with ./scripts/test.sh")
+    })
+}
+
+impl TestS3 {
+    pub fn from_env() -> TestS3 {
+        TestS3 {
+            endpoint: env("LAKEPORT_TEST_S3_ENDPOINT"),
+            admin: (env("LAKEPORT_TEST_ADMIN_KEY"), env("LAKEPORT_TEST_ADMIN_SECRET")),
+        }
+    }
+
+    /// The keys of one of the IAM users the test script made ("reader", "noacl", "noget").
+    pub fn user(&self, name: &str) -> (String, Secret) {
+        let upper = name.to_uppercase();
+        (env(&format!("LAKEPORT_TEST_{upper}_KEY")), Secret::new(env(&format!("LAKEPORT_TEST_{upper}_SECRET"))))
+    }
+
+    /// Creates a fresh, uniquely named bucket.
+    pub async fn bucket(&self, label: &str) -> TestBucket {
+        let name = format!("lp-{}-{}", label.replace('_', "-"), &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let admin_cfg = self.config(&name, &self.admin.0);
+        let client = SignedClient::new(&admin_cfg, &Secret::new(self.admin.1.clone()), None).unwrap();
+        let resp = client.send(http::Method::PUT, &admin_cfg.bucket_url().unwrap(), &[], Bytes::new()).await.unwrap();
+        assert!(resp.status == 200, "CreateBucket {name}: HTTP {} {}", resp.status, resp.text());
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(&name)
+            .with_access_key_id(&self.admin.0)
+            .with_secret_access_key(&self.admin.1)
+            .build()
+            .unwrap();
+        TestBucket { name, store: Arc::new(store), endpoint: self.endpoint.clone() }
+    }
+
+    /// Connection settings for `bucket` with the given access key (path-style, plain HTTP to loopback).
+    pub fn config(&self, bucket: &str, access_key_id: &str) -> S3Config {
+        let mut c = S3Config::new("us-east-1", bucket, access_key_id);
+        c.endpoint = Some(self.endpoint.clone());
+        c.path_style = true;
+        c.allow_http = true;
+        c
+    }
+}
+
+pub struct TestBucket {
+    pub name: String,
+    pub endpoint: String,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl TestBucket {
+    pub async fn put(&self, key: &str, data: impl Into<Bytes>) {
+        self.store.put(&Path::from(key), PutPayload::from(data.into())).await.unwrap();
+    }
+
+    pub async fn delete(&self, key: &str) {
+        self.store.delete(&Path::from(key)).await.unwrap();
+    }
+
+    /// Every key with its ETag, sorted: a fingerprint of the bucket's contents.
+    pub async fn fingerprint(&self) -> Vec<(String, Option<String>)> {
+        use futures::TryStreamExt;
+        let mut v: Vec<(String, Option<String>)> =
+            self.store.list(None).map_ok(|m| (m.location.to_string(), m.e_tag)).try_collect().await.unwrap();
+        v.sort();
+        v
+    }
+}

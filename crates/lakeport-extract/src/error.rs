@@ -1,0 +1,29 @@
+use lakeport_formats::FormatError;
+use lakeport_pool::PoolError;
+use lakeport_source::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    #[error("the connection '{0}' is not an S3 extraction connection")]
+    WrongConnectionType(String),
+    #[error("nothing to extract: give at least one --file or --folder")]
+    NoItems,
+    #[error("folder s3://{bucket}/{prefix} is empty: there are no files under it")]
+    EmptyFolder { bucket: String, prefix: String },
+    #[error("s3://{bucket}/{key} does not exist")]
+    NoSuchObject { bucket: String, key: String },
+    #[error("folder s3://{bucket}/{prefix} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]
+    MixedTypes { bucket: String, prefix: String, first: String, first_type: String, other: String, other_type: String },
+    #[error("{first} and {second} would both load into table '{table}'; give one of them another name with --table")]
+    TableCollision { table: String, first: String, second: String },
+    #[error("{0} is empty: it has no header and no rows, so there is no table to make of it")]
+    EmptyFile(String),
+    #[error("{file}: its columns do not fit table '{table}': {detail} (a delta load cannot change the schema; run a full load)")]
+    Drift { file: String, table: String, detail: String },
+}

@@ -1,0 +1,442 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
+use lakeport_pool::{ConnectionConfig, JobStatus, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_source::{ObjectInfo, S3Source};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::plan::{plan, PlannedTable};
+use crate::{ExtractError, Item, Progress};
+
+/// Sampled files kept in memory between the schema pass and the load, at most this many bytes.
+const KEEP_BUDGET: usize = 64 << 20;
+const SOURCE_KEY: &str = "_source_key";
+const SOURCE_MODIFIED: &str = "_source_modified";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExtractRequest {
+    pub items: Vec<Item>,
+    pub mode: LoadMode,
+    pub read: ReadOptions,
+    /// When a value breaks a column's inferred type, make that column text and load again.
+    pub type_fallback: bool,
+    /// Add `_source_key` and `_source_modified` columns.
+    pub source_columns: bool,
+    /// Objects fetched at once (default: the connection's setting).
+    pub concurrency: Option<usize>,
+}
+
+impl ExtractRequest {
+    pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
+        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableReport {
+    pub table: String,
+    /// Keys loaded by this run.
+    pub loaded: Vec<String>,
+    /// Of those, keys loaded before in another version (their ETag changed).
+    pub changed: Vec<String>,
+    /// Keys a delta load skipped because this version is already in the table.
+    pub unchanged: usize,
+    /// Empty objects (no header, no rows) passed over in a folder.
+    pub skipped_empty: Vec<String>,
+    /// Marker and hidden objects passed over in a folder (`_SUCCESS`, `.keep`…).
+    pub ignored: Vec<String>,
+    /// Columns made text by the type fallback.
+    pub text_columns: Vec<String>,
+    pub rows: u64,
+    pub bytes: u64,
+    pub total_rows: u64,
+    pub snapshot_id: Option<i64>,
+    pub committed: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExtractReport {
+    pub job_id: String,
+    pub connection: String,
+    pub mode: LoadMode,
+    pub tables: Vec<TableReport>,
+    pub files: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// Runs one extraction over a saved S3 extraction connection and records it in the job history.
+///
+/// All tables are staged first and committed only when every file of every table has been read,
+/// so bad input anywhere leaves the whole pool unchanged.
+pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
+    let conn = pool.connection(connection).await?;
+    let config = match &conn.config {
+        ConnectionConfig::S3Extraction(c) => c.clone(),
+        #[allow(unreachable_patterns)]
+        _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
+    };
+    let secret = pool.connection_secret(connection)?;
+    let source = S3Source::connect(&config, &secret)?;
+    let concurrency = request.concurrency.unwrap_or(config.concurrency).max(1);
+
+    let mut job = pool.start_job(connection, request.mode).await?;
+    let started = Instant::now();
+    let result = run(pool, &source, request, concurrency, progress, &job.id).await;
+    job.ended_at = Some(Utc::now());
+    match &result {
+        Ok(tables) => {
+            job.status = JobStatus::Succeeded;
+            job.tables = tables.iter().map(|t| t.table.clone()).collect();
+            job.files = tables.iter().map(|t| t.loaded.len() as u64).sum();
+            job.rows = tables.iter().map(|t| t.rows).sum();
+            job.bytes = tables.iter().map(|t| t.bytes).sum();
+            job.details = serde_json::to_value(tables).unwrap_or_default();
+        }
+        Err(e) => {
+            job.status = JobStatus::Failed;
+            job.error = Some(e.to_string());
+        }
+    }
+    pool.finish_job(&job).await?;
+    let tables = result?;
+    Ok(ExtractReport {
+        job_id: job.id,
+        connection: connection.to_string(),
+        mode: request.mode,
+        files: job.files,
+        rows: job.rows,
+        bytes: job.bytes,
+        seconds: started.elapsed().as_secs_f64(),
+        tables,
+    })
+}
+
+struct Staged {
+    writer: TableWriter,
+    objects: Vec<LoadedObject>,
+    report: TableReport,
+}
+
+async fn run(
+    pool: &Pool,
+    source: &S3Source,
+    request: &ExtractRequest,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+    job_id: &str,
+) -> Result<Vec<TableReport>, ExtractError> {
+    let planned = plan(source, &request.items).await?;
+    let mut staged: Vec<Staged> = Vec::new();
+    let mut idle: Vec<TableReport> = Vec::new();
+    for table in planned {
+        match stage_table(pool, source, &table, request, concurrency, progress.clone()).await {
+            Ok(Ok(s)) => staged.push(s),
+            Ok(Err(report)) => idle.push(report),
+            Err(e) => {
+                for s in staged {
+                    s.writer.abort().await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let mut reports = idle;
+    let mut pending = staged.into_iter();
+    while let Some(s) = pending.next() {
+        match s.writer.commit(&s.objects, job_id).await {
+            Ok(summary) => {
+                let mut report = s.report;
+                report.snapshot_id = Some(summary.snapshot_id);
+                report.total_rows = summary.total_rows;
+                report.committed = true;
+                progress.table_done(&report.table, report.rows);
+                reports.push(report);
+            }
+            Err(e) => {
+                for rest in pending {
+                    rest.writer.abort().await;
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// Reads every selected object of one table into a staged writer. `Ok(Err(report))`: nothing to do.
+async fn stage_table(
+    pool: &Pool,
+    source: &S3Source,
+    planned: &PlannedTable,
+    request: &ExtractRequest,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<Result<Staged, TableReport>, ExtractError> {
+    let mut report = TableReport { table: planned.table.clone(), ignored: planned.ignored.clone(), ..Default::default() };
+    let existing = pool.table_schema(&planned.table).await?;
+    let mut selected: Vec<(ObjectInfo, FileKind)> = Vec::new();
+    if request.mode == LoadMode::Delta {
+        let ledger = pool.ledger(&planned.table).await?;
+        for (o, k) in &planned.objects {
+            match ledger.version_of(&o.key) {
+                Some(v) if v == o.version() => report.unchanged += 1,
+                Some(_) => {
+                    report.changed.push(o.key.clone());
+                    selected.push((o.clone(), *k));
+                }
+                None => selected.push((o.clone(), *k)),
+            }
+        }
+    } else {
+        selected = planned.objects.clone();
+    }
+    if selected.is_empty() {
+        progress.note(&format!("{}: nothing new to load ({} objects already loaded)", planned.table, report.unchanged));
+        progress.table_done(&planned.table, 0);
+        return Ok(Err(report));
+    }
+    for key in &report.changed {
+        progress.note(&format!("{}: s3://{}/{key} changed since it was loaded; loading the new version", planned.table, source.bucket()));
+    }
+
+    let mut read = request.read.clone();
+    loop {
+        match stage_once(pool, source, planned, &selected, existing.clone(), request, &read, concurrency, progress.clone(), report.clone()).await {
+            Err(ExtractError::Format(e)) if request.type_fallback => match e.type_mismatch_column() {
+                Some(col) if !read.text_columns.iter().any(|c| c == col) => {
+                    progress.note(&format!("{}: {e}; loading column '{col}' as text instead", planned.table));
+                    read.text_columns.push(col.to_string());
+                    report.text_columns.push(col.to_string());
+                }
+                _ => return Err(ExtractError::Format(e)),
+            },
+            other => return other.map(Ok),
+        }
+    }
+}
+
+struct Source {
+    info: ObjectInfo,
+    kind: FileKind,
+    opened: Option<OpenedFile>,
+    schema: SchemaRef,
+}
+
+fn object_name(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions) -> Result<OpenedFile, ExtractError> {
+    let name = object_name(source.bucket(), &info.key);
+    Ok(match kind.format {
+        FileFormat::Parquet => open_parquet(&name, source.object_store(), &info.key, info.size, read.batch_size).await?,
+        _ => {
+            let stream = source.get_stream(&info.key).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
+            open_text(&name, kind, stream, read).await?
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stage_once(
+    pool: &Pool,
+    source: &S3Source,
+    planned: &PlannedTable,
+    selected: &[(ObjectInfo, FileKind)],
+    existing: Option<SchemaRef>,
+    request: &ExtractRequest,
+    read: &ReadOptions,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+    mut report: TableReport,
+) -> Result<Staged, ExtractError> {
+    let bucket = source.bucket().to_string();
+    // Schema pass: open every object (CSV/JSON: a sample; Parquet: the footer). Small files that
+    // fit in the sample are kept so the load does not fetch them twice.
+    let budget = Arc::new(AtomicUsize::new(KEEP_BUDGET));
+    let keep_all = selected.len() == 1;
+    let mut files: Vec<Source> = futures::stream::iter(selected.iter().cloned())
+        .map(|(info, kind)| {
+            let budget = budget.clone();
+            async move {
+                let f = open_file(source, &info, kind, read).await?;
+                let schema = f.schema();
+                let size = f.buffered_bytes();
+                let keep = keep_all
+                    || kind.format == FileFormat::Parquet
+                    || (f.fully_buffered() && budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(size)).is_ok());
+                Ok::<_, ExtractError>(Source { info, kind, opened: keep.then_some(f), schema })
+            }
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+
+    // Empty objects (no columns at all) have nothing to contribute.
+    let (empty, rest): (Vec<Source>, Vec<Source>) = files.drain(..).partition(|f| f.schema.fields().is_empty());
+    files = rest;
+    for e in &empty {
+        if planned.single_file {
+            return Err(ExtractError::EmptyFile(object_name(&bucket, &e.info.key)));
+        }
+        report.skipped_empty.push(e.info.key.clone());
+    }
+    if files.is_empty() {
+        return Err(ExtractError::EmptyFile(format!("every file in the folder for table '{}'", planned.table)));
+    }
+
+    // The table's schema: a delta load into an existing table reads with the table's columns;
+    // otherwise the files' schemas are unified, the first file being the reference.
+    let source_cols = [Field::new(SOURCE_KEY, DataType::Utf8, true), Field::new(SOURCE_MODIFIED, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true)];
+    let target: Schema = match (&existing, request.mode) {
+        (Some(table_schema), LoadMode::Delta) => {
+            let data_cols = Schema::new(table_schema.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
+            for f in &files {
+                check_columns(&planned.table, &data_cols, f, &bucket)?;
+            }
+            table_schema.as_ref().clone()
+        }
+        _ => {
+            let first = object_name(&bucket, &files[0].info.key);
+            let mut schema = files[0].schema.as_ref().clone();
+            for f in &files[1..] {
+                schema = unify(&schema, &first, &f.schema, &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
+            }
+            if request.source_columns {
+                let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                fields.extend(source_cols.iter().cloned());
+                schema = Schema::new(fields);
+            }
+            schema
+        }
+    };
+    let with_source_cols = target.field_with_name(SOURCE_KEY).is_ok();
+
+    let mut writer = pool.begin_write(&planned.table, &target, request.mode).await?;
+    let table_schema = writer.schema();
+    let data_target: SchemaRef = Arc::new(Schema::new(
+        table_schema.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>(),
+    ));
+    progress.table_started(&planned.table, files.len(), files.iter().map(|f| f.info.size).sum());
+
+    // Load: up to `concurrency` objects stream at once into a bounded channel; this task writes.
+    enum Msg {
+        Batch(RecordBatch),
+        Done { key: String, rows: u64, bytes: u64 },
+    }
+    let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(concurrency * 2);
+    let producer = {
+        let source = source.clone();
+        let read = read.clone();
+        let data_target = data_target.clone();
+        let table_schema = table_schema.clone();
+        tokio::spawn(async move {
+            futures::stream::iter(files)
+                .for_each_concurrent(concurrency, |f| {
+                    let (tx, source, read, data_target, table_schema) = (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone());
+                    async move {
+                        let opened = match f.opened {
+                            Some(o) => o,
+                            None => match open_file(&source, &f.info, f.kind, &read).await {
+                                Ok(o) => o,
+                                Err(e) => {
+                                    let _ = tx.send(Err(e)).await;
+                                    return;
+                                }
+                            },
+                        };
+                        let mut batches = opened.into_batches(data_target, &read);
+                        let mut rows = 0u64;
+                        while let Some(b) = batches.next().await {
+                            let b = match b {
+                                Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &f.info),
+                                Ok(b) => Ok(b),
+                                Err(e) => Err(e),
+                            };
+                            match b {
+                                Ok(b) => {
+                                    rows += b.num_rows() as u64;
+                                    if tx.send(Ok(Msg::Batch(b))).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => {
+                                    let _ = tx.send(Err(e.into())).await;
+                                    return;
+                                }
+                            }
+                        }
+                        let _ = tx.send(Ok(Msg::Done { key: f.info.key.clone(), rows, bytes: f.info.size })).await;
+                    }
+                })
+                .await;
+        })
+    };
+    let mut objects = Vec::new();
+    let versions: std::collections::HashMap<String, String> = selected.iter().map(|(o, _)| (o.key.clone(), o.version())).collect();
+    let failure = loop {
+        match rx.recv().await {
+            None => break None,
+            Some(Ok(Msg::Batch(b))) => {
+                if let Err(e) = writer.write(&b).await {
+                    break Some(ExtractError::from(e));
+                }
+            }
+            Some(Ok(Msg::Done { key, rows, bytes })) => {
+                progress.file_done(&planned.table, &key, rows, bytes);
+                report.rows += rows;
+                report.bytes += bytes;
+                objects.push(LoadedObject { version: versions[&key].clone(), key: key.clone() });
+                report.loaded.push(key);
+            }
+            Some(Err(e)) => break Some(e),
+        }
+    };
+    if let Some(e) = failure {
+        producer.abort();
+        writer.abort().await;
+        return Err(e);
+    }
+    let _ = producer.await;
+    report.loaded.sort();
+    Ok(Staged { writer, objects, report })
+}
+
+/// A delta load reads new files with the table's columns: the files must have the same columns
+/// (JSON: no columns the table lacks, since JSON records may leave keys out).
+fn check_columns(table: &str, data_cols: &Schema, f: &Source, bucket: &str) -> Result<(), ExtractError> {
+    let drift = |detail: String| ExtractError::Drift { file: object_name(bucket, &f.info.key), table: table.to_string(), detail };
+    if let Some(extra) = f.schema.fields().iter().find(|c| data_cols.field_with_name(c.name()).is_err()) {
+        return Err(drift(format!("new column '{}'", extra.name())));
+    }
+    if f.kind.format != FileFormat::Json {
+        if let Some(missing) = data_cols.fields().iter().find(|c| f.schema.field_with_name(c.name()).is_err()) {
+            return Err(drift(format!("column '{}' is missing", missing.name())));
+        }
+    }
+    Ok(())
+}
+
+fn add_source_columns(batch: RecordBatch, table_schema: &SchemaRef, info: &ObjectInfo) -> Result<RecordBatch, FormatError> {
+    let n = batch.num_rows();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(table_schema.fields().len());
+    for f in table_schema.fields() {
+        let col: ArrayRef = match f.name().as_str() {
+            SOURCE_KEY => Arc::new(StringArray::from(vec![info.key.as_str(); n])),
+            SOURCE_MODIFIED => Arc::new(TimestampMicrosecondArray::from(vec![info.last_modified.timestamp_micros(); n]).with_timezone("+00:00")),
+            name => batch.column_by_name(name).cloned().expect("conformed batch has every data column"),
+        };
+        columns.push(col);
+    }
+    RecordBatch::try_new(table_schema.clone(), columns)
+        .map_err(|e| FormatError::Parse { file: info.key.clone(), at: Default::default(), message: e.to_string() })
+}

@@ -1,0 +1,246 @@
+//! Extraction against a real S3 server (ministack with IAM enforced), over HTTP with SigV4, using
+//! a key that holds only s3:GetBucketAcl, s3:GetObject and s3:ListBucket.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use common::{events_csv, parquet_bytes, setup};
+use lakeport_extract::{ExtractError, ExtractRequest, Item};
+use lakeport_pool::{ConnectionConfig, LoadMode};
+
+#[tokio::test]
+async fn every_format_as_file_items_with_typed_columns() {
+    let env = setup("formats").await;
+    env.bucket.put("raw/events.csv", events_csv(0, 100)).await;
+    let nd: String = (0..50).map(|i| format!("{{\"case_id\": {i}, \"activity\": \"a{i}\", \"ts\": \"2024-02-01T10:00:00Z\"}}\n")).collect();
+    env.bucket.put("raw/Events Lines.ndjson", nd).await;
+    let arr = format!("[{}]", (0..30).map(|i| format!("{{\"case_id\": {i}, \"ok\": true}}")).collect::<Vec<_>>().join(",\n"));
+    env.bucket.put("raw/array.json", arr).await;
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("amount", DataType::Float64, true)]));
+    let b = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..70)), Arc::new(Float64Array::from_iter_values((0..70).map(|i| i as f64 / 2.0)))]).unwrap();
+    env.bucket.put("raw/amounts.parquet", parquet_bytes(&b)).await;
+
+    let report = env
+        .run(vec![Item::file("raw/events.csv"), Item::file("raw/Events Lines.ndjson"), Item::file("raw/array.json"), Item::file("raw/amounts.parquet")], LoadMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(report.rows, 100 + 50 + 30 + 70);
+    assert_eq!(
+        env.state().await,
+        vec![("amounts".into(), 70), ("array".into(), 30), ("events".into(), 100), ("events_lines".into(), 50)]
+    );
+    // Types were inferred, not strings: arithmetic and date functions work on them.
+    assert_eq!(env.scalar("SELECT CAST(sum(cost * 4) AS BIGINT) FROM events").await, (0..100).map(|i| (i % 100) * 4 + 1).sum::<i64>());
+    assert_eq!(env.scalar("SELECT count(*) FROM events WHERE ts >= TIMESTAMP '2024-01-15 00:00:00'").await, 100 - (0..100).filter(|i| 1 + i % 28 < 15).count() as i64);
+    assert_eq!(env.scalar("SELECT count(*) FROM events_lines WHERE extract(hour FROM ts) = 10").await, 50);
+    assert_eq!(env.scalar("SELECT count(*) FROM array WHERE ok").await, 30);
+    assert_eq!(env.scalar("SELECT CAST(sum(amount * 2) AS BIGINT) FROM amounts").await, (0..70).sum::<i64>());
+    // Resource codes with leading zeros stay text.
+    assert_eq!(env.scalar("SELECT count(*) FROM events WHERE resource = 'R003'").await, (0..100).filter(|i| i % 7 == 3).count() as i64);
+}
+
+#[tokio::test]
+async fn folder_full_then_delta_then_changed_object() {
+    let env = setup("delta").await;
+    env.bucket.put("log/part-1.csv", events_csv(0, 10)).await;
+    env.bucket.put("log/part-2.csv.gz", gzip(events_csv(10, 10).as_bytes())).await;
+    env.bucket.put("log/_SUCCESS", "").await;
+    let r = env.run(vec![Item::folder("log/")], LoadMode::Full).await.unwrap();
+    assert_eq!((r.files, r.rows), (2, 20));
+    assert_eq!(r.tables[0].ignored, vec!["log/_SUCCESS".to_string()]);
+
+    // Rerun of a delta: nothing new, and it says so.
+    let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
+    assert_eq!((r.files, r.rows, r.tables[0].unchanged, r.tables[0].committed), (0, 0, 2, false));
+    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 20);
+
+    // A new file: only it is appended.
+    env.bucket.put("log/part-3.csv", events_csv(20, 5)).await;
+    let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
+    assert_eq!(r.tables[0].loaded, vec!["log/part-3.csv".to_string()]);
+    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 25);
+    assert_eq!(env.scalar("SELECT count(DISTINCT case_id) FROM log").await, 25);
+
+    // A changed object (new ETag) is loaded again and reported as changed.
+    env.bucket.put("log/part-3.csv", events_csv(100, 3)).await;
+    let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
+    assert_eq!(r.tables[0].changed, vec!["log/part-3.csv".to_string()]);
+    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 28);
+
+    // A full load replaces everything with the folder's current contents.
+    let r = env.run(vec![Item::folder("log")], LoadMode::Full).await.unwrap();
+    assert_eq!(r.rows, 23);
+    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 23);
+    let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
+    assert_eq!(r.rows, 0);
+
+    // The job history has every run, with counts.
+    let jobs = env.pool.jobs(10).await.unwrap();
+    assert_eq!(jobs.len(), 6);
+    assert!(jobs.iter().all(|j| j.status == lakeport_pool::JobStatus::Succeeded));
+    assert_eq!(jobs[1].rows, 23);
+}
+
+#[tokio::test]
+async fn pagination_past_1000_objects() {
+    let env = setup("paging").await;
+    let puts = (0..1105).map(|i| {
+        let b = &env.bucket;
+        async move { b.put(&format!("many/f{i:05}.csv"), format!("id,v\n{i},{}\n", i * 2)).await }
+    });
+    futures::future::join_all(puts).await;
+    let mut req = ExtractRequest::new(vec![Item::folder("many")], LoadMode::Full);
+    req.concurrency = Some(16);
+    let r = env.run_with(req).await.unwrap();
+    assert_eq!((r.files, r.rows), (1105, 1105));
+    assert_eq!(env.scalar("SELECT sum(v) FROM many").await, (0..1105).map(|i| i * 2).sum::<i64>());
+}
+
+#[tokio::test]
+async fn empty_folder_and_missing_file_are_clear_errors() {
+    let env = setup("empty").await;
+    env.bucket.put("other/x.csv", "a\n1\n").await;
+    let e = env.run(vec![Item::folder("nothing-here/")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("nothing-here/") && e.contains("empty"), "{e}");
+    let e = env.run(vec![Item::file("nope.csv")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("nope.csv") && e.contains("does not exist"), "{e}");
+    assert!(env.state().await.is_empty());
+    let jobs = env.pool.jobs(10).await.unwrap();
+    assert_eq!(jobs[0].status, lakeport_pool::JobStatus::Failed);
+    assert!(jobs[0].error.as_deref().unwrap().contains("nope.csv"));
+}
+
+#[tokio::test]
+async fn mixed_schemas_in_a_folder_name_the_file_and_change_nothing() {
+    let env = setup("mixed").await;
+    env.bucket.put("ok/a.csv", events_csv(0, 5)).await;
+    env.run(vec![Item::folder("ok")], LoadMode::Full).await.unwrap();
+    let before = env.state().await;
+
+    env.bucket.put("mix/a.csv", "id,name\n1,x\n").await;
+    env.bucket.put("mix/b.csv", "id,label\n2,y\n").await;
+    let e = env.run(vec![Item::folder("ok"), Item::folder("mix")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("mix/b.csv") && e.contains("'name' is missing") && e.contains("mix/a.csv"), "{e}");
+
+    env.bucket.put("types/a.csv", "id,flag\n1,true\n").await;
+    env.bucket.put("types/b.csv", "id,flag\n2,17\n").await;
+    let e = env.run(vec![Item::folder("types")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("types/b.csv") && e.contains("'flag' is Int64 here but Boolean"), "{e}");
+
+    env.bucket.put("kinds/a.csv", "id\n1\n").await;
+    env.bucket.put("kinds/b.json", "{\"id\": 2}\n").await;
+    let e = env.run(vec![Item::folder("kinds")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("kinds/b.json") && e.contains("one type"), "{e}");
+
+    assert_eq!(env.state().await, before, "a failed extraction leaves the pool unchanged");
+    assert_eq!(std::fs::read_dir(env.dir.path().join("warehouse/test")).unwrap().count(), 1, "no table directory was left behind");
+}
+
+#[tokio::test]
+async fn malformed_files_are_named_and_leave_the_pool_unchanged() {
+    let env = setup("malformed").await;
+    env.bucket.put("t/good.csv", events_csv(0, 10)).await;
+    env.run(vec![Item::folder("t")], LoadMode::Full).await.unwrap();
+    let before = env.state().await;
+
+    let mut bad_csv = events_csv(10, 3000);
+    bad_csv.push_str("9999,step,2024-01-01 10:00:00,not-a-number,R001\n");
+    env.bucket.put("t/bad.csv", bad_csv).await;
+    let e = env.run(vec![Item::folder("t")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("t/bad.csv") && e.contains("line 3002") && e.contains("column 'cost'") && e.contains("not-a-number"), "{e}");
+    assert_eq!(env.state().await, before);
+    env.bucket.delete("t/bad.csv").await;
+
+    env.bucket.put("j/a.ndjson", "{\"id\": 1}\n{\"id\": 2\n{\"id\": 3}\n").await;
+    let e = env.run(vec![Item::file("j/a.ndjson")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("j/a.ndjson") && e.contains("line 2"), "{e}");
+
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+    let b = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..1000))]).unwrap();
+    let mut pq = parquet_bytes(&b);
+    pq.truncate(pq.len() - 20);
+    env.bucket.put("p/broken.parquet", pq).await;
+    let e = env.run(vec![Item::file("p/broken.parquet")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("p/broken.parquet") && e.contains("Parquet"), "{e}");
+
+    env.bucket.put("p/empty.csv", "").await;
+    let e = env.run(vec![Item::file("p/empty.csv")], LoadMode::Full).await.unwrap_err().to_string();
+    assert!(e.contains("p/empty.csv") && e.contains("empty"), "{e}");
+
+    assert_eq!(env.state().await, before);
+    let data = std::fs::read_dir(env.dir.path().join("warehouse/test/t/data")).unwrap().count();
+    assert_eq!(data, 1, "the failed loads' data files were removed");
+}
+
+#[tokio::test]
+async fn type_fallback_makes_the_column_text() {
+    let env = setup("fallback").await;
+    let mut csv = String::from("id,code\n");
+    for i in 0..2000 {
+        csv.push_str(&format!("{i},{i}\n"));
+    }
+    csv.push_str("2000,A-17\n");
+    env.bucket.put("codes.csv", csv).await;
+    assert!(env.run(vec![Item::file("codes.csv")], LoadMode::Full).await.is_err());
+    let mut req = ExtractRequest::new(vec![Item::file("codes.csv")], LoadMode::Full);
+    req.type_fallback = true;
+    let r = env.run_with(req).await.unwrap();
+    assert_eq!(r.tables[0].text_columns, vec!["code".to_string()]);
+    assert_eq!(env.scalar("SELECT count(*) FROM codes WHERE code = 'A-17'").await, 1);
+    // A larger sample finds it without any fallback.
+    let mut req = ExtractRequest::new(vec![Item::file("codes.csv")], LoadMode::Full);
+    req.read.infer_rows = 5000;
+    let r = env.run_with(req).await.unwrap();
+    assert!(r.tables[0].text_columns.is_empty());
+}
+
+#[tokio::test]
+async fn read_only_with_least_privilege_and_wrong_secret() {
+    let env = setup("readonly").await;
+    env.bucket.put("d/x.csv", events_csv(0, 3)).await;
+    env.bucket.put("j/y.json", "[{\"a\": 1}]").await;
+    let before = env.bucket.fingerprint().await;
+    if let Err(e) = env.run(vec![Item::folder("d/"), Item::file("j/y.json")], LoadMode::Full).await {
+        panic!("{e}");
+    }
+    assert_eq!(env.bucket.fingerprint().await, before, "the source bucket is unchanged");
+
+    let (key, _) = env.s3.user("reader");
+    env.pool
+        .add_connection("bad", ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), &lakeport_source::Secret::new("wrong-secret"))
+        .await
+        .unwrap();
+    let e = lakeport_extract::extract(&env.pool, "bad", &ExtractRequest::new(vec![Item::folder("d")], LoadMode::Full), Arc::new(lakeport_extract::NoProgress))
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, ExtractError::Source(_)), "{msg}");
+    assert!(msg.contains("SignatureDoesNotMatch") || msg.contains("secret"), "{msg}");
+    assert!(!msg.contains("wrong-secret"));
+}
+
+#[tokio::test]
+async fn source_columns_on_request() {
+    let env = setup("srccols").await;
+    env.bucket.put("s/a.csv", events_csv(0, 2)).await;
+    env.bucket.put("s/b.csv", events_csv(2, 3)).await;
+    let mut req = ExtractRequest::new(vec![Item::folder("s")], LoadMode::Full);
+    req.source_columns = true;
+    env.run_with(req.clone()).await.unwrap();
+    assert_eq!(env.scalar("SELECT count(*) FROM s WHERE _source_key = 's/b.csv'").await, 3);
+    env.bucket.put("s/c.csv", events_csv(5, 1)).await;
+    req.mode = LoadMode::Delta;
+    env.run_with(req).await.unwrap();
+    assert_eq!(env.scalar("SELECT count(DISTINCT _source_key) FROM s WHERE _source_modified IS NOT NULL").await, 3);
+    assert_eq!(env.scalar("SELECT count(*) FROM s WHERE case_id = 5 AND _source_key = 's/c.csv'").await, 1);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
