@@ -200,12 +200,8 @@ async fn stage_table(
         selected = planned.objects.clone();
     }
     if selected.is_empty() {
-        progress.note(&format!("{}: nothing new to load ({} objects already loaded)", planned.table, report.unchanged));
         progress.table_done(&planned.table, 0);
         return Ok(Err(report));
-    }
-    for key in &report.changed {
-        progress.note(&format!("{}: s3://{}/{key} changed since it was loaded; loading the new version", planned.table, source.bucket()));
     }
 
     let mut read = request.read.clone();

@@ -54,17 +54,16 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
 
     // Manifests: the current ones too when appending; only the new one when replacing.
     let mut manifests: Vec<ManifestFile> = Vec::new();
-    let mut previous_total: u64 = 0;
+    // Running totals carried from the parent snapshot (only when appending to it).
+    let mut previous = HashMap::<&str, u64>::new();
     if let Some(current) = meta.current_snapshot() {
         if !req.replace {
             let bytes = file_io.new_input(current.manifest_list())?.read().await?;
             manifests.extend(ManifestList::parse_with_version(&bytes, meta.format_version())?.consume_entries());
-            previous_total = current
-                .summary()
-                .additional_properties
-                .get("total-records")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            for key in TOTALS.iter().map(|(total, _)| *total) {
+                let v = current.summary().additional_properties.get(key).and_then(|v| v.parse().ok()).unwrap_or(0);
+                previous.insert(key, v);
+            }
         }
     }
     let mut collector = SnapshotSummaryCollector::default();
@@ -86,10 +85,13 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
     list.add_manifests(manifests.into_iter())?;
     list.close().await?;
 
-    let total_records = previous_total + added_records;
     let mut properties = req.properties;
     properties.extend(collector.build());
-    properties.insert("total-records".into(), total_records.to_string());
+    for (total, added) in TOTALS {
+        let added: u64 = properties.get(added).and_then(|v| v.parse().ok()).unwrap_or(0);
+        properties.insert(total.to_string(), (previous.get(total).copied().unwrap_or(0) + added).to_string());
+    }
+    let total_records = previous.get("total-records").copied().unwrap_or(0) + added_records;
     let operation = if req.replace && parent.is_some() { Operation::Overwrite } else { Operation::Append };
     let snapshot = Snapshot::builder()
         .with_snapshot_id(snapshot_id)
@@ -155,6 +157,10 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
     }
     Ok(Committed { snapshot_id, total_records, metadata_location: new_location })
 }
+
+/// Snapshot-summary totals and the "added" figure each one grows by.
+const TOTALS: [(&str, &str); 3] =
+    [("total-records", "added-records"), ("total-data-files", "added-data-files"), ("total-files-size", "added-files-size")];
 
 fn unique_snapshot_id(meta: &TableMetadata) -> i64 {
     loop {

@@ -46,7 +46,7 @@ async fn full_delta_replace_and_drift() {
     let ledger = pool.ledger("orders").await.unwrap();
     assert!(ledger.contains("in/a.csv", "e1") && ledger.contains("in/b.csv", "e2"));
     let info = pool.table("orders").await.unwrap();
-    assert_eq!((info.rows, info.snapshots, info.last_mode.as_deref()), (4, 2, Some("delta")));
+    assert_eq!((info.rows, info.data_files, info.snapshots, info.last_mode.as_deref()), (4, 2, 2, Some("delta")));
 
     // A delta load with another schema is refused and changes nothing.
     let other = Schema::new(vec![Field::new("id", DataType::Utf8, true)]);

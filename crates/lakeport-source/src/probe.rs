@@ -47,12 +47,14 @@ pub struct Check {
     pub permission: Permission,
     pub verdict: Verdict,
     pub reason: String,
+    /// The server denied the call: the permission itself is missing (not a wrong key or bucket).
+    pub denied: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ProbeReport {
     pub checks: Vec<Check>,
-    /// The IAM policy JSON that grants the failed permissions (None when nothing failed).
+    /// The IAM policy JSON that grants the denied permissions (None when none was denied).
     pub policy_hint: Option<String>,
 }
 
@@ -61,8 +63,9 @@ impl ProbeReport {
         self.checks.iter().all(|c| c.verdict != Verdict::Failed)
     }
 
-    pub fn failed(&self) -> Vec<Permission> {
-        self.checks.iter().filter(|c| c.verdict == Verdict::Failed).map(|c| c.permission).collect()
+    /// The permissions the server denied: what the policy hint grants.
+    pub fn missing(&self) -> Vec<Permission> {
+        self.checks.iter().filter(|c| c.denied).map(|c| c.permission).collect()
     }
 }
 
@@ -87,10 +90,11 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
                     Some(_) => format!("listed bucket '{}'", config.bucket),
                     None => format!("listed bucket '{}' (it is empty)", config.bucket),
                 },
+                denied: false,
             });
         }
         Ok(r) => checks.push(failed_check(Permission::ListBucket, config, &r)),
-        Err(e) => checks.push(Check { permission: Permission::ListBucket, verdict: Verdict::Failed, reason: e.to_string() }),
+        Err(e) => checks.push(Check { permission: Permission::ListBucket, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
     // 2. GetObject: read the first byte of one object.
@@ -103,9 +107,10 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
                     permission: Permission::GetObject,
                     verdict: Verdict::Passed,
                     reason: format!("read object '{key}'"),
+                    denied: false,
                 }),
                 Ok(r) => checks.push(failed_check(Permission::GetObject, config, &r)),
-                Err(e) => checks.push(Check { permission: Permission::GetObject, verdict: Verdict::Failed, reason: e.to_string() }),
+                Err(e) => checks.push(Check { permission: Permission::GetObject, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
             }
         }
         None => checks.push(Check {
@@ -116,6 +121,7 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
             } else {
                 "needs a listed object; listing failed".into()
             },
+            denied: false,
         }),
     }
 
@@ -127,23 +133,26 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
             permission: Permission::GetBucketAcl,
             verdict: Verdict::Passed,
             reason: "read the bucket ACL".into(),
+            denied: false,
         }),
         Ok(r) if r.status == 501 => checks.push(Check {
             permission: Permission::GetBucketAcl,
             verdict: Verdict::Warning,
             reason: "this S3-compatible server does not implement GetBucketAcl (501 Not Implemented); extraction does not need it".into(),
+            denied: false,
         }),
         Ok(r) => checks.push(failed_check(Permission::GetBucketAcl, config, &r)),
-        Err(e) => checks.push(Check { permission: Permission::GetBucketAcl, verdict: Verdict::Failed, reason: e.to_string() }),
+        Err(e) => checks.push(Check { permission: Permission::GetBucketAcl, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
-    let failed: Vec<Permission> = checks.iter().filter(|c| c.verdict == Verdict::Failed).map(|c| c.permission).collect();
-    let policy_hint = (!failed.is_empty()).then(|| policy_json(&config.bucket, &failed));
+    let denied: Vec<Permission> = checks.iter().filter(|c| c.denied).map(|c| c.permission).collect();
+    let policy_hint = (!denied.is_empty()).then(|| policy_json(&config.bucket, &denied));
     Ok(ProbeReport { checks, policy_hint })
 }
 
 fn failed_check(permission: Permission, config: &S3Config, r: &SignedResponse) -> Check {
     let code = r.error_code().unwrap_or("");
+    let denied = r.status == 403 && matches!(code, "AccessDenied" | "");
     let reason = match (r.status, code) {
         (403, "AccessDenied") | (403, "") => format!(
             "access denied: the key '{}' lacks {} on bucket '{}'",
@@ -160,7 +169,7 @@ fn failed_check(permission: Permission, config: &S3Config, r: &SignedResponse) -
             None => format!("HTTP {} {}", r.status, if c.is_empty() { r.text().chars().take(200).collect::<String>() } else { c.to_string() }),
         },
     };
-    Check { permission, verdict: Verdict::Failed, reason }
+    Check { permission, verdict: Verdict::Failed, reason, denied }
 }
 
 /// Plain-language meaning of the S3 error codes a connection test meets.

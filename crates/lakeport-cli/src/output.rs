@@ -1,0 +1,183 @@
+//! Printing for people (aligned tables) and for scripts (JSON).
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use lakeport_extract::ExtractReport;
+use lakeport_pool::{Job, TableInfo};
+use lakeport_source::probe::{ProbeReport, Verdict};
+use lakeport_source::S3Config;
+
+use crate::args::QueryFormat;
+
+pub fn print_json<T: serde::Serialize>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).expect("serialisable"));
+}
+
+/// Prints rows as an aligned plain-text table.
+pub fn print_rows(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows.collect();
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let parts: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = width[i])).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    line(width.iter().map(|w| "-".repeat(*w)).collect());
+    for r in rows {
+        line(r);
+    }
+}
+
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+pub fn print_probe(name: &str, config: &S3Config, report: &ProbeReport) {
+    let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("AWS {}", config.region));
+    println!("Test Connection '{name}': bucket '{}' at {endpoint}", config.bucket);
+    for c in &report.checks {
+        let mark = match c.verdict {
+            Verdict::Passed => "ok  ",
+            Verdict::Failed => "FAIL",
+            Verdict::Warning => "warn",
+            Verdict::Skipped => "skip",
+        };
+        println!("  {mark}  {:<16} {}", c.permission.action(), c.reason);
+    }
+    if let Some(policy) = &report.policy_hint {
+        let missing: Vec<&str> = report.missing().iter().map(|p| p.action()).collect();
+        println!("\nMissing: {}. Grant it to the key's IAM user or role with this policy:\n{policy}", missing.join(", "));
+    }
+    if report.passed() {
+        println!("Connection OK.");
+    }
+}
+
+pub fn print_report(report: &ExtractReport) {
+    for t in &report.tables {
+        let what = if t.committed {
+            format!(
+                "{} rows from {} file(s), {} ({} rows in table)",
+                t.rows,
+                t.loaded.len(),
+                bytes(t.bytes),
+                t.total_rows
+            )
+        } else {
+            format!("nothing new: all {} file(s) already loaded", t.unchanged)
+        };
+        println!("{:<24} {what}", t.table);
+        if !t.changed.is_empty() {
+            println!("  {} changed file(s) loaded again: {}", t.changed.len(), t.changed.join(", "));
+        }
+        if t.committed && t.unchanged > 0 {
+            println!("  {} file(s) skipped: already loaded", t.unchanged);
+        }
+        if !t.skipped_empty.is_empty() {
+            println!("  {} empty file(s) skipped: {}", t.skipped_empty.len(), t.skipped_empty.join(", "));
+        }
+        if !t.text_columns.is_empty() {
+            println!("  loaded as text after a type mismatch: {}", t.text_columns.join(", "));
+        }
+    }
+    let rate = if report.seconds > 0.0 { report.bytes as f64 / report.seconds } else { 0.0 };
+    println!(
+        "{} load: {} table(s), {} file(s), {} rows, {} in {:.2}s ({}/s)  [job {}]",
+        report.mode.as_str(),
+        report.tables.len(),
+        report.files,
+        report.rows,
+        bytes(report.bytes),
+        report.seconds,
+        bytes(rate as u64),
+        &report.job_id[..8]
+    );
+}
+
+pub fn print_tables(tables: &[TableInfo]) {
+    if tables.is_empty() {
+        println!("No tables yet. Load some with `lakeport extract`.");
+        return;
+    }
+    print_rows(
+        &["table", "rows", "files", "snapshots", "last load", "mode"],
+        tables.iter().map(|t| {
+            vec![
+                t.name.clone(),
+                t.rows.to_string(),
+                t.data_files.to_string(),
+                t.snapshots.to_string(),
+                t.last_load.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+                t.last_mode.clone().unwrap_or_default(),
+            ]
+        }),
+    );
+}
+
+pub fn print_jobs(jobs: &[Job]) {
+    if jobs.is_empty() {
+        println!("No jobs yet.");
+        return;
+    }
+    print_rows(
+        &["job", "started", "status", "mode", "connection", "files", "rows", "bytes", "seconds", "error"],
+        jobs.iter().map(|j| {
+            let secs = j.ended_at.map(|e| format!("{:.1}", (e - j.started_at).num_milliseconds() as f64 / 1000.0)).unwrap_or_default();
+            vec![
+                j.id[..8].to_string(),
+                j.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                j.status.as_str().to_string(),
+                j.mode.clone(),
+                j.connection.clone(),
+                j.files.to_string(),
+                j.rows.to_string(),
+                bytes(j.bytes),
+                secs,
+                j.error.clone().unwrap_or_default(),
+            ]
+        }),
+    );
+}
+
+pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryFormat) -> anyhow::Result<()> {
+    match format {
+        QueryFormat::Table => {
+            if batches.iter().all(|b| b.num_rows() == 0) {
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                println!("{}\n(0 rows)", names.join(" | "));
+            } else {
+                println!("{}", arrow::util::pretty::pretty_format_batches(batches)?);
+            }
+        }
+        QueryFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::stdout());
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        QueryFormat::Json => {
+            let mut w = arrow::json::ArrayWriter::new(std::io::stdout());
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            w.write_batches(&refs)?;
+            w.finish()?;
+            println!();
+        }
+    }
+    Ok(())
+}
