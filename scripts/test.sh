@@ -5,5 +5,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source "$ROOT/scripts/test-env.sh"
-# One cargo build at a time; tests share the machine's 2 cores.
-cargo test --workspace --locked -- --test-threads=4 "$@"
+LOG=$(mktemp)
+set +e
+cargo test --workspace --locked -- --test-threads=4 "$@" 2>&1 | tee "$LOG"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line with the totals over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$LOG"
+rm -f "$LOG"
+exit "$status"

@@ -43,6 +43,17 @@ async fn every_format_as_file_items_with_typed_columns() {
 }
 
 #[tokio::test]
+async fn nested_json_becomes_struct_and_list_columns() {
+    let env = setup("nested").await;
+    let nd = "{\"case\": 1, \"vendor\": {\"id\": \"V1\", \"rating\": 4.5}, \"items\": [\"a\", \"b\"]}\n\
+              {\"case\": 2, \"vendor\": {\"id\": \"V2\", \"rating\": null}, \"items\": []}\n";
+    env.bucket.put("n/orders.ndjson.zst", zstd(nd.as_bytes())).await;
+    env.run(vec![Item::file("n/orders.ndjson.zst")], LoadMode::Full).await.unwrap();
+    assert_eq!(env.scalar("SELECT count(*) FROM orders WHERE vendor['id'] = 'V1' AND array_length(items) = 2").await, 1);
+    assert_eq!(env.scalar("SELECT CAST(sum(vendor['rating'] * 2) AS BIGINT) FROM orders").await, 9);
+}
+
+#[tokio::test]
 async fn folder_full_then_delta_then_changed_object() {
     let env = setup("delta").await;
     env.bucket.put("log/part-1.csv", events_csv(0, 10)).await;
@@ -236,6 +247,10 @@ async fn source_columns_on_request() {
     env.run_with(req).await.unwrap();
     assert_eq!(env.scalar("SELECT count(DISTINCT _source_key) FROM s WHERE _source_modified IS NOT NULL").await, 3);
     assert_eq!(env.scalar("SELECT count(*) FROM s WHERE case_id = 5 AND _source_key = 's/c.csv'").await, 1);
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd_codec::encode_all(data, 3).unwrap()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

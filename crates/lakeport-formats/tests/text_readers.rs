@@ -99,6 +99,14 @@ async fn gzip_zstd_bom_latin1_and_tsv() {
     let (_, b) = read("t.tsv", gzip(&plain).await, &ReadOptions::default()).await.unwrap();
     assert_eq!(rows(&b), 2);
 
+    let zst = zstd(b"id,v\n1,a\n2,b\n3,c\n").await;
+    let (_, b) = read("z.csv.zst", zst.clone(), &ReadOptions::default()).await.unwrap();
+    assert_eq!(rows(&b), 3);
+    let (_, b) = read("z.csv", zst, &ReadOptions::default()).await.unwrap();
+    assert_eq!(rows(&b), 3, "zstd recognised by its magic bytes");
+    let e = read("broken.csv.gz", b"\x1f\x8b\x08\x00garbage".to_vec(), &ReadOptions::default()).await.unwrap_err().to_string();
+    assert!(e.contains("broken.csv.gz") && e.contains("decompression failed"), "{e}");
+
     let latin1 = b"name,city\nJos\xe9,M\xfcnchen\n".to_vec();
     let mut opts = ReadOptions::default();
     let err = read("l.csv", latin1.clone(), &opts).await.unwrap_err().to_string();
@@ -106,6 +114,15 @@ async fn gzip_zstd_bom_latin1_and_tsv() {
     opts.csv.encoding = Encoding::Latin1;
     let (_, b) = read("l.csv", latin1, &opts).await.unwrap();
     assert_eq!(b[0].column(1).as_string::<i32>().value(0), "München");
+}
+
+async fn zstd(data: &[u8]) -> Vec<u8> {
+    use async_compression::tokio::write::ZstdEncoder;
+    use tokio::io::AsyncWriteExt;
+    let mut enc = ZstdEncoder::new(Vec::new());
+    enc.write_all(data).await.unwrap();
+    enc.shutdown().await.unwrap();
+    enc.into_inner()
 }
 
 async fn gzip(data: &[u8]) -> Vec<u8> {

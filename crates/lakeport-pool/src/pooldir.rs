@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use arrow_schema::{Schema, SchemaRef};
 use chrono::{DateTime, TimeZone, Utc};
-use iceberg::arrow::{arrow_schema_to_schema_auto_assign_ids, schema_to_arrow_schema, strip_metadata_from_schema};
+use iceberg::arrow::{arrow_schema_to_schema_auto_assign_ids, schema_to_arrow_schema};
+
+use crate::types::strip_field_ids;
 use iceberg::io::{FileIO, LocalFsStorageFactory};
 use iceberg::spec::{TableMetadata, TableMetadataBuilder};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
@@ -291,7 +293,7 @@ impl Pool {
     /// The table's columns (without Iceberg field ids), if the table exists.
     pub async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>, PoolError> {
         Ok(match self.load(table).await? {
-            Some(t) => Some(Arc::new(strip_metadata_from_schema(&schema_to_arrow_schema(t.metadata().current_schema())?)?)),
+            Some(t) => Some(Arc::new(strip_field_ids(&schema_to_arrow_schema(t.metadata().current_schema())?))),
             None => None,
         })
     }
@@ -314,8 +316,8 @@ impl Pool {
         let (staged, previous) = match self.load(table).await? {
             Some(t) => {
                 let current = t.metadata().clone();
-                let current_cols = strip_metadata_from_schema(&schema_to_arrow_schema(current.current_schema())?)?;
-                let new_cols = strip_metadata_from_schema(&schema_to_arrow_schema(&fresh)?)?;
+                let current_cols = strip_field_ids(&schema_to_arrow_schema(current.current_schema())?);
+                let new_cols = strip_field_ids(&schema_to_arrow_schema(&fresh)?);
                 let staged = if same_columns(&current_cols, &new_cols) {
                     current
                 } else if mode == LoadMode::Delta {

@@ -49,6 +49,22 @@ fn normalize_type(t: &DataType, path: &str) -> Result<DataType, PoolError> {
     })
 }
 
+/// The schema without field metadata (Iceberg field ids), nested fields included.
+/// (iceberg 0.10.1's `strip_metadata_from_schema` fails on list columns: "Field stack underflow".)
+pub(crate) fn strip_field_ids(schema: &Schema) -> Schema {
+    Schema::new(schema.fields().iter().map(|f| strip_field(f)).collect::<Vec<_>>())
+}
+
+fn strip_field(f: &FieldRef) -> Field {
+    let t = match f.data_type() {
+        DataType::Struct(fs) => DataType::Struct(Fields::from(fs.iter().map(strip_field).collect::<Vec<_>>())),
+        DataType::List(c) => DataType::List(Arc::new(strip_field(c))),
+        DataType::Map(c, sorted) => DataType::Map(Arc::new(strip_field(c)), *sorted),
+        other => other.clone(),
+    };
+    Field::new(f.name(), t, f.is_nullable())
+}
+
 /// Gives `batch` the table's write schema (the one with Iceberg field ids), casting where the
 /// types differ only in representation (e.g. nested field names or metadata, Utf8View → Utf8).
 pub(crate) fn to_table_batch(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, PoolError> {

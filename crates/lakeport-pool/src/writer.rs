@@ -84,7 +84,7 @@ impl TableWriter {
         mode: LoadMode,
     ) -> Result<TableWriter, PoolError> {
         let write_schema: SchemaRef = Arc::new(schema_to_arrow_schema(staged.current_schema())?);
-        let schema = Arc::new(iceberg::arrow::strip_metadata_from_schema(&write_schema)?);
+        let schema = Arc::new(crate::types::strip_field_ids(&write_schema));
         let location = staged.location().trim_end_matches('/').to_string();
         let file_prefix = format!("lp-{}", uuid::Uuid::new_v4().simple());
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
