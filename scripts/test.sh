@@ -7,7 +7,7 @@ cd "$ROOT"
 source "$ROOT/scripts/test-env.sh"
 LOG=$(mktemp)
 set +e
-cargo test --workspace --locked -- --test-threads=4 "$@" 2>&1 | tee "$LOG"
+cargo test --workspace --locked --no-fail-fast -- --test-threads=4 "$@" 2>&1 | tee "$LOG"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line with the totals over every test binary.

@@ -1,7 +1,10 @@
-"""Creates the IAM users the integration tests use, on the test S3 server (ministack, AUTH=true).
+"""Creates the IAM users and the role the integration tests use, on the test server (ministack,
+AUTH=true).
 
-Prints shell `export` lines with their keys. Policies are the spec's least-privilege set and
-variants with one permission missing, so tests can check Test Connection's verdicts.
+Prints shell `export` lines with their keys. Policies are the spec's least-privilege sets and
+variants with one permission missing, so tests can check Test Connection's verdicts. For
+zero-copy it also makes lakeport's own principal ("lakeport", allowed only sts:AssumeRole) and a
+role that trusts it only with the External ID in LAKEPORT_TEST_EXTERNAL_ID.
 Usage: seed_iam.py ENDPOINT
 """
 import json
@@ -13,27 +16,60 @@ endpoint = sys.argv[1]
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id="test", aws_secret_access_key="test")
 
+GLUE = ["glue:GetCatalog", "glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+ZERO_COPY = GLUE + ["s3:GetObject", "s3:ListBucket"]
 USERS = {
     "reader": ["s3:GetBucketAcl", "s3:GetObject", "s3:ListBucket"],
     "noacl": ["s3:GetObject", "s3:ListBucket"],
     "noget": ["s3:GetBucketAcl", "s3:ListBucket"],
     "nolist": ["s3:GetBucketAcl", "s3:GetObject"],
+    "glue": ZERO_COPY,
+    "gluenotables": [a for a in ZERO_COPY if a != "glue:GetTables"],
+    "gluenos3": [a for a in ZERO_COPY if a != "s3:GetObject"],
+    "gluenodbs": [a for a in ZERO_COPY if a != "glue:GetDatabases"],
+    "lakeport": ["sts:AssumeRole"],
 }
+EXTERNAL_ID = "lakeport-test-external-id"
 
+
+def statements(actions):
+    out = []
+    bucket = [a for a in actions if a in ("s3:ListBucket", "s3:GetBucketAcl")]
+    if bucket:
+        out.append({"Effect": "Allow", "Action": bucket, "Resource": "arn:aws:s3:::*"})
+    if "s3:GetObject" in actions:
+        out.append({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"})
+    other = [a for a in actions if not a.startswith("s3:")]
+    if other:
+        out.append({"Effect": "Allow", "Action": other, "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": out}
+
+
+keys = {}
 for name, actions in USERS.items():
     try:
         iam.create_user(UserName=name)
     except iam.exceptions.EntityAlreadyExistsException:
         pass
-    statements = []
-    bucket_actions = [a for a in actions if a in ("s3:ListBucket", "s3:GetBucketAcl")]
-    if bucket_actions:
-        statements.append({"Effect": "Allow", "Action": bucket_actions, "Resource": "arn:aws:s3:::*"})
-    if "s3:GetObject" in actions:
-        statements.append({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"})
-    iam.put_user_policy(UserName=name, PolicyName="lakeport-test",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    iam.put_user_policy(UserName=name, PolicyName="lakeport-test", PolicyDocument=json.dumps(statements(actions)))
     key = iam.create_access_key(UserName=name)["AccessKey"]
+    keys[name] = key
     up = name.upper()
     print(f"export LAKEPORT_TEST_{up}_KEY={key['AccessKeyId']}")
     print(f"export LAKEPORT_TEST_{up}_SECRET={key['SecretAccessKey']}")
+
+# The customer's role: trusts lakeport's principal, only with the External ID.
+principal = iam.get_user(UserName="lakeport")["User"]["Arn"]
+trust = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole",
+    "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
+try:
+    role = iam.create_role(RoleName="lakeport-zero-copy", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+except iam.exceptions.EntityAlreadyExistsException:
+    role = iam.get_role(RoleName="lakeport-zero-copy")["Role"]
+iam.put_role_policy(RoleName="lakeport-zero-copy", PolicyName="zero-copy", PolicyDocument=json.dumps(statements(ZERO_COPY)))
+print(f"export LAKEPORT_TEST_ROLE_ARN={role['Arn']}")
+print(f"export LAKEPORT_TEST_EXTERNAL_ID={EXTERNAL_ID}")
+# lakeport's own identity (the principal the role trusts).
+print(f"export LAKEPORT_AWS_ACCESS_KEY_ID={keys['lakeport']['AccessKeyId']}")
+print(f"export LAKEPORT_AWS_SECRET_ACCESS_KEY={keys['lakeport']['SecretAccessKey']}")

@@ -65,8 +65,39 @@ pub enum ConnectionCommand {
     /// Add an Amazon S3 connection (Extractions via APIs). Runs Test Connection first and saves
     /// only if it passes.
     Add(ConnectionAddArgs),
-    /// Test Connection: checks s3:ListBucket, s3:GetObject and s3:GetBucketAcl one by one.
+    /// Test Connection: checks each permission the connection's mode needs, one by one.
     Test { name: String },
+    /// Zero-copy: authenticate and list every namespace of the catalog with its tables.
+    Namespaces { name: String },
+    /// Zero-copy: show or change the selected shares (namespaces or single tables).
+    Shares {
+        name: String,
+        /// Select `namespace` (all its tables) or `namespace.table` (repeatable).
+        #[arg(long, value_name = "SHARE")]
+        add: Vec<String>,
+        /// Deselect a share (repeatable).
+        #[arg(long, value_name = "SHARE")]
+        remove: Vec<String>,
+        /// Re-read the tables of namespace shares from the catalog.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Zero-copy with an assumed role: show the principal lakeport runs as, an External ID, and
+    /// the trust policy to give your IAM role.
+    TrustPolicy {
+        /// AWS region (for the STS endpoint).
+        #[arg(long)]
+        region: String,
+        /// Use this External ID instead of generating one.
+        #[arg(long)]
+        external_id: Option<String>,
+        /// STS endpoint (default: https://sts.<region>.amazonaws.com).
+        #[arg(long)]
+        sts_endpoint: Option<String>,
+        /// Allow plain HTTP to a loopback STS endpoint (local test servers).
+        #[arg(long)]
+        allow_http: bool,
+    },
     /// List connections.
     List,
     /// Show a connection's settings (the secret is masked).
@@ -79,15 +110,43 @@ pub enum ConnectionCommand {
 pub struct ConnectionAddArgs {
     /// Name of the connection, unique in the pool.
     pub name: String,
-    /// AWS region of the bucket, e.g. eu-central-1.
+    /// Connection type "Zero-copy (via Iceberg REST catalog)" instead of "Extractions (via APIs)".
+    #[arg(long)]
+    pub zero_copy: bool,
+    /// AWS region, e.g. eu-central-1.
     #[arg(long)]
     pub region: String,
-    /// Bucket name.
+    /// Extractions: the bucket name.
+    #[arg(long, required_unless_present = "zero_copy")]
+    pub bucket: Option<String>,
+    /// Access key ID (extractions; zero-copy with an IAM user's key).
     #[arg(long)]
-    pub bucket: String,
-    /// Access key ID.
+    pub access_key_id: Option<String>,
+    /// Zero-copy: the catalog's warehouse (for AWS Glue: the AWS account id).
+    #[arg(long, required_if_eq("zero_copy", "true"))]
+    pub warehouse: Option<String>,
+    /// Zero-copy: Iceberg REST catalog URL (default: https://glue.<region>.amazonaws.com/iceberg).
     #[arg(long)]
-    pub access_key_id: String,
+    pub catalog_url: Option<String>,
+    /// Zero-copy, recommended: the ARN of your IAM role that lakeport assumes.
+    #[arg(long, conflicts_with = "access_key_id")]
+    pub role_arn: Option<String>,
+    /// Zero-copy with --role-arn: the External ID your role's trust policy requires (generated when
+    /// not given; see `lakeport connection trust-policy`).
+    #[arg(long, requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// Zero-copy: authenticate to a non-AWS REST catalog with a bearer token (read like a secret).
+    #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
+    pub bearer_token: bool,
+    /// Zero-copy: STS endpoint for AssumeRole (default: https://sts.<region>.amazonaws.com).
+    #[arg(long)]
+    pub sts_endpoint: Option<String>,
+    /// Zero-copy: SigV4 signing name of the catalog.
+    #[arg(long, default_value = "glue")]
+    pub signing_name: String,
+    /// Zero-copy: use storage credentials the catalog vends in LoadTable.
+    #[arg(long)]
+    pub vended_credentials: bool,
     /// Read the secret access key from this environment variable (default: prompt, or
     /// LAKEPORT_SECRET_ACCESS_KEY when set).
     #[arg(long, value_name = "VAR")]
@@ -95,7 +154,8 @@ pub struct ConnectionAddArgs {
     /// Read the secret access key from this file (first line).
     #[arg(long, value_name = "FILE", conflicts_with = "secret_env")]
     pub secret_file: Option<PathBuf>,
-    /// Advanced: endpoint URL of an S3-compatible store (default: AWS).
+    /// Advanced: endpoint URL of an S3-compatible store (default: AWS). Zero-copy: where the data
+    /// files are read from.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// Advanced: path-style addressing (endpoint/bucket/key), needed by most S3-compatible stores.

@@ -8,6 +8,7 @@ use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
 use lakeport_source::probe::test_connection;
 use lakeport_source::{S3Config, Secret};
+use lakeport_zerocopy::{caller_identity, trust_policy, Credentials, RestCatalog, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{Cli, Command, ConnectionAddArgs, ConnectionCommand, EncodingArg, ExtractArgs, PoolCommand, QueryFormat};
 use crate::output;
@@ -126,11 +127,20 @@ fn read_secret(args: &ConnectionAddArgs) -> Result<Secret> {
 async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> Result<ExitCode> {
     match cmd {
         ConnectionCommand::Add(args) => {
+            if pool.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(&args.name)) {
+                bail!("a connection named '{}' already exists in pool '{}'", args.name, pool.name());
+            }
+            if args.zero_copy {
+                return add_zero_copy(pool, args, json).await;
+            }
+            let (Some(bucket), Some(access_key_id)) = (args.bucket.clone(), args.access_key_id.clone()) else {
+                bail!("an extraction connection needs --bucket and --access-key-id");
+            };
             let secret = read_secret(&args)?;
             let config = S3Config {
                 region: args.region.clone(),
-                bucket: args.bucket.clone(),
-                access_key_id: args.access_key_id.clone(),
+                bucket,
+                access_key_id,
                 endpoint: args.endpoint.clone(),
                 path_style: args.path_style,
                 allow_http: args.allow_http || args.allow_http_anywhere,
@@ -139,40 +149,136 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 max_retries: args.max_retries,
             };
             config.validate()?;
-            if pool.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(&args.name)) {
-                bail!("a connection named '{}' already exists in pool '{}'", args.name, pool.name());
-            }
             if !args.skip_test {
                 let report = test_connection(&config, &secret).await?;
                 if !json {
                     output::print_probe(&args.name, &config, &report);
                 }
                 if !report.passed() {
-                    if json {
-                        output::print_json(&serde_json::json!({ "saved": false, "test": report }));
-                    }
-                    eprintln!("Not saved: Test Connection failed. Fix the settings or permissions and try again.");
-                    return Ok(ExitCode::from(2));
+                    return not_saved(json, serde_json::to_value(&report)?);
                 }
             }
-            pool.add_connection(&args.name, ConnectionConfig::S3Extraction(config), &secret).await?;
-            if json {
-                output::print_json(&serde_json::json!({ "saved": true, "connection": pool.connection(&args.name).await? }));
-            } else {
-                println!("Saved connection '{}' in pool '{}'", args.name, pool.name());
-            }
-            Ok(ExitCode::SUCCESS)
+            pool.add_connection(&args.name, ConnectionConfig::S3Extraction(config), Some(&secret)).await?;
+            saved(pool, &args.name, json).await
         }
         ConnectionCommand::Test { name } => {
             let conn = pool.connection(&name).await?;
-            let ConnectionConfig::S3Extraction(config) = &conn.config;
-            let report = test_connection(config, &pool.connection_secret(&name)?).await?;
-            if json {
-                output::print_json(&report);
-            } else {
-                output::print_probe(&name, config, &report);
+            let passed = match &conn.config {
+                ConnectionConfig::S3Extraction(config) => {
+                    let report = test_connection(config, &pool.connection_secret(&name)?).await?;
+                    if json {
+                        output::print_json(&report);
+                    } else {
+                        output::print_probe(&name, config, &report);
+                    }
+                    report.passed()
+                }
+                ConnectionConfig::ZeroCopy(config) => {
+                    let report = lakeport_zerocopy::probe::test_connection(config, pool.connection_secret_opt(&name).as_ref()).await?;
+                    if json {
+                        output::print_json(&report);
+                    } else {
+                        output::print_zero_copy_probe(&name, &report);
+                    }
+                    report.passed()
+                }
+            };
+            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        ConnectionCommand::Namespaces { name } => {
+            let client = rest_client(pool, &name).await?;
+            let mut listing = Vec::new();
+            for ns in client.namespaces().await? {
+                let tables = client.tables(&ns).await?;
+                listing.push(serde_json::json!({ "namespace": ns, "tables": tables }));
             }
-            Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            if json {
+                output::print_json(&listing);
+            } else if listing.is_empty() {
+                println!("The catalog has no namespaces.");
+            } else {
+                let shares = pool.shares(&name).await?;
+                for entry in &listing {
+                    let ns = entry["namespace"].as_str().unwrap_or_default();
+                    let tables: Vec<&str> = entry["tables"].as_array().map(|a| a.iter().filter_map(|t| t.as_str()).collect()).unwrap_or_default();
+                    println!("{ns}  ({} table(s))", tables.len());
+                    for t in tables {
+                        let shared = shares.iter().any(|s| s.share.namespace == ns && s.tables.iter().any(|x| x == t));
+                        println!("  {} {t}", if shared { "[x]" } else { "[ ]" });
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::Shares { name, add, remove, refresh } => {
+            let mut shares = pool.shares(&name).await?;
+            let changing = !add.is_empty() || !remove.is_empty() || refresh;
+            if changing {
+                let client = rest_client(pool, &name).await?;
+                for r in &remove {
+                    let share = Share::parse(r)?;
+                    let before = shares.len();
+                    shares.retain(|s| s.share != share);
+                    if shares.len() == before {
+                        bail!("'{r}' is not a selected share");
+                    }
+                }
+                let mut wanted: Vec<Share> = shares.iter().map(|s| s.share.clone()).collect();
+                for a in &add {
+                    let share = Share::parse(a)?;
+                    if !wanted.contains(&share) {
+                        wanted.push(share);
+                    }
+                }
+                let mut resolved = Vec::new();
+                for share in wanted {
+                    let available = client.tables(&share.namespace).await?;
+                    let tables = match &share.table {
+                        Some(t) if available.contains(t) => vec![t.clone()],
+                        Some(t) => bail!("table '{t}' does not exist in namespace '{}' (it has: {})", share.namespace, available.join(", ")),
+                        None => available,
+                    };
+                    resolved.push(SelectedShare { share, tables });
+                }
+                pool.set_shares(&name, &resolved).await?;
+                shares = resolved;
+            }
+            if json {
+                output::print_json(&shares);
+            } else if shares.is_empty() {
+                println!("No shares selected. Add some with `lakeport connection shares {name} --add <namespace>[.<table>]`.");
+            } else {
+                let catalog = lakeport_pool::table_name_from(&name)?;
+                println!("Shares of '{name}' (query them as {catalog}.<namespace>.<table>):");
+                for s in &shares {
+                    println!("  {:<30} {}", s.share.to_string(), s.tables.iter().map(|t| format!("{catalog}.{}.{t}", s.share.namespace)).collect::<Vec<_>>().join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConnectionCommand::TrustPolicy { region, external_id, sts_endpoint, allow_http } => {
+            let external_id = external_id.unwrap_or_else(new_external_id);
+            let config = ZeroCopyConfig {
+                region,
+                catalog_url: None,
+                warehouse: "-".into(),
+                auth: ZeroCopyAuth::AssumeRole { role_arn: "arn:aws:iam::0:role/x".into(), external_id: external_id.clone() },
+                signing_name: "glue".into(),
+                s3_endpoint: None,
+                s3_path_style: false,
+                sts_endpoint,
+                allow_http,
+                vended_credentials: false,
+            };
+            let principal = caller_identity(&config).await?;
+            let policy = trust_policy(&principal, &external_id);
+            if json {
+                output::print_json(&serde_json::json!({ "principal": principal, "external_id": external_id, "trust_policy": serde_json::from_str::<serde_json::Value>(&policy)? }));
+            } else {
+                println!("lakeport runs as:  {principal}\nExternal ID:       {external_id}\n\nGive your IAM role this trust relationship:\n{policy}");
+                println!("\nThen: lakeport connection add NAME --zero-copy --region … --warehouse <account id> --role-arn <role ARN> --external-id {external_id}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::List => {
             let conns = pool.connections().await?;
@@ -183,9 +289,17 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             } else {
                 output::print_rows(
                     &["connection", "type", "bucket", "region", "endpoint"],
-                    conns.iter().map(|c| {
-                        let ConnectionConfig::S3Extraction(s) = &c.config;
-                        vec![c.name.clone(), c.config.type_name().into(), s.bucket.clone(), s.region.clone(), s.endpoint.clone().unwrap_or_else(|| "AWS".into())]
+                    conns.iter().map(|c| match &c.config {
+                        ConnectionConfig::S3Extraction(s) => {
+                            vec![c.name.clone(), c.config.type_name().into(), s.bucket.clone(), s.region.clone(), s.endpoint.clone().unwrap_or_else(|| "AWS".into())]
+                        }
+                        ConnectionConfig::ZeroCopy(z) => vec![
+                            c.name.clone(),
+                            c.config.type_name().into(),
+                            format!("warehouse {}", z.warehouse),
+                            z.region.clone(),
+                            z.catalog_url().map(|u| u.to_string()).unwrap_or_default(),
+                        ],
                     }),
                 );
             }
@@ -194,7 +308,9 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
         ConnectionCommand::Show { name } => {
             let conn = pool.connection(&name).await?;
             let mut value = serde_json::to_value(&conn)?;
-            value["secret_access_key"] = serde_json::Value::String("********".into());
+            if pool.connection_secret_opt(&name).is_some() {
+                value["secret"] = serde_json::Value::String("********".into());
+            }
             output::print_json(&value);
             Ok(ExitCode::SUCCESS)
         }
@@ -206,6 +322,92 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn not_saved(json: bool, test: serde_json::Value) -> Result<ExitCode> {
+    if json {
+        output::print_json(&serde_json::json!({ "saved": false, "test": test }));
+    }
+    eprintln!("Not saved: Test Connection failed. Fix the settings or permissions and try again.");
+    Ok(ExitCode::from(2))
+}
+
+async fn saved(pool: &Pool, name: &str, json: bool) -> Result<ExitCode> {
+    if json {
+        output::print_json(&serde_json::json!({ "saved": true, "connection": pool.connection(name).await? }));
+    } else {
+        println!("Saved connection '{name}' in pool '{}'", pool.name());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_external_id() -> String {
+    format!("lakeport-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Zero-copy: Name → fields → Test Connection → Save (only when the test passed).
+async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Result<ExitCode> {
+    let mut generated = false;
+    let (auth, secret) = if let Some(role_arn) = &args.role_arn {
+        let external_id = args.external_id.clone().unwrap_or_else(|| {
+            generated = true;
+            new_external_id()
+        });
+        (ZeroCopyAuth::AssumeRole { role_arn: role_arn.clone(), external_id }, None)
+    } else if args.bearer_token {
+        (ZeroCopyAuth::Bearer, Some(read_secret(&args)?))
+    } else if let Some(key) = &args.access_key_id {
+        (ZeroCopyAuth::AccessKey { access_key_id: key.clone() }, Some(read_secret(&args)?))
+    } else {
+        bail!("zero-copy needs one way to authenticate: --role-arn (recommended), --access-key-id, or --bearer-token");
+    };
+    let config = ZeroCopyConfig {
+        region: args.region.clone(),
+        catalog_url: args.catalog_url.clone(),
+        warehouse: args.warehouse.clone().unwrap_or_default(),
+        auth,
+        signing_name: args.signing_name.clone(),
+        s3_endpoint: args.endpoint.clone(),
+        s3_path_style: args.path_style,
+        sts_endpoint: args.sts_endpoint.clone(),
+        allow_http: args.allow_http,
+        vended_credentials: args.vended_credentials,
+    };
+    config.validate()?;
+    if let (true, ZeroCopyAuth::AssumeRole { external_id, .. }) = (generated, &config.auth) {
+        match caller_identity(&config).await {
+            Ok(principal) => eprintln!(
+                "Generated External ID {external_id}. Your role must trust lakeport's principal with it:\n{}\n",
+                trust_policy(&principal, external_id)
+            ),
+            Err(e) => eprintln!("Generated External ID {external_id} (lakeport's principal is unknown: {e})"),
+        }
+    }
+    if !args.skip_test {
+        let report = lakeport_zerocopy::probe::test_connection(&config, secret.as_ref()).await?;
+        if !json {
+            output::print_zero_copy_probe(&args.name, &report);
+        }
+        if !report.passed() {
+            if generated {
+                eprintln!("Once the role trusts it, add the connection again with --external-id of the one above.");
+            }
+            return not_saved(json, serde_json::to_value(&report)?);
+        }
+    }
+    pool.add_connection(&args.name, ConnectionConfig::ZeroCopy(config), secret.as_ref()).await?;
+    saved(pool, &args.name, json).await
+}
+
+/// The REST client of a saved zero-copy connection.
+async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog> {
+    let conn = pool.connection(name).await?;
+    let ConnectionConfig::ZeroCopy(config) = &conn.config else {
+        bail!("connection '{name}' is an extraction connection; namespaces and shares belong to zero-copy connections");
+    };
+    let secret = pool.connection_secret_opt(name);
+    let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.clone()).flatten();
+    Ok(RestCatalog::new(config, Credentials::for_config(config, secret.as_ref())?, bearer)?)
 }
 
 fn ascii_byte(what: &str, c: char) -> Result<u8> {

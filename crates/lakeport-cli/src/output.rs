@@ -48,25 +48,36 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-pub fn print_probe(name: &str, config: &S3Config, report: &ProbeReport) {
-    let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("AWS {}", config.region));
-    println!("Test Connection '{name}': bucket '{}' at {endpoint}", config.bucket);
-    for c in &report.checks {
-        let mark = match c.verdict {
+/// Test Connection's verdicts, one line per permission, then the policy for what was denied.
+pub fn print_checks(title: &str, checks: &[(Verdict, &str, &str)], missing: &[&str], policy: Option<&str>) {
+    println!("{title}");
+    for (verdict, permission, reason) in checks {
+        let mark = match verdict {
             Verdict::Passed => "ok  ",
             Verdict::Failed => "FAIL",
             Verdict::Warning => "warn",
             Verdict::Skipped => "skip",
         };
-        println!("  {mark}  {:<16} {}", c.permission.action(), c.reason);
+        println!("  {mark}  {permission:<18} {reason}");
     }
-    if let Some(policy) = &report.policy_hint {
-        let missing: Vec<&str> = report.missing().iter().map(|p| p.action()).collect();
-        println!("\nMissing: {}. Grant it to the key's IAM user or role with this policy:\n{policy}", missing.join(", "));
+    if let Some(policy) = policy {
+        println!("\nMissing: {}. Grant it to the IAM user or role with this policy:\n{policy}", missing.join(", "));
     }
-    if report.passed() {
+    if checks.iter().all(|c| c.0 != Verdict::Failed) {
         println!("Connection OK.");
     }
+}
+
+pub fn print_probe(name: &str, config: &S3Config, report: &ProbeReport) {
+    let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("AWS {}", config.region));
+    let checks: Vec<(Verdict, &str, &str)> = report.checks.iter().map(|c| (c.verdict.clone(), c.permission.action(), c.reason.as_str())).collect();
+    let missing: Vec<&str> = report.missing().iter().map(|p| p.action()).collect();
+    print_checks(&format!("Test Connection '{name}': bucket '{}' at {endpoint}", config.bucket), &checks, &missing, report.policy_hint.as_deref());
+}
+
+pub fn print_zero_copy_probe(name: &str, report: &lakeport_zerocopy::probe::ProbeReport) {
+    let checks: Vec<(Verdict, &str, &str)> = report.checks.iter().map(|c| (c.verdict.clone(), c.permission, c.reason.as_str())).collect();
+    print_checks(&format!("Test Connection '{name}' (zero-copy):"), &checks, &report.missing(), report.policy_hint.as_deref());
 }
 
 pub fn print_report(report: &ExtractReport) {

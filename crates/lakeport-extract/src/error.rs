@@ -10,7 +10,7 @@ pub enum ExtractError {
     Format(#[from] FormatError),
     #[error(transparent)]
     Pool(#[from] PoolError),
-    #[error("the connection '{0}' is not an S3 extraction connection")]
+    #[error("the connection '{0}' is a zero-copy connection: its tables are queried in place (`lakeport connection shares`), not extracted")]
     WrongConnectionType(String),
     #[error("nothing to extract: give at least one --file or --folder")]
     NoItems,

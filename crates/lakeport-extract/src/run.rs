@@ -81,7 +81,6 @@ pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, pr
     let conn = pool.connection(connection).await?;
     let config = match &conn.config {
         ConnectionConfig::S3Extraction(c) => c.clone(),
-        #[allow(unreachable_patterns)]
         _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
     };
     let secret = pool.connection_secret(connection)?;

@@ -221,7 +221,7 @@ async fn read_only_with_least_privilege_and_wrong_secret() {
 
     let (key, _) = env.s3.user("reader");
     env.pool
-        .add_connection("bad", ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), &lakeport_source::Secret::new("wrong-secret"))
+        .add_connection("bad", ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), Some(&lakeport_source::Secret::new("wrong-secret")))
         .await
         .unwrap();
     let e = lakeport_extract::extract(&env.pool, "bad", &ExtractRequest::new(vec![Item::folder("d")], LoadMode::Full), Arc::new(lakeport_extract::NoProgress))

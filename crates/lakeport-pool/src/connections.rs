@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use lakeport_source::S3Config;
+use lakeport_zerocopy::ZeroCopyConfig;
 use serde::{Deserialize, Serialize};
 
 /// The settings of a data connection, by type. Secrets are never part of this (they live in the
@@ -9,12 +10,15 @@ use serde::{Deserialize, Serialize};
 pub enum ConnectionConfig {
     /// Amazon S3, "Extractions (via APIs)".
     S3Extraction(S3Config),
+    /// Amazon S3, "Zero-copy (via Iceberg REST catalog)".
+    ZeroCopy(ZeroCopyConfig),
 }
 
 impl ConnectionConfig {
     pub fn type_name(&self) -> &'static str {
         match self {
             ConnectionConfig::S3Extraction(_) => "s3-extraction",
+            ConnectionConfig::ZeroCopy(_) => "zero-copy",
         }
     }
 }

@@ -14,6 +14,7 @@ use iceberg::spec::{TableMetadata, TableMetadataBuilder};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use lakeport_source::Secret;
+use lakeport_zerocopy::SelectedShare;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
@@ -60,6 +61,8 @@ const SCHEMA_SQL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS lakeport_pools (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS lakeport_connections (pool TEXT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,
         created_at TEXT NOT NULL, PRIMARY KEY (pool, name))",
+    "CREATE TABLE IF NOT EXISTS lakeport_shares (pool TEXT NOT NULL, connection TEXT NOT NULL, shares TEXT NOT NULL,
+        PRIMARY KEY (pool, connection))",
     "CREATE TABLE IF NOT EXISTS lakeport_jobs (id TEXT PRIMARY KEY, pool TEXT NOT NULL, connection TEXT NOT NULL,
         mode TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, tables TEXT NOT NULL,
         files INTEGER NOT NULL, rows INTEGER NOT NULL, bytes INTEGER NOT NULL, error TEXT, details TEXT NOT NULL)",
@@ -152,7 +155,12 @@ impl PoolDir {
         if self.inner.catalog.namespace_exists(&ns).await? {
             self.inner.catalog.drop_namespace(&ns).await?;
         }
-        for stmt in ["DELETE FROM lakeport_connections WHERE pool = ?", "DELETE FROM lakeport_jobs WHERE pool = ?", "DELETE FROM lakeport_pools WHERE name = ?"] {
+        for stmt in [
+            "DELETE FROM lakeport_connections WHERE pool = ?",
+            "DELETE FROM lakeport_shares WHERE pool = ?",
+            "DELETE FROM lakeport_jobs WHERE pool = ?",
+            "DELETE FROM lakeport_pools WHERE name = ?",
+        ] {
             sqlx::query(stmt).bind(name).execute(&self.inner.db).await?;
         }
         for dir in [self.inner.root.join("warehouse").join(name), self.inner.root.join("secrets").join(name)] {
@@ -190,15 +198,18 @@ impl Pool {
 
     // ---- connections -------------------------------------------------------------------------
 
-    /// Saves a connection and its secret. Names are unique per pool (case-insensitively).
-    pub async fn add_connection(&self, name: &str, config: ConnectionConfig, secret: &Secret) -> Result<Connection, PoolError> {
+    /// Saves a connection and its secret (an assumed-role connection has none). Names are unique
+    /// per pool (case-insensitively).
+    pub async fn add_connection(&self, name: &str, config: ConnectionConfig, secret: Option<&Secret>) -> Result<Connection, PoolError> {
         validate_connection_name(name)?;
         let existing = self.connections().await?;
         if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
             return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
         }
         let conn = Connection { pool: self.name.clone(), name: name.to_string(), config, created_at: Utc::now() };
-        secrets::store(self.dir.root(), &self.name, name, secret)?;
+        if let Some(secret) = secret {
+            secrets::store(self.dir.root(), &self.name, name, secret)?;
+        }
         let json = serde_json::to_string(&conn.config).expect("config serialises");
         let res = sqlx::query("INSERT INTO lakeport_connections (pool, name, config, created_at) VALUES (?, ?, ?, ?)")
             .bind(&self.name)
@@ -245,11 +256,45 @@ impl Pool {
         secrets::load(self.dir.root(), &self.name, name)
     }
 
+    /// The secret if the connection has one.
+    pub fn connection_secret_opt(&self, name: &str) -> Option<Secret> {
+        secrets::load(self.dir.root(), &self.name, name).ok()
+    }
+
+    /// The shares selected on a zero-copy connection.
+    pub async fn shares(&self, connection: &str) -> Result<Vec<SelectedShare>, PoolError> {
+        let row = sqlx::query("SELECT shares FROM lakeport_shares WHERE pool = ? AND connection = ?")
+            .bind(&self.name)
+            .bind(connection)
+            .fetch_optional(self.db())
+            .await?;
+        Ok(match row {
+            Some(r) => serde_json::from_str(&r.get::<String, _>("shares")).unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Replaces the shares selected on a zero-copy connection.
+    pub async fn set_shares(&self, connection: &str, shares: &[SelectedShare]) -> Result<(), PoolError> {
+        let conn = self.connection(connection).await?;
+        if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+            return Err(PoolError::InvalidName(format!("connection '{connection}' is not a zero-copy connection; only those have shares")));
+        }
+        sqlx::query("INSERT OR REPLACE INTO lakeport_shares (pool, connection, shares) VALUES (?, ?, ?)")
+            .bind(&self.name)
+            .bind(connection)
+            .bind(serde_json::to_string(shares).expect("shares serialise"))
+            .execute(self.db())
+            .await?;
+        Ok(())
+    }
+
     pub async fn remove_connection(&self, name: &str) -> Result<(), PoolError> {
         let done = sqlx::query("DELETE FROM lakeport_connections WHERE pool = ? AND name = ?").bind(&self.name).bind(name).execute(self.db()).await?;
         if done.rows_affected() == 0 {
             return Err(PoolError::NoSuchConnection { pool: self.name.clone(), connection: name.to_string() });
         }
+        sqlx::query("DELETE FROM lakeport_shares WHERE pool = ? AND connection = ?").bind(&self.name).bind(name).execute(self.db()).await?;
         secrets::remove(self.dir.root(), &self.name, name)
     }
 

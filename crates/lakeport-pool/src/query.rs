@@ -6,7 +6,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use iceberg::Catalog;
 use iceberg_datafusion::IcebergCatalogProvider;
 
-use crate::{Pool, PoolError, CATALOG_NAME};
+use lakeport_zerocopy::{Credentials, RestCatalog, ZeroCopyAuth, ZeroCopyCatalog};
+
+use crate::{table_name_from, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
 
 /// The rows of a query, with their schema.
 pub struct QueryResult {
@@ -22,14 +24,37 @@ impl QueryResult {
 
 impl Pool {
     /// A DataFusion session over the pool: its tables resolve unqualified (`SELECT … FROM events`),
-    /// other pools as `<pool>.<table>`. Built per call, because the Iceberg catalog provider
-    /// snapshots the table list when it is created (so a table loaded a moment ago is seen).
+    /// other pools as `<pool>.<table>`, and the shares of each zero-copy connection as
+    /// `<connection>.<namespace>.<table>` (read in place at query time). Built per call, because the
+    /// Iceberg catalog provider snapshots the table list when it is created (so a table loaded a
+    /// moment ago is seen).
     pub async fn session(&self) -> Result<SessionContext, PoolError> {
         let config = SessionConfig::new().with_default_catalog_and_schema(CATALOG_NAME, self.name()).with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
         let catalog: Arc<dyn Catalog> = self.catalog();
         let provider = IcebergCatalogProvider::try_new(catalog).await?;
         ctx.register_catalog(CATALOG_NAME, Arc::new(provider));
+        for conn in self.connections().await? {
+            let ConnectionConfig::ZeroCopy(zc) = &conn.config else { continue };
+            let tables: Vec<(String, String)> = self
+                .shares(&conn.name)
+                .await?
+                .into_iter()
+                .flat_map(|s| s.tables.into_iter().map(move |t| (s.share.namespace.clone(), t)))
+                .collect();
+            if tables.is_empty() {
+                continue;
+            }
+            // No network here: tables load when a query names them; a connection that cannot be
+            // set up reports why only to the queries that use it.
+            let secret = self.connection_secret_opt(&conn.name);
+            let client = Credentials::for_config(zc, secret.as_ref())
+                .and_then(|c| RestCatalog::new(zc, c, matches!(zc.auth, ZeroCopyAuth::Bearer).then_some(secret).flatten()))
+                .map(Arc::new)
+                .map_err(|e| format!("zero-copy connection '{}': {e}", conn.name));
+            let name = table_name_from(&conn.name)?;
+            ctx.register_catalog(name, Arc::new(ZeroCopyCatalog::new(client, &tables)));
+        }
         Ok(ctx)
     }
 

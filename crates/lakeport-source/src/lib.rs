@@ -15,5 +15,5 @@ mod store;
 pub use config::{S3Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
 pub use error::SourceError;
 pub use secret::Secret;
-pub use signed::{SignedClient, SignedResponse};
+pub use signed::{describe_reqwest_error, xml_tag, SignedClient, SignedResponse};
 pub use store::{ObjectInfo, S3Source};

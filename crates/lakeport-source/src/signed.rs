@@ -1,6 +1,7 @@
-//! SigV4-signed HTTP requests for the few S3 calls `object_store` has no method for
-//! (GetBucketAcl for Test Connection; CreateBucket for test set-up). Signing is object_store's own
-//! public `AwsAuthorizer`; we only build the request and send it with reqwest.
+//! SigV4-signed HTTP requests for the AWS calls `object_store` has no method for: S3 GetBucketAcl
+//! (Test Connection), STS AssumeRole and the Glue Iceberg REST catalog (zero-copy), CreateBucket
+//! (test set-up). Signing is object_store's own public `AwsAuthorizer` (the body hash goes into
+//! `x-amz-content-sha256`); we only build the request and send it with reqwest.
 
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use url::Url;
 
 use crate::{S3Config, Secret, SourceError};
 
-/// A client that signs each request with the connection's key (service `s3`).
+/// A client that signs each request for one AWS service (`s3`, `sts`, `glue`…) and region.
 #[derive(Clone)]
 pub struct SignedClient {
     http: reqwest::Client,
     credential: std::sync::Arc<AwsCredential>,
+    service: String,
     region: String,
 }
 
@@ -39,21 +41,29 @@ impl SignedResponse {
 }
 
 impl SignedClient {
+    /// A client for the S3 calls of an extraction connection.
     pub fn new(config: &S3Config, secret: &Secret, session_token: Option<&Secret>) -> Result<Self, SourceError> {
+        let credential = AwsCredential {
+            key_id: config.access_key_id.clone(),
+            secret_key: secret.expose().to_string(),
+            token: session_token.map(|t| t.expose().to_string()),
+        };
+        Self::for_service(std::sync::Arc::new(credential), "s3", &config.region)
+    }
+
+    /// A client for any SigV4 service.
+    pub fn for_service(credential: std::sync::Arc<AwsCredential>, service: &str, region: &str) -> Result<Self, SourceError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| SourceError::InvalidConfig(format!("cannot build HTTP client: {e}")))?;
-        Ok(SignedClient {
-            http,
-            credential: std::sync::Arc::new(AwsCredential {
-                key_id: config.access_key_id.clone(),
-                secret_key: secret.expose().to_string(),
-                token: session_token.map(|t| t.expose().to_string()),
-            }),
-            region: config.region.clone(),
-        })
+        Ok(SignedClient { http, credential, service: service.to_string(), region: region.to_string() })
+    }
+
+    /// The same client (connection pool included) signing with other credentials.
+    pub fn with_credential(&self, credential: std::sync::Arc<AwsCredential>) -> Self {
+        SignedClient { credential, ..self.clone() }
     }
 
     /// Sends one signed request. Network and TLS failures become [`SourceError::Http`] with the
@@ -76,7 +86,7 @@ impl SignedClient {
                 http::HeaderValue::from_str(v).map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string() })?,
             );
         }
-        AwsAuthorizer::new(&self.credential, "s3", &self.region).authorize(&mut req, None);
+        AwsAuthorizer::new(&self.credential, &self.service, &self.region).authorize(&mut req, None);
 
         let mut out = self.http.request(method, url.as_str());
         for (k, v) in req.headers() {
@@ -102,7 +112,7 @@ impl SignedClient {
 
 /// Names the cause of a transport failure: reqwest's top-level message is often just
 /// "error sending request", the useful part (refused, certificate, DNS) is in the source chain.
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
+pub fn describe_reqwest_error(e: &reqwest::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
@@ -126,7 +136,7 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
 }
 
 /// The text of the first `<tag>…</tag>` in an XML document; enough for S3's flat error documents.
-pub(crate) fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+pub fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&format!("</{tag}>"))? + start;

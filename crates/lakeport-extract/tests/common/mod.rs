@@ -24,7 +24,7 @@ pub async fn setup(label: &str) -> Env {
     let pd = PoolDir::open(dir.path()).await.unwrap();
     let pool = pd.create_pool("test").await.unwrap();
     let (key, secret) = s3.user("reader");
-    pool.add_connection("src", ConnectionConfig::S3Extraction(s3.config(&bucket.name, &key)), &secret).await.unwrap();
+    pool.add_connection("src", ConnectionConfig::S3Extraction(s3.config(&bucket.name, &key)), Some(&secret)).await.unwrap();
     Env { s3, bucket, dir, pool }
 }
 

@@ -1,0 +1,143 @@
+//! DataFusion's view of a zero-copy connection: catalog `<connection>`, one schema per shared
+//! namespace, one table per shared table. A table is loaded from the REST catalog when a query
+//! names it, so each query sees the source's current snapshot; `table@<snapshot-id>` or
+//! `table@<timestamp>` (quoted: `"events@2024-01-01T00:00:00Z"`) reads an older one.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::error::DataFusionError;
+use iceberg::table::Table;
+use iceberg_datafusion::IcebergStaticTableProvider;
+
+use crate::{file_io, Credentials, RestCatalog, ZeroCopyError};
+
+/// The catalog of one connection. `client` is an error when the connection could not be set up
+/// (e.g. no identity to assume its role); queries that touch it then say why.
+pub struct ZeroCopyCatalog {
+    schemas: BTreeMap<String, Arc<ZeroCopySchema>>,
+}
+
+impl std::fmt::Debug for ZeroCopyCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZeroCopyCatalog").field("schemas", &self.schemas.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl ZeroCopyCatalog {
+    /// `tables`: the shared tables as (namespace, table).
+    pub fn new(client: Result<Arc<RestCatalog>, String>, tables: &[(String, String)]) -> ZeroCopyCatalog {
+        let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (ns, t) in tables {
+            by_ns.entry(ns.clone()).or_default().push(t.clone());
+        }
+        let schemas = by_ns
+            .into_iter()
+            .map(|(ns, tables)| (ns.clone(), Arc::new(ZeroCopySchema { client: client.clone(), namespace: ns, tables })))
+            .collect();
+        ZeroCopyCatalog { schemas }
+    }
+}
+
+impl CatalogProvider for ZeroCopyCatalog {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema_names(&self) -> Vec<String> {
+        self.schemas.keys().cloned().collect()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        self.schemas.get(name).map(|s| s.clone() as Arc<dyn SchemaProvider>)
+    }
+}
+
+pub struct ZeroCopySchema {
+    client: Result<Arc<RestCatalog>, String>,
+    namespace: String,
+    tables: Vec<String>,
+}
+
+impl std::fmt::Debug for ZeroCopySchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZeroCopySchema({})", self.namespace)
+    }
+}
+
+/// `events@123` → (`events`, Some(`123`)).
+pub fn split_table_version(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('@') {
+        Some((t, v)) => (t, Some(v)),
+        None => (name, None),
+    }
+}
+
+fn to_df(e: ZeroCopyError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// A snapshot id, or the snapshot current at a timestamp.
+fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
+    let meta = table.metadata();
+    let name = table.identifier().to_string();
+    if let Ok(id) = version.parse::<i64>() {
+        return meta.snapshot_by_id(id).map(|s| s.snapshot_id()).ok_or_else(|| ZeroCopyError::Request {
+            operation: format!("time travel on {name}"),
+            message: format!("snapshot {id} does not exist (snapshots: {})", meta.snapshots().map(|s| s.snapshot_id().to_string()).collect::<Vec<_>>().join(", ")),
+        });
+    }
+    let at: DateTime<Utc> = DateTime::parse_from_rfc3339(version)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(version, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
+        .map_err(|_| ZeroCopyError::Request {
+            operation: format!("time travel on {name}"),
+            message: format!("'{version}' is neither a snapshot id nor a timestamp (2024-01-31T12:00:00Z)"),
+        })?;
+    meta.snapshots()
+        .filter(|s| s.timestamp_ms() <= at.timestamp_millis())
+        .max_by_key(|s| (s.timestamp_ms(), s.sequence_number()))
+        .map(|s| s.snapshot_id())
+        .ok_or_else(|| ZeroCopyError::Request { operation: format!("time travel on {name}"), message: format!("the table has no snapshot as old as {at}") })
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for ZeroCopySchema {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        self.tables.clone()
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let (base, version) = split_table_version(name);
+        if !self.tables.iter().any(|t| t == base) {
+            return Ok(None);
+        }
+        let client = self.client.as_ref().map_err(|e| DataFusionError::Plan(e.clone()))?;
+        let loaded = client.load_table(&self.namespace, base).await.map_err(to_df)?;
+        let credentials = match loaded.vended_credentials() {
+            Some(vended) if client.config().vended_credentials => Credentials::Static(Arc::new(vended)),
+            _ => client.credentials().clone(),
+        };
+        let table = loaded.into_table(file_io(client.config(), credentials.provider())).map_err(to_df)?;
+        let provider = match version {
+            None => IcebergStaticTableProvider::try_new_from_table(table).await,
+            Some(v) => {
+                let id = resolve_version(&table, v).map_err(to_df)?;
+                IcebergStaticTableProvider::try_new_from_table_snapshot(table, id).await
+            }
+        }
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        Ok(Some(Arc::new(provider)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables.iter().any(|t| t == split_table_version(name).0)
+    }
+}

@@ -1,0 +1,188 @@
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::ZeroCopyError;
+
+/// How lakeport authenticates to the catalog and to S3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum ZeroCopyAuth {
+    /// Recommended: lakeport's own principal assumes the user's role with an External ID.
+    AssumeRole { role_arn: String, external_id: String },
+    /// The access key of a dedicated IAM user (the secret is stored separately).
+    AccessKey { access_key_id: String },
+    /// A bearer token for non-AWS REST catalogs (stored separately); data files are then read
+    /// with the catalog's vended credentials.
+    Bearer,
+}
+
+/// The non-secret settings of a zero-copy connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZeroCopyConfig {
+    pub region: String,
+    /// `None`: AWS Glue's endpoint for the region.
+    #[serde(default)]
+    pub catalog_url: Option<String>,
+    /// For Glue: the AWS account id that owns the catalog.
+    pub warehouse: String,
+    pub auth: ZeroCopyAuth,
+    /// SigV4 signing name of the catalog (`glue`; `s3tables` for S3 Tables).
+    #[serde(default = "default_signing_name")]
+    pub signing_name: String,
+    /// S3 endpoint for data files (S3-compatible stores); `None`: AWS.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    #[serde(default)]
+    pub s3_path_style: bool,
+    /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
+    #[serde(default)]
+    pub sts_endpoint: Option<String>,
+    /// Allow plain HTTP to loopback endpoints (local test servers).
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Use storage credentials the catalog vends in LoadTable, when it vends any.
+    #[serde(default)]
+    pub vended_credentials: bool,
+}
+
+fn default_signing_name() -> String {
+    "glue".into()
+}
+
+/// A selected share: a whole namespace, or one table of it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Share {
+    pub namespace: String,
+    pub table: Option<String>,
+}
+
+impl Share {
+    /// `ns` or `ns.table`.
+    pub fn parse(s: &str) -> Result<Share, ZeroCopyError> {
+        let s = s.trim();
+        match s.split_once('.') {
+            _ if s.is_empty() => Err(ZeroCopyError::InvalidConfig("a share is `namespace` or `namespace.table`".into())),
+            Some((ns, t)) if !ns.is_empty() && !t.is_empty() => Ok(Share { namespace: ns.into(), table: Some(t.into()) }),
+            None => Ok(Share { namespace: s.into(), table: None }),
+            _ => Err(ZeroCopyError::InvalidConfig(format!("'{s}' is not `namespace` or `namespace.table`"))),
+        }
+    }
+}
+
+/// A share with the tables it stood for when it was selected (a namespace share lists its
+/// tables; `lakeport connection shares --refresh` re-reads them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedShare {
+    pub share: Share,
+    pub tables: Vec<String>,
+}
+
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.table {
+            Some(t) => write!(f, "{}.{t}", self.namespace),
+            None => write!(f, "{}", self.namespace),
+        }
+    }
+}
+
+impl ZeroCopyConfig {
+    pub fn catalog_url(&self) -> Result<Url, ZeroCopyError> {
+        let raw = match &self.catalog_url {
+            Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+            _ => format!("https://glue.{}.amazonaws.com/iceberg", self.region.trim()),
+        };
+        self.checked_url(&raw, "catalog URL")
+    }
+
+    pub fn sts_url(&self) -> Result<Url, ZeroCopyError> {
+        let raw = match &self.sts_endpoint {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => format!("https://sts.{}.amazonaws.com/", self.region.trim()),
+        };
+        self.checked_url(&raw, "STS endpoint")
+    }
+
+    /// HTTPS (with verified TLS) unless the host is loopback and plain HTTP was allowed.
+    pub(crate) fn checked_url(&self, raw: &str, what: &str) -> Result<Url, ZeroCopyError> {
+        let url = Url::parse(raw).map_err(|e| ZeroCopyError::InvalidConfig(format!("{what} '{raw}' is not valid: {e}")))?;
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.allow_http && is_loopback(&url) => Ok(url),
+            "http" if self.allow_http => Err(ZeroCopyError::InvalidConfig(format!("plain HTTP is only allowed to loopback hosts; use HTTPS for {what} {raw}"))),
+            "http" => Err(ZeroCopyError::InvalidConfig(format!("{what} {raw} uses plain HTTP; use HTTPS (or --allow-http for a local test server)"))),
+            other => Err(ZeroCopyError::InvalidConfig(format!("{what}: scheme '{other}' is not supported"))),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ZeroCopyError> {
+        if self.region.trim().is_empty() {
+            return Err(ZeroCopyError::InvalidConfig("AWS region is required".into()));
+        }
+        if self.warehouse.trim().is_empty() {
+            return Err(ZeroCopyError::InvalidConfig("warehouse is required (for AWS Glue: the AWS account id)".into()));
+        }
+        self.catalog_url()?;
+        if let Some(e) = &self.s3_endpoint {
+            self.checked_url(e, "S3 endpoint")?;
+        }
+        if let ZeroCopyAuth::AssumeRole { role_arn, external_id } = &self.auth {
+            if !role_arn.starts_with("arn:") {
+                return Err(ZeroCopyError::InvalidConfig(format!("role ARN '{role_arn}' is not an ARN (arn:aws:iam::<account>:role/<name>)")));
+            }
+            if external_id.len() < 2 {
+                return Err(ZeroCopyError::InvalidConfig("the External ID is required".into()));
+            }
+            self.sts_url()?;
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ZeroCopyConfig {
+        ZeroCopyConfig {
+            region: "eu-west-1".into(),
+            catalog_url: None,
+            warehouse: "123456789012".into(),
+            auth: ZeroCopyAuth::AccessKey { access_key_id: "AKID".into() },
+            signing_name: "glue".into(),
+            s3_endpoint: None,
+            s3_path_style: false,
+            sts_endpoint: None,
+            allow_http: false,
+            vended_credentials: false,
+        }
+    }
+
+    #[test]
+    fn defaults_to_glue_over_https() {
+        assert_eq!(cfg().catalog_url().unwrap().as_str(), "https://glue.eu-west-1.amazonaws.com/iceberg");
+        let mut c = cfg();
+        c.catalog_url = Some("http://127.0.0.1:1/iceberg".into());
+        assert!(c.validate().is_err());
+        c.allow_http = true;
+        assert!(c.validate().is_ok());
+        c.catalog_url = Some("http://catalog.example.com/iceberg".into());
+        assert!(c.validate().unwrap_err().to_string().contains("loopback"));
+    }
+
+    #[test]
+    fn shares() {
+        assert_eq!(Share::parse("sales").unwrap(), Share { namespace: "sales".into(), table: None });
+        assert_eq!(Share::parse("sales.orders").unwrap().to_string(), "sales.orders");
+        assert!(Share::parse(".x").is_err() && Share::parse("").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+/// Errors of zero-copy connections. Messages never contain secrets or session tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum ZeroCopyError {
+    #[error("invalid connection settings: {0}")]
+    InvalidConfig(String),
+    /// The server refused the call for lack of a permission.
+    #[error("{operation}: access denied — the credentials lack {permission} ({message})")]
+    Denied { operation: String, permission: &'static str, message: String },
+    #[error("{operation}: {message}")]
+    Request { operation: String, message: String },
+    #[error("STS AssumeRole of {role_arn} failed: {message}")]
+    AssumeRole { role_arn: String, message: String },
+    #[error("table {0} does not exist in the catalog")]
+    NoSuchTable(String),
+    #[error("iceberg: {0}")]
+    Iceberg(#[from] iceberg::Error),
+}
+
+impl ZeroCopyError {
+    /// The IAM permission whose absence caused this error, if that is what happened.
+    pub fn missing_permission(&self) -> Option<&'static str> {
+        match self {
+            ZeroCopyError::Denied { permission, .. } => Some(permission),
+            ZeroCopyError::AssumeRole { message, .. } if message.contains("AccessDenied") => Some("sts:AssumeRole"),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Zero-copy connections: Iceberg tables that stay where they are (S3), made available through an
+//! Iceberg REST catalog — AWS Glue's (`https://glue.<region>.amazonaws.com/iceberg`, SigV4 signing
+//! name `glue`) or any other — and queried in place. Nothing is copied into the pool.
+//!
+//! * [`ZeroCopyConfig`]: what a saved zero-copy connection holds (no secrets).
+//! * [`Credentials`]: static keys, or STS AssumeRole with an External ID, refreshed before expiry.
+//! * [`RestCatalog`]: a small read-only, signed Iceberg REST client (iceberg-catalog-rest 0.10.1
+//!   cannot sign requests per call, so this is the one place that does).
+//! * [`ZeroCopyCatalog`]: a DataFusion catalog over the selected shares; tables load at query
+//!   time, so a new snapshot in the source is seen by the next query.
+//! * [`probe`]: Test Connection for this mode.
+
+mod catalog;
+mod config;
+mod credentials;
+mod error;
+pub mod probe;
+mod rest;
+mod storage;
+
+pub use catalog::{split_table_version, ZeroCopyCatalog};
+pub use config::{SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
+pub use credentials::{caller_identity, identity_from_env, trust_policy, Credentials};
+pub use error::ZeroCopyError;
+pub use rest::{LoadedTable, RestCatalog};
+pub use storage::file_io;

@@ -1,0 +1,206 @@
+//! A small, read-only Iceberg REST catalog client that signs every request (SigV4 for AWS Glue,
+//! or a bearer token). iceberg-catalog-rest 0.10.1 has no per-request signing, and zero-copy only
+//! needs four calls: config, list namespaces, list tables, load table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use iceberg::spec::TableMetadata;
+use iceberg::table::Table;
+use iceberg::{NamespaceIdent, TableIdent};
+use lakeport_source::{describe_reqwest_error, Secret, SignedClient};
+use object_store::aws::AwsCredential;
+use serde_json::Value;
+use url::Url;
+
+use crate::{Credentials, ZeroCopyConfig, ZeroCopyError};
+
+pub struct RestCatalog {
+    config: ZeroCopyConfig,
+    base: Url,
+    credentials: Credentials,
+    signer: SignedClient,
+    plain: reqwest::Client,
+    bearer: Option<Secret>,
+    prefix: tokio::sync::OnceCell<String>,
+}
+
+/// A table as LoadTable returned it.
+pub struct LoadedTable {
+    pub ident: TableIdent,
+    pub metadata_location: String,
+    pub metadata: TableMetadata,
+    /// Table-specific configuration from the catalog (may carry vended storage credentials).
+    pub config: HashMap<String, String>,
+}
+
+impl LoadedTable {
+    /// Vended S3 credentials, when the catalog sent any.
+    pub fn vended_credentials(&self) -> Option<AwsCredential> {
+        let key_id = self.config.get("s3.access-key-id")?.clone();
+        let secret_key = self.config.get("s3.secret-access-key")?.clone();
+        Some(AwsCredential { key_id, secret_key, token: self.config.get("s3.session-token").cloned() })
+    }
+
+    pub fn into_table(self, file_io: iceberg::io::FileIO) -> Result<Table, ZeroCopyError> {
+        Ok(Table::builder()
+            .identifier(self.ident)
+            .metadata_location(self.metadata_location)
+            .metadata(self.metadata)
+            .file_io(file_io)
+            .readonly(true)
+            .runtime(iceberg::Runtime::current())
+            .build()?)
+    }
+}
+
+/// The IAM permission each REST call needs on AWS Glue.
+const PERM_CONFIG: &str = "glue:GetCatalog";
+const PERM_NAMESPACES: &str = "glue:GetDatabases";
+const PERM_TABLES: &str = "glue:GetTables";
+const PERM_TABLE: &str = "glue:GetTable";
+
+impl RestCatalog {
+    pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<Secret>) -> Result<RestCatalog, ZeroCopyError> {
+        config.validate()?;
+        let placeholder = Arc::new(AwsCredential { key_id: String::new(), secret_key: String::new(), token: None });
+        let signer = SignedClient::for_service(placeholder, &config.signing_name, &config.region).map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
+        let plain = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
+        Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, prefix: tokio::sync::OnceCell::new() })
+    }
+
+    pub fn config(&self) -> &ZeroCopyConfig {
+        &self.config
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().expect("http(s) URL");
+            path.pop_if_empty();
+            for s in segments {
+                path.extend(s.split('/').filter(|p| !p.is_empty()));
+            }
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    async fn get(&self, operation: &str, permission: &'static str, url: Url) -> Result<Value, ZeroCopyError> {
+        let err = |message: String| ZeroCopyError::Request { operation: operation.to_string(), message };
+        let (status, body) = match (&self.bearer, self.credentials.get().await?) {
+            (_, Some(credential)) => {
+                let r = self.signer.with_credential(credential).send(http::Method::GET, &url, &[], Bytes::new()).await.map_err(|e| err(e.to_string()))?;
+                (r.status, r.body)
+            }
+            (Some(token), None) => {
+                let r = self.plain.get(url.as_str()).bearer_auth(token.expose()).send().await.map_err(|e| err(describe_reqwest_error(&e)))?;
+                let status = r.status().as_u16();
+                (status, r.bytes().await.map_err(|e| err(describe_reqwest_error(&e)))?)
+            }
+            (None, None) => return Err(err("no credentials configured".into())),
+        };
+        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status == 200 {
+            return Ok(json);
+        }
+        // AWS JSON errors: {"__type": "...", "message"} or Iceberg REST: {"error": {"type", "message"}}.
+        let kind = json["__type"].as_str().or(json["error"]["type"].as_str()).unwrap_or("").rsplit('#').next().unwrap_or("").to_string();
+        let message = json["message"].as_str().or(json["Message"].as_str()).or(json["error"]["message"].as_str()).unwrap_or("").to_string();
+        Err(match (status, kind.as_str()) {
+            (403, "AccessDeniedException") | (403, "AccessDenied") | (403, "ForbiddenException") => {
+                ZeroCopyError::Denied { operation: operation.to_string(), permission, message }
+            }
+            (_, "InvalidSignatureException") | (_, "SignatureDoesNotMatch") => err("signature mismatch: the secret access key is wrong".into()),
+            (_, "UnrecognizedClientException") | (_, "InvalidClientTokenId") => err("the access key ID is unknown to this account".into()),
+            (_, "ExpiredTokenException") => err("the credentials have expired".into()),
+            (_, "MissingAuthenticationTokenException") => err("the request was not signed".into()),
+            (404, _) => err(format!("not found ({message})")),
+            (401, _) => err(format!("unauthorized: the token was refused ({message})")),
+            _ => err(format!("HTTP {status} {kind} {message}").trim().to_string()),
+        })
+    }
+
+    /// The catalog prefix from `GET /v1/config?warehouse=…` (needs glue:GetCatalog).
+    pub async fn prefix(&self) -> Result<String, ZeroCopyError> {
+        self.prefix
+            .get_or_try_init(|| async {
+                let url = self.url(&["v1", "config"], &[("warehouse", self.config.warehouse.as_str())]);
+                let v = self.get("GetCatalog (GET /v1/config)", PERM_CONFIG, url).await?;
+                Ok(v["overrides"]["prefix"].as_str().or(v["defaults"]["prefix"].as_str()).unwrap_or("").to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    async fn paged(&self, operation: &str, permission: &'static str, segments: &[&str], field: &str) -> Result<Vec<Value>, ZeroCopyError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let query: Vec<(&str, &str)> = token.as_deref().map(|t| vec![("pageToken", t)]).unwrap_or_default();
+            let v = self.get(operation, permission, self.url(segments, &query)).await?;
+            out.extend(v[field].as_array().cloned().unwrap_or_default());
+            match v["next-page-token"].as_str() {
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every namespace, all pages (needs glue:GetDatabases). A refusal is an error, never "none".
+    pub async fn namespaces(&self) -> Result<Vec<String>, ZeroCopyError> {
+        let prefix = self.prefix().await?;
+        let raw = self.paged("ListNamespaces", PERM_NAMESPACES, &["v1", &prefix, "namespaces"], "namespaces").await?;
+        let mut names: Vec<String> = raw
+            .iter()
+            .filter_map(|n| n.as_array().map(|parts| parts.iter().filter_map(|p| p.as_str()).collect::<Vec<_>>().join(".")))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every table of a namespace, all pages (needs glue:GetTables).
+    pub async fn tables(&self, namespace: &str) -> Result<Vec<String>, ZeroCopyError> {
+        let prefix = self.prefix().await?;
+        let raw = self.paged(&format!("ListTables {namespace}"), PERM_TABLES, &["v1", &prefix, "namespaces", namespace, "tables"], "identifiers").await?;
+        let mut names: Vec<String> = raw.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// LoadTable (needs glue:GetTable).
+    pub async fn load_table(&self, namespace: &str, table: &str) -> Result<LoadedTable, ZeroCopyError> {
+        let prefix = self.prefix().await?;
+        let url = self.url(&["v1", &prefix, "namespaces", namespace, "tables", table], &[]);
+        let v = match self.get(&format!("LoadTable {namespace}.{table}"), PERM_TABLE, url).await {
+            Err(ZeroCopyError::Request { message, .. }) if message.starts_with("not found") => {
+                return Err(ZeroCopyError::NoSuchTable(format!("{namespace}.{table}")))
+            }
+            other => other?,
+        };
+        let metadata: TableMetadata = serde_json::from_value(v["metadata"].clone()).map_err(|e| ZeroCopyError::Request {
+            operation: format!("LoadTable {namespace}.{table}"),
+            message: format!("the table metadata is not readable: {e}"),
+        })?;
+        let config = v["config"]
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+            .unwrap_or_default();
+        Ok(LoadedTable {
+            ident: TableIdent::new(NamespaceIdent::new(namespace.to_string()), table.to_string()),
+            metadata_location: v["metadata-location"].as_str().unwrap_or_default().to_string(),
+            metadata,
+            config,
+        })
+    }
+}
