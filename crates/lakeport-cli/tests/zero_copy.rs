@@ -120,6 +120,14 @@ async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
     let show = ok(d, &[], &["connection", "show", "Glue Lake"]);
     assert!(show.contains("\"secret\": \"********\"") && !show.contains(secret.expose()), "{show}");
 
+    // Deselecting the share takes the table out of SQL again.
+    let left = ok(d, &[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
+    assert!(left.contains("No shares selected"), "{left}");
+    let gone = lakeport(d, &[], &["query", &format!("SELECT count(*) FROM {t}")]);
+    assert!(!gone.status.success() && text(&gone).contains("not found"), "{}", text(&gone));
+    let e = lakeport(d, &[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
+    assert!(!e.status.success() && text(&e).contains("is not a selected share"), "{}", text(&e));
+
     // An extraction on a zero-copy connection is refused with the reason.
     let e = lakeport(d, &[], &["extract", "-c", "Glue Lake", "--file", "x.csv"]);
     assert!(!e.status.success() && text(&e).contains("queried in place"), "{}", text(&e));
