@@ -37,6 +37,15 @@ pub enum Command {
     Query(QueryArgs),
     /// List the pool's tables with row counts and last load.
     Tables,
+    /// Serve the HTTP API and the web console.
+    Serve {
+        /// Address to listen on (loopback by default; anything else exposes the API to the network).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Use this API token instead of the stored/generated one.
+        #[arg(long, env = "LAKEPORT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// The pool's extraction history.
     Jobs {
         /// How many of the newest jobs to show.

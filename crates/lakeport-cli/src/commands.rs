@@ -6,9 +6,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use lakeport_extract::{extract, ExtractRequest, Item};
 use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
-use lakeport_source::probe::test_connection;
 use lakeport_source::{S3Config, Secret};
-use lakeport_zerocopy::{caller_identity, trust_policy, Credentials, RestCatalog, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
+use lakeport_core::{self as core, AddOutcome, NewConnection};
+use lakeport_zerocopy::{caller_identity, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{Cli, Command, ConnectionAddArgs, ConnectionCommand, EncodingArg, ExtractArgs, PoolCommand, QueryFormat};
 use crate::output;
@@ -42,6 +42,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 output::print_tables(&tables);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen, token } => {
+            let (token, created) = lakeport_server::load_or_create_token(dir.root(), token)?;
+            if created {
+                println!("API token (printed once; stored with mode 0600 in {}):\n  {token}", dir.root().join("server.token").display());
+                println!("Web console: http://{listen}/#token={token}");
+            } else {
+                println!("Web console: http://{listen}/ (API token in {})", dir.root().join("server.token").display());
+            }
+            if !listen.ip().is_loopback() {
+                eprintln!("warning: listening on {listen}, which is reachable from other machines; protect the token");
+            }
+            let state = lakeport_server::AppState::new(dir.clone(), token)?;
+            lakeport_server::serve(state, listen, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs { limit } => {
@@ -148,50 +166,20 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 concurrency: args.concurrency,
                 max_retries: args.max_retries,
             };
-            config.validate()?;
-            if !args.skip_test {
-                let report = test_connection(&config, &secret).await?;
-                if !json {
-                    output::print_probe(&args.name, &config, &report);
-                }
-                if !report.passed() {
-                    return not_saved(json, serde_json::to_value(&report)?);
-                }
-            }
-            pool.add_connection(&args.name, ConnectionConfig::S3Extraction(config), Some(&secret)).await?;
-            saved(pool, &args.name, json).await
+            let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret: Some(secret.expose().to_string()) };
+            report_added(pool, &args.name, core::add_connection(pool, new, args.skip_test).await?, json).await
         }
         ConnectionCommand::Test { name } => {
-            let conn = pool.connection(&name).await?;
-            let passed = match &conn.config {
-                ConnectionConfig::S3Extraction(config) => {
-                    let report = test_connection(config, &pool.connection_secret(&name)?).await?;
-                    if json {
-                        output::print_json(&report);
-                    } else {
-                        output::print_probe(&name, config, &report);
-                    }
-                    report.passed()
-                }
-                ConnectionConfig::ZeroCopy(config) => {
-                    let report = lakeport_zerocopy::probe::test_connection(config, pool.connection_secret_opt(&name).as_ref()).await?;
-                    if json {
-                        output::print_json(&report);
-                    } else {
-                        output::print_zero_copy_probe(&name, &report);
-                    }
-                    report.passed()
-                }
-            };
-            Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            let report = core::test_saved(pool, &name).await?;
+            if json {
+                output::print_json(&report);
+            } else {
+                output::print_test_report(&name, &report);
+            }
+            Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         ConnectionCommand::Namespaces { name } => {
-            let client = rest_client(pool, &name).await?;
-            let mut listing = Vec::new();
-            for ns in client.namespaces().await? {
-                let tables = client.tables(&ns).await?;
-                listing.push(serde_json::json!({ "namespace": ns, "tables": tables }));
-            }
+            let listing = core::namespaces(pool, &name).await?;
             if json {
                 output::print_json(&listing);
             } else if listing.is_empty() {
@@ -199,11 +187,9 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             } else {
                 let shares = pool.shares(&name).await?;
                 for entry in &listing {
-                    let ns = entry["namespace"].as_str().unwrap_or_default();
-                    let tables: Vec<&str> = entry["tables"].as_array().map(|a| a.iter().filter_map(|t| t.as_str()).collect()).unwrap_or_default();
-                    println!("{ns}  ({} table(s))", tables.len());
-                    for t in tables {
-                        let shared = shares.iter().any(|s| s.share.namespace == ns && s.tables.iter().any(|x| x == t));
+                    println!("{}  ({} table(s))", entry.namespace, entry.tables.len());
+                    for t in &entry.tables {
+                        let shared = shares.iter().any(|s| s.share.namespace == entry.namespace && s.tables.contains(t));
                         println!("  {} {t}", if shared { "[x]" } else { "[ ]" });
                     }
                 }
@@ -211,38 +197,11 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::Shares { name, add, remove, refresh } => {
-            let mut shares = pool.shares(&name).await?;
-            let changing = !add.is_empty() || !remove.is_empty() || refresh;
-            if changing {
-                let client = rest_client(pool, &name).await?;
-                for r in &remove {
-                    let share = Share::parse(r)?;
-                    let before = shares.len();
-                    shares.retain(|s| s.share != share);
-                    if shares.len() == before {
-                        bail!("'{r}' is not a selected share");
-                    }
-                }
-                let mut wanted: Vec<Share> = shares.iter().map(|s| s.share.clone()).collect();
-                for a in &add {
-                    let share = Share::parse(a)?;
-                    if !wanted.contains(&share) {
-                        wanted.push(share);
-                    }
-                }
-                let mut resolved = Vec::new();
-                for share in wanted {
-                    let available = client.tables(&share.namespace).await?;
-                    let tables = match &share.table {
-                        Some(t) if available.contains(t) => vec![t.clone()],
-                        Some(t) => bail!("table '{t}' does not exist in namespace '{}' (it has: {})", share.namespace, available.join(", ")),
-                        None => available,
-                    };
-                    resolved.push(SelectedShare { share, tables });
-                }
-                pool.set_shares(&name, &resolved).await?;
-                shares = resolved;
-            }
+            let shares = if !add.is_empty() || !remove.is_empty() || refresh {
+                core::update_shares(pool, &name, &add, &remove).await?
+            } else {
+                pool.shares(&name).await?
+            };
             if json {
                 output::print_json(&shares);
             } else if shares.is_empty() {
@@ -324,21 +283,22 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
     }
 }
 
-fn not_saved(json: bool, test: serde_json::Value) -> Result<ExitCode> {
+/// Prints Test Connection's verdicts and whether the connection was saved.
+async fn report_added(pool: &Pool, name: &str, outcome: AddOutcome, json: bool) -> Result<ExitCode> {
     if json {
-        output::print_json(&serde_json::json!({ "saved": false, "test": test }));
+        output::print_json(&outcome);
+    } else if let Some(test) = &outcome.test {
+        output::print_test_report(name, test);
     }
-    eprintln!("Not saved: Test Connection failed. Fix the settings or permissions and try again.");
-    Ok(ExitCode::from(2))
-}
-
-async fn saved(pool: &Pool, name: &str, json: bool) -> Result<ExitCode> {
-    if json {
-        output::print_json(&serde_json::json!({ "saved": true, "connection": pool.connection(name).await? }));
+    if outcome.saved {
+        if !json {
+            println!("Saved connection '{name}' in pool '{}'", pool.name());
+        }
+        Ok(ExitCode::SUCCESS)
     } else {
-        println!("Saved connection '{name}' in pool '{}'", pool.name());
+        eprintln!("Not saved: Test Connection failed. Fix the settings or permissions and try again.");
+        Ok(ExitCode::from(2))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn new_external_id() -> String {
@@ -383,31 +343,12 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
             Err(e) => eprintln!("Generated External ID {external_id} (lakeport's principal is unknown: {e})"),
         }
     }
-    if !args.skip_test {
-        let report = lakeport_zerocopy::probe::test_connection(&config, secret.as_ref()).await?;
-        if !json {
-            output::print_zero_copy_probe(&args.name, &report);
-        }
-        if !report.passed() {
-            if generated {
-                eprintln!("Once the role trusts it, add the connection again with --external-id of the one above.");
-            }
-            return not_saved(json, serde_json::to_value(&report)?);
-        }
+    let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::ZeroCopy(config), secret: secret.map(|s| s.expose().to_string()) };
+    let outcome = core::add_connection(pool, new, args.skip_test).await?;
+    if !outcome.saved && generated {
+        eprintln!("Once the role trusts it, add the connection again with --external-id of the one above.");
     }
-    pool.add_connection(&args.name, ConnectionConfig::ZeroCopy(config), secret.as_ref()).await?;
-    saved(pool, &args.name, json).await
-}
-
-/// The REST client of a saved zero-copy connection.
-async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog> {
-    let conn = pool.connection(name).await?;
-    let ConnectionConfig::ZeroCopy(config) = &conn.config else {
-        bail!("connection '{name}' is an extraction connection; namespaces and shares belong to zero-copy connections");
-    };
-    let secret = pool.connection_secret_opt(name);
-    let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.clone()).flatten();
-    Ok(RestCatalog::new(config, Credentials::for_config(config, secret.as_ref())?, bearer)?)
+    report_added(pool, &args.name, outcome, json).await
 }
 
 fn ascii_byte(what: &str, c: char) -> Result<u8> {

@@ -4,8 +4,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use lakeport_extract::ExtractReport;
 use lakeport_pool::{Job, TableInfo};
-use lakeport_source::probe::{ProbeReport, Verdict};
-use lakeport_source::S3Config;
+use lakeport_core::TestReport;
+use lakeport_source::probe::Verdict;
 
 use crate::args::QueryFormat;
 
@@ -68,16 +68,18 @@ pub fn print_checks(title: &str, checks: &[(Verdict, &str, &str)], missing: &[&s
     }
 }
 
-pub fn print_probe(name: &str, config: &S3Config, report: &ProbeReport) {
-    let endpoint = config.endpoint.clone().unwrap_or_else(|| format!("AWS {}", config.region));
-    let checks: Vec<(Verdict, &str, &str)> = report.checks.iter().map(|c| (c.verdict.clone(), c.permission.action(), c.reason.as_str())).collect();
-    let missing: Vec<&str> = report.missing().iter().map(|p| p.action()).collect();
-    print_checks(&format!("Test Connection '{name}': bucket '{}' at {endpoint}", config.bucket), &checks, &missing, report.policy_hint.as_deref());
-}
-
-pub fn print_zero_copy_probe(name: &str, report: &lakeport_zerocopy::probe::ProbeReport) {
-    let checks: Vec<(Verdict, &str, &str)> = report.checks.iter().map(|c| (c.verdict.clone(), c.permission, c.reason.as_str())).collect();
-    print_checks(&format!("Test Connection '{name}' (zero-copy):"), &checks, &report.missing(), report.policy_hint.as_deref());
+pub fn print_test_report(name: &str, report: &TestReport) {
+    match report {
+        TestReport::S3Extraction(r) => {
+            let checks: Vec<(Verdict, &str, &str)> = r.checks.iter().map(|c| (c.verdict.clone(), c.permission.action(), c.reason.as_str())).collect();
+            let missing: Vec<&str> = r.missing().iter().map(|p| p.action()).collect();
+            print_checks(&format!("Test Connection '{name}':"), &checks, &missing, r.policy_hint.as_deref());
+        }
+        TestReport::ZeroCopy(r) => {
+            let checks: Vec<(Verdict, &str, &str)> = r.checks.iter().map(|c| (c.verdict.clone(), c.permission, c.reason.as_str())).collect();
+            print_checks(&format!("Test Connection '{name}' (zero-copy):"), &checks, &r.missing(), r.policy_hint.as_deref());
+        }
+    }
 }
 
 pub fn print_report(report: &ExtractReport) {

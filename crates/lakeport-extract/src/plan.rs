@@ -23,6 +23,15 @@ impl Item {
     pub fn folder(prefix: impl Into<String>) -> Item {
         Item::Folder { prefix: prefix.into(), table: None }
     }
+    /// The table this item loads into (known without asking S3).
+    pub fn table_name(&self) -> Result<String, ExtractError> {
+        Ok(match self {
+            Item::File { table: Some(t), .. } | Item::Folder { table: Some(t), .. } => t.clone(),
+            Item::File { key, .. } => table_name_from(FileKind::stem(key.trim_start_matches('/')))?,
+            Item::Folder { prefix, .. } => table_name_from(FileKind::stem(prefix.trim_matches('/')))?,
+        })
+    }
+
     fn describe(&self, bucket: &str) -> String {
         match self {
             Item::File { key, .. } => format!("file s3://{bucket}/{key}"),
@@ -51,7 +60,7 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
     let mut tables: Vec<(PlannedTable, String)> = Vec::new();
     for item in items {
         let planned = match item {
-            Item::File { key, table } => {
+            Item::File { key, .. } => {
                 let key = key.trim_start_matches('/');
                 let kind = FileKind::from_key(key)?;
                 let info = source.head(key).await.map_err(|e| {
@@ -61,13 +70,9 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                         e.into()
                     }
                 })?;
-                let name = match table {
-                    Some(t) => t.clone(),
-                    None => table_name_from(FileKind::stem(key))?,
-                };
-                PlannedTable { table: name, format: kind.format, objects: vec![(info, kind)], ignored: Vec::new(), single_file: true }
+                PlannedTable { table: item.table_name()?, format: kind.format, objects: vec![(info, kind)], ignored: Vec::new(), single_file: true }
             }
-            Item::Folder { prefix, table } => {
+            Item::Folder { prefix, .. } => {
                 let prefix = prefix.trim_matches('/');
                 let listed = source.list(prefix).await?;
                 let (mut objects, mut ignored) = (Vec::new(), Vec::new());
@@ -94,11 +99,7 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                         other_type: format!("{:?}", kind.format).to_uppercase(),
                     });
                 }
-                let name = match table {
-                    Some(t) => t.clone(),
-                    None => table_name_from(FileKind::stem(prefix))?,
-                };
-                PlannedTable { table: name, format: first_kind.format, objects, ignored, single_file: false }
+                PlannedTable { table: item.table_name()?, format: first_kind.format, objects, ignored, single_file: false }
             }
         };
         if let Some((_, earlier)) = tables.iter().find(|(t, _)| t.table == planned.table) {

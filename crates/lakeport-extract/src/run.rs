@@ -24,12 +24,16 @@ const SOURCE_MODIFIED: &str = "_source_modified";
 pub struct ExtractRequest {
     pub items: Vec<Item>,
     pub mode: LoadMode,
+    #[serde(default)]
     pub read: ReadOptions,
     /// When a value breaks a column's inferred type, make that column text and load again.
+    #[serde(default)]
     pub type_fallback: bool,
     /// Add `_source_key` and `_source_modified` columns.
+    #[serde(default)]
     pub source_columns: bool,
     /// Objects fetched at once (default: the connection's setting).
+    #[serde(default)]
     pub concurrency: Option<usize>,
 }
 

@@ -10,6 +10,7 @@ pub enum Encoding {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CsvOptions {
     pub has_header: bool,
     /// `None`: comma, or tab for `.tsv` files.
@@ -29,6 +30,7 @@ impl Default for CsvOptions {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ReadOptions {
     pub csv: CsvOptions,
     /// How many records the type inference looks at.

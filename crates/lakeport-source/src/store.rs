@@ -118,6 +118,24 @@ impl S3Source {
         Ok(out)
     }
 
+    /// One level below `prefix`: the sub-folders (common prefixes, ending in `/`) and the objects.
+    pub async fn list_level(&self, prefix: &str) -> Result<(Vec<String>, Vec<ObjectInfo>), SourceError> {
+        let trimmed = prefix.trim_matches('/');
+        let path = (!trimmed.is_empty()).then(|| Path::from(trimmed));
+        let r = self
+            .store
+            .list_with_delimiter(path.as_ref())
+            .await
+            .map_err(|e| SourceError::store("list", &self.config.bucket, prefix, e))?;
+        let folders = r.common_prefixes.into_iter().map(|p| format!("{p}/")).collect();
+        let objects = r
+            .objects
+            .into_iter()
+            .map(|m| ObjectInfo { key: m.location.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified })
+            .collect();
+        Ok((folders, objects))
+    }
+
     /// HEAD one object.
     pub async fn head(&self, key: &str) -> Result<ObjectInfo, SourceError> {
         let m = self

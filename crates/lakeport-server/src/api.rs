@@ -1,0 +1,307 @@
+//! Routes. Handlers only translate HTTP to calls of the core/pool/extract crates and back.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use lakeport_core::{self as core, NewConnection};
+use lakeport_extract::ExtractRequest;
+use lakeport_pool::{validate_identifier, Connection, ConnectionConfig, Pool};
+use lakeport_source::Secret;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{bad_request, ApiError};
+use crate::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/pools", get(list_pools).post(create_pool))
+        .route("/pools/{pool}", delete(drop_pool))
+        .route("/pools/{pool}/connections", get(list_connections).post(add_connection))
+        .route("/pools/{pool}/connections/test", post(test_unsaved))
+        .route("/pools/{pool}/connections/{name}", get(get_connection).delete(remove_connection))
+        .route("/pools/{pool}/connections/{name}/test", post(test_saved))
+        .route("/pools/{pool}/connections/{name}/browse", get(browse))
+        .route("/pools/{pool}/connections/{name}/namespaces", get(namespaces))
+        .route("/pools/{pool}/connections/{name}/shares", get(get_shares).put(put_shares))
+        .route("/pools/{pool}/extractions", post(start_extraction))
+        .route("/pools/{pool}/runs", get(list_runs))
+        .route("/runs/{id}", get(get_run))
+        .route("/pools/{pool}/jobs", get(jobs))
+        .route("/pools/{pool}/tables", get(tables))
+        .route("/pools/{pool}/tables/{table}/preview", get(preview))
+        .route("/pools/{pool}/query", post(query))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let api = protected.route("/health", get(|| async { Json(json!({ "status": "ok" })) })).route("/openapi.json", get(openapi));
+    Router::new()
+        .nest("/api", api)
+        .route("/", get(|| async { asset("text/html; charset=utf-8", include_str!("assets/index.html")) }))
+        .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("assets/app.js")) }))
+        .route("/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("assets/app.css")) }))
+        .with_state(state)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// The token travels in a header (`Authorization: Bearer …` or `X-Lakeport-Token`), never in a
+/// cookie: a browser does not attach it on its own, so cross-site requests cannot use it.
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-lakeport-token").and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), state.token.as_bytes()) {
+        next.run(request).await
+    } else {
+        ApiError(StatusCode::UNAUTHORIZED, "missing or wrong API token (send it as `Authorization: Bearer <token>`)".into()).into_response()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn pool(state: &AppState, name: &str) -> ApiResult<Pool> {
+    Ok(state.dir.pool(name).await?)
+}
+
+async fn list_pools(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.dir.list_pools().await?)))
+}
+
+#[derive(Deserialize)]
+struct CreatePool {
+    name: String,
+}
+
+async fn create_pool(State(s): State<AppState>, Json(body): Json<CreatePool>) -> ApiResult<(StatusCode, Json<Value>)> {
+    s.dir.create_pool(&body.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "name": body.name }))))
+}
+
+async fn drop_pool(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<StatusCode> {
+    s.dir.drop_pool(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A connection as the API shows it: its settings, whether a secret is stored — never the secret.
+fn connection_json(pool: &Pool, c: &Connection) -> Value {
+    let mut v = json!(c);
+    v["has_secret"] = json!(pool.connection_secret_opt(&c.name).is_some());
+    v
+}
+
+async fn list_connections(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    let conns = pool.connections().await?;
+    Ok(Json(Value::Array(conns.iter().map(|c| connection_json(&pool, c)).collect())))
+}
+
+#[derive(Deserialize)]
+struct AddConnection {
+    #[serde(flatten)]
+    connection: NewConnection,
+    #[serde(default)]
+    skip_test: bool,
+}
+
+async fn add_connection(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<AddConnection>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let pool = pool(&s, &p).await?;
+    let outcome = core::add_connection(&pool, body.connection, body.skip_test).await?;
+    let status = if outcome.saved { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut v = json!(outcome);
+    if let Some(c) = &outcome.connection {
+        v["connection"] = connection_json(&pool, c);
+    }
+    Ok((status, Json(v)))
+}
+
+#[derive(Deserialize)]
+struct TestUnsaved {
+    config: ConnectionConfig,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn test_unsaved(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<TestUnsaved>) -> ApiResult<Json<Value>> {
+    pool(&s, &p).await?;
+    let secret = body.secret.filter(|v| !v.trim().is_empty()).map(Secret::new);
+    Ok(Json(json!(core::test_settings(&body.config, secret.as_ref()).await?)))
+}
+
+async fn get_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    let c = pool.connection(&name).await?;
+    Ok(Json(connection_json(&pool, &c)))
+}
+
+async fn remove_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    pool(&s, &p).await?.remove_connection(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn test_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(core::test_saved(&pool(&s, &p).await?, &name).await?)))
+}
+
+#[derive(Deserialize)]
+struct BrowseQuery {
+    #[serde(default)]
+    prefix: String,
+}
+
+async fn browse(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Query(q): Query<BrowseQuery>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(core::browse(&pool(&s, &p).await?, &name, &q.prefix).await?)))
+}
+
+async fn namespaces(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(core::namespaces(&pool(&s, &p).await?, &name).await?)))
+}
+
+async fn get_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(pool(&s, &p).await?.shares(&name).await?)))
+}
+
+#[derive(Deserialize)]
+struct PutShares {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+async fn put_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(body): Json<PutShares>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(core::update_shares(&pool(&s, &p).await?, &name, &body.add, &body.remove).await?)))
+}
+
+#[derive(Deserialize)]
+struct StartExtraction {
+    connection: String,
+    #[serde(flatten)]
+    request: ExtractRequest,
+}
+
+async fn start_extraction(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<StartExtraction>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let pool = pool(&s, &p).await?;
+    pool.connection(&body.connection).await?;
+    if body.request.items.is_empty() {
+        return Err(bad_request("pick at least one file or folder"));
+    }
+    let run = s.runs.start(&p, &body.connection, body.request)?;
+    Ok((StatusCode::ACCEPTED, Json(json!(run))))
+}
+
+async fn list_runs(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.runs.list(&p))))
+}
+
+async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    s.runs.get(&id).map(|r| Json(json!(r))).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no run {id}")))
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+async fn jobs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<Limit>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(pool(&s, &p).await?.jobs(q.limit.unwrap_or(50)).await?)))
+}
+
+async fn tables(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(pool(&s, &p).await?.tables().await?)))
+}
+
+/// Rows as JSON objects; at most `cap` rows are returned.
+async fn run_sql(pool: &Pool, sql: &str, cap: usize) -> ApiResult<Value> {
+    let result = pool.query(sql).await?;
+    let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
+    let total = result.num_rows();
+    let mut kept = Vec::new();
+    let mut n = 0;
+    for b in &result.batches {
+        if n >= cap {
+            break;
+        }
+        let take = b.num_rows().min(cap - n);
+        kept.push(b.slice(0, take));
+        n += take;
+    }
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow::json::ArrayWriter::new(&mut buf);
+        w.write_batches(&kept.iter().collect::<Vec<_>>()).map_err(|e| bad_request(e.to_string()))?;
+        w.finish().map_err(|e| bad_request(e.to_string()))?;
+    }
+    let rows: Value = if buf.is_empty() { json!([]) } else { serde_json::from_slice(&buf).unwrap_or(json!([])) };
+    Ok(json!({ "columns": columns, "rows": rows, "total_rows": total, "truncated": total > cap }))
+}
+
+async fn preview(State(s): State<AppState>, Path((p, table)): Path<(String, String)>, Query(q): Query<Limit>) -> ApiResult<Json<Value>> {
+    validate_identifier("table", &table)?;
+    let pool = pool(&s, &p).await?;
+    pool.table(&table).await?;
+    let limit = q.limit.unwrap_or(50).min(1000);
+    Ok(Json(run_sql(&pool, &format!("SELECT * FROM \"{table}\" LIMIT {limit}"), limit).await?))
+}
+
+#[derive(Deserialize)]
+struct Sql {
+    sql: String,
+}
+
+async fn query(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<Sql>) -> ApiResult<Json<Value>> {
+    Ok(Json(run_sql(&pool(&s, &p).await?, &body.sql, 10_000).await?))
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::api::openapi_document())
+}
+
+/// The OpenAPI description of every route above (kept next to the router; a test checks that
+/// both list the same routes).
+pub fn openapi_document() -> Value {
+    let op = |summary: &str| json!({ "summary": summary, "responses": { "200": { "description": "OK" }, "4XX": { "$ref": "#/components/responses/Error" } } });
+    let p = |name: &str| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } });
+    let paths = json!({
+        "/api/health": { "get": { "summary": "Liveness (no token needed)", "security": [], "responses": { "200": { "description": "OK" } } } },
+        "/api/openapi.json": { "get": { "summary": "This document (no token needed)", "security": [], "responses": { "200": { "description": "OK" } } } },
+        "/api/pools": { "get": op("List data pools"), "post": op("Create a data pool: {name}") },
+        "/api/pools/{pool}": { "parameters": [p("pool")], "delete": op("Drop a pool with its tables, connections and history") },
+        "/api/pools/{pool}/connections": { "parameters": [p("pool")], "get": op("List connections (secrets are never returned)"), "post": op("Add a connection: Test Connection runs first; saved (201) only if it passed, else 422 with the verdicts. Body: {name, config, secret, skip_test}") },
+        "/api/pools/{pool}/connections/test": { "parameters": [p("pool")], "post": op("Test Connection for unsaved settings: {config, secret}") },
+        "/api/pools/{pool}/connections/{name}": { "parameters": [p("pool"), p("name")], "get": op("Show a connection"), "delete": op("Remove a connection and its secret") },
+        "/api/pools/{pool}/connections/{name}/test": { "parameters": [p("pool"), p("name")], "post": op("Test Connection for a saved connection") },
+        "/api/pools/{pool}/connections/{name}/browse": { "parameters": [p("pool"), p("name"), { "name": "prefix", "in": "query", "schema": { "type": "string" } }], "get": op("Folders and files one level below a prefix (extraction connections)") },
+        "/api/pools/{pool}/connections/{name}/namespaces": { "parameters": [p("pool"), p("name")], "get": op("Authenticate and load namespaces with their tables (zero-copy)") },
+        "/api/pools/{pool}/connections/{name}/shares": { "parameters": [p("pool"), p("name")], "get": op("Selected shares (zero-copy)"), "put": op("Change shares: {add: [ns | ns.table], remove: [...]}") },
+        "/api/pools/{pool}/extractions": { "parameters": [p("pool")], "post": op("Start an extraction in the background (202): {connection, items: [{type: file, key} | {type: folder, prefix}], mode: full|delta, read, type_fallback, source_columns, concurrency}; 409 when a table is already loading") },
+        "/api/pools/{pool}/runs": { "parameters": [p("pool")], "get": op("Extraction runs since the server started, with live progress") },
+        "/api/runs/{id}": { "parameters": [p("id")], "get": op("One run: status, progress, log, report") },
+        "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },
+        "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
+        "/api/pools/{pool}/tables/{table}/preview": { "parameters": [p("pool"), p("table"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("The first rows of a table") },
+        "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run SQL: {sql} → {columns, rows, total_rows, truncated}") }
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "lakeport API", "version": env!("CARGO_PKG_VERSION"), "description": "Data pools, S3 connections (extraction and zero-copy), extractions, tables and SQL." },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The server token (printed at first start, stored 0600 in <pool-dir>/server.token)" } },
+            "responses": { "Error": { "description": "An error", "content": { "application/json": { "schema": { "type": "object", "properties": { "error": { "type": "string" } } } } } } }
+        }
+    })
+}
