@@ -12,7 +12,7 @@ S3_WORK=$(mktemp -d)
 AUTH=true GATEWAY_PORT=$S3_PORT BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 TMPDIR="$S3_WORK" \
   "$VENV/bin/ministack" > "$S3_WORK/ministack.log" 2>&1 &
 S3_PID=$!
-trap 'kill $S3_PID 2>/dev/null; wait $S3_PID 2>/dev/null; rm -rf "$S3_WORK"' EXIT
+trap 'kill $S3_PID 2>/dev/null || true; wait $S3_PID 2>/dev/null || true; rm -rf "$S3_WORK"' EXIT
 for _ in $(seq 150); do
   curl -sf -o /dev/null "http://127.0.0.1:$S3_PORT/_ministack/ready" && break
   kill -0 $S3_PID 2>/dev/null || { cat "$S3_WORK/ministack.log"; echo "ministack did not start" >&2; exit 1; }

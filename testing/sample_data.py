@@ -22,6 +22,7 @@ p = argparse.ArgumentParser()
 p.add_argument("endpoint")
 p.add_argument("bucket")
 p.add_argument("--day", type=int)
+p.add_argument("--counts", action="store_true", help="print the expected figures as shell variables")
 a = p.parse_args()
 s3 = boto3.client("s3", endpoint_url=a.endpoint, region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
@@ -64,7 +65,12 @@ def put(key, body):
     print(f"  uploaded s3://{a.bucket}/{key} ({len(body)} bytes)")
 
 
-if a.day:
+if a.counts:
+    daily = [r for d in range(1, 6) for r in events(d, 40, d * 1000)]
+    print(f"EXPECTED_DAILY_ROWS={len(daily)}")
+    print(f"EXPECTED_DAILY_CASES={len({r['case_id'] for r in daily})}")
+    print(f"EXPECTED_P2P_ROWS={len(events(1, 500, 1))}")
+elif a.day:
     put(f"events/daily/2024-01-{a.day:02d}.csv", to_csv(events(a.day, 40, a.day * 1000)))
 else:
     try:

@@ -6,7 +6,13 @@ const enc = encodeURIComponent;
 const fmtBytes = (n) => { if (n == null) return ""; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + " " + u[i]; };
 
 // The API token lives in this browser's storage and goes out only in a header (never a cookie).
-if (location.hash.startsWith("#token=")) { localStorage.setItem("lakeport.token", decodeURIComponent(location.hash.slice(7))); location.hash = "#/"; }
+// A link of the form /#token=… (printed by `lakeport serve`) signs this browser in.
+function takeTokenFromHash() {
+  if (!location.hash.startsWith("#token=")) return false;
+  localStorage.setItem("lakeport.token", decodeURIComponent(location.hash.slice(7)));
+  history.replaceState(null, "", location.pathname + "#/");
+  return true;
+}
 const token = () => localStorage.getItem("lakeport.token") || "";
 
 async function api(method, path, body) {
@@ -19,7 +25,7 @@ async function api(method, path, body) {
 }
 
 function renderLogin(message) {
-  app.innerHTML = `<div class="card"><h1>Sign in</h1><p class="muted">${esc(message || "Paste the API token lakeport printed when the server first started (or find it in <code>&lt;pool-dir&gt;/server.token</code>).")}</p>
+  app.innerHTML = `<div class="card"><h1>Sign in</h1><p class="muted">${message ? esc(message) : "Paste the API token lakeport printed when the server first started (or find it in <code>&lt;pool-dir&gt;/server.token</code>)."}</p>
     <label for="token">API token</label><input id="token" type="password"><p><button id="signin">Sign in</button></p></div>`;
   document.getElementById("signin").onclick = () => { localStorage.setItem("lakeport.token", document.getElementById("token").value.trim()); route(); };
 }
@@ -208,6 +214,7 @@ function viewSql(pool) {
 // ---- routing ----------------------------------------------------------------------------------
 
 async function route() {
+  takeTokenFromHash();
   if (!token()) return renderLogin();
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   try {

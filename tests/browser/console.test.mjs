@@ -1,0 +1,147 @@
+// The web console's click path, in real Chromium against a running `lakeport serve` and the real
+// S3 test server. Started by scripts/browser-test.sh, which provides the environment below.
+// Screenshots of each step go to $SCREENSHOT_DIR.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const env = (name) => { const v = process.env[name]; if (!v) throw new Error(`${name} is not set: run scripts/browser-test.sh`); return v; };
+const URL = env("LAKEPORT_URL"), TOKEN = env("LAKEPORT_API_TOKEN"), BUCKET = env("BROWSER_BUCKET"), S3 = env("LAKEPORT_TEST_S3_ENDPOINT");
+const SHOTS = env("SCREENSHOT_DIR");
+mkdirSync(SHOTS, { recursive: true });
+
+let browser, page, step = 0;
+const shot = async (name) => page.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, "0")}-${name}.png`, fullPage: true });
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(20000);
+});
+after(async () => { await browser?.close(); });
+
+async function fillS3Form({ name, key, secret }) {
+  await page.fill("#name", name);
+  await page.fill("#region", "us-east-1");
+  await page.fill("#bucket", BUCKET);
+  await page.fill("#access-key", key);
+  await page.fill("#secret", secret);
+  await page.click("#advanced summary"); // the Advanced settings toggle
+  await page.fill("#endpoint", S3);
+  await page.check("#path-style");
+  await page.check("#allow-http");
+}
+
+test("without the token the console asks for it", async () => {
+  await page.goto(URL + "/");
+  await page.waitForSelector("#signin");
+  await shot("sign-in");
+});
+
+test("Data → Data Integration → pool → Add Data Connection → Amazon S3 → Test → Save → extract → table", async () => {
+  await page.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
+  await page.click("#nav-data");
+  await page.click("#nav-integration");
+  await page.waitForSelector("text=Data Pools");
+  await page.fill("#pool-name", "browser");
+  await shot("data-pools");
+  await page.click("#create-pool");
+  await page.waitForSelector("text=Data Integration — browser");
+  await shot("pool");
+  await page.click("#add-connection");
+  await page.waitForSelector("#tile-s3");
+  await shot("connection-catalog");
+  await page.click("#tile-s3");
+  await page.waitForSelector("#s3-form");
+  assert.equal(await page.isChecked("#type-extraction"), true, "Extractions (via APIs) is the default");
+  assert.equal(await page.isDisabled("#save"), true, "Save is disabled before a test passed");
+
+  // A key without s3:GetBucketAcl: the failing permission is named and Save stays disabled.
+  await fillS3Form({ name: "s3-events", key: env("LAKEPORT_TEST_NOACL_KEY"), secret: env("LAKEPORT_TEST_NOACL_SECRET") });
+  await page.click("#test-connection");
+  await page.waitForSelector("#test-failed");
+  const failed = await page.$$eval("#verdicts li.failed", (els) => els.map((e) => e.dataset.permission));
+  assert.deepEqual(failed, ["s3:GetBucketAcl"]);
+  assert.match(await page.textContent("#policy"), /s3:GetBucketAcl/);
+  assert.equal(await page.isDisabled("#save"), true, "Save stays disabled after a failed test");
+  await shot("test-connection-failed");
+
+  // The least-privilege key: the test passes and Save is enabled.
+  await page.fill("#access-key", env("LAKEPORT_TEST_READER_KEY"));
+  await page.fill("#secret", env("LAKEPORT_TEST_READER_SECRET"));
+  assert.equal(await page.isDisabled("#save"), true, "changing a field asks for a new test");
+  await page.click("#test-connection");
+  await page.waitForSelector("#test-ok");
+  assert.equal(await page.isDisabled("#save"), false);
+  await shot("test-connection-passed");
+  await page.click("#save");
+
+  // Browse the bucket, pick a folder and a file, run a full load, watch it finish.
+  await page.waitForSelector("#browser");
+  await page.click("a[data-prefix='events/']");
+  await page.waitForSelector("input[data-key='events/daily/']");
+  await shot("browse-bucket");
+  await page.check("input[data-key='events/daily/']");
+  await page.check("input[data-key='events/p2p_events.csv']");
+  await page.check("#mode-full");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-done", { timeout: 60000 });
+  await shot("extraction-done");
+
+  // The tables and their row counts, as the source files hold them.
+  await page.click("#nav-integration");
+  await page.click("a[href='#/pools/browser']");
+  await page.waitForSelector("#tables");
+  const rows = await page.$$eval("#tables tr", (trs) => Object.fromEntries(trs.slice(1).map((tr) => [tr.cells[0].textContent, Number(tr.cells[1].textContent)])));
+  assert.deepEqual(rows, { daily: Number(env("EXPECTED_DAILY_ROWS")), p2p_events: Number(env("EXPECTED_P2P_ROWS")) });
+  await shot("tables");
+  await page.click("a[href='#/pools/browser/tables/daily']");
+  await page.waitForSelector("#result");
+  assert.equal(await page.$$eval("#result tr", (trs) => trs.length - 1), 50);
+  await shot("table-preview");
+
+  // SQL over the pool.
+  await page.goto(`${URL}/#/pools/browser/sql`);
+  await page.fill("#sql", "SELECT count(DISTINCT case_id) AS cases FROM daily");
+  await page.click("#run-sql");
+  await page.waitForSelector("#result");
+  assert.equal(Number(await page.textContent("#result tr:nth-child(2) td")), Number(env("EXPECTED_DAILY_CASES")));
+  await shot("sql");
+});
+
+test("zero-copy: Test Connection, Save, Authenticate and Load Namespaces, pick shares", async () => {
+  await page.goto(`${URL}/#/pools/browser/add/s3`);
+  await page.waitForSelector("#s3-form");
+  await page.check("#type-zerocopy");
+  await page.fill("#name", "lake");
+  await page.fill("#zc-region", "us-east-1");
+  await page.fill("#warehouse", "123456789012");
+  await page.fill("#catalog-url", S3 + "/iceberg");
+  await page.check("#auth-key");
+  await page.fill("#zc-access-key", env("LAKEPORT_TEST_GLUE_KEY"));
+  await page.fill("#zc-secret", env("LAKEPORT_TEST_GLUE_SECRET"));
+  await page.click("#advanced summary");
+  await page.fill("#endpoint", S3);
+  await page.check("#path-style");
+  await page.check("#allow-http");
+  await page.click("#test-connection");
+  await page.waitForSelector("#test-ok");
+  await shot("zero-copy-test-passed");
+  await page.click("#save");
+  await page.waitForSelector("#load-namespaces");
+  await page.click("#load-namespaces");
+  const ns = env("BROWSER_NAMESPACE");
+  await page.waitForSelector(`input[data-share='${ns}']`);
+  await page.check(`input[data-share='${ns}.events']`);
+  await shot("zero-copy-namespaces");
+  await page.click("#save-shares");
+  await page.waitForSelector(`#shares code:has-text('lake.${ns}.events')`);
+  await shot("zero-copy-shares");
+  await page.goto(`${URL}/#/pools/browser/sql`);
+  await page.fill("#sql", `SELECT count(*) AS n FROM lake.${ns}.events`);
+  await page.click("#run-sql");
+  await page.waitForSelector("#result");
+  assert.equal(Number(await page.textContent("#result tr:nth-child(2) td")), 400);
+  await shot("zero-copy-sql");
+});
