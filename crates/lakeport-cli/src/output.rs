@@ -49,36 +49,22 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// Test Connection's verdicts, one line per permission, then the policy for what was denied.
-pub fn print_checks(title: &str, checks: &[(Verdict, &str, &str)], missing: &[&str], policy: Option<&str>) {
-    println!("{title}");
-    for (verdict, permission, reason) in checks {
-        let mark = match verdict {
+pub fn print_test_report(name: &str, report: &TestReport) {
+    println!("Test Connection '{name}':");
+    for c in &report.checks {
+        let mark = match c.verdict {
             Verdict::Passed => "ok  ",
             Verdict::Failed => "FAIL",
             Verdict::Warning => "warn",
             Verdict::Skipped => "skip",
         };
-        println!("  {mark}  {permission:<18} {reason}");
+        println!("  {mark}  {:<18} {}", c.permission, c.reason);
     }
-    if let Some(policy) = policy {
-        println!("\nMissing: {}. Grant it to the IAM user or role with this policy:\n{policy}", missing.join(", "));
+    if let Some(policy) = &report.policy_hint {
+        println!("\nMissing: {}. Grant it to the IAM user or role with this policy:\n{policy}", report.missing().join(", "));
     }
-    if checks.iter().all(|c| c.0 != Verdict::Failed) {
+    if report.passed() {
         println!("Connection OK.");
-    }
-}
-
-pub fn print_test_report(name: &str, report: &TestReport) {
-    match report {
-        TestReport::S3Extraction(r) => {
-            let checks: Vec<(Verdict, &str, &str)> = r.checks.iter().map(|c| (c.verdict.clone(), c.permission.action(), c.reason.as_str())).collect();
-            let missing: Vec<&str> = r.missing().iter().map(|p| p.action()).collect();
-            print_checks(&format!("Test Connection '{name}':"), &checks, &missing, r.policy_hint.as_deref());
-        }
-        TestReport::ZeroCopy(r) => {
-            let checks: Vec<(Verdict, &str, &str)> = r.checks.iter().map(|c| (c.verdict.clone(), c.permission, c.reason.as_str())).collect();
-            print_checks(&format!("Test Connection '{name}' (zero-copy):"), &checks, &r.missing(), r.policy_hint.as_deref());
-        }
     }
 }
 

@@ -1,29 +1,12 @@
 //! The `lakeport` binary end to end, against the real S3 test server (ministack, IAM enforced).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{lakeport, ok, text};
 use lakeport_testkit::TestS3;
-
-fn lakeport(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakeport"));
-    cmd.arg("--pool-dir").arg(dir).args(args).env_remove("LAKEPORT_SECRET_ACCESS_KEY").env_remove("LAKEPORT_POOL");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// Runs and expects success; returns stdout + stderr.
-fn ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
-    let o = lakeport(dir, env, args);
-    assert!(o.status.success(), "lakeport {args:?} failed:\n{}", text(&o));
-    text(&o)
-}
 
 fn add_args<'a>(name: &'a str, bucket: &'a str, key: &'a str, endpoint: &'a str) -> Vec<&'a str> {
     vec!["connection", "add", name, "--region", "us-east-1", "--bucket", bucket, "--access-key-id", key, "--secret-env", "SECRET", "--endpoint", endpoint, "--path-style", "--allow-http"]
@@ -58,7 +41,7 @@ async fn test_connection_names_the_missing_permission_and_never_saves_a_failed_c
     let o = lakeport(dir.path(), &[("SECRET", secret.expose())], &add_args("nobucket", "no-such-bucket-here", &key, &s3.endpoint));
     assert!(text(&o).contains("NoSuchBucket"), "{}", text(&o));
 
-    let list = ok(dir.path(), &[], &["connection", "list", "--json"]);
+    let list = common::stdout(dir.path(), &[], &["connection", "list", "--json"]);
     assert_eq!(list.trim(), "[]", "a failed test saved nothing");
 
     // Plain HTTP to a non-loopback host is refused before anything is sent.
@@ -87,21 +70,21 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     let out = ok(d, &[], &["extract", "-c", "s3-src", "--file", "in/events.csv", "--folder", "in/more"]);
     assert!(out.contains("events") && out.contains("250 rows") && out.contains("full load: 2 table(s), 2 file(s), 252 rows"), "{out}");
 
-    let json: serde_json::Value = serde_json::from_str(&ok(d, &[], &["extract", "-c", "s3-src", "--delta", "--folder", "in/more", "--json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "s3-src", "--delta", "--folder", "in/more", "--json"])).unwrap();
     assert_eq!(json["tables"][0]["unchanged"], 1);
     assert_eq!(json["rows"], 0);
 
     let q = ok(d, &[], &["query", "SELECT activity, count(*) AS n, sum(cost) AS c FROM events GROUP BY activity ORDER BY activity", "--format", "csv"]);
     assert_eq!(q.lines().next(), Some("activity,n,c"));
     assert!(q.contains("a0,84,"), "{q}");
-    let tables: serde_json::Value = serde_json::from_str(&ok(d, &[], &["tables", "--json"])).unwrap();
+    let tables: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["tables", "--json"])).unwrap();
     assert_eq!(tables[0]["name"], "events");
     assert_eq!(tables[0]["rows"], 250);
-    let jobs: serde_json::Value = serde_json::from_str(&ok(d, &[], &["jobs", "--json"])).unwrap();
+    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
     assert_eq!(jobs.as_array().unwrap().len(), 2);
     let bad = lakeport(d, &[], &["extract", "-c", "s3-src", "--file", "in/missing.csv"]);
     assert!(!bad.status.success() && text(&bad).contains("in/missing.csv"));
-    let jobs: serde_json::Value = serde_json::from_str(&ok(d, &[], &["jobs", "--json"])).unwrap();
+    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
     assert_eq!(jobs[0]["status"], "failed");
 
     // The secret: masked by `show`, stored 0600, and nowhere else on disk.

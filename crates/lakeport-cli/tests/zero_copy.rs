@@ -1,30 +1,14 @@
 //! Zero-copy connections end to end: a Glue-style Iceberg REST catalog with SigV4 and IAM
 //! enforced (ministack), fixture tables written by pyiceberg, the `lakeport` binary on top.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+
+use common::{lakeport, stdout as ok, text};
 use lakeport_testkit::TestS3;
 use serde_json::Value;
-
-fn lakeport(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakeport"));
-    cmd.arg("--pool-dir").arg(dir).args(args).env_remove("LAKEPORT_POOL");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
-    let o = lakeport(dir, env, args);
-    assert!(o.status.success(), "lakeport {args:?} failed:\n{}", text(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run with ./scripts/test.sh"))

@@ -23,22 +23,8 @@ pub enum CoreError {
     Invalid(String),
 }
 
-/// The verdicts of Test Connection, for either connection type.
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum TestReport {
-    S3Extraction(probe::ProbeReport),
-    ZeroCopy(lakeport_zerocopy::probe::ProbeReport),
-}
-
-impl TestReport {
-    pub fn passed(&self) -> bool {
-        match self {
-            TestReport::S3Extraction(r) => r.passed(),
-            TestReport::ZeroCopy(r) => r.passed(),
-        }
-    }
-}
+/// The verdicts of Test Connection (the same shape for both connection types).
+pub type TestReport = probe::ProbeReport;
 
 /// A connection to add: its settings and its secret (none for an assumed role).
 #[derive(Clone, Debug, Deserialize)]
@@ -61,9 +47,9 @@ pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -
     Ok(match config {
         ConnectionConfig::S3Extraction(c) => {
             let secret = secret.ok_or_else(|| CoreError::Invalid("the secret access key is required".into()))?;
-            TestReport::S3Extraction(probe::test_connection(c, secret).await?)
+            probe::test_connection(c, secret).await?
         }
-        ConnectionConfig::ZeroCopy(c) => TestReport::ZeroCopy(lakeport_zerocopy::probe::test_connection(c, secret).await?),
+        ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret).await?,
     })
 }
 

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use arrow_csv::reader::Decoder;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use bytes::{Buf, Bytes};
-use futures::StreamExt;
 use regex::Regex;
 
 use crate::bytes_in::Chunks;
 use crate::error::Position;
 use crate::infer::ColumnStats;
-use crate::{conform, BatchStream, FileKind, FormatError, ReadOptions};
+use crate::{batch_stream, conform, BatchStream, NextBatch, FileKind, FormatError, ReadOptions};
 
 /// Stop sampling after this many bytes even if fewer records than asked for were seen.
 const SAMPLE_CAP: usize = 32 << 20;
@@ -170,22 +169,8 @@ impl CsvBody {
             rest: self.rest,
             buf: Bytes::new(),
             eof: false,
-            done: false,
         };
-        futures::stream::unfold(state, |mut s| async move {
-            if s.done {
-                return None;
-            }
-            match s.next_batch().await {
-                Ok(Some(b)) => Some((Ok(b), s)),
-                Ok(None) => None,
-                Err(e) => {
-                    s.done = true;
-                    Some((Err(e), s))
-                }
-            }
-        })
-        .boxed()
+        batch_stream(state)
     }
 }
 
@@ -198,10 +183,9 @@ struct DecodeState {
     rest: Option<Chunks>,
     buf: Bytes,
     eof: bool,
-    done: bool,
 }
 
-impl DecodeState {
+impl NextBatch for DecodeState {
     async fn next_batch(&mut self) -> Result<Option<arrow_array::RecordBatch>, FormatError> {
         loop {
             if self.buf.is_empty() && !self.eof {
@@ -230,7 +214,9 @@ impl DecodeState {
             }
         }
     }
+}
 
+impl DecodeState {
     /// Turns arrow-csv's messages into errors that name the file, line and column.
     fn error(&self, e: ArrowError) -> FormatError {
         let msg = match &e {

@@ -7,12 +7,11 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use futures::StreamExt;
 
 use crate::bytes_in::Chunks;
 use crate::error::Position;
 use crate::infer::{classify_temporal, Temporal};
-use crate::{conform, BatchStream, FormatError, ReadOptions};
+use crate::{batch_stream, conform, BatchStream, NextBatch, FormatError, ReadOptions};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
@@ -217,21 +216,8 @@ fn refine_strings<'a>(values: impl Iterator<Item = &'a str>) -> DataType {
 
 impl JsonBody {
     pub(crate) fn into_batches(self, name: String, target: SchemaRef, options: &ReadOptions) -> BatchStream {
-        let state = JsonState { name, norm: self.norm, rest: self.rest, target, batch_size: options.batch_size, eof: false, done: false };
-        futures::stream::unfold(state, |mut s| async move {
-            if s.done {
-                return None;
-            }
-            match s.next_batch().await {
-                Ok(Some(b)) => Some((Ok(b), s)),
-                Ok(None) => None,
-                Err(e) => {
-                    s.done = true;
-                    Some((Err(e), s))
-                }
-            }
-        })
-        .boxed()
+        let state = JsonState { name, norm: self.norm, rest: self.rest, target, batch_size: options.batch_size, eof: false };
+        batch_stream(state)
     }
 }
 
@@ -242,10 +228,9 @@ struct JsonState {
     target: SchemaRef,
     batch_size: usize,
     eof: bool,
-    done: bool,
 }
 
-impl JsonState {
+impl NextBatch for JsonState {
     async fn next_batch(&mut self) -> Result<Option<arrow_array::RecordBatch>, FormatError> {
         while !self.eof && self.norm.complete() < self.batch_size {
             match self.rest.as_mut() {
@@ -268,7 +253,9 @@ impl JsonState {
             Err(_) => Err(self.locate(&bytes, &lines)),
         }
     }
+}
 
+impl JsonState {
     /// A batch failed: decode its records one by one to name the first bad one and its line.
     fn locate(&self, bytes: &[u8], lines: &[u64]) -> FormatError {
         for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(lines) {

@@ -29,6 +29,25 @@ pub use schema::{conform, unify};
 
 pub type BatchStream = BoxStream<'static, Result<RecordBatch, FormatError>>;
 
+/// A reader's decoding state: produces the next batch, `None` at the end.
+pub(crate) trait NextBatch: Send + 'static {
+    fn next_batch(&mut self) -> impl std::future::Future<Output = Result<Option<RecordBatch>, FormatError>> + Send;
+}
+
+/// The batches of a decoding state as a stream that ends after the first error.
+pub(crate) fn batch_stream<S: NextBatch>(state: S) -> BatchStream {
+    use futures::StreamExt;
+    futures::stream::unfold(Some(state), |state| async move {
+        let mut s = state?;
+        match s.next_batch().await {
+            Ok(Some(b)) => Some((Ok(b), Some(s))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+    .boxed()
+}
+
 /// A file whose schema is known and whose batches can be streamed.
 pub struct OpenedFile {
     name: String,

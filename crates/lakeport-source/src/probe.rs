@@ -9,25 +9,9 @@ use serde::Serialize;
 use crate::signed::xml_tag;
 use crate::{S3Config, Secret, SignedClient, SignedResponse, SourceError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Permission {
-    #[serde(rename = "s3:ListBucket")]
-    ListBucket,
-    #[serde(rename = "s3:GetObject")]
-    GetObject,
-    #[serde(rename = "s3:GetBucketAcl")]
-    GetBucketAcl,
-}
-
-impl Permission {
-    pub fn action(self) -> &'static str {
-        match self {
-            Permission::ListBucket => "s3:ListBucket",
-            Permission::GetObject => "s3:GetObject",
-            Permission::GetBucketAcl => "s3:GetBucketAcl",
-        }
-    }
-}
+const LIST_BUCKET: &str = "s3:ListBucket";
+const GET_OBJECT: &str = "s3:GetObject";
+const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,9 +26,11 @@ pub enum Verdict {
     Skipped,
 }
 
+/// One permission checked by Test Connection (either connection type).
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
-    pub permission: Permission,
+    /// The IAM action the step needs (`s3:GetObject`, `glue:GetTables`, `sts:AssumeRole`…).
+    pub permission: &'static str,
     pub verdict: Verdict,
     pub reason: String,
     /// The server denied the call: the permission itself is missing (not a wrong key or bucket).
@@ -64,7 +50,7 @@ impl ProbeReport {
     }
 
     /// The permissions the server denied: what the policy hint grants.
-    pub fn missing(&self) -> Vec<Permission> {
+    pub fn missing(&self) -> Vec<&'static str> {
         self.checks.iter().filter(|c| c.denied).map(|c| c.permission).collect()
     }
 }
@@ -84,7 +70,7 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
         Ok(r) if r.status == 200 => {
             first_key = xml_tag(r.text(), "Key").map(xml_unescape);
             checks.push(Check {
-                permission: Permission::ListBucket,
+                permission: LIST_BUCKET,
                 verdict: Verdict::Passed,
                 reason: match &first_key {
                     Some(_) => format!("listed bucket '{}'", config.bucket),
@@ -93,8 +79,8 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
                 denied: false,
             });
         }
-        Ok(r) => checks.push(failed_check(Permission::ListBucket, config, &r)),
-        Err(e) => checks.push(Check { permission: Permission::ListBucket, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
+        Ok(r) => checks.push(failed_check(LIST_BUCKET, config, &r)),
+        Err(e) => checks.push(Check { permission: LIST_BUCKET, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
     // 2. GetObject: read the first byte of one object.
@@ -104,17 +90,17 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
             match client.send(http::Method::GET, &url, &[("range", "bytes=0-0")], Bytes::new()).await {
                 // 416: the object is empty, but reading it was allowed.
                 Ok(r) if r.status == 200 || r.status == 206 || r.status == 416 => checks.push(Check {
-                    permission: Permission::GetObject,
+                    permission: GET_OBJECT,
                     verdict: Verdict::Passed,
                     reason: format!("read object '{key}'"),
                     denied: false,
                 }),
-                Ok(r) => checks.push(failed_check(Permission::GetObject, config, &r)),
-                Err(e) => checks.push(Check { permission: Permission::GetObject, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
+                Ok(r) => checks.push(failed_check(GET_OBJECT, config, &r)),
+                Err(e) => checks.push(Check { permission: GET_OBJECT, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
             }
         }
         None => checks.push(Check {
-            permission: Permission::GetObject,
+            permission: GET_OBJECT,
             verdict: Verdict::Skipped,
             reason: if checks[0].verdict == Verdict::Passed {
                 "the bucket is empty, so there is no object to read".into()
@@ -130,34 +116,34 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
     acl_url.set_query(Some("acl"));
     match client.send(http::Method::GET, &acl_url, &[], Bytes::new()).await {
         Ok(r) if r.status == 200 => checks.push(Check {
-            permission: Permission::GetBucketAcl,
+            permission: GET_BUCKET_ACL,
             verdict: Verdict::Passed,
             reason: "read the bucket ACL".into(),
             denied: false,
         }),
         Ok(r) if r.status == 501 => checks.push(Check {
-            permission: Permission::GetBucketAcl,
+            permission: GET_BUCKET_ACL,
             verdict: Verdict::Warning,
             reason: "this S3-compatible server does not implement GetBucketAcl (501 Not Implemented); extraction does not need it".into(),
             denied: false,
         }),
-        Ok(r) => checks.push(failed_check(Permission::GetBucketAcl, config, &r)),
-        Err(e) => checks.push(Check { permission: Permission::GetBucketAcl, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
+        Ok(r) => checks.push(failed_check(GET_BUCKET_ACL, config, &r)),
+        Err(e) => checks.push(Check { permission: GET_BUCKET_ACL, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
-    let denied: Vec<Permission> = checks.iter().filter(|c| c.denied).map(|c| c.permission).collect();
+    let denied: Vec<&'static str> = checks.iter().filter(|c| c.denied).map(|c| c.permission).collect();
     let policy_hint = (!denied.is_empty()).then(|| policy_json(&config.bucket, &denied));
     Ok(ProbeReport { checks, policy_hint })
 }
 
-fn failed_check(permission: Permission, config: &S3Config, r: &SignedResponse) -> Check {
+fn failed_check(permission: &'static str, config: &S3Config, r: &SignedResponse) -> Check {
     let code = r.error_code().unwrap_or("");
     let denied = r.status == 403 && matches!(code, "AccessDenied" | "");
     let reason = match (r.status, code) {
         (403, "AccessDenied") | (403, "") => format!(
             "access denied: the key '{}' lacks {} on bucket '{}'",
             config.access_key_id,
-            permission.action(),
+            permission,
             config.bucket
         ),
         (301, _) | (_, "PermanentRedirect") | (_, "AuthorizationHeaderMalformed") => format!(
@@ -189,12 +175,8 @@ pub fn explain_s3_code(code: &str) -> Option<&'static str> {
 }
 
 /// The least-privilege policy for the missing permissions, ready to paste into IAM.
-pub fn policy_json(bucket: &str, missing: &[Permission]) -> String {
-    let bucket_actions: Vec<&str> = missing
-        .iter()
-        .filter(|p| matches!(p, Permission::ListBucket | Permission::GetBucketAcl))
-        .map(|p| p.action())
-        .collect();
+pub fn policy_json(bucket: &str, missing: &[&'static str]) -> String {
+    let bucket_actions: Vec<&str> = missing.iter().copied().filter(|p| *p == LIST_BUCKET || *p == GET_BUCKET_ACL).collect();
     let mut statements = Vec::new();
     if !bucket_actions.is_empty() {
         statements.push(serde_json::json!({
@@ -204,7 +186,7 @@ pub fn policy_json(bucket: &str, missing: &[Permission]) -> String {
             "Resource": format!("arn:aws:s3:::{bucket}"),
         }));
     }
-    if missing.contains(&Permission::GetObject) {
+    if missing.contains(&GET_OBJECT) {
         statements.push(serde_json::json!({
             "Sid": "LakeportObjectRead",
             "Effect": "Allow",
@@ -226,9 +208,9 @@ mod tests {
 
     #[test]
     fn policy_names_only_the_missing_permissions() {
-        let p = policy_json("b", &[Permission::GetBucketAcl]);
+        let p = policy_json("b", &[GET_BUCKET_ACL]);
         assert!(p.contains("s3:GetBucketAcl") && !p.contains("s3:GetObject") && !p.contains("s3:ListBucket"));
-        let p = policy_json("b", &[Permission::GetObject]);
+        let p = policy_json("b", &[GET_OBJECT]);
         assert!(p.contains("arn:aws:s3:::b/*"));
     }
 }

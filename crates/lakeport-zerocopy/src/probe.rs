@@ -6,57 +6,28 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use lakeport_source::probe::Verdict;
+use lakeport_source::probe::{Check, ProbeReport, Verdict};
 use lakeport_source::Secret;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::ObjectStore;
-use serde::Serialize;
 
 use crate::{file_io, Credentials, RestCatalog, ZeroCopyAuth, ZeroCopyConfig, ZeroCopyError};
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Check {
-    pub step: String,
-    /// The IAM action this step needs.
-    pub permission: &'static str,
-    pub verdict: Verdict,
-    pub reason: String,
-    /// The server denied the call: `permission` is missing.
-    pub denied: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ProbeReport {
-    pub checks: Vec<Check>,
-    pub policy_hint: Option<String>,
-    pub namespaces: usize,
-}
-
-impl ProbeReport {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.verdict != Verdict::Failed)
-    }
-
-    pub fn missing(&self) -> Vec<&'static str> {
-        self.checks.iter().filter(|c| c.denied).map(|c| c.permission).collect()
-    }
-}
 
 struct Steps {
     checks: Vec<Check>,
 }
 
 impl Steps {
-    fn pass(&mut self, step: &str, permission: &'static str, reason: String) {
-        self.checks.push(Check { step: step.into(), permission, verdict: Verdict::Passed, reason, denied: false });
+    fn pass(&mut self, permission: &'static str, reason: String) {
+        self.checks.push(Check { permission, verdict: Verdict::Passed, reason, denied: false });
     }
-    fn skip(&mut self, step: &str, permission: &'static str, reason: &str) {
-        self.checks.push(Check { step: step.into(), permission, verdict: Verdict::Skipped, reason: reason.into(), denied: false });
+    fn skip(&mut self, permission: &'static str, reason: &str) {
+        self.checks.push(Check { permission, verdict: Verdict::Skipped, reason: reason.into(), denied: false });
     }
-    fn fail(&mut self, step: &str, permission: &'static str, e: &ZeroCopyError) {
+    fn fail(&mut self, permission: &'static str, e: &ZeroCopyError) {
         let denied = e.missing_permission().is_some();
-        self.checks.push(Check { step: step.into(), permission, verdict: Verdict::Failed, reason: e.to_string(), denied });
+        self.checks.push(Check { permission, verdict: Verdict::Failed, reason: e.to_string(), denied });
     }
 }
 
@@ -65,39 +36,40 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>) -
     let credentials = Credentials::for_config(config, secret)?;
     let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.cloned()).flatten();
     let mut s = Steps { checks: Vec::new() };
-    let done = |s: Steps, namespaces: usize| {
+    // The trust policy, not a permissions policy, is the fix for a refused AssumeRole.
+    let done = |s: Steps| {
         let missing: Vec<&'static str> = s.checks.iter().filter(|c| c.denied && c.permission != "sts:AssumeRole").map(|c| c.permission).collect();
-        ProbeReport { policy_hint: (!missing.is_empty()).then(|| policy_json(&missing)), checks: s.checks, namespaces }
+        ProbeReport { policy_hint: (!missing.is_empty()).then(|| policy_json(&missing)), checks: s.checks }
     };
 
     if let ZeroCopyAuth::AssumeRole { role_arn, .. } = &config.auth {
         match credentials.get().await {
-            Ok(_) => s.pass("AssumeRole", "sts:AssumeRole", format!("assumed {role_arn}")),
+            Ok(_) => s.pass("sts:AssumeRole", format!("assumed {role_arn}")),
             Err(e) => {
-                s.fail("AssumeRole", "sts:AssumeRole", &e);
+                s.fail("sts:AssumeRole", &e);
                 if let Some(last) = s.checks.last_mut() {
                     last.reason.push_str(" — check that the role's trust policy names lakeport's principal and this External ID");
                 }
-                return Ok(done(s, 0));
+                return Ok(done(s));
             }
         }
     }
     let client = Arc::new(RestCatalog::new(config, credentials.clone(), bearer)?);
     match client.prefix().await {
-        Ok(p) => s.pass("GetCatalog", "glue:GetCatalog", format!("catalog {} (prefix '{p}')", config.catalog_url()?)),
+        Ok(p) => s.pass("glue:GetCatalog", format!("catalog {} (prefix '{p}')", config.catalog_url()?)),
         Err(e) => {
-            s.fail("GetCatalog", "glue:GetCatalog", &e);
-            return Ok(done(s, 0));
+            s.fail("glue:GetCatalog", &e);
+            return Ok(done(s));
         }
     }
     let namespaces = match client.namespaces().await {
         Ok(n) => {
-            s.pass("ListNamespaces", "glue:GetDatabases", format!("{} namespace(s)", n.len()));
+            s.pass("glue:GetDatabases", format!("{} namespace(s)", n.len()));
             n
         }
         Err(e) => {
-            s.fail("ListNamespaces", "glue:GetDatabases", &e);
-            return Ok(done(s, 0));
+            s.fail("glue:GetDatabases", &e);
+            return Ok(done(s));
         }
     };
     // The first namespace that has a table, looking at no more than 20.
@@ -110,26 +82,26 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>) -
             }
             Ok(_) => {}
             Err(e) => {
-                s.fail("ListTables", "glue:GetTables", &e);
-                return Ok(done(s, namespaces.len()));
+                s.fail("glue:GetTables", &e);
+                return Ok(done(s));
             }
         }
     }
     let Some((ns, table)) = found else {
-        for (step, perm) in [("ListTables", "glue:GetTables"), ("LoadTable", "glue:GetTable"), ("ListBucket", "s3:ListBucket"), ("GetObject", "s3:GetObject")] {
-            s.skip(step, perm, "no namespace has a table to check with");
+        for perm in ["glue:GetTables", "glue:GetTable", "s3:ListBucket", "s3:GetObject"] {
+            s.skip(perm, "no namespace has a table to check with");
         }
-        return Ok(done(s, namespaces.len()));
+        return Ok(done(s));
     };
-    s.pass("ListTables", "glue:GetTables", format!("namespace '{ns}' has table '{table}'"));
+    s.pass("glue:GetTables", format!("namespace '{ns}' has table '{table}'"));
     let loaded = match client.load_table(&ns, &table).await {
         Ok(t) => {
-            s.pass("LoadTable", "glue:GetTable", format!("loaded {ns}.{table}"));
+            s.pass("glue:GetTable", format!("loaded {ns}.{table}"));
             t
         }
         Err(e) => {
-            s.fail("LoadTable", "glue:GetTable", &e);
-            return Ok(done(s, namespaces.len()));
+            s.fail("glue:GetTable", &e);
+            return Ok(done(s));
         }
     };
     let location = loaded.metadata.location().to_string();
@@ -138,16 +110,16 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>) -
 
     // s3:ListBucket on the table's location.
     match list_location(config, &credentials, &location).await {
-        Ok(()) => s.pass("ListBucket", "s3:ListBucket", format!("listed {location}")),
-        Err(e) => s.fail("ListBucket", "s3:ListBucket", &e),
+        Ok(()) => s.pass("s3:ListBucket", format!("listed {location}")),
+        Err(e) => s.fail("s3:ListBucket", &e),
     }
     // s3:GetObject: the first bytes of one data file of the current snapshot.
     let first_file = match table.scan().build() {
         Ok(scan) => match scan.plan_files().await {
             Ok(tasks) => tasks.try_collect::<Vec<_>>().await.ok().and_then(|t| t.first().map(|t| t.data_file_path().to_string())),
             Err(e) => {
-                s.fail("GetObject", "s3:GetObject", &classify_s3(&location, &e.to_string()));
-                return Ok(done(s, namespaces.len()));
+                s.fail("s3:GetObject", &classify_s3(&location, &e.to_string()));
+                return Ok(done(s));
             }
         },
         Err(e) => return Err(e.into()),
@@ -155,14 +127,14 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>) -
     match first_file {
         Some(path) => match io.new_input(&path)?.reader().await {
             Ok(r) => match iceberg::io::FileRead::read(&r, 0..4).await {
-                Ok(_) => s.pass("GetObject", "s3:GetObject", format!("read {path}")),
-                Err(e) => s.fail("GetObject", "s3:GetObject", &classify_s3(&path, &e.to_string())),
+                Ok(_) => s.pass("s3:GetObject", format!("read {path}")),
+                Err(e) => s.fail("s3:GetObject", &classify_s3(&path, &e.to_string())),
             },
-            Err(e) => s.fail("GetObject", "s3:GetObject", &classify_s3(&path, &e.to_string())),
+            Err(e) => s.fail("s3:GetObject", &classify_s3(&path, &e.to_string())),
         },
-        None => s.skip("GetObject", "s3:GetObject", "the table has no data files yet"),
+        None => s.skip("s3:GetObject", "the table has no data files yet"),
     }
-    Ok(done(s, namespaces.len()))
+    Ok(done(s))
 }
 
 fn classify_s3(what: &str, message: &str) -> ZeroCopyError {

@@ -1,0 +1,92 @@
+"""API responsiveness while an extraction runs (issue: p99 under 100 ms on loopback).
+
+Seeds a bucket on the test S3 server, starts `lakeport serve`, measures GET /api/pools latency
+first idle, then while a full extraction of the folder runs, and prints percentiles side by side.
+Run with: ./scripts/with-s3.sh python3 bench/api_latency.py [--bin target/release/lakeport] [--files 200 --rows 5000]
+No assertion: it prints figures.
+"""
+import argparse, json, os, secrets, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+
+import boto3
+
+p = argparse.ArgumentParser()
+p.add_argument("--bin", default="target/debug/lakeport")
+p.add_argument("--files", type=int, default=200)
+p.add_argument("--rows", type=int, default=5000)
+p.add_argument("--seconds", type=float, default=5.0, help="idle measurement length")
+a = p.parse_args()
+E = os.environ
+ep = E["LAKEPORT_TEST_S3_ENDPOINT"]
+s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+bucket = "latency-bench"
+try:
+    s3.create_bucket(Bucket=bucket)
+except Exception:
+    pass
+body = "case_id,activity,ts,cost,resource\n" + "".join(f"{i},step {i % 7},2024-01-01 10:{i % 60:02d}:00,{i % 500}.25,R{i % 9:03d}\n" for i in range(a.rows))
+for f in range(a.files):
+    s3.put_object(Bucket=bucket, Key=f"log/part-{f:04d}.csv", Body=body.encode())
+
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); port = sock.getsockname()[1]; sock.close()
+token = secrets.token_hex(16)
+pool_dir = tempfile.mkdtemp()
+server = subprocess.Popen([a.bin, "--pool-dir", pool_dir, "serve", "--listen", f"127.0.0.1:{port}", "--token", token], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+base = f"http://127.0.0.1:{port}/api"
+
+
+def call(method, path, data=None):
+    req = urllib.request.Request(base + path, method=method, data=None if data is None else json.dumps(data).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read() or b"null")
+
+
+for _ in range(100):
+    try:
+        call("GET", "/health"); break
+    except Exception:
+        time.sleep(0.1)
+call("POST", "/pools", {"name": "bench"})
+call("POST", "/pools/bench/connections", {"name": "src", "secret": E["LAKEPORT_TEST_READER_SECRET"], "config": {
+    "type": "s3-extraction", "region": "us-east-1", "bucket": bucket, "access_key_id": E["LAKEPORT_TEST_READER_KEY"],
+    "endpoint": ep, "path_style": True, "allow_http": True}})
+
+
+def sample(stop):
+    out = []
+    while not stop():
+        t = time.perf_counter()
+        call("GET", "/pools")
+        out.append((time.perf_counter() - t) * 1000)
+        time.sleep(0.005)
+    return out
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+end = time.time() + a.seconds
+idle = sample(lambda: time.time() > end)
+run = call("POST", "/pools/bench/extractions", {"connection": "src", "mode": "full", "items": [{"type": "folder", "prefix": "log/"}]})
+done = {"v": False}
+
+
+def watch():
+    while call("GET", f"/runs/{run['id']}")["status"] == "running":
+        time.sleep(0.2)
+    done["v"] = True
+
+
+t0 = time.time()
+threading.Thread(target=watch, daemon=True).start()
+busy = sample(lambda: done["v"])
+elapsed = time.time() - t0
+final = call("GET", f"/runs/{run['id']}")
+server.terminate(); server.wait()
+print(f"extraction: {final['status']}, {final['rows']} rows from {final['files_done']} files in {elapsed:.1f}s")
+print(f"{'GET /api/pools':<22}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+for name, xs in (("idle", idle), ("during extraction", busy)):
+    print(f"{name:<22}{len(xs):>6}{statistics.median(xs):>9.1f}{pct(xs, .95):>9.1f}{pct(xs, .99):>9.1f}{max(xs):>9.1f}")
+print(f"p99 during / idle: {pct(busy, .99) / max(pct(idle, .99), 0.001):.1f}x; target: p99 under 100 ms during extraction")
