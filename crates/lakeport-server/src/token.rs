@@ -20,3 +20,22 @@ pub fn load_or_create_token(pool_dir: &Path, explicit: Option<String>) -> std::i
     f.write_all(token.as_bytes())?;
     Ok((token, true))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn generated_once_stored_owner_only_and_overridable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, created) = load_or_create_token(dir.path(), None).unwrap();
+        assert!(created && first.len() >= 32);
+        let mode = std::fs::metadata(dir.path().join("server.token")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(load_or_create_token(dir.path(), None).unwrap(), (first.clone(), false), "the stored token is reused");
+        assert_eq!(load_or_create_token(dir.path(), Some("mine".into())).unwrap(), ("mine".to_string(), false));
+        assert_ne!(load_or_create_token(tempfile::tempdir().unwrap().path(), None).unwrap().0, first, "tokens are random");
+    }
+}
