@@ -60,6 +60,12 @@ pub enum PoolCommand {
     Create { name: String },
     /// List pools.
     List,
+    /// Remove orphan files (left by loads that failed or were killed) from the pool (--pool).
+    Vacuum {
+        /// Only files older than this many seconds (so loads in progress are never touched).
+        #[arg(long, default_value_t = 3600)]
+        older_than_secs: u64,
+    },
     /// Drop a pool with all its tables, connections and history.
     Drop {
         name: String,

@@ -18,6 +18,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let dir = PoolDir::open(&cli.pool_dir).await?;
     let json = cli.json;
     match cli.command {
+        Command::Pool(PoolCommand::Vacuum { older_than_secs }) => {
+            let pool = dir.pool(&cli.pool).await?;
+            let report = pool.vacuum(std::time::Duration::from_secs(older_than_secs)).await?;
+            if json {
+                output::print_json(&report);
+            } else {
+                println!(
+                    "Removed {} orphan file(s), {}; kept {} referenced file(s).",
+                    report.files_removed,
+                    output::bytes(report.bytes_removed),
+                    report.files_kept
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pool(cmd) => pool_command(&dir, cmd, json).await,
         Command::Connection(cmd) => {
             let pool = dir.pool(&cli.pool).await?;
@@ -98,6 +113,7 @@ async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<Exi
                 );
             }
         }
+        PoolCommand::Vacuum { .. } => unreachable!("handled with the pool selected"),
         PoolCommand::Drop { name, yes } => {
             if !yes {
                 if !std::io::stdin().is_terminal() {

@@ -20,6 +20,7 @@ mod pooldir;
 mod query;
 mod secrets;
 mod types;
+mod vacuum;
 mod writer;
 
 pub use connections::{Connection, ConnectionConfig};
@@ -29,6 +30,7 @@ pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
 pub use query::QueryResult;
+pub use vacuum::VacuumReport;
 pub use writer::{CommitSummary, LoadMode, TableWriter};
 
 /// The Iceberg catalog name lakeport registers its tables under (pyiceberg: `SqlCatalog("lakeport", …)`).

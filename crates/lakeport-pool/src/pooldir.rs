@@ -310,6 +310,15 @@ impl Pool {
         Ok(names)
     }
 
+    pub(crate) fn dir_root(&self) -> &Path {
+        self.dir.root()
+    }
+
+    /// The Iceberg table (it must exist).
+    pub(crate) async fn load_table(&self, table: &str) -> Result<iceberg::table::Table, PoolError> {
+        self.load(table).await?.ok_or_else(|| PoolError::NoSuchTable { pool: self.name.clone(), table: table.to_string() })
+    }
+
     async fn load(&self, table: &str) -> Result<Option<iceberg::table::Table>, PoolError> {
         let ident = TableIdent::new(self.namespace(), table.to_string());
         if !self.catalog().table_exists(&ident).await? {

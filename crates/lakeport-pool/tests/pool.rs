@@ -97,3 +97,50 @@ async fn a_failed_first_load_creates_no_table() {
     w.abort().await;
     assert!(pool.table_names().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn vacuum_removes_what_no_snapshot_references_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let b = batch(&[1, 2, 3], &["a", "b", "c"]);
+    for mode in [LoadMode::Full, LoadMode::Delta] {
+        let mut w = pool.begin_write("t", &b.schema(), mode).await.unwrap();
+        w.write(&b).await.unwrap();
+        w.commit(&[], "job").await.unwrap();
+    }
+    // A load that died before its commit: its writer is dropped, its files stay behind.
+    let mut w = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    for _ in 0..50 {
+        w.write(&b).await.unwrap();
+    }
+    drop(w);
+    // A first load of a new table that never committed.
+    let mut w = pool.begin_write("never", &b.schema(), LoadMode::Full).await.unwrap();
+    w.write(&b).await.unwrap();
+    drop(w);
+    let files = |p: &str| walk(&dir.path().join(p));
+    let before = files("warehouse/p/t").len();
+
+    // Within the grace period nothing is touched.
+    assert_eq!(pool.vacuum(std::time::Duration::from_secs(3600)).await.unwrap().files_removed, 0);
+    let report = pool.vacuum(std::time::Duration::ZERO).await.unwrap();
+    assert!(report.files_removed >= 1, "{report:?}");
+    assert!(!dir.path().join("warehouse/p/never").exists());
+    assert_eq!(files("warehouse/p/t").len() as u64, report.files_kept);
+    assert!(files("warehouse/p/t").len() < before);
+    assert_eq!(count(&pool, "SELECT count(*) FROM t").await, 6, "the table reads as before");
+    assert_eq!(pool.vacuum(std::time::Duration::ZERO).await.unwrap().files_removed, 0, "nothing left to remove");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
