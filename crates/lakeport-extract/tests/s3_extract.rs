@@ -259,3 +259,46 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+#[tokio::test]
+async fn hostile_object_names_become_safe_tables_inside_the_warehouse() {
+    let env = setup("names").await;
+    let long = format!("odd/{}.csv", "very-long-name-".repeat(30));
+    // (Keys with literal `.`/`..` path segments cannot be addressed through object_store at all;
+    // a `../` in a name is covered by the table-name unit tests.)
+    let keys = ["odd/%2E%2E-escape.csv", "odd/with space & (parens).csv", "odd/ünïcödé-Événements.csv", long.as_str(), "odd/..csv"];
+    for k in keys {
+        env.bucket.put(k, "id,v\n1,2\n").await;
+    }
+    let mut names = Vec::new();
+    for k in keys {
+        match env.run(vec![Item::file(k)], LoadMode::Full).await {
+            Ok(r) => names.push(r.tables[0].table.clone()),
+            Err(e) => {
+                // A name with nothing usable in it is refused with a clear message, not mangled.
+                assert_eq!(k, "odd/..csv", "{k}: {e}");
+                assert!(e.to_string().contains("name the table explicitly"), "{e}");
+            }
+        }
+    }
+    assert_eq!(names[0], "t_2e_2e_escape");
+    assert_eq!(names[1], "with_space_parens");
+    assert_eq!(names[2], "n_c_d_v_nements");
+    assert!(names[3].len() <= 128 && names[3].starts_with("very_long_name_"));
+    // The folder of them all loads as one table too.
+    let r = env.run(vec![Item::Folder { prefix: "odd/".into(), table: Some("odd_names".into()) }], LoadMode::Full).await.unwrap();
+    assert_eq!(r.tables[0].ignored, vec!["odd/..csv".to_string()], "hidden files are passed over in a folder");
+    assert_eq!(env.scalar("SELECT count(*) FROM odd_names").await, 4);
+    // Nothing was written outside the pool's warehouse directory, and every table directory is one
+    // of the sanitised names.
+    let root = env.dir.path().canonicalize().unwrap();
+    let mut tables: Vec<String> = std::fs::read_dir(root.join("warehouse/test")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    tables.sort();
+    let mut expected = names.clone();
+    expected.push("odd_names".into());
+    expected.sort();
+    assert_eq!(tables, expected);
+    let top: Vec<String> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(top.iter().all(|f| ["warehouse", "secrets", "catalog.db", "catalog.db-wal", "catalog.db-shm"].contains(&f.as_str())), "{top:?}");
+    assert!(!root.parent().unwrap().join("escape").exists());
+}

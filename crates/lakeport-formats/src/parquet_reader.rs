@@ -31,7 +31,8 @@ pub async fn open_parquet(
     if size < 12 {
         return Err(parse_error(name, format!("{size} bytes is too small for Parquet (truncated?)")));
     }
-    let reader = ParquetObjectReader::new(store, Path::from(key)).with_file_size(size);
+    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+    let reader = ParquetObjectReader::new(store, path).with_file_size(size);
     let builder = ParquetRecordBatchStreamBuilder::new(reader).await.map_err(|e| parse_error(name, e))?;
     let builder = builder.with_batch_size(batch_size);
     let schema = builder.schema().clone();

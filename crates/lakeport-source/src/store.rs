@@ -140,7 +140,7 @@ impl S3Source {
     pub async fn head(&self, key: &str) -> Result<ObjectInfo, SourceError> {
         let m = self
             .store
-            .head(&Path::from(key))
+            .head(&Self::path(key))
             .await
             .map_err(|e| SourceError::store("head", &self.config.bucket, key, e))?;
         Ok(ObjectInfo { key: key.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified })
@@ -152,7 +152,7 @@ impl S3Source {
         let k = key.to_string();
         let result = self
             .store
-            .get(&Path::from(key))
+            .get(&Self::path(key))
             .await
             .map_err(|e| SourceError::store("get", &bucket, key, e))?;
         Ok(result
@@ -161,8 +161,10 @@ impl S3Source {
             .boxed())
     }
 
-    /// The object_store path of a key (for readers that address the store directly).
+    /// The object_store path of a key (for readers that address the store directly). Keys that
+    /// came from a listing are already in object_store's form and must not be encoded again;
+    /// keys a user typed are encoded where object_store needs it.
     pub fn path(key: &str) -> Path {
-        Path::from(key)
+        Path::parse(key).unwrap_or_else(|_| Path::from(key))
     }
 }

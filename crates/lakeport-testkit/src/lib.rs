@@ -11,7 +11,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use lakeport_source::{S3Config, Secret, SignedClient};
 use object_store::aws::AmazonS3Builder;
-use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 pub struct TestS3 {
@@ -75,12 +74,13 @@ pub struct TestBucket {
 }
 
 impl TestBucket {
+    /// Stores an object under exactly this key (the same key lakeport is then given).
     pub async fn put(&self, key: &str, data: impl Into<Bytes>) {
-        self.store.put(&Path::from(key), PutPayload::from(data.into())).await.unwrap();
+        self.store.put(&lakeport_source::S3Source::path(key), PutPayload::from(data.into())).await.unwrap();
     }
 
     pub async fn delete(&self, key: &str) {
-        self.store.delete(&Path::from(key)).await.unwrap();
+        self.store.delete(&lakeport_source::S3Source::path(key)).await.unwrap();
     }
 
     /// Every key with its ETag, sorted: a fingerprint of the bucket's contents.

@@ -1,0 +1,100 @@
+//! Secrets never leak: every output of a full session — CLI stdout/stderr with debug logging on,
+//! error messages, the job history, the pool directory on disk — is searched for the secret access
+//! key, and for session-token material of an assumed role. Zero hits allowed.
+
+mod common;
+
+use std::path::Path;
+
+use common::lakeport;
+use lakeport_testkit::TestS3;
+
+fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(all_files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn no_output_log_error_or_file_contains_a_secret() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("secrets").await;
+    bucket.put("d/a.csv", "id,v\n1,2\n").await;
+    bucket.put("d/bad.csv", "id,v\n1,2\nx,y,z\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    let (gkey, gsecret) = s3.user("glue");
+    let ns = format!("sec_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let fixture = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_fixture.py"))
+        .args([s3.endpoint.as_str(), ns.as_str(), "--rows", "10"])
+        .output()
+        .unwrap();
+    assert!(fixture.status.success());
+    let role = std::env::var("LAKEPORT_TEST_ROLE_ARN").unwrap();
+    let external_id = std::env::var("LAKEPORT_TEST_EXTERNAL_ID").unwrap();
+    let lakeport_secret = std::env::var("LAKEPORT_AWS_SECRET_ACCESS_KEY").unwrap();
+    let catalog = format!("{}/iceberg", s3.endpoint);
+    let env: Vec<(&str, &str)> = vec![("SECRET", secret.expose()), ("GSECRET", gsecret.expose()), ("LAKEPORT_LOG", "debug")];
+    let s3_args = |name: &'static str, secret_var: &'static str| -> Vec<String> {
+        ["connection", "add", name, "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", secret_var, "--endpoint", &s3.endpoint, "--path-style", "--allow-http"].iter().map(|s| s.to_string()).collect()
+    };
+    let mut runs: Vec<Vec<String>> = vec![
+        vec!["pool".into(), "create".into(), "default".into()],
+        s3_args("src", "SECRET"),
+        s3_args("wrong", "GSECRET"), // the glue user's secret with the reader's key: a failing test
+        vec!["connection".into(), "test".into(), "src".into()],
+        vec!["connection".into(), "show".into(), "src".into()],
+        vec!["connection".into(), "list".into(), "--json".into()],
+        vec!["extract".into(), "-c".into(), "src".into(), "--file".into(), "d/a.csv".into(), "-v".into()],
+        vec!["extract".into(), "-c".into(), "src".into(), "--folder".into(), "d".into(), "--json".into()],
+        vec!["jobs".into(), "--json".into()],
+    ];
+    let zc = |name: &str, auth: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &s3.endpoint, "--path-style", "--allow-http"].iter().map(|s| s.to_string()).collect();
+        v.extend(auth.iter().map(|s| s.to_string()));
+        v
+    };
+    runs.push(zc("glue", &["--access-key-id", &gkey, "--secret-env", "GSECRET"]));
+    runs.push(zc("role", &["--role-arn", &role, "--external-id", &external_id, "--sts-endpoint", &s3.endpoint]));
+    runs.push(vec!["connection".into(), "shares".into(), "role".into(), "--add".into(), ns.clone()]);
+    runs.push(vec!["query".into(), format!("SELECT count(*) FROM role.{ns}.events"), "-v".into()]);
+    runs.push(vec!["connection".into(), "show".into(), "role".into()]);
+    runs.push(vec!["query".into(), "SELECT * FROM nowhere".into()]);
+
+    let mut transcript = String::new();
+    for args in &runs {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = lakeport(d, &env, &a);
+        transcript.push_str(&String::from_utf8_lossy(&o.stdout));
+        transcript.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(transcript.contains("Saved connection 'role'") && transcript.contains("FAIL") && transcript.contains("d/bad.csv"), "the session did what it should:\n{transcript}");
+    assert!(transcript.contains("DEBUG"), "debug logging was on");
+    for (what, value) in [("reader secret", secret.expose()), ("glue secret", gsecret.expose()), ("lakeport identity secret", lakeport_secret.as_str())] {
+        assert!(!transcript.contains(value), "{what} appears in the CLI output");
+    }
+    for marker in ["x-amz-security-token", "SessionToken", "SecretAccessKey"] {
+        assert!(!transcript.contains(marker), "{marker} appears in the CLI output");
+    }
+    let mut scanned = Vec::new();
+    for file in all_files(d) {
+        if file.extension().is_some_and(|e| e == "secret") {
+            continue;
+        }
+        let bytes = std::fs::read(&file).unwrap();
+        for value in [secret.expose(), gsecret.expose(), lakeport_secret.as_str()] {
+            assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()), "a secret is stored in {}", file.display());
+        }
+        scanned.push(file.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    assert!(scanned.iter().any(|f| f == "catalog.db"), "the catalog (connections, job history) was scanned: {scanned:?}");
+    assert!(scanned.iter().any(|f| f.ends_with(".metadata.json")) && scanned.iter().any(|f| f.ends_with(".parquet")), "{scanned:?}");
+}
