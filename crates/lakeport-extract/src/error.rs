@@ -22,8 +22,10 @@ pub enum ExtractError {
     MixedTypes { bucket: String, prefix: String, first: String, first_type: String, other: String, other_type: String },
     #[error("{first} and {second} would both load into table '{table}'; give one of them another name with --table")]
     TableCollision { table: String, first: String, second: String },
-    #[error("{0} is empty: it has no header and no rows, so there is no table to make of it")]
+    #[error("{0} is empty: it has no columns and no rows, so there is no table to make of it")]
     EmptyFile(String),
+    #[error("table '{table}' was not loaded: {message}; nothing was committed")]
+    Incomplete { table: String, message: String },
     #[error("{file}: its columns do not fit table '{table}': {detail} (a delta load cannot change the schema; run a full load)")]
     Drift { file: String, table: String, detail: String },
 }

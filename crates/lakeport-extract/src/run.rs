@@ -405,7 +405,17 @@ async fn stage_once(
         writer.abort().await;
         return Err(e);
     }
-    let _ = producer.await;
+    // A reader that panicked, or any object that did not report completion, fails the load:
+    // committing would lose rows silently.
+    let incomplete = match producer.await {
+        Err(e) => Some(format!("a reader task failed: {e}")),
+        Ok(()) if objects.len() != selected.len() => Some(format!("only {} of {} objects were read completely", objects.len(), selected.len())),
+        Ok(()) => None,
+    };
+    if let Some(message) = incomplete {
+        writer.abort().await;
+        return Err(ExtractError::Incomplete { table: planned.table.clone(), message });
+    }
     report.loaded.sort();
     Ok(Staged { writer, objects, report })
 }

@@ -12,6 +12,24 @@ use tokio_util::io::StreamReader;
 
 use crate::{Compression, Encoding, FileFormat, FileKind, FormatError, ReadOptions};
 
+/// Where the start of a text file shows binary content: a NUL byte, or (for UTF-8) a byte
+/// sequence that is not UTF-8. A multi-byte character cut by the end of the chunk is fine.
+/// Returns the offset and whether it is a NUL byte.
+fn binary_offset(chunk: &[u8], latin1: bool) -> Option<(usize, bool)> {
+    let nul = chunk.iter().position(|&b| b == 0);
+    let bad_utf8 = match (latin1, std::str::from_utf8(chunk)) {
+        (true, _) | (_, Ok(_)) => None,
+        (false, Err(e)) if e.error_len().is_none() => None,
+        (false, Err(e)) => Some(e.valid_up_to()),
+    };
+    match (nul, bad_utf8) {
+        (Some(n), Some(u)) if u < n => Some((u, false)),
+        (Some(n), _) => Some((n, true)),
+        (None, Some(u)) => Some((u, false)),
+        (None, None) => None,
+    }
+}
+
 /// An object's raw bytes as they arrive from the source.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
@@ -91,6 +109,18 @@ impl Chunks {
             }
             if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
                 bytes = bytes.slice(3..);
+            }
+            if let Some((offset, nul)) = binary_offset(&bytes, self.latin1) {
+                let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                return Err(FormatError::Parse {
+                    file: self.name.clone(),
+                    at: crate::error::Position { line: Some(line), column: None },
+                    message: if nul {
+                        format!("this is not a text file (a NUL byte at byte offset {offset})")
+                    } else {
+                        format!("invalid UTF-8 at byte offset {offset} (is the file latin-1? set the encoding to latin-1)")
+                    },
+                });
             }
         }
         if self.latin1 && bytes.iter().any(|b| *b >= 0x80) {
