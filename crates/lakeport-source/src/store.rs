@@ -146,7 +146,9 @@ impl S3Source {
         Ok(ObjectInfo { key: key.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified })
     }
 
-    /// Streams an object's bytes (one GET; memory stays bounded by the chunk size).
+    /// Streams an object's bytes (memory stays bounded by the chunk size). A body that breaks off
+    /// mid-way is resumed by object_store itself (a ranged GET from the last byte received, pinned
+    /// to the ETag, within the connection's retry budget) — the fault tests check that it happens.
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, SourceError>>, SourceError> {
         let bucket = self.config.bucket.clone();
         let k = key.to_string();

@@ -1,0 +1,179 @@
+//! A fault-injecting HTTP proxy for tests. It forwards every request to the upstream server
+//! unchanged (the Host header too, so SigV4 signatures stay valid) and, for a seeded random
+//! fraction of requests, misbehaves the way S3 and networks do:
+//! 503 SlowDown, 500 InternalError, a connection reset in the middle of the body, a body cut short
+//! of its Content-Length, or a stall before answering.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    SlowDown,
+    InternalError,
+    ResetMidBody,
+    Truncate,
+    Stall,
+}
+
+const FAULTS: [Fault; 5] = [Fault::SlowDown, Fault::InternalError, Fault::ResetMidBody, Fault::Truncate, Fault::Stall];
+
+/// What was done, for the test's report.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    /// GETs with a `Range: bytes=N-…` header starting past 0: reads resumed after a broken body.
+    pub resumed_reads: AtomicU64,
+    pub injected: [AtomicU64; 5],
+}
+
+impl Stats {
+    pub fn injected_total(&self) -> u64 {
+        self.injected.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+    pub fn summary(&self) -> String {
+        let names = ["503 SlowDown", "500", "reset mid-body", "truncated body", "stall"];
+        let parts: Vec<String> = names.iter().zip(&self.injected).map(|(n, c)| format!("{n}: {}", c.load(Ordering::Relaxed))).collect();
+        format!(
+            "{} requests, {} faults ({}), {} resumed ranged reads",
+            self.requests.load(Ordering::Relaxed),
+            self.injected_total(),
+            parts.join(", "),
+            self.resumed_reads.load(Ordering::Relaxed)
+        )
+    }
+}
+
+struct Inner {
+    upstream: String,
+    rate: f64,
+    rng: Mutex<u64>,
+    http: reqwest::Client,
+    stats: Arc<Stats>,
+}
+
+impl Inner {
+    fn roll(&self) -> (f64, usize, u64) {
+        let mut s = self.rng.lock().expect("rng");
+        let mut next = || {
+            // xorshift64*
+            *s ^= *s >> 12;
+            *s ^= *s << 25;
+            *s ^= *s >> 27;
+            s.wrapping_mul(0x2545F4914F6CDD1D)
+        };
+        ((next() >> 11) as f64 / (1u64 << 53) as f64, (next() % 5) as usize, next())
+    }
+}
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub stats: Arc<Stats>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy on a free loopback port in front of `upstream` (e.g. `http://127.0.0.1:9000`).
+    pub async fn start(upstream: &str, seed: u64, rate: f64) -> FaultProxy {
+        let stats = Arc::new(Stats::default());
+        let inner = Arc::new(Inner {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            rate,
+            rng: Mutex::new(seed.max(1)),
+            http: reqwest::Client::builder().build().expect("http client"),
+            stats: stats.clone(),
+        });
+        let app = axum::Router::new().fallback(forward).with_state(inner);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FaultProxy { endpoint: format!("http://{addr}"), stats }
+    }
+}
+
+fn s3_error(status: StatusCode, code: &str) -> Response {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>");
+    Response::builder().status(status).header("content-type", "application/xml").body(Body::from(body)).expect("response")
+}
+
+async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let resumed = request
+        .headers()
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.split('-').next())
+        .and_then(|start| start.parse::<u64>().ok())
+        .is_some_and(|start| start > 0);
+    if resumed {
+        inner.stats.resumed_reads.fetch_add(1, Ordering::Relaxed);
+    }
+    let (roll, kind, extra) = inner.roll();
+    let fault = (roll < inner.rate).then_some(FAULTS[kind]);
+    if let Some(f) = fault {
+        inner.stats.injected[kind].fetch_add(1, Ordering::Relaxed);
+        match f {
+            Fault::SlowDown => return s3_error(StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
+            Fault::InternalError => return s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+            Fault::Stall => tokio::time::sleep(Duration::from_millis(100 + extra % 300)).await,
+            Fault::ResetMidBody | Fault::Truncate => {}
+        }
+    }
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return s3_error(StatusCode::BAD_REQUEST, "IncompleteBody"),
+    };
+    let url = format!("{}{}", inner.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut out = inner.http.request(parts.method.clone(), url).body(body);
+    for (k, v) in parts.headers.iter() {
+        out = out.header(k, v);
+    }
+    let upstream = match out.send().await {
+        Ok(r) => r,
+        Err(_) => return s3_error(StatusCode::BAD_GATEWAY, "UpstreamUnreachable"),
+    };
+    let status = upstream.status();
+    let mut headers = HeaderMap::new();
+    for (k, v) in upstream.headers() {
+        headers.insert(k.clone(), v.clone());
+    }
+    let data = match upstream.bytes().await {
+        Ok(b) => b,
+        Err(_) => return s3_error(StatusCode::BAD_GATEWAY, "UpstreamBodyFailed"),
+    };
+    let mut builder = Response::builder().status(status);
+    *builder.headers_mut().expect("headers") = headers;
+    match fault {
+        // Send part of the body, let the client take it, then reset the connection mid-body.
+        Some(Fault::ResetMidBody) if data.len() > 1 => {
+            let half = data.slice(..data.len() / 2);
+            let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(half) }).chain(futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Err(std::io::Error::other("injected reset"))
+            }));
+            builder.body(Body::from_stream(stream)).expect("response")
+        }
+        // Announce the full length, deliver less and stop: the body is truncated.
+        Some(Fault::Truncate) if data.len() > 1 => {
+            let len = data.len();
+            builder = builder.header("content-length", HeaderValue::from(len));
+            let part: Bytes = data.slice(..len / 2);
+            let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(part) }).chain(futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Err(std::io::Error::other("injected truncation"))
+            }));
+            builder.body(Body::from_stream(stream)).expect("response")
+        }
+        _ => builder.body(Body::from(data)).expect("response"),
+    }
+}
