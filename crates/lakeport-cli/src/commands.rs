@@ -233,19 +233,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
         }
         ConnectionCommand::TrustPolicy { region, external_id, sts_endpoint, allow_http } => {
             let external_id = external_id.unwrap_or_else(new_external_id);
-            let config = ZeroCopyConfig {
-                region,
-                catalog_url: None,
-                warehouse: "-".into(),
-                auth: ZeroCopyAuth::AssumeRole { role_arn: "arn:aws:iam::0:role/x".into(), external_id: external_id.clone() },
-                signing_name: "glue".into(),
-                s3_endpoint: None,
-                s3_path_style: false,
-                sts_endpoint,
-                allow_http,
-                vended_credentials: false,
-            };
-            let principal = caller_identity(&config).await?;
+            let principal = caller_identity(&region, sts_endpoint.as_deref(), allow_http).await?;
             let policy = trust_policy(&principal, &external_id);
             if json {
                 output::print_json(&serde_json::json!({ "principal": principal, "external_id": external_id, "trust_policy": serde_json::from_str::<serde_json::Value>(&policy)? }));
@@ -351,7 +339,7 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
     };
     config.validate()?;
     if let (true, ZeroCopyAuth::AssumeRole { external_id, .. }) = (generated, &config.auth) {
-        match caller_identity(&config).await {
+        match caller_identity(&config.region, config.sts_endpoint.as_deref(), config.allow_http).await {
             Ok(principal) => eprintln!(
                 "Generated External ID {external_id}. Your role must trust lakeport's principal with it:\n{}\n",
                 trust_policy(&principal, external_id)

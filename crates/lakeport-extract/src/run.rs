@@ -380,7 +380,8 @@ async fn stage_once(
                 .await;
         })
     };
-    let mut objects = Vec::new();
+    // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
+    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| LoadedObject { key: e.info.key.clone(), version: e.info.version() }).collect();
     let versions: std::collections::HashMap<String, String> = selected.iter().map(|(o, _)| (o.key.clone(), o.version())).collect();
     let failure = loop {
         match rx.recv().await {

@@ -59,13 +59,15 @@ async fn folder_full_then_delta_then_changed_object() {
     env.bucket.put("log/part-1.csv", events_csv(0, 10)).await;
     env.bucket.put("log/part-2.csv.gz", gzip(events_csv(10, 10).as_bytes())).await;
     env.bucket.put("log/_SUCCESS", "").await;
+    env.bucket.put("log/part-0-empty.csv", "").await;
     let r = env.run(vec![Item::folder("log/")], LoadMode::Full).await.unwrap();
     assert_eq!((r.files, r.rows), (2, 20));
     assert_eq!(r.tables[0].ignored, vec!["log/_SUCCESS".to_string()]);
+    assert_eq!(r.tables[0].skipped_empty, vec!["log/part-0-empty.csv".to_string()]);
 
     // Rerun of a delta: nothing new, and it says so.
     let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
-    assert_eq!((r.files, r.rows, r.tables[0].unchanged, r.tables[0].committed), (0, 0, 2, false));
+    assert_eq!((r.files, r.rows, r.tables[0].unchanged, r.tables[0].committed), (0, 0, 3, false), "the empty file is in the ledger too");
     assert_eq!(env.scalar("SELECT count(*) FROM log").await, 20);
 
     // A new file: only it is appended.

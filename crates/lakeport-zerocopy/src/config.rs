@@ -96,23 +96,11 @@ impl ZeroCopyConfig {
     }
 
     pub fn sts_url(&self) -> Result<Url, ZeroCopyError> {
-        let raw = match &self.sts_endpoint {
-            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-            _ => format!("https://sts.{}.amazonaws.com/", self.region.trim()),
-        };
-        self.checked_url(&raw, "STS endpoint")
+        sts_url(&self.region, self.sts_endpoint.as_deref(), self.allow_http)
     }
 
-    /// HTTPS (with verified TLS) unless the host is loopback and plain HTTP was allowed.
     pub(crate) fn checked_url(&self, raw: &str, what: &str) -> Result<Url, ZeroCopyError> {
-        let url = Url::parse(raw).map_err(|e| ZeroCopyError::InvalidConfig(format!("{what} '{raw}' is not valid: {e}")))?;
-        match url.scheme() {
-            "https" => Ok(url),
-            "http" if self.allow_http && is_loopback(&url) => Ok(url),
-            "http" if self.allow_http => Err(ZeroCopyError::InvalidConfig(format!("plain HTTP is only allowed to loopback hosts; use HTTPS for {what} {raw}"))),
-            "http" => Err(ZeroCopyError::InvalidConfig(format!("{what} {raw} uses plain HTTP; use HTTPS (or --allow-http for a local test server)"))),
-            other => Err(ZeroCopyError::InvalidConfig(format!("{what}: scheme '{other}' is not supported"))),
-        }
+        checked_url(raw, what, self.allow_http)
     }
 
     pub fn validate(&self) -> Result<(), ZeroCopyError> {
@@ -136,6 +124,27 @@ impl ZeroCopyConfig {
             self.sts_url()?;
         }
         Ok(())
+    }
+}
+
+/// The STS endpoint of a region, or the given one.
+pub(crate) fn sts_url(region: &str, endpoint: Option<&str>, allow_http: bool) -> Result<Url, ZeroCopyError> {
+    let raw = match endpoint {
+        Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+        _ => format!("https://sts.{}.amazonaws.com/", region.trim()),
+    };
+    checked_url(&raw, "STS endpoint", allow_http)
+}
+
+/// HTTPS (with verified TLS) unless the host is loopback and plain HTTP was allowed.
+fn checked_url(raw: &str, what: &str, allow_http: bool) -> Result<Url, ZeroCopyError> {
+    let url = Url::parse(raw).map_err(|e| ZeroCopyError::InvalidConfig(format!("{what} '{raw}' is not valid: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_http && is_loopback(&url) => Ok(url),
+        "http" if allow_http => Err(ZeroCopyError::InvalidConfig(format!("plain HTTP is only allowed to loopback hosts; use HTTPS for {what} {raw}"))),
+        "http" => Err(ZeroCopyError::InvalidConfig(format!("{what} {raw} uses plain HTTP; use HTTPS (or --allow-http for a local test server)"))),
+        other => Err(ZeroCopyError::InvalidConfig(format!("{what}: scheme '{other}' is not supported"))),
     }
 }
 

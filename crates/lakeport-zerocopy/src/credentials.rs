@@ -60,8 +60,8 @@ pub fn identity_from_env() -> Result<Arc<AwsCredential>, ZeroCopyError> {
     }
 }
 
-fn sts_client(config: &ZeroCopyConfig, credential: Arc<AwsCredential>) -> Result<SignedClient, ZeroCopyError> {
-    SignedClient::for_service(credential, "sts", &config.region).map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))
+fn sts_client(region: &str, credential: Arc<AwsCredential>) -> Result<SignedClient, ZeroCopyError> {
+    SignedClient::for_service(credential, "sts", region).map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))
 }
 
 async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> Result<String, String> {
@@ -79,10 +79,12 @@ async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> 
     Ok(text)
 }
 
-/// The ARN of the principal lakeport runs as (STS GetCallerIdentity).
-pub async fn caller_identity(config: &ZeroCopyConfig) -> Result<String, ZeroCopyError> {
-    let client = sts_client(config, identity_from_env()?)?;
-    let text = sts_call(&client, &config.sts_url()?, &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")])
+/// The ARN of the principal lakeport runs as (STS GetCallerIdentity in `region`, at `sts_endpoint`
+/// when given).
+pub async fn caller_identity(region: &str, sts_endpoint: Option<&str>, allow_http: bool) -> Result<String, ZeroCopyError> {
+    let client = sts_client(region, identity_from_env()?)?;
+    let url = crate::config::sts_url(region, sts_endpoint, allow_http)?;
+    let text = sts_call(&client, &url, &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")])
         .await
         .map_err(|message| ZeroCopyError::Request { operation: "STS GetCallerIdentity".into(), message })?;
     xml_tag(&text, "Arn")
@@ -113,7 +115,7 @@ impl Credentials {
                 Credentials::Static(Arc::new(AwsCredential { key_id: access_key_id.clone(), secret_key: secret.expose().to_string(), token: None }))
             }
             ZeroCopyAuth::AssumeRole { role_arn, external_id } => Credentials::AssumeRole(Arc::new(AssumedRole {
-                sts: sts_client(config, identity_from_env()?)?,
+                sts: sts_client(&config.region, identity_from_env()?)?,
                 url: config.sts_url()?,
                 role_arn: role_arn.clone(),
                 external_id: external_id.clone(),
