@@ -1,4 +1,3 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,8 +14,6 @@ use tokio::sync::mpsc;
 use crate::plan::{plan, PlannedTable};
 use crate::{ExtractError, Item, Progress};
 
-/// Sampled files kept in memory between the schema pass and the load, at most this many bytes.
-const KEEP_BUDGET: usize = 64 << 20;
 const SOURCE_KEY: &str = "_source_key";
 const SOURCE_MODIFIED: &str = "_source_modified";
 
@@ -208,8 +205,12 @@ async fn stage_table(
     }
 
     let mut read = request.read.clone();
+    let mut seed: Option<Schema> = None;
     loop {
-        match stage_once(pool, source, planned, &selected, existing.clone(), request, &read, concurrency, progress.clone(), report.clone()).await {
+        match stage_once(pool, source, planned, &selected, existing.clone(), request, &read, seed.as_ref(), concurrency, progress.clone(), report.clone()).await {
+            // A file further on needs a wider schema than the first files gave: stage again with it.
+            Ok(Attempt::Widen(schema)) => seed = Some(schema),
+            Ok(Attempt::Staged(staged)) => return Ok(Ok(staged)),
             Err(ExtractError::Format(e)) if request.type_fallback => match e.type_mismatch_column() {
                 Some(col) if !read.text_columns.iter().any(|c| c == col) => {
                     progress.note(&format!("{}: {e}; loading column '{col}' as text instead", planned.table));
@@ -218,9 +219,15 @@ async fn stage_table(
                 }
                 _ => return Err(ExtractError::Format(e)),
             },
-            other => return other.map(Ok),
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// One staging attempt: the table staged, or the wider schema a file needs (stage again with it).
+enum Attempt {
+    Staged(Staged),
+    Widen(Schema),
 }
 
 struct Source {
@@ -245,6 +252,41 @@ async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &
     })
 }
 
+/// How a file's own schema is checked against the table's while it streams.
+#[derive(Clone)]
+struct SchemaCheck {
+    table: String,
+    bucket: String,
+    format: FileFormat,
+    type_fallback: bool,
+    /// Delta into an existing table: the files must have the table's data columns.
+    delta: bool,
+    /// The data columns of the table being written (without the source columns).
+    data: Schema,
+    /// The file the schema was first taken from (named in mismatch errors).
+    reference: String,
+}
+
+enum Fit {
+    Fits,
+    /// The file needs this wider schema (a type widened, or a JSON key the others lack).
+    Widen(Schema),
+}
+
+impl SchemaCheck {
+    fn check(&self, f: &Source) -> Result<Fit, ExtractError> {
+        if self.delta {
+            check_columns(&self.table, &self.data, f, &self.bucket)?;
+            return Ok(Fit::Fits);
+        }
+        let name = object_name(&self.bucket, &f.info.key);
+        let merged = unify(&self.data, &self.reference, &f.schema, &name, self.format, self.type_fallback)?;
+        let same = merged.fields().len() == self.data.fields().len()
+            && merged.fields().iter().all(|m| self.data.field_with_name(m.name()).is_ok_and(|d| d.data_type() == m.data_type()));
+        Ok(if same { Fit::Fits } else { Fit::Widen(merged) })
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn stage_once(
     pool: &Pool,
@@ -254,35 +296,34 @@ async fn stage_once(
     existing: Option<SchemaRef>,
     request: &ExtractRequest,
     read: &ReadOptions,
+    seed: Option<&Schema>,
     concurrency: usize,
     progress: Arc<dyn Progress>,
     mut report: TableReport,
-) -> Result<Staged, ExtractError> {
+) -> Result<Attempt, ExtractError> {
     let bucket = source.bucket().to_string();
-    // Schema pass: open every object (CSV/JSON: a sample; Parquet: the footer). Small files that
-    // fit in the sample are kept so the load does not fetch them twice.
-    let budget = Arc::new(AtomicUsize::new(KEEP_BUDGET));
-    let keep_all = selected.len() == 1;
-    let mut files: Vec<Source> = futures::stream::iter(selected.iter().cloned())
-        .map(|(info, kind)| {
-            let budget = budget.clone();
-            async move {
-                let f = open_file(source, &info, kind, read).await?;
-                let schema = f.schema();
-                let size = f.buffered_bytes();
-                let keep = keep_all
-                    || kind.format == FileFormat::Parquet
-                    || (f.fully_buffered() && budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(size)).is_ok());
-                Ok::<_, ExtractError>(Source { info, kind, opened: keep.then_some(f), schema })
-            }
-        })
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
+    let open = |(info, kind): (ObjectInfo, FileKind)| async move {
+        let f = open_file(source, &info, kind, read).await?;
+        Ok::<_, ExtractError>(Source { schema: f.schema(), info, kind, opened: Some(f) })
+    };
+    // Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap ranged
+    // GETs) fix the table's schema, at least one of them with columns. They stay open for the
+    // load. Every later file is opened once, by the load, and checked against that schema as it
+    // streams (one GET per object, not two); a file that needs a wider type restarts staging.
+    let probe_len = if planned.format == FileFormat::Parquet { selected.len() } else { concurrency.min(selected.len()) };
+    let mut probed: Vec<Source> = Vec::new();
+    let (mut next, mut end) = (0, probe_len);
+    // Past the probe only while every file so far was empty.
+    while next < selected.len() && (next == 0 || probed.iter().all(|f| f.schema.fields().is_empty())) {
+        let batch: Vec<Source> = futures::stream::iter(selected[next..end].iter().cloned()).map(open).buffered(concurrency).try_collect().await?;
+        probed.extend(batch);
+        next = end;
+        end = (next + concurrency).min(selected.len());
+    }
+    let rest: Vec<(ObjectInfo, FileKind)> = selected[next..].to_vec();
 
     // Empty objects (no columns at all) have nothing to contribute.
-    let (empty, rest): (Vec<Source>, Vec<Source>) = files.drain(..).partition(|f| f.schema.fields().is_empty());
-    files = rest;
+    let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema.fields().is_empty());
     for e in &empty {
         if planned.single_file {
             return Err(ExtractError::EmptyFile(object_name(&bucket, &e.info.key)));
@@ -294,21 +335,17 @@ async fn stage_once(
     }
 
     // The table's schema: a delta load into an existing table reads with the table's columns;
-    // otherwise the files' schemas are unified, the first file being the reference.
+    // otherwise the probed files' schemas are unified (with the wider schema of an earlier attempt),
+    // the first file being the reference.
     let source_cols = [Field::new(SOURCE_KEY, DataType::Utf8, true), Field::new(SOURCE_MODIFIED, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true)];
+    let reference = object_name(&bucket, &files[0].info.key);
+    let delta = matches!((&existing, request.mode), (Some(_), LoadMode::Delta));
     let target: Schema = match (&existing, request.mode) {
-        (Some(table_schema), LoadMode::Delta) => {
-            let data_cols = Schema::new(table_schema.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
-            for f in &files {
-                check_columns(&planned.table, &data_cols, f, &bucket)?;
-            }
-            table_schema.as_ref().clone()
-        }
+        (Some(table_schema), LoadMode::Delta) => table_schema.as_ref().clone(),
         _ => {
-            let first = object_name(&bucket, &files[0].info.key);
-            let mut schema = files[0].schema.as_ref().clone();
-            for f in &files[1..] {
-                schema = unify(&schema, &first, &f.schema, &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
+            let mut schema = seed.cloned().unwrap_or_else(|| files[0].schema.as_ref().clone());
+            for f in &files {
+                schema = unify(&schema, &reference, &f.schema, &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
             }
             if request.source_columns {
                 let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -318,48 +355,72 @@ async fn stage_once(
             schema
         }
     };
+    let data_schema = |s: &Schema| Schema::new(s.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
+    let check = SchemaCheck {
+        table: planned.table.clone(),
+        bucket: bucket.clone(),
+        format: planned.format,
+        type_fallback: request.type_fallback,
+        delta,
+        data: data_schema(&target),
+        reference,
+    };
+    if delta {
+        for f in &files {
+            check.check(f)?;
+        }
+    }
     let with_source_cols = target.field_with_name(SOURCE_KEY).is_ok();
 
     let mut writer = pool.begin_write(&planned.table, &target, request.mode).await?;
     let table_schema = writer.schema();
-    let data_target: SchemaRef = Arc::new(Schema::new(
-        table_schema.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>(),
-    ));
-    progress.table_started(&planned.table, files.len(), files.iter().map(|f| f.info.size).sum());
+    let data_target: SchemaRef = Arc::new(data_schema(&table_schema));
+    progress.table_started(&planned.table, selected.len() - empty.len(), selected.iter().map(|(o, _)| o.size).sum());
 
-    // Load: up to `concurrency` objects stream at once into a bounded channel; this task writes.
+    // Load: up to `concurrency` objects stream at once, each decoded in a task of its own (so
+    // decoding spreads over the cores), into a bounded channel; this task writes.
     enum Msg {
         Batch(RecordBatch),
         Done { key: String, rows: u64, bytes: u64 },
+        Empty { key: String },
+        Widen(Schema),
     }
     let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(concurrency * 2);
+    let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));
     let producer = {
         let source = source.clone();
         let read = read.clone();
-        let data_target = data_target.clone();
-        let table_schema = table_schema.clone();
         tokio::spawn(async move {
-            futures::stream::iter(files)
-                .for_each_concurrent(concurrency, |f| {
-                    let (tx, source, read, data_target, table_schema) = (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone());
-                    async move {
-                        let opened = match f.opened {
-                            Some(o) => o,
-                            None => match open_file(&source, &f.info, f.kind, &read).await {
-                                Ok(o) => o,
-                                Err(e) => {
-                                    let _ = tx.send(Err(e)).await;
-                                    return;
+            futures::stream::iter(work)
+                .for_each_concurrent(concurrency, |job: Result<Source, (ObjectInfo, FileKind)>| {
+                    let (tx, source, read, data_target, table_schema, check) =
+                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone());
+                    let task = tokio::spawn(async move {
+                        let f = match job {
+                            Ok(probed) => probed,
+                            Err((info, kind)) => {
+                                let opened = match open_file(&source, &info, kind, &read).await {
+                                    Ok(o) => o,
+                                    Err(e) => return drop(tx.send(Err(e)).await),
+                                };
+                                let f = Source { schema: opened.schema(), info, kind, opened: Some(opened) };
+                                if f.schema.fields().is_empty() {
+                                    return drop(tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await);
                                 }
-                            },
+                                match check.check(&f) {
+                                    Ok(Fit::Fits) => f,
+                                    Ok(Fit::Widen(schema)) => return drop(tx.send(Ok(Msg::Widen(schema))).await),
+                                    Err(e) => return drop(tx.send(Err(e)).await),
+                                }
+                            }
                         };
+                        let opened = f.opened.expect("every file is open here");
                         let mut batches = opened.into_batches(data_target, &read);
                         let mut rows = 0u64;
                         while let Some(b) = batches.next().await {
                             let b = match b {
                                 Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &f.info),
-                                Ok(b) => Ok(b),
-                                Err(e) => Err(e),
+                                other => other,
                             };
                             match b {
                                 Ok(b) => {
@@ -368,13 +429,14 @@ async fn stage_once(
                                         return;
                                     }
                                 }
-                                Err(e) => {
-                                    let _ = tx.send(Err(e.into())).await;
-                                    return;
-                                }
+                                Err(e) => return drop(tx.send(Err(e.into())).await),
                             }
                         }
                         let _ = tx.send(Ok(Msg::Done { key: f.info.key.clone(), rows, bytes: f.info.size })).await;
+                    });
+                    // A task that panicked sends no Done: the completeness check below catches it.
+                    async move {
+                        let _ = task.await;
                     }
                 })
                 .await;
@@ -383,12 +445,16 @@ async fn stage_once(
     // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
     let mut objects: Vec<LoadedObject> = empty.iter().map(|e| LoadedObject { key: e.info.key.clone(), version: e.info.version() }).collect();
     let versions: std::collections::HashMap<String, String> = selected.iter().map(|(o, _)| (o.key.clone(), o.version())).collect();
-    let failure = loop {
+    enum Stop {
+        Failed(ExtractError),
+        Widen(Schema),
+    }
+    let stop = loop {
         match rx.recv().await {
             None => break None,
             Some(Ok(Msg::Batch(b))) => {
                 if let Err(e) = writer.write(&b).await {
-                    break Some(ExtractError::from(e));
+                    break Some(Stop::Failed(ExtractError::from(e)));
                 }
             }
             Some(Ok(Msg::Done { key, rows, bytes })) => {
@@ -398,13 +464,26 @@ async fn stage_once(
                 objects.push(LoadedObject { version: versions[&key].clone(), key: key.clone() });
                 report.loaded.push(key);
             }
-            Some(Err(e)) => break Some(e),
+            Some(Ok(Msg::Empty { key })) => {
+                objects.push(LoadedObject { version: versions[&key].clone(), key: key.clone() });
+                report.skipped_empty.push(key);
+            }
+            Some(Ok(Msg::Widen(schema))) => break Some(Stop::Widen(schema)),
+            Some(Err(e)) => break Some(Stop::Failed(e)),
         }
     };
-    if let Some(e) = failure {
+    if let Some(stop) = stop {
+        // Dropping the receiver ends the readers at their next send.
+        drop(rx);
         producer.abort();
         writer.abort().await;
-        return Err(e);
+        return match stop {
+            Stop::Failed(e) => Err(e),
+            Stop::Widen(schema) => {
+                progress.note(&format!("{}: a file needs a wider schema than the first files; staging again", planned.table));
+                Ok(Attempt::Widen(schema))
+            }
+        };
     }
     // A reader that panicked, or any object that did not report completion, fails the load:
     // committing would lose rows silently.
@@ -418,7 +497,8 @@ async fn stage_once(
         return Err(ExtractError::Incomplete { table: planned.table.clone(), message });
     }
     report.loaded.sort();
-    Ok(Staged { writer, objects, report })
+    report.skipped_empty.sort();
+    Ok(Attempt::Staged(Staged { writer, objects, report }))
 }
 
 /// A delta load reads new files with the table's columns: the files must have the same columns

@@ -152,6 +152,47 @@ async fn mixed_schemas_in_a_folder_name_the_file_and_change_nothing() {
     assert_eq!(std::fs::read_dir(env.dir.path().join("warehouse/test")).unwrap().count(), 1, "no table directory was left behind");
 }
 
+/// Only the first files (a probe of `concurrency` files) fix the schema up front; every later file
+/// is checked as it loads, so one GET per object suffices.
+#[tokio::test]
+async fn files_past_the_schema_probe_are_checked_as_they_load() {
+    let env = setup("probe").await;
+    for i in 0..12 {
+        // part-09 has a decimal value: the column must widen to Float64 (staging restarts).
+        let v = if i == 9 { "2.5".to_string() } else { i.to_string() };
+        env.bucket.put(&format!("wide/part-{i:02}.csv"), format!("id,v\n{i},{v}\n{},{i}\n", i + 100)).await;
+    }
+    env.bucket.put("wide/part-05b.csv", "").await;
+    let mut req = ExtractRequest::new(vec![Item::folder("wide")], LoadMode::Full);
+    req.concurrency = Some(2);
+    let r = env.run_with(req.clone()).await.unwrap();
+    assert_eq!((r.files, r.rows), (12, 24));
+    assert_eq!(r.tables[0].skipped_empty, vec!["wide/part-05b.csv".to_string()]);
+    let schema = env.pool.table_schema("wide").await.unwrap().unwrap();
+    assert_eq!(schema.field_with_name("v").unwrap().data_type(), &DataType::Float64);
+    // v: 0..=11 with 9 replaced by 2.5 in the first rows, 0..=11 in the second rows.
+    assert_eq!(env.scalar("SELECT CAST(sum(v) * 10 AS BIGINT) FROM wide").await, 1255);
+    assert_eq!(env.scalar("SELECT count(DISTINCT id) FROM wide").await, 24, "no rows lost or doubled by the restart");
+    let before = env.state().await;
+    fn count_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).unwrap().flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+    }
+    let warehouse = env.dir.path().join("warehouse");
+    let files_before = count_files(&warehouse);
+
+    // A late file with another column fails the load, names the file, and changes nothing.
+    for i in 0..6 {
+        let header = if i == 5 { "id,w" } else { "id,v" };
+        env.bucket.put(&format!("late/part-{i:02}.csv"), format!("{header}\n{i},{i}\n")).await;
+    }
+    let mut late = ExtractRequest::new(vec![Item::folder("wide"), Item::folder("late")], LoadMode::Full);
+    late.concurrency = Some(2);
+    let e = env.run_with(late).await.unwrap_err().to_string();
+    assert!(e.contains("late/part-05.csv") && e.contains("'v' is missing"), "{e}");
+    assert_eq!(env.state().await, before, "a failed extraction leaves the pool unchanged");
+    assert_eq!(count_files(&warehouse), files_before, "the staged files of the failed load were deleted");
+}
+
 #[tokio::test]
 async fn malformed_files_are_named_and_leave_the_pool_unchanged() {
     let env = setup("malformed").await;

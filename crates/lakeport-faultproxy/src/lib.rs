@@ -3,6 +3,10 @@
 //! fraction of requests, misbehaves the way S3 and networks do:
 //! 503 SlowDown, 500 InternalError, a connection reset in the middle of the body, a body cut short
 //! of its Content-Length, or a stall before answering.
+//!
+//! At rate 0 it is a request counter: `GET /_proxy/stats` answers the counts by kind (LIST, HEAD,
+//! object GET, other) as JSON and `GET /_proxy/reset` zeroes them (`_proxy` is no valid bucket
+//! name, so these never shadow an S3 request). The benchmark uses it to count a delta no-op.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,9 +38,48 @@ pub struct Stats {
     /// GETs with a `Range: bytes=N-…` header starting past 0: reads resumed after a broken body.
     pub resumed_reads: AtomicU64,
     pub injected: [AtomicU64; 5],
+    /// Requests by kind: ListObjects (a GET on a bucket), HEAD, GET of an object, anything else.
+    pub lists: AtomicU64,
+    pub heads: AtomicU64,
+    pub gets: AtomicU64,
+    pub other: AtomicU64,
 }
 
 impl Stats {
+    fn count(&self, method: &axum::http::Method, uri: &axum::http::Uri) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        // Path-style: /bucket is a bucket request (a listing when a GET), /bucket/key an object.
+        let object = uri.path().trim_start_matches('/').contains('/');
+        let counter = match *method {
+            axum::http::Method::HEAD => &self.heads,
+            axum::http::Method::GET if object => &self.gets,
+            axum::http::Method::GET if uri.query().is_some_and(|q| q.contains("list-type") || q.contains("prefix")) => &self.lists,
+            _ => &self.other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        for c in [&self.requests, &self.resumed_reads, &self.lists, &self.heads, &self.gets, &self.other].into_iter().chain(&self.injected) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts by kind, as JSON.
+    pub fn to_json(&self) -> String {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            r#"{{"requests":{},"list":{},"head":{},"get":{},"other":{},"faults":{},"resumed_reads":{}}}"#,
+            n(&self.requests),
+            n(&self.lists),
+            n(&self.heads),
+            n(&self.gets),
+            n(&self.other),
+            self.injected_total(),
+            n(&self.resumed_reads)
+        )
+    }
+
     pub fn injected_total(&self) -> u64 {
         self.injected.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
@@ -83,6 +126,12 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts the proxy on a free loopback port in front of `upstream` (e.g. `http://127.0.0.1:9000`).
     pub async fn start(upstream: &str, seed: u64, rate: f64) -> FaultProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve(listener, upstream, seed, rate)
+    }
+
+    /// Serves the proxy on `listener` in a background task.
+    pub fn serve(listener: tokio::net::TcpListener, upstream: &str, seed: u64, rate: f64) -> FaultProxy {
         let stats = Arc::new(Stats::default());
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_string(),
@@ -91,8 +140,17 @@ impl FaultProxy {
             http: reqwest::Client::builder().build().expect("http client"),
             stats: stats.clone(),
         });
-        let app = axum::Router::new().fallback(forward).with_state(inner);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = axum::Router::new()
+            .route("/_proxy/stats", axum::routing::get(|State(inner): State<Arc<Inner>>| async move { inner.stats.to_json() }))
+            .route(
+                "/_proxy/reset",
+                axum::routing::get(|State(inner): State<Arc<Inner>>| async move {
+                    inner.stats.reset();
+                    "reset"
+                }),
+            )
+            .fallback(forward)
+            .with_state(inner);
         let addr: SocketAddr = listener.local_addr().expect("address");
         tokio::spawn(async move { axum::serve(listener, app).await });
         FaultProxy { endpoint: format!("http://{addr}"), stats }
@@ -105,7 +163,7 @@ fn s3_error(status: StatusCode, code: &str) -> Response {
 }
 
 async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {
-    inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+    inner.stats.count(request.method(), request.uri());
     let resumed = request
         .headers()
         .get("range")

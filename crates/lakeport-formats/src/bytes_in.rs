@@ -98,7 +98,9 @@ impl Chunks {
                 message: format!("decompressed size exceeds the limit of {} bytes (a decompression bomb?)", self.limit),
             });
         }
-        let mut bytes = buf.freeze();
+        // A short read (a small object, the end of one) would otherwise pin the whole 256 KiB
+        // allocation for as long as the sample is kept; copy it into a buffer of its own size.
+        let mut bytes = if n < CHUNK / 4 { Bytes::copy_from_slice(&buf) } else { buf.freeze() };
         if self.at_start {
             self.at_start = false;
             if bytes.starts_with(b"PAR1") {
