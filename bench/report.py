@@ -52,15 +52,15 @@ def ratio(a, b):
 
 out = ["# lakeport peer benchmark", ""]
 out.append(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · lakeport {git_rev()} (release) · {os.cpu_count()} cores, {cpu()} · "
-           f"{rows_expected:,} rows · median of {runs} runs · s3s-fs 0.14.1 on loopback (SigV4) · "
+           f"{rows_expected:,} rows · median of {runs} runs (column runs) · s3s-fs 0.14.1 on loopback (SigV4) · "
            "peers: DuckDB 1.5.5 (httpfs), polars, pyarrow (versions in bench/run.sh)")
 out.append("")
 out.append("`× raw GET`: the tool's throughput as a fraction of GETting the same objects (curl, 8 at a time, bytes "
            "discarded). `× DuckDB`: DuckDB's wall time over the tool's (above 1: faster than DuckDB). "
            "Peak RSS: the largest process of the run.")
 out.append("")
-out.append("| variant | files | MB | tool | rows | wall s | MB/s | peak RSS MiB | × raw GET | × DuckDB |")
-out.append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+out.append("| variant | files | MB | tool | rows | runs | wall s | MB/s | peak RSS MiB | × raw GET | × DuckDB |")
+out.append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for v in order:
     raw = results.get((v, "rawget"), {}).get("wall")
     duck = results.get((v, "duckdb"), {}).get("wall")
@@ -69,12 +69,12 @@ for v in order:
             continue
         mb = r["bytes"] / 1e6
         if not r["ok"]:
-            out.append(f"| {v} | {r['files']} | {mb:.0f} | {tool} | FAILED | | | | | |")
+            out.append(f"| {v} | {r['files']} | {mb:.0f} | {tool} | FAILED | | | | | | |")
             continue
         rows = r["rows"]
         if rows not in ("-", "?") and int(rows) != rows_expected:
             rows = f"{rows} ✗ (expected {rows_expected})"
-        out.append(f"| {v} | {r['files']} | {mb:.0f} | {tool} | {rows} | {r['wall']:.2f} | {mb / r['wall']:.0f} | "
+        out.append(f"| {v} | {r['files']} | {mb:.0f} | {tool} | {rows} | {len(r['walls'].split())} | {r['wall']:.2f} | {mb / r['wall']:.0f} | "
                    f"{r['peak']:.0f} | {ratio(raw, r['wall']) if tool != 'rawget' else '1'} | {ratio(duck, r['wall'])} |")
 
 if noop:

@@ -5,6 +5,7 @@
 #   bench/run.sh                 # 2,000,000 rows, 3 runs each, every variant and tool
 #   ROWS=200000 RUNS=1 bench/run.sh
 #   VARIANTS="csv1 pq1" TOOLS="rawget lakeport polars" bench/run.sh
+#   SMALL_RUNS=1 bench/run.sh    # one run on the 10,000 small files (DuckDB takes minutes per run)
 #
 # Installs what it needs on first use: s3s-fs (cargo install, release), the peers (PyPI, pinned,
 # into .venv-bench) and builds lakeport in release mode. Writes bench/results/latest.md.
@@ -96,7 +97,8 @@ for v in $VARIANTS; do
   for k in $(keys "$v"); do printf 'url = "%s/%s/%s"\noutput = "/dev/null"\n' "$S3_ENDPOINT" "$BUCKET" "$k"; done > "$WORK/out/curl.$v.cfg"
   for tool in $TOOLS; do
     walls=() rss=() ok=1
-    for r in $(seq "$RUNS"); do
+    runs=$RUNS; [ "$v" = small ] && runs=${SMALL_RUNS:-$RUNS}
+    for r in $(seq "$runs"); do
       log="$WORK/out/$tool.$v.$r"
       if ! /usr/bin/time -v -o "$log.time" timeout "$TIMEOUT" "$ROOT/bench/load.sh" "$tool" "$v" > "$log" 2>&1; then
         ok=0; say "FAILED: $tool $v (see $log)"; tail -5 "$log" >&2; break
