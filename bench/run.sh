@@ -69,7 +69,7 @@ say "s3s-fs on $S3_ENDPOINT serving $DATA"
 
 # ---- the variants ------------------------------------------------------------------------------
 source "$ROOT/bench/variants.sh"
-bytes() { (cd "$DATA/$BUCKET" && cat $(keys "$1") | wc -c); }
+bytes() { (cd "$DATA/$BUCKET" && keys "$1" | xargs stat -c %s | awk '{ s += $1 } END { print s }'); }
 
 # ---- lakeport pool and connection (set up once; only the extraction is timed) -------------------
 export LAKEPORT_DIR="$WORK/pool" LAKEPORT_POOL=bench BENCH_SECRET=$SECRET

@@ -230,11 +230,17 @@ enum Attempt {
     Widen(Schema),
 }
 
+/// One object, opened (its schema known), ready to stream.
 struct Source {
     info: ObjectInfo,
     kind: FileKind,
-    opened: Option<OpenedFile>,
-    schema: SchemaRef,
+    opened: OpenedFile,
+}
+
+impl Source {
+    fn schema(&self) -> SchemaRef {
+        self.opened.schema()
+    }
 }
 
 fn object_name(bucket: &str, key: &str) -> String {
@@ -280,7 +286,7 @@ impl SchemaCheck {
             return Ok(Fit::Fits);
         }
         let name = object_name(&self.bucket, &f.info.key);
-        let merged = unify(&self.data, &self.reference, &f.schema, &name, self.format, self.type_fallback)?;
+        let merged = unify(&self.data, &self.reference, &f.schema(), &name, self.format, self.type_fallback)?;
         let same = merged.fields().len() == self.data.fields().len()
             && merged.fields().iter().all(|m| self.data.field_with_name(m.name()).is_ok_and(|d| d.data_type() == m.data_type()));
         Ok(if same { Fit::Fits } else { Fit::Widen(merged) })
@@ -303,8 +309,8 @@ async fn stage_once(
 ) -> Result<Attempt, ExtractError> {
     let bucket = source.bucket().to_string();
     let open = |(info, kind): (ObjectInfo, FileKind)| async move {
-        let f = open_file(source, &info, kind, read).await?;
-        Ok::<_, ExtractError>(Source { schema: f.schema(), info, kind, opened: Some(f) })
+        let opened = open_file(source, &info, kind, read).await?;
+        Ok::<_, ExtractError>(Source { info, kind, opened })
     };
     // Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap ranged
     // GETs) fix the table's schema, at least one of them with columns. They stay open for the
@@ -314,7 +320,7 @@ async fn stage_once(
     let mut probed: Vec<Source> = Vec::new();
     let (mut next, mut end) = (0, probe_len);
     // Past the probe only while every file so far was empty.
-    while next < selected.len() && (next == 0 || probed.iter().all(|f| f.schema.fields().is_empty())) {
+    while next < selected.len() && (next == 0 || probed.iter().all(|f| f.schema().fields().is_empty())) {
         let batch: Vec<Source> = futures::stream::iter(selected[next..end].iter().cloned()).map(open).buffered(concurrency).try_collect().await?;
         probed.extend(batch);
         next = end;
@@ -323,7 +329,7 @@ async fn stage_once(
     let rest: Vec<(ObjectInfo, FileKind)> = selected[next..].to_vec();
 
     // Empty objects (no columns at all) have nothing to contribute.
-    let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema.fields().is_empty());
+    let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema().fields().is_empty());
     for e in &empty {
         if planned.single_file {
             return Err(ExtractError::EmptyFile(object_name(&bucket, &e.info.key)));
@@ -343,9 +349,9 @@ async fn stage_once(
     let target: Schema = match (&existing, request.mode) {
         (Some(table_schema), LoadMode::Delta) => table_schema.as_ref().clone(),
         _ => {
-            let mut schema = seed.cloned().unwrap_or_else(|| files[0].schema.as_ref().clone());
+            let mut schema = seed.cloned().unwrap_or_else(|| files[0].schema().as_ref().clone());
             for f in &files {
-                schema = unify(&schema, &reference, &f.schema, &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
+                schema = unify(&schema, &reference, &f.schema(), &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
             }
             if request.source_columns {
                 let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -403,8 +409,8 @@ async fn stage_once(
                                     Ok(o) => o,
                                     Err(e) => return drop(tx.send(Err(e)).await),
                                 };
-                                let f = Source { schema: opened.schema(), info, kind, opened: Some(opened) };
-                                if f.schema.fields().is_empty() {
+                                let f = Source { info, kind, opened };
+                                if f.schema().fields().is_empty() {
                                     return drop(tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await);
                                 }
                                 match check.check(&f) {
@@ -414,12 +420,12 @@ async fn stage_once(
                                 }
                             }
                         };
-                        let opened = f.opened.expect("every file is open here");
+                        let Source { info, opened, .. } = f;
                         let mut batches = opened.into_batches(data_target, &read);
                         let mut rows = 0u64;
                         while let Some(b) = batches.next().await {
                             let b = match b {
-                                Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &f.info),
+                                Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &info),
                                 other => other,
                             };
                             match b {
@@ -432,7 +438,7 @@ async fn stage_once(
                                 Err(e) => return drop(tx.send(Err(e.into())).await),
                             }
                         }
-                        let _ = tx.send(Ok(Msg::Done { key: f.info.key.clone(), rows, bytes: f.info.size })).await;
+                        let _ = tx.send(Ok(Msg::Done { key: info.key, rows, bytes: info.size })).await;
                     });
                     // A task that panicked sends no Done: the completeness check below catches it.
                     async move {
@@ -505,11 +511,12 @@ async fn stage_once(
 /// (JSON: no columns the table lacks, since JSON records may leave keys out).
 fn check_columns(table: &str, data_cols: &Schema, f: &Source, bucket: &str) -> Result<(), ExtractError> {
     let drift = |detail: String| ExtractError::Drift { file: object_name(bucket, &f.info.key), table: table.to_string(), detail };
-    if let Some(extra) = f.schema.fields().iter().find(|c| data_cols.field_with_name(c.name()).is_err()) {
+    let schema = f.schema();
+    if let Some(extra) = schema.fields().iter().find(|c| data_cols.field_with_name(c.name()).is_err()) {
         return Err(drift(format!("new column '{}'", extra.name())));
     }
     if f.kind.format != FileFormat::Json {
-        if let Some(missing) = data_cols.fields().iter().find(|c| f.schema.field_with_name(c.name()).is_err()) {
+        if let Some(missing) = data_cols.fields().iter().find(|c| schema.field_with_name(c.name()).is_err()) {
             return Err(drift(format!("column '{}' is missing", missing.name())));
         }
     }

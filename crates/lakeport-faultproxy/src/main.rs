@@ -2,32 +2,32 @@
 //! process, for scripts (the benchmark counts a delta no-op's requests with it at rate 0).
 //! Prints its endpoint, then serves until killed; `GET /_proxy/stats` has the counts.
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut upstream, mut port, mut rate, mut seed) = (None, 0u16, 0.0f64, 1u64);
-    while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-        match flag.as_str() {
-            "--upstream" => upstream = Some(value),
-            "--port" => port = value.parse().unwrap_or_else(|_| usage("--port takes a port number")),
-            "--rate" => rate = value.parse().unwrap_or_else(|_| usage("--rate takes a fraction, e.g. 0.05")),
-            "--seed" => seed = value.parse().unwrap_or_else(|_| usage("--seed takes a whole number")),
-            other => usage(&format!("unknown option {other}")),
-        }
-    }
-    let upstream = upstream.unwrap_or_else(|| usage("--upstream is required"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap_or_else(|e| usage(&format!("cannot listen on 127.0.0.1:{port}: {e}")));
-        let proxy = lakeport_faultproxy::FaultProxy::serve(listener, &upstream, seed, rate);
-        println!("{}", proxy.endpoint);
-        std::future::pending::<()>().await;
-    });
+use clap::Parser;
+
+/// An S3 proxy on 127.0.0.1 that injects faults at a seeded rate (0: only counts requests).
+#[derive(Parser, Debug)]
+#[command(name = "lakeport-faultproxy")]
+struct Args {
+    /// The S3 server to forward to, e.g. http://127.0.0.1:9000.
+    #[arg(long)]
+    upstream: String,
+    /// Port to listen on (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Fraction of requests answered with a fault, e.g. 0.05.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Seed of the fault sequence (the same seed gives the same faults).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!("lakeport-faultproxy: {problem}\nusage: lakeport-faultproxy --upstream URL [--port P] [--rate R] [--seed S]");
-    std::process::exit(2)
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let proxy = lakeport_faultproxy::FaultProxy::serve(listener, &args.upstream, args.seed, args.rate);
+    println!("{}", proxy.endpoint);
+    std::future::pending::<()>().await;
+    Ok(())
 }

@@ -83,11 +83,19 @@ impl Chunks {
 
     /// The next chunk of decoded text bytes, `None` at the end of the object.
     pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, FormatError> {
+        // Fill the chunk before handing it on: bodies arrive in pieces of a few KiB, and a chunk
+        // (one allocation) per piece would be wasted work. Only an object's last chunk is short.
         let mut buf = BytesMut::with_capacity(CHUNK);
-        let n = self.reader.read_buf(&mut buf).await.map_err(|e| FormatError::Read {
-            file: self.name.clone(),
-            message: if self.compressed { format!("decompression failed: {e}") } else { e.to_string() },
-        })?;
+        while buf.len() < CHUNK {
+            let read = self.reader.read_buf(&mut buf).await.map_err(|e| FormatError::Read {
+                file: self.name.clone(),
+                message: if self.compressed { format!("decompression failed: {e}") } else { e.to_string() },
+            })?;
+            if read == 0 {
+                break;
+            }
+        }
+        let n = buf.len();
         if n == 0 {
             return Ok(None);
         }
@@ -98,7 +106,7 @@ impl Chunks {
                 message: format!("decompressed size exceeds the limit of {} bytes (a decompression bomb?)", self.limit),
             });
         }
-        // A short read (a small object, the end of one) would otherwise pin the whole 256 KiB
+        // A short last chunk (all of a small object) would otherwise pin the whole 256 KiB
         // allocation for as long as the sample is kept; copy it into a buffer of its own size.
         let mut bytes = if n < CHUNK / 4 { Bytes::copy_from_slice(&buf) } else { buf.freeze() };
         if self.at_start {

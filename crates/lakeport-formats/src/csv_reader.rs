@@ -22,15 +22,6 @@ pub(crate) struct CsvBody {
     delimiter: u8,
 }
 
-impl CsvBody {
-    pub(crate) fn fully_buffered(&self) -> bool {
-        self.rest.is_none()
-    }
-    pub(crate) fn buffered_bytes(&self) -> usize {
-        self.sample.iter().map(Bytes::len).sum()
-    }
-}
-
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, CsvBody), FormatError> {
     let csv = &options.csv;
     let delimiter = csv.delimiter.unwrap_or_else(|| FileKind::default_delimiter(name));

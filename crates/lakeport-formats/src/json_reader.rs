@@ -140,15 +140,6 @@ pub(crate) struct JsonBody {
     rest: Option<Chunks>,
 }
 
-impl JsonBody {
-    pub(crate) fn fully_buffered(&self) -> bool {
-        self.rest.is_none()
-    }
-    pub(crate) fn buffered_bytes(&self) -> usize {
-        self.norm.out.len()
-    }
-}
-
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, JsonBody), FormatError> {
     let mut norm = Normaliser::new();
     let mut eof = false;

@@ -71,24 +71,6 @@ impl OpenedFile {
         self.schema.clone()
     }
 
-    /// True when the sample already holds the whole file, so streaming needs no further reads.
-    pub fn fully_buffered(&self) -> bool {
-        match &self.body {
-            Body::Csv(b) => b.fully_buffered(),
-            Body::Json(b) => b.fully_buffered(),
-            Body::Parquet(_) => false,
-        }
-    }
-
-    /// Bytes held in memory by the sample.
-    pub fn buffered_bytes(&self) -> usize {
-        match &self.body {
-            Body::Csv(b) => b.buffered_bytes(),
-            Body::Json(b) => b.buffered_bytes(),
-            Body::Parquet(_) => 0,
-        }
-    }
-
     /// Streams the file's rows as batches with exactly `target`'s columns (by name) and types.
     pub fn into_batches(self, target: SchemaRef, options: &ReadOptions) -> BatchStream {
         match self.body {
