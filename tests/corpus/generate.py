@@ -127,10 +127,19 @@ put("ok_parquet_empty.parquet", pq_bytes(ints.slice(0, 0)))
 put("ok_parquet_row_groups.parquet", pq_bytes(pa.table({"id": pa.array(range(10000), pa.int64())}), row_group_size=1000))
 put("ok_parquet_types.parquet", pq_bytes(pa.table({
     "i8": pa.array([1, -2], pa.int8()), "u64": pa.array([1, 2], pa.uint64()), "f16": pa.array([1.5, 2.5], pa.float32()),
-    "ts_ns": pa.array([1, 2], pa.timestamp("ns")), "ts_ms_tz": pa.array([1, 2], pa.timestamp("ms", tz="Europe/Berlin")),
+    "ts_ns": pa.array([1000, 2000], pa.timestamp("ns")), "ts_ms_tz": pa.array([1, 2], pa.timestamp("ms", tz="Europe/Berlin")),
     "dict": pa.array(["a", "b"]).dictionary_encode(), "dec": pa.array([1, 2], pa.decimal128(10, 2)),
     "lst": pa.array([[1], []], pa.list_(pa.int32())), "st": pa.array([{"x": 1}, {"x": 2}]), "ls": pa.array(["x", "y"], pa.large_string()),
     "d64": pa.array([0, 86400000], pa.date64()), "bin": pa.array([b"\x00", b"\x01"]), "b": pa.array([True, None])})))
+# Values no inference may change, and shapes every JSON reader meets (issue: field inputs).
+put("ok_json_empty_objects.ndjson", "".join(f'{{"id": {i}, "meta": {{}}}}\n' for i in range(3)))
+put("ok_json_big_integers.ndjson", '{"span_id": 18446744073709551615}\n{"span_id": 9223372036854775808}\n{"span_id": 42}\n')
+put("ok_json_mixed_shapes.ndjson", '{"a": [1, "x"], "b": {"k": 1}, "c": {"n": null}}\n{"a": [], "b": 5, "c": null}\n')
+put("ok_csv_precise_decimals.csv", "id,amount\n1,0.1000000000000000055511\n2,1e400\n")
+put("errline_json_key_after_sample.ndjson", "".join(f'{{"id": {i}}}\n' for i in range(1000)) + '{"id": 1000, "late": 1}\n')
+put("errline_csv_float_after_sample.csv", "x\n" + "1.5\n" * 1000 + "0.1000000000000000055511\n")
+# Nanoseconds that a microsecond column would cut: refused, naming the column (never truncated).
+put("err_parquet_nanos.parquet", pq_bytes(pa.table({"ts_ns": pa.array([1000, 1001], pa.timestamp("ns"))})))
 put("ok_parquet_zstd.parquet", pq_bytes(ints, compression="zstd"))
 put("ok_parquet_gzip_pages.parquet", pq_bytes(ints, compression="gzip"))
 put("ok_parquet_nulls.parquet", pq_bytes(pa.table({"a": pa.array([None, None], pa.string())})))

@@ -24,6 +24,9 @@ pub enum ExtractError {
     TableCollision { table: String, first: String, second: String },
     #[error("{0} is empty: it has no columns and no rows, so there is no table to make of it")]
     EmptyFile(String),
+    /// Writing a file's rows into the table failed (the pool error names the column where known).
+    #[error("{file}: cannot be written to the table: {source}; nothing was committed")]
+    Write { file: String, source: PoolError },
     #[error("table '{table}' was not loaded: {message}; nothing was committed")]
     Incomplete { table: String, message: String },
     #[error("{file}: its columns do not fit table '{table}': {detail} (a delta load cannot change the schema; run a full load)")]

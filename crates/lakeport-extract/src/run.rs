@@ -386,7 +386,8 @@ async fn stage_once(
     // Load: up to `concurrency` objects stream at once, each decoded in a task of its own (so
     // decoding spreads over the cores), into a bounded channel; this task writes.
     enum Msg {
-        Batch(RecordBatch),
+        /// A batch of rows and the key of the object it came from (named if writing it fails).
+        Batch(RecordBatch, String),
         Done { key: String, rows: u64, bytes: u64 },
         Empty { key: String },
         Widen(Schema),
@@ -431,7 +432,7 @@ async fn stage_once(
                             match b {
                                 Ok(b) => {
                                     rows += b.num_rows() as u64;
-                                    if tx.send(Ok(Msg::Batch(b))).await.is_err() {
+                                    if tx.send(Ok(Msg::Batch(b, info.key.clone()))).await.is_err() {
                                         return;
                                     }
                                 }
@@ -458,9 +459,9 @@ async fn stage_once(
     let stop = loop {
         match rx.recv().await {
             None => break None,
-            Some(Ok(Msg::Batch(b))) => {
+            Some(Ok(Msg::Batch(b, key))) => {
                 if let Err(e) = writer.write(&b).await {
-                    break Some(Stop::Failed(ExtractError::from(e)));
+                    break Some(Stop::Failed(ExtractError::Write { file: object_name(source.bucket(), &key), source: e }));
                 }
             }
             Some(Ok(Msg::Done { key, rows, bytes })) => {

@@ -52,4 +52,8 @@ async fn every_corpus_file_loads_or_fails_naming_itself() {
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {}", t("ok_gzip_multimember.csv.gz"))).await, 6);
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {}", t("ok_header_only.csv"))).await, 0);
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE id = 1", t("ok_bom_crlf.csv"))).await, 1);
+    // Values kept exactly: integers beyond 64 bits, a number beyond a double kept as written.
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE span_id > 9223372036854775807", t("ok_json_big_integers.ndjson"))).await, 2);
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE amount IN ('0.1000000000000000055511', '1e400')", t("ok_csv_precise_decimals.csv"))).await, 2);
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE meta = '{{}}'", t("ok_json_empty_objects.ndjson"))).await, 3);
 }

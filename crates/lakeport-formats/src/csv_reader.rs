@@ -11,7 +11,8 @@ use regex::Regex;
 use crate::bytes_in::Chunks;
 use crate::error::Position;
 use crate::infer::ColumnStats;
-use crate::{batch_stream, conform, BatchStream, NextBatch, FileKind, FormatError, ReadOptions};
+use crate::schema::conform_at;
+use crate::{batch_stream, exact, BatchStream, NextBatch, FileKind, FormatError, ReadOptions};
 
 /// Stop sampling after this many bytes even if fewer records than asked for were seen.
 const SAMPLE_CAP: usize = 32 << 20;
@@ -133,7 +134,8 @@ impl CsvBody {
             .fields()
             .iter()
             .map(|f| match target.field_with_name(f.name()) {
-                Ok(t) => Field::new(f.name(), t.data_type().clone(), true),
+                // Numbers and timestamps arrive as text and are converted exactly in `conform`.
+                Ok(t) => Field::new(f.name(), exact::decode_type(t.data_type(), false), true),
                 Err(_) => Field::new(f.name(), DataType::Utf8, true),
             })
             .collect();
@@ -160,6 +162,8 @@ impl CsvBody {
             rest: self.rest,
             buf: Bytes::new(),
             eof: false,
+            header: csv.has_header,
+            rows_done: 0,
         };
         batch_stream(state)
     }
@@ -174,6 +178,9 @@ struct DecodeState {
     rest: Option<Chunks>,
     buf: Bytes,
     eof: bool,
+    header: bool,
+    /// Records returned in earlier batches.
+    rows_done: u64,
 }
 
 impl NextBatch for DecodeState {
@@ -198,7 +205,11 @@ impl NextBatch for DecodeState {
             if self.eof || self.decoder.capacity() == 0 {
                 let batch = self.decoder.flush().map_err(|e| self.error(e))?;
                 match batch {
-                    Some(b) if b.num_rows() > 0 => return conform(&self.name, b, &self.target).map(Some),
+                    Some(b) if b.num_rows() > 0 => {
+                        let first = self.rows_done + 1 + u64::from(self.header);
+                        self.rows_done += b.num_rows() as u64;
+                        return conform_at(&self.name, b, &self.target, Some(&|row| Some(first + row as u64))).map(Some);
+                    }
                     _ if self.eof => return Ok(None),
                     _ => {}
                 }

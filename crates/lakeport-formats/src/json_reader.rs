@@ -4,14 +4,16 @@
 //! source line each record starts on; arrow-json then decodes whole records. That gives streaming
 //! for arrays (arrow-json only reads NDJSON) and exact line numbers in errors.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::bytes_in::Chunks;
 use crate::error::Position;
-use crate::infer::{classify_temporal, Temporal};
-use crate::{batch_stream, conform, BatchStream, NextBatch, FormatError, ReadOptions};
+use crate::json_shape::{self, Rewriter};
+use crate::schema::conform_at;
+use crate::{batch_stream, exact, BatchStream, NextBatch, FormatError, ReadOptions};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
@@ -138,6 +140,9 @@ impl Normaliser {
 pub(crate) struct JsonBody {
     norm: Normaliser,
     rest: Option<Chunks>,
+    /// The file's own schema and its JSON-text columns (see `json_shape`).
+    schema: SchemaRef,
+    json_text: HashSet<String>,
 }
 
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, JsonBody), FormatError> {
@@ -154,20 +159,12 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         }
     }
     let n = norm.complete().min(options.infer_rows);
-    let mut values = Vec::with_capacity(n);
-    let mut start = 0;
-    for i in 0..n {
-        let end = norm.ends[i];
-        let v: serde_json::Value = serde_json::from_slice(&norm.out[start..end]).map_err(|e| FormatError::Parse {
-            file: name.to_string(),
-            at: Position { line: Some(norm.lines[i]), column: None },
-            message: format!("invalid JSON: {e}"),
-        })?;
-        values.push(v);
-        start = end;
-    }
-    let inferred = arrow_json::reader::infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))
-        .map_err(|e| FormatError::Parse { file: name.to_string(), at: Position::default(), message: format!("cannot infer a schema: {e}") })?;
+    let records = (0..n).map(|i| &norm.out[if i == 0 { 0 } else { norm.ends[i - 1] }..norm.ends[i]]);
+    let (inferred, mut json_text) = json_shape::infer(records).map_err(|(i, e)| FormatError::Parse {
+        file: name.to_string(),
+        at: Position { line: Some(norm.lines[i]), column: None },
+        message: format!("invalid JSON: {e}"),
+    })?;
     let fields: Vec<Field> = inferred
         .fields()
         .iter()
@@ -175,39 +172,33 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
             if options.text_columns.iter().any(|c| c == f.name()) {
                 return Field::new(f.name(), DataType::Utf8, true);
             }
-            let t = match f.data_type() {
-                DataType::Utf8 => refine_strings(values.iter().filter_map(|v| v.get(f.name()).and_then(|x| x.as_str()))),
-                other => other.clone(),
-            };
-            Field::new(f.name(), t, true)
+            Field::new(f.name(), f.data_type().clone(), true)
         })
         .collect();
+    json_text.retain(|c| !options.text_columns.contains(c));
+    let schema = Arc::new(Schema::new(fields));
     let rest = if eof { None } else { Some(chunks) };
-    Ok((Arc::new(Schema::new(fields)), JsonBody { norm, rest }))
-}
-
-/// JSON has no date type: string columns whose sampled values are all dates/timestamps get one.
-fn refine_strings<'a>(values: impl Iterator<Item = &'a str>) -> DataType {
-    let (mut date, mut naive, mut zoned, mut any) = (true, true, true, false);
-    for v in values {
-        any = true;
-        let t = classify_temporal(v);
-        date &= t == Temporal::Date;
-        naive &= matches!(t, Temporal::Naive | Temporal::Date);
-        zoned &= t == Temporal::Zoned;
-    }
-    match (any, date, naive, zoned) {
-        (false, ..) => DataType::Utf8,
-        (_, true, ..) => DataType::Date32,
-        (_, _, true, _) => DataType::Timestamp(TimeUnit::Microsecond, None),
-        (_, _, _, true) => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
-        _ => DataType::Utf8,
-    }
+    Ok((schema.clone(), JsonBody { norm, rest, schema: Arc::new(inferred), json_text }))
 }
 
 impl JsonBody {
     pub(crate) fn into_batches(self, name: String, target: SchemaRef, options: &ReadOptions) -> BatchStream {
-        let state = JsonState { name, norm: self.norm, rest: self.rest, target, batch_size: options.batch_size, eof: false };
+        // Text columns whose values here are objects or arrays: stored as their JSON text.
+        let mut json = HashSet::new();
+        let mut structural = HashSet::new();
+        for f in target.fields().iter().filter(|f| f.data_type() == &DataType::Utf8) {
+            if self.json_text.contains(f.name()) {
+                json.insert(f.name().clone());
+            } else if self.schema.field_with_name(f.name()).is_ok_and(|own| own.data_type().is_nested()) {
+                structural.insert(f.name().clone());
+            }
+        }
+        let rewriter = (!json.is_empty() || !structural.is_empty()).then_some(Rewriter { json, structural });
+        // Numbers and timestamps arrive as text and are converted exactly in `conform`.
+        let decode_schema = Arc::new(Schema::new(
+            target.fields().iter().map(|f| Field::new(f.name(), exact::decode_type(f.data_type(), true), true)).collect::<Vec<_>>(),
+        ));
+        let state = JsonState { name, norm: self.norm, rest: self.rest, target, decode_schema, rewriter, batch_size: options.batch_size, eof: false };
         batch_stream(state)
     }
 }
@@ -217,6 +208,8 @@ struct JsonState {
     norm: Normaliser,
     rest: Option<Chunks>,
     target: SchemaRef,
+    decode_schema: SchemaRef,
+    rewriter: Option<Rewriter>,
     batch_size: usize,
     eof: bool,
 }
@@ -235,12 +228,23 @@ impl NextBatch for JsonState {
                 None => self.eof = true,
             }
         }
-        let (bytes, lines) = self.norm.take(self.batch_size);
+        let (mut bytes, lines) = self.norm.take(self.batch_size);
         if lines.is_empty() {
             return Ok(None);
         }
-        match decode(&self.target, &bytes, lines.len()) {
-            Ok(b) => conform(&self.name, b, &self.target).map(Some),
+        if let Some(rw) = &self.rewriter {
+            let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 4);
+            for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(&lines) {
+                rw.record(record, &mut out).map_err(|e| FormatError::Parse {
+                    file: self.name.clone(),
+                    at: Position { line: Some(line), column: None },
+                    message: format!("invalid JSON: {e}"),
+                })?;
+            }
+            bytes = out;
+        }
+        match decode(&self.decode_schema, &bytes, lines.len()) {
+            Ok(b) => conform_at(&self.name, b, &self.target, Some(&|row| lines.get(row).copied())).map(Some),
             Err(_) => Err(self.locate(&bytes, &lines)),
         }
     }
@@ -250,7 +254,7 @@ impl JsonState {
     /// A batch failed: decode its records one by one to name the first bad one and its line.
     fn locate(&self, bytes: &[u8], lines: &[u64]) -> FormatError {
         for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(lines) {
-            if let Err(e) = decode(&self.target, record, 1) {
+            if let Err(e) = decode(&self.decode_schema, record, 1) {
                 let msg = e.to_string();
                 let column = self.target.fields().iter().find(|f| msg.contains(&format!("'{}'", f.name()))).map(|f| f.name().clone());
                 return FormatError::Parse {
@@ -268,6 +272,8 @@ fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::
     let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.max(1))
         .with_coerce_primitive(true)
+        // A key the sample did not have is an error naming its line, never a dropped value.
+        .with_strict_mode(true)
         .build_decoder()?;
     let mut pos = 0;
     while pos < bytes.len() {

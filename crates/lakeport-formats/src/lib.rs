@@ -9,8 +9,10 @@
 mod bytes_in;
 mod csv_reader;
 mod error;
+mod exact;
 mod infer;
 mod json_reader;
+mod json_shape;
 mod kind;
 mod options;
 mod parquet_reader;

@@ -1,10 +1,10 @@
 //! Schema checks between the files of one table, and conforming batches to the table's schema.
 
 use arrow_array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
-use arrow_cast::CastOptions;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::error::Position;
+use crate::exact::{self, ConvertError};
 use crate::{FileFormat, FormatError};
 
 /// Folds one more file's schema into a folder's schema.
@@ -76,6 +76,10 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
     match (a, b) {
         (Null, t) | (t, Null) => Some(t.clone()),
         (x, y) if x.is_integer() && y.is_integer() => Some(Int64),
+        // Integers and decimals meet in a decimal that holds both (each value is converted
+        // exactly as it loads, or the load fails naming it: see `exact`).
+        (Decimal128(p1, s1), Decimal128(p2, s2)) => Some(Decimal128(*p1.max(p2), *s1.max(s2))),
+        (Decimal128(p, s), x) | (x, Decimal128(p, s)) if x.is_integer() || x.is_floating() => Some(Decimal128(*p, *s)),
         (x, y) if (x.is_integer() || x.is_floating()) && (y.is_integer() || y.is_floating()) => Some(Float64),
         (Date32, Timestamp(u, None)) | (Timestamp(u, None), Date32) => Some(Timestamp(*u, None)),
         (Utf8, Utf8View) | (Utf8View, Utf8) | (Utf8, LargeUtf8) | (LargeUtf8, Utf8) => Some(Utf8),
@@ -84,29 +88,49 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
     }
 }
 
-/// Makes a batch match `target` exactly: columns by name in target order, cast to target types,
-/// missing columns as NULL. A value that cannot be cast is an error naming the column.
+/// Makes a batch match `target` exactly: columns by name in target order, converted to target
+/// types without losing a digit (see `exact`), missing columns as NULL. A value that does not fit
+/// is an error naming the column.
+/// For typed input (Parquet): a value that does not fit is a [`FormatError::Parse`] naming the
+/// column (no type was inferred, so there is no sample to enlarge).
 pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, FormatError> {
+    conform_at(file, batch, target, None)
+}
+
+/// [`conform`] for the text readers, whose column types were inferred from a sample: a value
+/// that does not fit is a [`FormatError::Value`] (the type fallback can make its column text),
+/// located by `line_of` (batch row → physical line).
+pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, line_of: Option<&dyn Fn(usize) -> Option<u64>>) -> Result<RecordBatch, FormatError> {
     if batch.schema().fields() == target.fields() {
         return RecordBatch::try_new(target.clone(), batch.columns().to_vec())
             .map_err(|e| FormatError::Parse { file: file.to_string(), at: Position::default(), message: e.to_string() });
     }
     let rows = batch.num_rows();
-    let options = CastOptions { safe: false, ..Default::default() };
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
     for f in target.fields() {
         let col = match batch.schema().index_of(f.name()) {
             Ok(i) => {
                 let c = batch.column(i);
-                if c.data_type() == f.data_type() {
-                    c.clone()
-                } else {
-                    arrow_cast::cast_with_options(c, f.data_type(), &options).map_err(|e| FormatError::Parse {
+                exact::convert(c, f.data_type()).map_err(|e| match e {
+                    ConvertError::Inexact(i) => match line_of {
+                        Some(line_of) => FormatError::Value {
+                            file: file.to_string(),
+                            at: Position { line: line_of(i.row), column: Some(f.name().clone()) },
+                            value: i.value,
+                            expected: format!("{} ({})", f.data_type(), i.reason),
+                        },
+                        None => FormatError::Parse {
+                            file: file.to_string(),
+                            at: Position { line: None, column: Some(f.name().clone()) },
+                            message: format!("value '{}' of row {} does not fit {} without change: it {}", i.value, i.row + 1, f.data_type(), i.reason),
+                        },
+                    },
+                    ConvertError::Arrow(e) => FormatError::Parse {
                         file: file.to_string(),
                         at: Position { line: None, column: Some(f.name().clone()) },
                         message: format!("cannot convert {} to {}: {e}", c.data_type(), f.data_type()),
-                    })?
-                }
+                    },
+                })?
             }
             Err(_) => new_null_array(f.data_type(), rows),
         };

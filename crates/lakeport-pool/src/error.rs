@@ -17,6 +17,8 @@ pub enum PoolError {
     SchemaDrift { table: String, detail: String },
     #[error("column '{column}' has type {data_type}, which an Iceberg table cannot store")]
     UnsupportedType { column: String, data_type: String },
+    #[error("column '{column}': a {from} value does not fit the table's {to} without change: {detail}")]
+    LossyValue { column: String, from: String, to: String, detail: String },
     #[error("table '{0}' was changed by another load at the same time; nothing was committed, run the load again")]
     CommitConflict(String),
     #[error("catalog: {0}")]

@@ -1,11 +1,12 @@
 //! Arrow types → types an Iceberg table can store, in one place.
 //!
-//! Iceberg has no unsigned, 8/16-bit, view, large or dictionary types, and timestamps are
+//! Iceberg has no unsigned (UInt64 becomes Decimal(20, 0)), 8/16-bit, view, large or dictionary types, and timestamps are
 //! microseconds; columns with no values at all (Arrow `Null`) are stored as text.
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_cast::CastOptions;
 use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::PoolError;
@@ -27,7 +28,9 @@ fn normalize_type(t: &DataType, path: &str) -> Result<DataType, PoolError> {
         Boolean | Int32 | Int64 | Float32 | Float64 | Date32 | Binary => t.clone(),
         FixedSizeBinary(_) => t.clone(),
         Int8 | Int16 | UInt8 | UInt16 => Int32,
-        UInt32 | UInt64 => Int64,
+        UInt32 => Int64,
+        // Iceberg has no unsigned 64-bit type; a decimal of 20 digits holds every value.
+        UInt64 => Decimal128(20, 0),
         Float16 => Float32,
         BinaryView | LargeBinary => Binary,
         Date64 => Date32,
@@ -40,6 +43,10 @@ fn normalize_type(t: &DataType, path: &str) -> Result<DataType, PoolError> {
         Dictionary(_, v) => normalize_type(v, path)?,
         List(f) | LargeList(f) | FixedSizeList(f, _) | ListView(f) | LargeListView(f) => {
             List(Arc::new(normalize_field(f, &format!("{path}.{}", f.name()))?))
+        }
+        // Parquet cannot store a struct without fields (the text readers keep `{}` as JSON text).
+        Struct(fields) if fields.is_empty() => {
+            return Err(PoolError::UnsupportedType { column: path.to_string(), data_type: "an empty struct (an object that never has a key)".into() })
         }
         Struct(fields) => Struct(Fields::from(
             fields.iter().map(|c| normalize_field(c, &format!("{path}.{}", c.name()))).collect::<Result<Vec<_>, _>>()?,
@@ -66,12 +73,21 @@ fn strip_field(f: &FieldRef) -> Field {
 }
 
 /// Gives `batch` the table's write schema (the one with Iceberg field ids), casting where the
-/// types differ only in representation (e.g. nested field names or metadata, Utf8View → Utf8).
+/// types differ only in representation (e.g. nested field names or metadata, Utf8View → Utf8) or
+/// where the table's type holds every value (UInt64 → Decimal(20, 0)). A value the table's type
+/// cannot hold is [`PoolError::LossyValue`] naming the column, never a NULL. (Readers hand over
+/// batches already in the table's types: lakeport-formats' `conform` refuses cut timestamps.)
 pub(crate) fn to_table_batch(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, PoolError> {
+    let strict = CastOptions { safe: false, ..Default::default() };
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
     for (i, f) in target.fields().iter().enumerate() {
         let c = batch.column_by_name(f.name()).unwrap_or_else(|| batch.column(i));
-        columns.push(if c.data_type() == f.data_type() { c.clone() } else { arrow_cast::cast(c, f.data_type())? });
+        if c.data_type() == f.data_type() {
+            columns.push(c.clone());
+            continue;
+        }
+        let lossy = |detail: String| PoolError::LossyValue { column: f.name().clone(), from: c.data_type().to_string(), to: f.data_type().to_string(), detail };
+        columns.push(arrow_cast::cast_with_options(c, f.data_type(), &strict).map_err(|e| lossy(e.to_string()))?);
     }
     Ok(RecordBatch::try_new(target.clone(), columns)?)
 }
@@ -97,5 +113,17 @@ mod tests {
         );
         let bad = Schema::new(vec![Field::new("dur", DataType::Duration(TimeUnit::Second), true)]);
         assert!(normalize_schema(&bad).unwrap_err().to_string().contains("'dur'"));
+        let empty = Schema::new(vec![Field::new("s", DataType::Struct(Fields::from(vec![Field::new("e", DataType::Struct(Fields::empty()), true)])), true)]);
+        assert!(normalize_schema(&empty).unwrap_err().to_string().contains("'s.e'"));
+    }
+
+    #[test]
+    fn casts_to_the_table_type_keep_every_value() {
+        use arrow_array::UInt64Array;
+        let source = Schema::new(vec![Field::new("u", DataType::UInt64, true)]);
+        let target = Arc::new(normalize_schema(&source).unwrap());
+        let big = RecordBatch::try_from_iter([("u", Arc::new(UInt64Array::from(vec![u64::MAX])) as ArrayRef)]).unwrap();
+        let stored = to_table_batch(&big, &target).unwrap();
+        assert_eq!(arrow_cast::display::array_value_to_string(stored.column(0), 0).unwrap(), u64::MAX.to_string());
     }
 }
