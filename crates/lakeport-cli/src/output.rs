@@ -88,6 +88,10 @@ pub fn print_report(report: &ExtractReport) {
         if t.committed && t.unchanged > 0 {
             println!("  {} file(s) skipped: already loaded", t.unchanged);
         }
+        if !t.skipped.is_empty() {
+            let named: Vec<String> = t.skipped.iter().map(|s| format!("{} ({})", s.key.escape_debug(), s.detail)).collect();
+            println!("  {} object(s) passed over: {}", t.skipped.len(), named.join(", "));
+        }
         if !t.skipped_empty.is_empty() {
             println!("  {} empty file(s) skipped: {}", t.skipped_empty.len(), t.skipped_empty.join(", "));
         }

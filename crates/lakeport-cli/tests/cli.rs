@@ -111,6 +111,30 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     assert!(read["columns"]["ts"].as_str().unwrap().starts_with("timestamp[us"), "{read}");
 }
 
+/// Folder markers (zero-byte `raw/`, `raw/2024/`, as the S3 console makes them) are passed over,
+/// and the summary names them with the reason; the JSON report carries them too.
+#[tokio::test]
+async fn extract_summary_names_skipped_folder_markers() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("climarkers").await;
+    bucket.put("raw/", "").await;
+    bucket.put("raw/2024/", "").await;
+    bucket.put("raw/2024/a.csv", "id,v\n1,a\n2,b\n").await;
+    bucket.put("raw/b.csv", "id,v\n3,c\n4,d\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    let out = ok(d, &[], &["extract", "-c", "src", "--folder", "raw/"]);
+    assert!(out.contains("4 rows from 2 file(s)"), "{out}");
+    assert!(out.contains("2 object(s) passed over: raw/ (directory marker), raw/2024/ (directory marker)"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "src", "--delta", "--folder", "raw/", "--json"])).unwrap();
+    assert_eq!(json["tables"][0]["skipped"][0]["key"], "raw/");
+    assert_eq!(json["tables"][0]["skipped"][0]["reason"], "directory_marker");
+    assert_eq!(json["tables"][0]["skipped"][1]["key"], "raw/2024/");
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {

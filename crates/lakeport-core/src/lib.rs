@@ -165,7 +165,7 @@ pub async fn browse(pool: &Pool, name: &str, prefix: &str) -> Result<Vec<BrowseE
     let mut out: Vec<BrowseEntry> = listing
         .0
         .into_iter()
-        .map(|p| BrowseEntry { name: p.trim_end_matches('/').rsplit('/').next().unwrap_or(&p).to_string() + "/", key: p, folder: true, size: None, modified: None })
+        .map(|p| BrowseEntry { name: p.strip_suffix('/').unwrap_or(&p).rsplit('/').next().unwrap_or(&p).to_string() + "/", key: p, folder: true, size: None, modified: None })
         .collect();
     out.extend(listing.1.into_iter().filter(|o| !o.key.ends_with('/')).map(|o| BrowseEntry {
         name: o.key.rsplit('/').next().unwrap_or(&o.key).to_string(),

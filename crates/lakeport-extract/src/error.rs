@@ -14,8 +14,9 @@ pub enum ExtractError {
     WrongConnectionType(String),
     #[error("nothing to extract: give at least one --file or --folder")]
     NoItems,
-    #[error("folder s3://{bucket}/{prefix} is empty: there are no files under it")]
-    EmptyFolder { bucket: String, prefix: String },
+    /// `note` lists what was passed over (folder markers, hidden files…), if anything.
+    #[error("folder s3://{bucket}/{prefix} is empty: there are no files under it{note}")]
+    EmptyFolder { bucket: String, prefix: String, note: String },
     #[error("s3://{bucket}/{key} does not exist")]
     NoSuchObject { bucket: String, key: String },
     #[error("folder s3://{bucket}/{prefix} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]

@@ -11,6 +11,6 @@ mod progress;
 mod run;
 
 pub use error::ExtractError;
-pub use plan::{Item, PlannedTable};
+pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress};
 pub use run::{extract, ExtractReport, ExtractRequest, TableReport};

@@ -40,14 +40,77 @@ impl Item {
     }
 }
 
+/// Why an object below a folder was passed over rather than loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// A zero-byte key ending in `/`: the S3 console and many upload tools make one per folder.
+    DirectoryMarker,
+    /// A key ending in `/` that holds data: it has no file name, hence no file type.
+    FolderKeyWithData,
+    /// A name starting with `_`: Hadoop/Spark job markers (`_SUCCESS`, `_committed_…`).
+    JobMarker,
+    /// A name starting with `.` (`.keep`, `.DS_Store`).
+    Hidden,
+    /// A key S3 stores but no request through object_store can name (`S3Source::addressable`).
+    Unaddressable,
+}
+
+impl SkipReason {
+    fn describe(self) -> &'static str {
+        match self {
+            SkipReason::DirectoryMarker => "directory marker",
+            SkipReason::FolderKeyWithData => "key ends in '/' but holds data: no file name, so no file type",
+            SkipReason::JobMarker => "job marker file",
+            SkipReason::Hidden => "hidden file",
+            SkipReason::Unaddressable => "cannot be read",
+        }
+    }
+}
+
+/// One object passed over in a folder, named, with the reason (reported, never silent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedObject {
+    /// The S3 key exactly as stored.
+    pub key: String,
+    pub reason: SkipReason,
+    /// The reason for people (for `Unaddressable`, what makes the key unreadable).
+    pub detail: String,
+}
+
+impl SkippedObject {
+    fn new(key: String, reason: SkipReason) -> Self {
+        SkippedObject { key, reason, detail: reason.describe().to_string() }
+    }
+}
+
+/// Whether an object listed below a folder is passed over, and why.
+fn skip_reason(o: &ObjectInfo) -> Option<SkippedObject> {
+    if o.key.ends_with('/') {
+        let reason = if o.size == 0 { SkipReason::DirectoryMarker } else { SkipReason::FolderKeyWithData };
+        return Some(SkippedObject::new(o.key.clone(), reason));
+    }
+    let base = o.key.rsplit('/').next().unwrap_or(&o.key);
+    if base.starts_with('_') {
+        return Some(SkippedObject::new(o.key.clone(), SkipReason::JobMarker));
+    }
+    if base.starts_with('.') {
+        return Some(SkippedObject::new(o.key.clone(), SkipReason::Hidden));
+    }
+    if let Err(why) = S3Source::addressable(&o.key) {
+        return Some(SkippedObject { key: o.key.clone(), reason: SkipReason::Unaddressable, detail: format!("cannot be read: {why}") });
+    }
+    None
+}
+
 /// One table of the extraction and the objects that feed it.
 #[derive(Clone, Debug)]
 pub struct PlannedTable {
     pub table: String,
     pub format: FileFormat,
     pub objects: Vec<(ObjectInfo, FileKind)>,
-    /// Objects passed over (Hadoop/Spark markers such as `_SUCCESS`, hidden files).
-    pub ignored: Vec<String>,
+    /// Objects of a folder passed over: folder markers, job markers, hidden files, unreadable keys.
+    pub skipped: Vec<SkippedObject>,
     /// Whether the item was a single file (an empty file is then an error, not a skip).
     pub single_file: bool,
 }
@@ -70,36 +133,39 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                         e.into()
                     }
                 })?;
-                PlannedTable { table: item.table_name()?, format: kind.format, objects: vec![(info, kind)], ignored: Vec::new(), single_file: true }
+                PlannedTable { table: item.table_name()?, format: kind.format, objects: vec![(info, kind)], skipped: Vec::new(), single_file: true }
             }
             Item::Folder { prefix, .. } => {
-                let prefix = prefix.trim_matches('/');
-                let listed = source.list(prefix).await?;
-                let (mut objects, mut ignored) = (Vec::new(), Vec::new());
+                // The folder as listed: `raw`, `/raw` and `raw/` are all `raw/` (S3Source::list).
+                let prefix = prefix.trim_start_matches('/');
+                let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
+                let listed = source.list(&prefix).await?;
+                let (mut objects, mut skipped) = (Vec::new(), Vec::new());
                 for o in listed {
-                    let base = o.key.rsplit('/').next().unwrap_or(&o.key);
-                    if base.starts_with('_') || base.starts_with('.') {
-                        ignored.push(o.key);
+                    if let Some(skip) = skip_reason(&o) {
+                        skipped.push(skip);
                         continue;
                     }
                     let kind = FileKind::from_key(&o.key)?;
                     objects.push((o, kind));
                 }
                 if objects.is_empty() {
-                    return Err(ExtractError::EmptyFolder { bucket: bucket.clone(), prefix: format!("{prefix}/") });
+                    let passed_over = skipped.iter().map(|s| format!("{} ({})", s.key.escape_debug(), s.detail)).collect::<Vec<_>>();
+                    let note = if passed_over.is_empty() { String::new() } else { format!("; passed over: {}", passed_over.join(", ")) };
+                    return Err(ExtractError::EmptyFolder { bucket: bucket.clone(), prefix, note });
                 }
                 let (first, first_kind) = (&objects[0].0, objects[0].1);
                 if let Some((other, kind)) = objects.iter().find(|(_, k)| k.format != first_kind.format) {
                     return Err(ExtractError::MixedTypes {
                         bucket: bucket.clone(),
-                        prefix: format!("{prefix}/"),
+                        prefix: prefix.clone(),
                         first: first.key.clone(),
                         first_type: format!("{:?}", first_kind.format).to_uppercase(),
                         other: other.key.clone(),
                         other_type: format!("{:?}", kind.format).to_uppercase(),
                     });
                 }
-                PlannedTable { table: item.table_name()?, format: first_kind.format, objects, ignored, single_file: false }
+                PlannedTable { table: item.table_name()?, format: first_kind.format, objects, skipped, single_file: false }
             }
         };
         if let Some((_, earlier)) = tables.iter().find(|(t, _)| t.table == planned.table) {

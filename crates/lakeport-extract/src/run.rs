@@ -11,7 +11,7 @@ use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::plan::{plan, PlannedTable};
+use crate::plan::{plan, PlannedTable, SkippedObject};
 use crate::{ExtractError, Item, Progress};
 
 const SOURCE_KEY: &str = "_source_key";
@@ -51,8 +51,10 @@ pub struct TableReport {
     pub unchanged: usize,
     /// Empty objects (no header, no rows) passed over in a folder.
     pub skipped_empty: Vec<String>,
-    /// Marker and hidden objects passed over in a folder (`_SUCCESS`, `.keep`…).
-    pub ignored: Vec<String>,
+    /// Objects of a folder passed over, each with its reason: folder markers (`raw/`), job
+    /// markers (`_SUCCESS`), hidden files (`.keep`), keys that cannot be read.
+    #[serde(default)]
+    pub skipped: Vec<SkippedObject>,
     /// Columns made text by the type fallback.
     pub text_columns: Vec<String>,
     pub rows: u64,
@@ -181,7 +183,7 @@ async fn stage_table(
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<Result<Staged, TableReport>, ExtractError> {
-    let mut report = TableReport { table: planned.table.clone(), ignored: planned.ignored.clone(), ..Default::default() };
+    let mut report = TableReport { table: planned.table.clone(), skipped: planned.skipped.clone(), ..Default::default() };
     let existing = pool.table_schema(&planned.table).await?;
     let mut selected: Vec<(ObjectInfo, FileKind)> = Vec::new();
     if request.mode == LoadMode::Delta {
@@ -250,7 +252,10 @@ fn object_name(bucket: &str, key: &str) -> String {
 async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions) -> Result<OpenedFile, ExtractError> {
     let name = object_name(source.bucket(), &info.key);
     Ok(match kind.format {
-        FileFormat::Parquet => open_parquet(&name, source.object_store(), &info.key, info.size, read.batch_size).await?,
+        FileFormat::Parquet => {
+            let (store, path) = source.locate(&info.key)?;
+            open_parquet(&name, store, path, info.size, read.batch_size).await?
+        }
         _ => {
             let stream = source.get_stream(&info.key).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
             open_text(&name, kind, stream, read).await?

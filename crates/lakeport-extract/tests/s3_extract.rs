@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use common::{events_csv, parquet_bytes, setup};
-use lakeport_extract::{ExtractError, ExtractRequest, Item};
+use lakeport_extract::{ExtractError, ExtractRequest, Item, SkipReason, SkippedObject};
 use lakeport_pool::{ConnectionConfig, LoadMode};
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn folder_full_then_delta_then_changed_object() {
     env.bucket.put("log/part-0-empty.csv", "").await;
     let r = env.run(vec![Item::folder("log/")], LoadMode::Full).await.unwrap();
     assert_eq!((r.files, r.rows), (2, 20));
-    assert_eq!(r.tables[0].ignored, vec!["log/_SUCCESS".to_string()]);
+    assert_eq!(r.tables[0].skipped, vec![SkippedObject { key: "log/_SUCCESS".into(), reason: SkipReason::JobMarker, detail: "job marker file".into() }]);
     assert_eq!(r.tables[0].skipped_empty, vec!["log/part-0-empty.csv".to_string()]);
 
     // Rerun of a delta: nothing new, and it says so.
@@ -307,8 +307,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 async fn hostile_object_names_become_safe_tables_inside_the_warehouse() {
     let env = setup("names").await;
     let long = format!("odd/{}.csv", "very-long-name-".repeat(30));
-    // (Keys with literal `.`/`..` path segments cannot be addressed through object_store at all;
-    // a `../` in a name is covered by the table-name unit tests.)
+    // (Keys with literal `.`/`..` segments load too: tests/object_keys.rs; a `../` in a name is
+    // covered by the table-name unit tests.)
     let keys = ["odd/%2E%2E-escape.csv", "odd/with space & (parens).csv", "odd/ünïcödé-Événements.csv", long.as_str(), "odd/..csv"];
     for k in keys {
         env.bucket.put(k, "id,v\n1,2\n").await;
@@ -330,7 +330,8 @@ async fn hostile_object_names_become_safe_tables_inside_the_warehouse() {
     assert!(names[3].len() <= 128 && names[3].starts_with("very_long_name_"));
     // The folder of them all loads as one table too.
     let r = env.run(vec![Item::Folder { prefix: "odd/".into(), table: Some("odd_names".into()) }], LoadMode::Full).await.unwrap();
-    assert_eq!(r.tables[0].ignored, vec!["odd/..csv".to_string()], "hidden files are passed over in a folder");
+    let skipped: Vec<(&str, SkipReason)> = r.tables[0].skipped.iter().map(|s| (s.key.as_str(), s.reason)).collect();
+    assert_eq!(skipped, vec![("odd/..csv", SkipReason::Hidden)], "hidden files are passed over in a folder");
     assert_eq!(env.scalar("SELECT count(*) FROM odd_names").await, 4);
     // Nothing was written outside the pool's warehouse directory, and every table directory is one
     // of the sanitised names.

@@ -20,18 +20,19 @@ fn parse_error(file: &str, e: impl std::fmt::Display) -> FormatError {
     FormatError::Parse { file: file.to_string(), at: Position::default(), message: format!("not a readable Parquet file: {e}") }
 }
 
-/// Reads the footer of a Parquet object and returns it ready to stream.
+/// Reads the footer of a Parquet object and returns it ready to stream. `store` and `path`
+/// address the object exactly (the source's `S3Source::locate` gives them for an S3 key); `name`
+/// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes.
 pub async fn open_parquet(
     name: &str,
     store: Arc<dyn ObjectStore>,
-    key: &str,
+    path: Path,
     size: u64,
     batch_size: usize,
 ) -> Result<OpenedFile, FormatError> {
     if size < 12 {
         return Err(parse_error(name, format!("{size} bytes is too small for Parquet (truncated?)")));
     }
-    let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
     let reader = ParquetObjectReader::new(store, path).with_file_size(size);
     let builder = ParquetRecordBatchStreamBuilder::new(reader).await.map_err(|e| parse_error(name, e))?;
     let builder = builder.with_batch_size(batch_size);

@@ -128,12 +128,16 @@ impl S3Config {
         Ok(url)
     }
 
-    /// The URL of one object. Each key segment is percent-encoded as SigV4 expects.
+    /// The URL of exactly the object `key` (any key S3 allows). Each key segment is
+    /// percent-encoded as SigV4 expects. When the key has an empty, `.` or `..` segment (or ends
+    /// in `/`), URL parsing would resolve or drop that segment and address another key, so the
+    /// whole key goes as one segment, `/` as `%2F`, which S3 decodes back to `/`.
     pub fn object_url(&self, key: &str) -> Result<Url, SourceError> {
         let base = self.bucket_url()?;
-        let encoded: Vec<String> = key.split('/').map(uri_encode).collect();
+        let plain = key.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+        let encoded = if plain { key.split('/').map(uri_encode).collect::<Vec<_>>().join("/") } else { uri_encode(key) };
         let mut raw = base.to_string();
-        raw.push_str(&encoded.join("/"));
+        raw.push_str(&encoded);
         Url::parse(&raw).map_err(|e| SourceError::InvalidConfig(format!("object URL for '{key}': {e}")))
     }
 }
@@ -216,6 +220,17 @@ mod tests {
         assert_eq!(v.object_url("x/y.csv").unwrap().as_str(), "https://my-bucket.minio.internal:9000/x/y.csv");
         let aws = S3Config::new("eu-central-1", "data", "AKID");
         assert_eq!(aws.bucket_url().unwrap().as_str(), "https://data.s3.eu-central-1.amazonaws.com/");
+    }
+
+    #[test]
+    fn object_urls_name_exactly_the_key() {
+        let c = cfg("http://127.0.0.1:9000");
+        let path = |k: &str| c.object_url(k).unwrap().path().to_string();
+        assert_eq!(path("raw/a b+c.csv"), "/my-bucket/raw/a%20b%2Bc.csv");
+        assert_eq!(path("raw/"), "/my-bucket/raw%2F");
+        assert_eq!(path("odd/./dot.csv"), "/my-bucket/odd%2F.%2Fdot.csv");
+        assert_eq!(path("odd/../dotdot.csv"), "/my-bucket/odd%2F..%2Fdotdot.csv");
+        assert_eq!(path("odd//double.csv"), "/my-bucket/odd%2F%2Fdouble.csv");
     }
 
     #[test]

@@ -14,6 +14,20 @@ pub enum SourceError {
         source: object_store::Error,
     },
 
+    /// S3 answered a request lakeport signs itself (the listing) with an error status.
+    /// `message` is S3's error code with an explanation, or the HTTP status.
+    #[error("{op} s3://{bucket}/{key}: {message}")]
+    S3 { op: &'static str, bucket: String, key: String, status: u16, message: String },
+
+    /// A listing answer that is not a ListObjectsV2 result lakeport can read.
+    #[error("list s3://{bucket}/{prefix}: unreadable answer from the server: {message}")]
+    BadListing { bucket: String, prefix: String, message: String },
+
+    /// A key S3 stores but that cannot be put into a request through object_store (which lakeport
+    /// reads objects with): see [`crate::S3Source::locate`] for which keys these are.
+    #[error("s3://{bucket}/{} cannot be read: {reason}", key.escape_debug())]
+    Unaddressable { bucket: String, key: String, reason: String },
+
     #[error("request to {url} failed: {message}")]
     Http { url: String, message: String },
 }
@@ -31,7 +45,7 @@ impl SourceError {
 
     /// True when the object does not exist (any more).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, SourceError::Store { source: object_store::Error::NotFound { .. }, .. })
+        matches!(self, SourceError::Store { source: object_store::Error::NotFound { .. }, .. } | SourceError::S3 { status: 404, .. })
     }
 }
 
@@ -39,12 +53,18 @@ impl SourceError {
 /// (SignatureDoesNotMatch, AccessDenied, NoSuchBucket, ...), otherwise the error text.
 pub(crate) fn describe_store_error(err: &object_store::Error) -> String {
     let text = err.to_string();
-    if let Some(code) = crate::signed::xml_tag(&text, "Code") {
-        if let Some(hint) = crate::probe::explain_s3_code(code) {
-            return format!("{code}: {hint}");
-        }
-        return code.to_string();
+    if let Some(message) = describe_s3_error_document(&text) {
+        return message;
     }
     // Keep the first line only: object_store appends request details on later lines.
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// `Code: explanation` for an S3 error document (or text containing one), `None` without a code.
+pub(crate) fn describe_s3_error_document(text: &str) -> Option<String> {
+    let code = crate::signed::xml_tag(text, "Code")?;
+    Some(match crate::probe::explain_s3_code(code) {
+        Some(hint) => format!("{code}: {hint}"),
+        None => code.to_string(),
+    })
 }

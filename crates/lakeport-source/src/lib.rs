@@ -1,12 +1,14 @@
 //! The source side of lakeport: an S3 (or S3-compatible) bucket.
 //!
 //! * [`S3Config`] and [`Secret`]: what a saved extraction connection holds.
-//! * [`S3Source`]: lists, heads and reads objects through `object_store` (read-only by construction:
-//!   nothing in this crate issues a PUT, POST or DELETE to the bucket).
+//! * [`S3Source`]: lists (ListObjectsV2, keys exactly as stored), heads and reads objects (through
+//!   `object_store`); read-only by construction: nothing in this crate issues a PUT, POST or DELETE
+//!   to the bucket.
 //! * [`probe`]: "Test Connection" — checks each permission the extraction mode needs, one by one.
 
 mod config;
 mod error;
+mod listing;
 pub mod probe;
 mod secret;
 mod signed;

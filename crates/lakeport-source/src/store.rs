@@ -6,13 +6,18 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
-use object_store::path::Path;
+use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
+use object_store::path::{Path, PathPart};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::{S3Config, Secret, SourceError};
+use crate::config::uri_encode;
+use crate::listing::list_objects;
+use crate::{S3Config, Secret, SignedClient, SourceError};
 
-/// One object version as listed: the delta ledger identifies a version by key + ETag.
+/// One object version as listed: the delta ledger identifies a version by key + ETag. `key` is
+/// the S3 key exactly as stored (any UTF-8: trailing `/`, empty, `.` and `..` segments, `%`, `+`,
+/// spaces…), never a normalised form of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectInfo {
     pub key: String,
@@ -32,10 +37,27 @@ impl ObjectInfo {
 }
 
 /// A read-only view of one bucket. It only lists, heads and gets objects.
+///
+/// Keys are S3's, exactly: listings come from ListObjectsV2 as stored (see `listing.rs`), and
+/// HEAD/GET address each key exactly ([`S3Source::locate`]).
 #[derive(Clone)]
 pub struct S3Source {
     store: Arc<dyn ObjectStore>,
+    /// How `store` was built (sharing its connection pool): stores for keys `store` cannot
+    /// address are built from it.
+    builder: AmazonS3Builder,
+    signed: SignedClient,
     config: S3Config,
+}
+
+/// Hands every object_store client of one source the same HTTP client (one connection pool).
+#[derive(Debug)]
+struct SharedHttp(HttpClient);
+
+impl HttpConnector for SharedHttp {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(self.0.clone())
+    }
 }
 
 impl S3Source {
@@ -44,6 +66,13 @@ impl S3Source {
     pub fn connect(config: &S3Config, secret: &Secret) -> Result<Self, SourceError> {
         config.validate()?;
         let endpoint = config.endpoint_url()?;
+        let options = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(10))
+            .with_timeout(Duration::from_secs(300))
+            .with_allow_http(config.allow_http);
+        let http = ReqwestConnector::default()
+            .connect(&options)
+            .map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
         let mut builder = AmazonS3Builder::new()
             .with_region(config.region.trim())
             .with_bucket_name(&config.bucket)
@@ -59,12 +88,8 @@ impl S3Source {
                 max_retries: config.max_retries,
                 retry_timeout: Duration::from_secs(180),
             })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(Duration::from_secs(10))
-                    .with_timeout(Duration::from_secs(300))
-                    .with_allow_http(config.allow_http),
-            );
+            .with_client_options(options)
+            .with_http_connector(SharedHttp(http));
         if config.endpoint.is_some() {
             builder = if config.path_style {
                 builder.with_endpoint(endpoint.as_str().trim_end_matches('/'))
@@ -78,9 +103,15 @@ impl S3Source {
             builder = builder.with_virtual_hosted_style_request(true);
         }
         let store = builder
+            .clone()
             .build()
             .map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
-        Ok(S3Source { store: Arc::new(store), config: config.clone() })
+        // The listing is signed like object_store signs (same trimmed key ID and region).
+        let mut signing = config.clone();
+        signing.access_key_id = config.access_key_id.trim().to_string();
+        signing.region = config.region.trim().to_string();
+        let signed = SignedClient::new(&signing, secret, None)?;
+        Ok(S3Source { store: Arc::new(store), builder, signed, config: config.clone() })
     }
 
     pub fn config(&self) -> &S3Config {
@@ -91,58 +122,27 @@ impl S3Source {
         &self.config.bucket
     }
 
-    /// The underlying object store, for readers that do their own ranged reads (Parquet).
-    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
-        self.store.clone()
-    }
-
-    /// Every object below `prefix` (recursively, all pages), sorted by key. Folder markers
-    /// (zero-byte keys ending in `/`) are skipped.
+    /// Every object whose key starts with the folder `prefix` (all pages), sorted by key, keys as
+    /// stored. `prefix` is a folder: a leading `/` is dropped and a missing trailing `/` added
+    /// (`""` is the whole bucket). Folder markers (keys ending in `/`, usually zero-byte) are
+    /// listed like any object: the caller decides what to skip, and says so.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, SourceError> {
-        let trimmed = prefix.trim_matches('/');
-        let path = (!trimmed.is_empty()).then(|| Path::from(trimmed));
-        let mut out: Vec<ObjectInfo> = self
-            .store
-            .list(path.as_ref())
-            .map_ok(|m| ObjectInfo {
-                key: m.location.to_string(),
-                size: m.size,
-                etag: m.e_tag,
-                last_modified: m.last_modified,
-            })
-            .try_collect()
-            .await
-            .map_err(|e| SourceError::store("list", &self.config.bucket, prefix, e))?;
-        out.retain(|o| !o.key.ends_with('/'));
+        let mut out = list_objects(&self.signed, &self.config, &folder_prefix(prefix), false).await?.objects;
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 
-    /// One level below `prefix`: the sub-folders (common prefixes, ending in `/`) and the objects.
+    /// One level below the folder `prefix` (as in [`S3Source::list`]): the sub-folders (common
+    /// prefixes, each ending in `/`) and the objects, keys as stored.
     pub async fn list_level(&self, prefix: &str) -> Result<(Vec<String>, Vec<ObjectInfo>), SourceError> {
-        let trimmed = prefix.trim_matches('/');
-        let path = (!trimmed.is_empty()).then(|| Path::from(trimmed));
-        let r = self
-            .store
-            .list_with_delimiter(path.as_ref())
-            .await
-            .map_err(|e| SourceError::store("list", &self.config.bucket, prefix, e))?;
-        let folders = r.common_prefixes.into_iter().map(|p| format!("{p}/")).collect();
-        let objects = r
-            .objects
-            .into_iter()
-            .map(|m| ObjectInfo { key: m.location.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified })
-            .collect();
-        Ok((folders, objects))
+        let listing = list_objects(&self.signed, &self.config, &folder_prefix(prefix), true).await?;
+        Ok((listing.prefixes, listing.objects))
     }
 
     /// HEAD one object.
     pub async fn head(&self, key: &str) -> Result<ObjectInfo, SourceError> {
-        let m = self
-            .store
-            .head(&Self::path(key))
-            .await
-            .map_err(|e| SourceError::store("head", &self.config.bucket, key, e))?;
+        let (store, path) = self.locate(key)?;
+        let m = store.head(&path).await.map_err(|e| SourceError::store("head", &self.config.bucket, key, e))?;
         Ok(ObjectInfo { key: key.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified })
     }
 
@@ -152,21 +152,109 @@ impl S3Source {
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, SourceError>>, SourceError> {
         let bucket = self.config.bucket.clone();
         let k = key.to_string();
-        let result = self
-            .store
-            .get(&Self::path(key))
-            .await
-            .map_err(|e| SourceError::store("get", &bucket, key, e))?;
+        let (store, path) = self.locate(key)?;
+        let result = store.get(&path).await.map_err(|e| SourceError::store("get", &bucket, key, e))?;
         Ok(result
             .into_stream()
             .map_err(move |e| SourceError::store("read", &bucket, &k, e))
             .boxed())
     }
 
-    /// The object_store path of a key (for readers that address the store directly). Keys that
-    /// came from a listing are already in object_store's form and must not be encoded again;
-    /// keys a user typed are encoded where object_store needs it.
-    pub fn path(key: &str) -> Path {
-        Path::parse(key).unwrap_or_else(|_| Path::from(key))
+    /// The object_store client and `Path` that address exactly the S3 key `key`, for HEAD, GET
+    /// and ranged reads (Parquet).
+    ///
+    /// object_store requests `<bucket endpoint>/<path>`, the path percent-encoded segment by
+    /// segment, and a `Path` holds no empty, `.` or `..` segment and no leading or trailing `/`.
+    /// Keys that fit (`Path::parse` keeps them unchanged) go through the source's store. For the
+    /// others, everything before the key's last `/` moves into the endpoint of a store of its own,
+    /// percent-encoded as one segment (`/` as `%2F`, which S3 decodes back), so no `.`/`..`
+    /// segment appears that URL parsing would resolve away, and the last segment stays the path:
+    /// `odd/./dot.csv` is requested as `<bucket>/odd%2F./dot.csv`. That store shares the source's
+    /// connection pool and retry settings (object_store offers no raw-key request; this is the
+    /// smallest piece on top of it).
+    ///
+    /// Errors: [`SourceError::Unaddressable`] for the few keys no request through object_store
+    /// can name ([`S3Source::addressable`]).
+    pub fn locate(&self, key: &str) -> Result<(Arc<dyn ObjectStore>, Path), SourceError> {
+        if let Ok(path) = Path::parse(key) {
+            if path.as_ref() == key {
+                return Ok((self.store.clone(), path));
+            }
+        }
+        let unaddressable = |reason: String| SourceError::Unaddressable { bucket: self.config.bucket.clone(), key: key.to_string(), reason };
+        Self::addressable(key).map_err(unaddressable)?;
+        let (dir, name) = key.rsplit_once('/').expect("addressable keys have a '/'");
+        let path = Path::from_iter([PathPart::parse(name).expect("checked by addressable")]);
+        let endpoint = format!("{}{}", self.config.bucket_url()?.as_str(), uri_encode(dir));
+        let store = self
+            .builder
+            .clone()
+            .with_virtual_hosted_style_request(true)
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|e| unaddressable(format!("cannot configure a client for it: {e}")))?;
+        Ok((Arc::new(store), path))
+    }
+
+    /// Whether [`S3Source::locate`] can address `key`; the reason when it cannot. Unaddressable:
+    /// keys ending in `/` (folder markers), keys whose last segment is `.` or `..` or holds ASCII
+    /// control characters (object_store's `Path` cannot hold that segment), and keys whose part
+    /// before the last `/` is exactly `.` or `..` (any URL parser resolves that segment away).
+    pub fn addressable(key: &str) -> Result<(), String> {
+        if Path::parse(key).is_ok_and(|p| p.as_ref() == key) {
+            return Ok(());
+        }
+        let Some((dir, name)) = key.rsplit_once('/') else {
+            return Err(format!("object_store cannot request a key like '{}' ('.', '..' or control characters)", key.escape_debug()));
+        };
+        if name.is_empty() {
+            return Err("the key ends in '/' (a folder name, not a file)".into());
+        }
+        if PathPart::parse(name).is_err() {
+            return Err(format!(
+                "its last segment '{}' is '.', '..' or holds control characters, which object_store cannot put in a request",
+                name.escape_debug()
+            ));
+        }
+        if dir == "." || dir == ".." {
+            return Err(format!("it starts with a '{dir}/' segment, which URL parsing resolves away"));
+        }
+        Ok(())
+    }
+}
+
+/// The prefix of a folder as S3 lists it: no leading `/` (as typed: `/raw` means `raw/`), one
+/// trailing `/` added when missing; `""` for the whole bucket.
+fn folder_prefix(prefix: &str) -> String {
+    let p = prefix.trim_start_matches('/');
+    if p.is_empty() || p.ends_with('/') {
+        p.to_string()
+    } else {
+        format!("{p}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_keys_object_store_can_address() {
+        for key in ["a.csv", "odd/a b.csv", "odd/x+y.csv", "odd/100%.csv", "odd/ü/日本.csv", "odd//double.csv", "odd/./dot.csv", "odd/../dotdot.csv", "/lead.csv", "a/b/"] {
+            let ok = S3Source::addressable(key);
+            assert_eq!(ok.is_ok(), key != "a/b/", "{key}: {ok:?}");
+        }
+        for key in ["odd/.", "odd/..", "odd/tab\tname.csv", "./x.csv", "../x.csv", "raw/", "..", "tab\t.csv"] {
+            assert!(S3Source::addressable(key).is_err(), "{key}");
+        }
+    }
+
+    #[test]
+    fn folder_prefixes() {
+        assert_eq!(folder_prefix(""), "");
+        assert_eq!(folder_prefix("/"), "");
+        assert_eq!(folder_prefix("raw"), "raw/");
+        assert_eq!(folder_prefix("/raw/"), "raw/");
+        assert_eq!(folder_prefix("odd//"), "odd//", "an empty segment is part of the prefix");
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use lakeport_source::{S3Config, Secret, SignedClient};
 use object_store::aws::AmazonS3Builder;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::ObjectStore;
 
 pub struct TestS3 {
     pub endpoint: String,
@@ -54,7 +54,7 @@ impl TestS3 {
             .with_secret_access_key(&self.admin.1)
             .build()
             .unwrap();
-        TestBucket { name, store: Arc::new(store), endpoint: self.endpoint.clone() }
+        TestBucket { name, store: Arc::new(store), endpoint: self.endpoint.clone(), admin: client, admin_cfg }
     }
 
     /// Connection settings for `bucket` with the given access key (path-style, plain HTTP to loopback).
@@ -71,16 +71,24 @@ pub struct TestBucket {
     pub name: String,
     pub endpoint: String,
     store: Arc<dyn ObjectStore>,
+    admin: SignedClient,
+    admin_cfg: S3Config,
 }
 
 impl TestBucket {
-    /// Stores an object under exactly this key (the same key lakeport is then given).
+    /// Stores an object under exactly this key, whatever S3 allows in it (trailing `/`, empty,
+    /// `.` and `..` segments…): a signed PUT to the key's exact URL, not through object_store,
+    /// whose `Path` would normalise such keys.
     pub async fn put(&self, key: &str, data: impl Into<Bytes>) {
-        self.store.put(&lakeport_source::S3Source::path(key), PutPayload::from(data.into())).await.unwrap();
+        let url = self.admin_cfg.object_url(key).unwrap();
+        let resp = self.admin.send(http::Method::PUT, &url, &[], data.into()).await.unwrap();
+        assert!(resp.status == 200, "PutObject {key:?}: HTTP {} {}", resp.status, resp.text());
     }
 
     pub async fn delete(&self, key: &str) {
-        self.store.delete(&lakeport_source::S3Source::path(key)).await.unwrap();
+        let url = self.admin_cfg.object_url(key).unwrap();
+        let resp = self.admin.send(http::Method::DELETE, &url, &[], Bytes::new()).await.unwrap();
+        assert!(resp.status == 204 || resp.status == 200, "DeleteObject {key:?}: HTTP {} {}", resp.status, resp.text());
     }
 
     /// Every key with its ETag, sorted: a fingerprint of the bucket's contents.
