@@ -194,6 +194,12 @@ pub struct ConnectionAddArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DeletedArg {
+    Keep,
+    Remove,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum EncodingArg {
     Utf8,
     Latin1,
@@ -216,9 +222,14 @@ pub struct ExtractArgs {
     /// Full load: replace the tables atomically (the default).
     #[arg(long, conflicts_with = "delta")]
     pub full: bool,
-    /// Delta load: append only objects (key + ETag) not loaded before.
+    /// Delta load: load only objects (key + ETag) not loaded before; a changed object's earlier
+    /// rows are replaced in the same commit.
     #[arg(long)]
     pub delta: bool,
+    /// Delta load: objects loaded before and gone from the source now: keep their rows (append,
+    /// the default) or remove them in the same commit (the table mirrors the folder).
+    #[arg(long, value_enum, default_value = "keep", requires = "delta")]
+    pub deleted: DeletedArg,
     /// Records sampled to infer CSV/JSON column types.
     #[arg(long, default_value_t = 1000)]
     pub infer_rows: usize,

@@ -82,8 +82,11 @@ pub fn print_report(report: &ExtractReport) {
             format!("nothing new: all {} file(s) already loaded", t.unchanged)
         };
         println!("{:<24} {what}", t.table);
-        if !t.changed.is_empty() {
-            println!("  {} changed file(s) loaded again: {}", t.changed.len(), t.changed.join(", "));
+        for c in &t.changed {
+            println!("  changed: {} ({} rows replaced by {})", c.key.escape_debug(), c.rows_before, c.rows_after);
+        }
+        for r in &t.removed {
+            println!("  removed: {} ({} rows; the object is gone from the source)", r.key.escape_debug(), r.rows);
         }
         if t.committed && t.unchanged > 0 {
             println!("  {} file(s) skipped: already loaded", t.unchanged);

@@ -6,7 +6,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ConnectionConfig, JobStatus, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ConnectionConfig, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -32,11 +32,41 @@ pub struct ExtractRequest {
     /// Objects fetched at once (default: the connection's setting).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Delta loads: what happens to the rows of objects no longer in the source.
+    #[serde(default)]
+    pub deleted: DeletedObjects,
+}
+
+/// What a delta load does with the rows of objects that were loaded before and are gone from
+/// the source now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeletedObjects {
+    /// Keep them (append semantics, as the reference connector).
+    #[default]
+    Keep,
+    /// Remove them in the same commit: the table mirrors the folder.
+    Remove,
+}
+
+/// An object loaded before in another version: its earlier rows were replaced by the new ones.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ChangedObject {
+    pub key: String,
+    pub rows_before: u64,
+    pub rows_after: u64,
+}
+
+/// An object gone from the source whose rows a delta load removed (`--deleted remove`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RemovedObject {
+    pub key: String,
+    pub rows: u64,
 }
 
 impl ExtractRequest {
     pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
-        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None }
+        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep }
     }
 }
 
@@ -45,8 +75,11 @@ pub struct TableReport {
     pub table: String,
     /// Keys loaded by this run.
     pub loaded: Vec<String>,
-    /// Of those, keys loaded before in another version (their ETag changed).
-    pub changed: Vec<String>,
+    /// Of those, objects loaded before in another version (their ETag changed): their earlier
+    /// rows were replaced in the same commit.
+    pub changed: Vec<ChangedObject>,
+    /// Objects gone from the source whose rows were removed (`deleted: remove`).
+    pub removed: Vec<RemovedObject>,
     /// Keys a delta load skipped because this version is already in the table.
     pub unchanged: usize,
     /// Empty objects (no header, no rows) passed over in a folder.
@@ -128,6 +161,12 @@ struct Staged {
     report: TableReport,
 }
 
+impl Staged {
+    fn change(&self) -> LedgerChange {
+        LedgerChange { loaded: self.objects.clone(), removed: self.report.removed.iter().map(|r| r.key.clone()).collect() }
+    }
+}
+
 async fn run(
     pool: &Pool,
     source: &S3Source,
@@ -154,7 +193,8 @@ async fn run(
     let mut reports = idle;
     let mut pending = staged.into_iter();
     while let Some(s) = pending.next() {
-        match s.writer.commit(&s.objects, job_id).await {
+        let change = s.change();
+        match s.writer.commit(change, job_id).await {
             Ok(summary) => {
                 let mut report = s.report;
                 report.snapshot_id = Some(summary.snapshot_id);
@@ -189,21 +229,31 @@ async fn stage_table(
     if request.mode == LoadMode::Delta {
         let ledger = pool.ledger(&planned.table).await?;
         for (o, k) in &planned.objects {
-            match ledger.version_of(&o.key) {
-                Some(v) if v == o.version() => report.unchanged += 1,
-                Some(_) => {
-                    report.changed.push(o.key.clone());
+            match ledger.get(&o.key) {
+                Some(had) if had.version == o.version() => report.unchanged += 1,
+                Some(had) => {
+                    report.changed.push(ChangedObject { key: o.key.clone(), rows_before: had.rows, rows_after: 0 });
                     selected.push((o.clone(), *k));
                 }
                 None => selected.push((o.clone(), *k)),
             }
         }
+        if request.deleted == DeletedObjects::Remove {
+            let listed: std::collections::HashSet<&str> = planned.objects.iter().map(|(o, _)| o.key.as_str()).collect();
+            report.removed = ledger.objects.values().filter(|o| !listed.contains(o.key.as_str())).map(|o| RemovedObject { key: o.key.clone(), rows: o.rows }).collect();
+        }
     } else {
         selected = planned.objects.clone();
     }
-    if selected.is_empty() {
+    if selected.is_empty() && report.removed.is_empty() {
         progress.table_done(&planned.table, 0);
         return Ok(Err(report));
+    }
+    if selected.is_empty() {
+        // Only removals: a commit that drops the rows of the objects gone from the source.
+        let schema = existing.clone().ok_or_else(|| ExtractError::Incomplete { table: planned.table.clone(), message: "the table to remove objects from does not exist".into() })?;
+        let writer = pool.begin_write(&planned.table, &schema, LoadMode::Delta).await?;
+        return Ok(Ok(Staged { writer, objects: Vec::new(), report }));
     }
 
     let mut read = request.read.clone();
@@ -455,8 +505,16 @@ async fn stage_once(
         })
     };
     // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
-    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| LoadedObject { key: e.info.key.clone(), version: e.info.version() }).collect();
-    let versions: std::collections::HashMap<String, String> = selected.iter().map(|(o, _)| (o.key.clone(), o.version())).collect();
+    let loaded = |info: &ObjectInfo, rows: u64| LoadedObject {
+        key: info.key.clone(),
+        version: info.version(),
+        size: info.size,
+        modified_ms: info.last_modified.timestamp_millis(),
+        rows,
+        data_files: Vec::new(),
+    };
+    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| loaded(&e.info, 0)).collect();
+    let infos: std::collections::HashMap<String, ObjectInfo> = selected.iter().map(|(o, _)| (o.key.clone(), o.clone())).collect();
     enum Stop {
         Failed(ExtractError),
         Widen(Schema),
@@ -465,19 +523,26 @@ async fn stage_once(
         match rx.recv().await {
             None => break None,
             Some(Ok(Msg::Batch(b, key))) => {
-                if let Err(e) = writer.write(&b).await {
+                if let Err(e) = writer.write(&key, &b).await {
                     break Some(Stop::Failed(ExtractError::Write { file: object_name(source.bucket(), &key), source: e }));
                 }
             }
             Some(Ok(Msg::Done { key, rows, bytes })) => {
+                // Close the object's data files now: memory stays bounded by the open objects.
+                if let Err(e) = writer.finish_object(&key).await {
+                    break Some(Stop::Failed(ExtractError::Write { file: object_name(source.bucket(), &key), source: e }));
+                }
                 progress.file_done(&planned.table, &key, rows, bytes);
                 report.rows += rows;
                 report.bytes += bytes;
-                objects.push(LoadedObject { version: versions[&key].clone(), key: key.clone() });
+                objects.push(loaded(&infos[&key], rows));
+                if let Some(c) = report.changed.iter_mut().find(|c| c.key == key) {
+                    c.rows_after = rows;
+                }
                 report.loaded.push(key);
             }
             Some(Ok(Msg::Empty { key })) => {
-                objects.push(LoadedObject { version: versions[&key].clone(), key: key.clone() });
+                objects.push(loaded(&infos[&key], 0));
                 report.skipped_empty.push(key);
             }
             Some(Ok(Msg::Widen(schema))) => break Some(Stop::Widen(schema)),

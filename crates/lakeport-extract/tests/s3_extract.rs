@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use common::{events_csv, parquet_bytes, setup};
-use lakeport_extract::{ExtractError, ExtractRequest, Item, SkipReason, SkippedObject};
+use lakeport_extract::{ChangedObject, ExtractError, ExtractRequest, Item, SkipReason, SkippedObject};
 use lakeport_pool::{ConnectionConfig, LoadMode};
 
 #[tokio::test]
@@ -77,11 +77,12 @@ async fn folder_full_then_delta_then_changed_object() {
     assert_eq!(env.scalar("SELECT count(*) FROM log").await, 25);
     assert_eq!(env.scalar("SELECT count(DISTINCT case_id) FROM log").await, 25);
 
-    // A changed object (new ETag) is loaded again and reported as changed.
+    // A changed object (new ETag): its earlier rows are replaced in the same commit.
     env.bucket.put("log/part-3.csv", events_csv(100, 3)).await;
     let r = env.run(vec![Item::folder("log")], LoadMode::Delta).await.unwrap();
-    assert_eq!(r.tables[0].changed, vec!["log/part-3.csv".to_string()]);
-    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 28);
+    assert_eq!(r.tables[0].changed, vec![ChangedObject { key: "log/part-3.csv".into(), rows_before: 5, rows_after: 3 }]);
+    assert_eq!(env.scalar("SELECT count(*) FROM log").await, 23);
+    assert_eq!(env.scalar("SELECT count(*) FROM log WHERE case_id >= 100").await, 3);
 
     // A full load replaces everything with the folder's current contents.
     let r = env.run(vec![Item::folder("log")], LoadMode::Full).await.unwrap();

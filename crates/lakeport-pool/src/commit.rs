@@ -10,7 +10,7 @@
 //! never a mix, and a crash at any point before the swap leaves the table as it was (the files
 //! written so far are orphans, removed by `vacuum`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use iceberg::spec::{
@@ -33,12 +33,16 @@ pub(crate) struct CommitRequest {
     pub files: Vec<DataFile>,
     /// Full load: the new snapshot holds only `files`. Delta: it keeps the current files too.
     pub replace: bool,
+    /// Delta: current data files the new snapshot drops (the rows of changed or removed
+    /// objects). Each must be in the current snapshot, or the commit fails with `LedgerStale`.
+    pub drop_files: HashSet<String>,
     pub properties: HashMap<String, String>,
 }
 
 pub(crate) struct Committed {
     pub snapshot_id: i64,
     pub total_records: u64,
+    pub removed_records: u64,
     pub metadata_location: String,
 }
 
@@ -56,17 +60,56 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
     let mut manifests: Vec<ManifestFile> = Vec::new();
     // Running totals carried from the parent snapshot (only when appending to it).
     let mut previous = HashMap::<&str, u64>::new();
+    let mut collector = SnapshotSummaryCollector::default();
+    let mut dropped = 0usize;
+    let mut removed_records = 0u64;
     if let Some(current) = meta.current_snapshot() {
         if !req.replace {
             let bytes = file_io.new_input(current.manifest_list())?.read().await?;
-            manifests.extend(ManifestList::parse_with_version(&bytes, meta.format_version())?.consume_entries());
-            for key in TOTALS.iter().map(|(total, _)| *total) {
+            let current_manifests: Vec<ManifestFile> = ManifestList::parse_with_version(&bytes, meta.format_version())?.consume_entries().into_iter().collect();
+            for manifest in current_manifests {
+                if req.drop_files.is_empty() {
+                    manifests.push(manifest);
+                    continue;
+                }
+                // A manifest holding a file to drop is rewritten: its other live files as
+                // existing entries, the dropped ones as deleted entries (Iceberg spec, manifests).
+                let loaded = manifest.load_manifest(file_io).await?;
+                let hit = loaded.entries().iter().any(|e| e.is_alive() && req.drop_files.contains(e.file_path()));
+                if !hit {
+                    manifests.push(manifest);
+                    continue;
+                }
+                let path = format!("{location}/metadata/{commit_id}-m{}.avro", manifests.len() + 1);
+                let mut writer = ManifestWriterBuilder::new(file_io.new_output(&path)?, Some(snapshot_id), schema.clone(), spec.clone()).build_v2_data();
+                for e in loaded.entries().iter().filter(|e| e.is_alive()) {
+                    let seq = e.sequence_number().unwrap_or(0);
+                    if req.drop_files.contains(e.file_path()) {
+                        dropped += 1;
+                        removed_records += e.record_count();
+                        collector.remove_file(e.data_file(), schema.clone(), meta.default_partition_spec().clone());
+                        writer.add_delete_file(e.data_file().clone(), seq, e.file_sequence_number)?;
+                    } else {
+                        writer.add_existing_file(e.data_file().clone(), e.snapshot_id().unwrap_or(snapshot_id), seq, e.file_sequence_number)?;
+                    }
+                }
+                manifests.push(writer.write_manifest_file().await?);
+            }
+            if dropped != req.drop_files.len() {
+                return Err(PoolError::LedgerStale {
+                    table: req.ident.name().to_string(),
+                    detail: format!(
+                        "{} of the data files holding rows of changed or removed objects are no longer in it (another engine rewrote them, e.g. by compaction)",
+                        req.drop_files.len() - dropped
+                    ),
+                });
+            }
+            for key in TOTALS.iter().map(|(total, _, _)| *total) {
                 let v = current.summary().additional_properties.get(key).and_then(|v| v.parse().ok()).unwrap_or(0);
                 previous.insert(key, v);
             }
         }
     }
-    let mut collector = SnapshotSummaryCollector::default();
     let mut added_records = 0u64;
     for f in &req.files {
         collector.add_file(f, schema.clone(), meta.default_partition_spec().clone());
@@ -87,12 +130,13 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
 
     let mut properties = req.properties;
     properties.extend(collector.build());
-    for (total, added) in TOTALS {
-        let added: u64 = properties.get(added).and_then(|v| v.parse().ok()).unwrap_or(0);
-        properties.insert(total.to_string(), (previous.get(total).copied().unwrap_or(0) + added).to_string());
+    for (total, added, removed) in TOTALS {
+        let figure = |k: &str| -> u64 { properties.get(k).and_then(|v| v.parse().ok()).unwrap_or(0) };
+        let value = (previous.get(total).copied().unwrap_or(0) + figure(added)).saturating_sub(figure(removed));
+        properties.insert(total.to_string(), value.to_string());
     }
-    let total_records = previous.get("total-records").copied().unwrap_or(0) + added_records;
-    let operation = if req.replace && parent.is_some() { Operation::Overwrite } else { Operation::Append };
+    let total_records = (previous.get("total-records").copied().unwrap_or(0) + added_records).saturating_sub(removed_records);
+    let operation = if (req.replace && parent.is_some()) || dropped > 0 { Operation::Overwrite } else { Operation::Append };
     let snapshot = Snapshot::builder()
         .with_snapshot_id(snapshot_id)
         .with_parent_snapshot_id(parent)
@@ -155,12 +199,15 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
             }
         }
     }
-    Ok(Committed { snapshot_id, total_records, metadata_location: new_location })
+    Ok(Committed { snapshot_id, total_records, removed_records, metadata_location: new_location })
 }
 
-/// Snapshot-summary totals and the "added" figure each one grows by.
-const TOTALS: [(&str, &str); 3] =
-    [("total-records", "added-records"), ("total-data-files", "added-data-files"), ("total-files-size", "added-files-size")];
+/// Snapshot-summary totals, the "added" figure each one grows by and the "deleted" one it shrinks by.
+const TOTALS: [(&str, &str, &str); 3] = [
+    ("total-records", "added-records", "deleted-records"),
+    ("total-data-files", "added-data-files", "deleted-data-files"),
+    ("total-files-size", "added-files-size", "removed-files-size"),
+];
 
 fn unique_snapshot_id(meta: &TableMetadata) -> i64 {
     loop {

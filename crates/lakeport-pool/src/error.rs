@@ -19,6 +19,10 @@ pub enum PoolError {
     UnsupportedType { column: String, data_type: String },
     #[error("column '{column}': a {from} value does not fit the table's {to} without change: {detail}")]
     LossyValue { column: String, from: String, to: String, detail: String },
+    /// The table's ledger cannot say which rows came from which object: a delta load could
+    /// duplicate rows, so it is refused.
+    #[error("table '{table}' needs a full load before the next delta load: {detail}")]
+    LedgerStale { table: String, detail: String },
     #[error("table '{0}' was changed by another load at the same time; nothing was committed, run the load again")]
     CommitConflict(String),
     #[error("catalog: {0}")]

@@ -31,7 +31,7 @@ pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
 pub use query::QueryResult;
 pub use vacuum::VacuumReport;
-pub use writer::{CommitSummary, LoadMode, TableWriter};
+pub use writer::{CommitSummary, LedgerChange, LoadMode, TableWriter};
 
 /// The Iceberg catalog name lakeport registers its tables under (pyiceberg: `SqlCatalog("lakeport", …)`).
 pub const CATALOG_NAME: &str = "lakeport";

@@ -352,10 +352,12 @@ impl Pool {
         })
     }
 
-    /// Which object versions the table's current state was loaded from (empty for a new table).
+    /// Which object versions the table's current snapshot was loaded from, and where their rows
+    /// are (empty for a new table). Errors: [`PoolError::LedgerStale`] when the table's history no
+    /// longer says (see `ledger`).
     pub async fn ledger(&self, table: &str) -> Result<Ledger, PoolError> {
         Ok(match self.load(table).await? {
-            Some(t) => Ledger::from_metadata(t.metadata()),
+            Some(t) => Ledger::read(t.file_io(), t.metadata(), table).await?,
             None => Ledger::default(),
         })
     }
@@ -367,9 +369,13 @@ impl Pool {
         let normalized = crate::types::normalize_schema(schema)?;
         let ident = TableIdent::new(self.namespace(), table.to_string());
         let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
-        let (staged, previous) = match self.load(table).await? {
+        let (staged, previous, base) = match self.load(table).await? {
             Some(t) => {
                 let current = t.metadata().clone();
+                let base = match mode {
+                    LoadMode::Delta => Some(Ledger::read(t.file_io(), &current, table).await?),
+                    LoadMode::Full => None,
+                };
                 let current_cols = strip_field_ids(&schema_to_arrow_schema(current.current_schema())?);
                 let new_cols = strip_field_ids(&schema_to_arrow_schema(&fresh)?);
                 let staged = if same_columns(&current_cols, &new_cols) {
@@ -383,11 +389,11 @@ impl Pool {
                     let reid = offset_field_ids(&fresh, current.last_column_id())?;
                     current.into_builder(None).add_current_schema(reid)?.build()?.metadata
                 };
-                (staged, Some(t.metadata_location_result()?.to_string()))
+                (staged, Some(t.metadata_location_result()?.to_string()), base)
             }
-            None => (self.new_table_metadata(table, fresh)?, None),
+            None => (self.new_table_metadata(table, fresh)?, None, None),
         };
-        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode).await
+        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode, base).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {

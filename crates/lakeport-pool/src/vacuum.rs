@@ -24,13 +24,14 @@ pub struct VacuumReport {
 }
 
 /// Every file the table's metadata references: metadata files (current and logged), manifest
-/// lists, manifests and data files of every snapshot.
+/// lists, manifests, data files and ledger files of every snapshot.
 async fn referenced(file_io: &FileIO, metadata: &TableMetadata, current_location: &str) -> Result<HashSet<PathBuf>, PoolError> {
     let mut out = HashSet::new();
     out.insert(local_path(current_location));
     for log in metadata.metadata_log() {
         out.insert(local_path(&log.metadata_file));
     }
+    out.extend(crate::ledger::Ledger::files_of(metadata).iter().map(|p| local_path(p)));
     for snapshot in metadata.snapshots() {
         out.insert(local_path(snapshot.manifest_list()));
         let bytes = file_io.new_input(snapshot.manifest_list())?.read().await?;

@@ -1,7 +1,7 @@
 //! Writing one load into one table: Parquet data files via iceberg's writer chain, then a single
 //! commit (see `commit`). Nothing is visible to readers before `commit`; `abort` removes the files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use iceberg::arrow::schema_to_arrow_schema;
 use iceberg::io::FileIO;
-use iceberg::spec::{DataFileFormat, TableMetadata};
+use iceberg::spec::{DataFile, DataFileFormat, TableMetadata};
 use iceberg::writer::base_writer::data_file_writer::{DataFileWriter, DataFileWriterBuilder};
 use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
 use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use crate::commit::{commit, CommitRequest};
-use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LOAD, PROP_OBJECTS};
+use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
 use crate::PoolError;
 
@@ -45,9 +45,24 @@ impl LoadMode {
 }
 
 type Inner = DataFileWriter<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
+type Rolling = RollingFileWriterBuilder<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
+
+/// What one load did to the objects of a table, committed with its data (see `ledger`).
+#[derive(Clone, Debug, Default)]
+pub struct LedgerChange {
+    /// Objects loaded by this load (new ones, and new versions of changed ones: a changed
+    /// object's earlier rows are dropped in the same commit). Their `data_files` are filled in
+    /// by the writer.
+    pub loaded: Vec<LoadedObject>,
+    /// Keys whose rows are dropped without a new version (objects deleted from the source).
+    pub removed: Vec<String>,
+}
 
 /// Staged data for one table. Dropping it without `commit` leaves the table untouched; call
 /// `abort` to also delete the data files written so far.
+///
+/// Each object's rows go to data files of their own ([`TableWriter::write`] takes the key), so a
+/// later load can replace exactly one object's rows by dropping its files.
 pub struct TableWriter {
     pub(crate) ident: TableIdent,
     pub(crate) db: SqlitePool,
@@ -55,10 +70,18 @@ pub struct TableWriter {
     pub(crate) staged: TableMetadata,
     pub(crate) previous_location: Option<String>,
     pub(crate) mode: LoadMode,
+    /// The ledger the load builds on (delta loads into an existing table).
+    pub(crate) base: Option<Ledger>,
     /// The schema batches must have (column names/types), without Iceberg field ids.
     pub(crate) schema: SchemaRef,
     write_schema: SchemaRef,
-    inner: Option<Inner>,
+    /// Makes each object's writer (clones share the file-name counter).
+    rolling: Rolling,
+    /// Open writers, one per object being loaded.
+    open: HashMap<String, Inner>,
+    /// Data files of objects whose writers are closed.
+    files: Vec<DataFile>,
+    object_files: HashMap<String, Vec<String>>,
     data_dir: PathBuf,
     file_prefix: String,
     rows: u64,
@@ -70,8 +93,12 @@ pub struct CommitSummary {
     pub table: String,
     pub snapshot_id: i64,
     pub rows_added: u64,
+    /// Rows dropped with the data files of changed and removed objects.
+    pub rows_removed: u64,
     pub total_rows: u64,
     pub data_files: usize,
+    /// Bytes of ledger files this commit wrote.
+    pub ledger_bytes: u64,
 }
 
 impl TableWriter {
@@ -82,6 +109,7 @@ impl TableWriter {
         staged: TableMetadata,
         previous_location: Option<String>,
         mode: LoadMode,
+        base: Option<Ledger>,
     ) -> Result<TableWriter, PoolError> {
         let write_schema: SchemaRef = Arc::new(schema_to_arrow_schema(staged.current_schema())?);
         let schema = Arc::new(crate::types::strip_field_ids(&write_schema));
@@ -93,9 +121,9 @@ impl TableWriter {
             parquet,
             file_io.clone(),
             DefaultLocationGenerator::with_data_location(format!("{location}/data")),
+            // One generator shared by every object's writer: its counter keeps file names unique.
             DefaultFileNameGenerator::new(file_prefix.clone(), None, DataFileFormat::Parquet),
         );
-        let inner = DataFileWriterBuilder::new(rolling).build(None).await?;
         Ok(TableWriter {
             ident,
             db,
@@ -103,9 +131,13 @@ impl TableWriter {
             staged,
             previous_location,
             mode,
+            base,
             schema,
             write_schema,
-            inner: Some(inner),
+            rolling,
+            open: HashMap::new(),
+            files: Vec::new(),
+            object_files: HashMap::new(),
             data_dir: local_path(&format!("{location}/data")),
             file_prefix,
             rows: 0,
@@ -125,29 +157,71 @@ impl TableWriter {
         self.rows
     }
 
-    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), PoolError> {
+    /// Writes rows of the object `key` (into that object's own data files).
+    pub async fn write(&mut self, key: &str, batch: &RecordBatch) -> Result<(), PoolError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
         let b = to_table_batch(batch, &self.write_schema)?;
-        self.inner.as_mut().expect("writer open until commit").write(b).await?;
+        if !self.open.contains_key(key) {
+            let w = DataFileWriterBuilder::new(self.rolling.clone()).build(None).await?;
+            self.open.insert(key.to_string(), w);
+        }
+        self.open.get_mut(key).expect("inserted above").write(b).await?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
-    /// Closes the data files and commits them together with the ledger entries for `objects`.
-    pub async fn commit(mut self, objects: &[LoadedObject], job_id: &str) -> Result<CommitSummary, PoolError> {
-        let files = match self.inner.take().expect("writer open until commit").close().await {
-            Ok(f) => f,
-            Err(e) => {
-                self.remove_staged_files();
-                return Err(e.into());
+    /// Closes the data files of the object `key` (all its rows are written) and returns their
+    /// paths; none for an object without rows.
+    pub async fn finish_object(&mut self, key: &str) -> Result<Vec<String>, PoolError> {
+        let Some(mut w) = self.open.remove(key) else { return Ok(Vec::new()) };
+        let files = w.close().await?;
+        let paths: Vec<String> = files.iter().map(|f| f.file_path().to_string()).collect();
+        self.files.extend(files);
+        self.object_files.insert(key.to_string(), paths.clone());
+        Ok(paths)
+    }
+
+    /// Commits the written data files with the ledger `change` in one snapshot: a full load
+    /// replaces the table; a delta load appends and drops the data files of every object that
+    /// `change` loads anew (changed) or removes.
+    ///
+    /// Errors: [`PoolError::LedgerStale`] if a file to drop is no longer in the table (another
+    /// engine rewrote it) — nothing is committed; [`PoolError::CommitConflict`] if another load
+    /// committed first.
+    pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
+        let result = self.commit_inner(&mut change, job_id).await;
+        if result.is_err() {
+            self.remove_staged_files();
+        }
+        result
+    }
+
+    async fn commit_inner(&mut self, change: &mut LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
+        let keys: Vec<String> = self.open.keys().cloned().collect();
+        for key in keys {
+            self.finish_object(&key).await?;
+        }
+        for o in &mut change.loaded {
+            o.data_files = self.object_files.get(&o.key).cloned().unwrap_or_default();
+        }
+        let base = if self.mode == LoadMode::Delta { self.base.as_ref() } else { None };
+        let mut drop_files: HashSet<String> = HashSet::new();
+        if let Some(base) = base {
+            for key in change.loaded.iter().map(|o| &o.key).chain(&change.removed) {
+                if let Some(old) = base.get(key) {
+                    drop_files.extend(old.data_files.iter().cloned());
+                }
             }
-        };
+        }
+        let dir = format!("{}/metadata", self.staged.location().trim_end_matches('/'));
+        let (chain, ledger_bytes) = Ledger::write_next(&self.file_io, &dir, base, &change.loaded, &change.removed).await?;
+        let files = std::mem::take(&mut self.files);
         let data_files = files.len();
         let properties = HashMap::from([
             (PROP_LOAD.to_string(), self.mode.as_str().to_string()),
-            (PROP_OBJECTS.to_string(), Ledger::encode(objects)),
+            (PROP_LEDGER.to_string(), chain),
             (PROP_JOB.to_string(), job_id.to_string()),
         ]);
         let request = CommitRequest {
@@ -156,30 +230,26 @@ impl TableWriter {
             previous_location: self.previous_location.clone(),
             files,
             replace: self.mode == LoadMode::Full,
+            drop_files,
             properties,
         };
-        match commit(&self.db, &self.file_io, request).await {
-            Ok(c) => {
-                tracing::debug!(table = %self.ident, metadata = %c.metadata_location, "committed");
-                Ok(CommitSummary {
-                    table: self.ident.name().to_string(),
-                    snapshot_id: c.snapshot_id,
-                    rows_added: self.rows,
-                    total_rows: c.total_records,
-                    data_files,
-                })
-            }
-            Err(e) => {
-                self.remove_staged_files();
-                Err(e)
-            }
-        }
+        let c = commit(&self.db, &self.file_io, request).await?;
+        tracing::debug!(table = %self.ident, metadata = %c.metadata_location, "committed");
+        Ok(CommitSummary {
+            table: self.ident.name().to_string(),
+            snapshot_id: c.snapshot_id,
+            rows_added: self.rows,
+            rows_removed: c.removed_records,
+            total_rows: c.total_records,
+            data_files,
+            ledger_bytes,
+        })
     }
 
     /// Gives up: closes and deletes the data files written so far. The table is unchanged.
     pub async fn abort(mut self) {
-        if let Some(mut inner) = self.inner.take() {
-            let _ = inner.close().await;
+        for (_, mut w) in self.open.drain() {
+            let _ = w.close().await;
         }
         self.remove_staged_files();
     }

@@ -6,15 +6,19 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use lakeport_pool::{LoadMode, LoadedObject, PoolDir, PoolError};
+use lakeport_pool::{LedgerChange, LoadMode, LoadedObject, PoolDir, PoolError};
 
 fn batch(ids: &[i64], names: &[&str]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true)]));
     RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(ids.to_vec())), Arc::new(StringArray::from(names.to_vec()))]).unwrap()
 }
 
-fn obj(key: &str, v: &str) -> LoadedObject {
-    LoadedObject { key: key.into(), version: v.into() }
+fn obj(key: &str, v: &str, rows: u64) -> LoadedObject {
+    LoadedObject { key: key.into(), version: v.into(), size: 0, modified_ms: 0, rows, data_files: Vec::new() }
+}
+
+fn loaded(objects: Vec<LoadedObject>) -> LedgerChange {
+    LedgerChange { loaded: objects, removed: Vec::new() }
 }
 
 async fn count(pool: &lakeport_pool::Pool, sql: &str) -> i64 {
@@ -32,16 +36,16 @@ async fn full_delta_replace_and_drift() {
     // Full load creates the table in one commit.
     let b = batch(&[1, 2, 3], &["a", "b", "c"]);
     let mut w = pool.begin_write("orders", &b.schema(), LoadMode::Full).await.unwrap();
-    w.write(&b).await.unwrap();
-    let c = w.commit(&[obj("in/a.csv", "e1")], "job1").await.unwrap();
+    w.write("in/a.csv", &b).await.unwrap();
+    let c = w.commit(loaded(vec![obj("in/a.csv", "e1", 3)]), "job1").await.unwrap();
     assert_eq!((c.rows_added, c.total_rows), (3, 3));
     assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 3);
 
     // Delta appends, and the ledger remembers both objects.
     let b2 = batch(&[4], &["d"]);
     let mut w = pool.begin_write("orders", &b2.schema(), LoadMode::Delta).await.unwrap();
-    w.write(&b2).await.unwrap();
-    w.commit(&[obj("in/b.csv", "e2")], "job2").await.unwrap();
+    w.write("in/b.csv", &b2).await.unwrap();
+    w.commit(loaded(vec![obj("in/b.csv", "e2", 1)]), "job2").await.unwrap();
     assert_eq!(count(&pool, "SELECT sum(id) FROM orders").await, 10);
     let ledger = pool.ledger("orders").await.unwrap();
     assert!(ledger.contains("in/a.csv", "e1") && ledger.contains("in/b.csv", "e2"));
@@ -57,7 +61,7 @@ async fn full_delta_replace_and_drift() {
     let data_dir = dir.path().join("warehouse/sales/orders/data");
     let files_before = std::fs::read_dir(&data_dir).unwrap().count();
     let mut w = pool.begin_write("orders", &b2.schema(), LoadMode::Full).await.unwrap();
-    w.write(&b2).await.unwrap();
+    w.write("in/b.csv", &b2).await.unwrap();
     w.abort().await;
     assert_eq!(std::fs::read_dir(&data_dir).unwrap().count(), files_before);
     assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 4);
@@ -66,8 +70,8 @@ async fn full_delta_replace_and_drift() {
     let s3 = Arc::new(Schema::new(vec![Field::new("code", DataType::Utf8, true)]));
     let b3 = RecordBatch::try_new(s3.clone(), vec![Arc::new(StringArray::from(vec!["x", "y"]))]).unwrap();
     let mut w = pool.begin_write("orders", &s3, LoadMode::Full).await.unwrap();
-    w.write(&b3).await.unwrap();
-    w.commit(&[obj("in/c.csv", "e3")], "job3").await.unwrap();
+    w.write("in/c.csv", &b3).await.unwrap();
+    w.commit(loaded(vec![obj("in/c.csv", "e3", 2)]), "job3").await.unwrap();
     let r = pool.query("SELECT code FROM orders ORDER BY code").await.unwrap();
     assert_eq!(r.num_rows(), 2);
     assert_eq!(r.batches[0].column(0).as_string_view_opt().map(|a| a.value(0).to_string()).or_else(|| r.batches[0].column(0).as_string_opt::<i32>().map(|a| a.value(0).to_string())), Some("x".to_string()));
@@ -86,6 +90,41 @@ async fn full_delta_replace_and_drift() {
     assert!(pd.pool("sales").await.is_err());
 }
 
+/// A delta that loads an object again drops its earlier rows in the same commit; a removal drops
+/// an object's rows; the ledger records rows and data files, and its size per commit stays small.
+#[tokio::test]
+async fn changed_objects_replace_their_rows_and_removed_ones_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let b = batch(&[1, 2, 3], &["a", "b", "c"]);
+    let mut w = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    w.write("a.csv", &b).await.unwrap();
+    w.write("b.csv", &batch(&[10], &["x"])).await.unwrap();
+    w.commit(loaded(vec![obj("a.csv", "v1", 3), obj("b.csv", "v1", 1)]), "j1").await.unwrap();
+    let ledger = pool.ledger("t").await.unwrap();
+    assert_eq!((ledger.get("a.csv").unwrap().rows, ledger.get("a.csv").unwrap().data_files.len()), (3, 1));
+
+    // a.csv changed: 3 rows + 1.
+    let mut w = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    w.write("a.csv", &batch(&[1, 2, 3, 4], &["a", "b", "c", "d"])).await.unwrap();
+    let c = w.commit(loaded(vec![obj("a.csv", "v2", 4)]), "j2").await.unwrap();
+    assert_eq!((c.rows_added, c.rows_removed, c.total_rows), (4, 3, 5));
+    assert_eq!(count(&pool, "SELECT count(*) FROM t").await, 5);
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 20);
+    assert!(pool.ledger("t").await.unwrap().contains("a.csv", "v2"));
+
+    // b.csv is gone from the source: removed, nothing added.
+    let w = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    let c = w.commit(LedgerChange { loaded: Vec::new(), removed: vec!["b.csv".into()] }, "j3").await.unwrap();
+    assert_eq!((c.rows_added, c.rows_removed, c.total_rows), (0, 1, 4));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 10);
+    let ledger = pool.ledger("t").await.unwrap();
+    assert_eq!(ledger.objects.keys().collect::<Vec<_>>(), vec!["a.csv"]);
+    let info = pool.table("t").await.unwrap();
+    assert_eq!((info.rows, info.data_files), (4, 1));
+}
+
 #[tokio::test]
 async fn a_failed_first_load_creates_no_table() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,7 +132,7 @@ async fn a_failed_first_load_creates_no_table() {
     let pool = pd.create_pool("p").await.unwrap();
     let b = batch(&[1], &["a"]);
     let mut w = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
-    w.write(&b).await.unwrap();
+    w.write("a.csv", &b).await.unwrap();
     w.abort().await;
     assert!(pool.table_names().await.unwrap().is_empty());
 }
@@ -106,18 +145,18 @@ async fn vacuum_removes_what_no_snapshot_references_and_nothing_else() {
     let b = batch(&[1, 2, 3], &["a", "b", "c"]);
     for mode in [LoadMode::Full, LoadMode::Delta] {
         let mut w = pool.begin_write("t", &b.schema(), mode).await.unwrap();
-        w.write(&b).await.unwrap();
-        w.commit(&[], "job").await.unwrap();
+        w.write(&format!("{mode:?}.csv"), &b).await.unwrap();
+        w.commit(loaded(vec![obj(&format!("{mode:?}.csv"), "v", 3)]), "job").await.unwrap();
     }
     // A load that died before its commit: its writer is dropped, its files stay behind.
     let mut w = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
     for _ in 0..50 {
-        w.write(&b).await.unwrap();
+        w.write("x.csv", &b).await.unwrap();
     }
     drop(w);
     // A first load of a new table that never committed.
     let mut w = pool.begin_write("never", &b.schema(), LoadMode::Full).await.unwrap();
-    w.write(&b).await.unwrap();
+    w.write("x.csv", &b).await.unwrap();
     drop(w);
     let files = |p: &str| walk(&dir.path().join(p));
     let before = files("warehouse/p/t").len();
