@@ -1,9 +1,11 @@
 """Creates or appends to an Iceberg table through the Glue-style Iceberg REST endpoint of the test
 server (ministack), signed with SigV4 like AWS Glue; the data files land in its S3.
 
-Usage: iceberg_fixture.py ENDPOINT NAMESPACE [--table T] [--rows N] [--append]
+Usage: iceberg_fixture.py ENDPOINT NAMESPACE [--table T] [--rows N] [--append] [--parquet FILE]...
 Without --append: creates NAMESPACE.T (id long, name string, amount double, ts timestamp) with two
 appends of N/2 rows (two snapshots). With --append: appends N more rows (one more snapshot).
+With --parquet: creates NAMESPACE.T with the schema of the first file instead and appends each
+file's rows as one snapshot (one data file each).
 Prints JSON: snapshot ids (oldest first), row count, data file paths.
 """
 import argparse
@@ -20,6 +22,7 @@ p.add_argument("namespace")
 p.add_argument("--table", default="events")
 p.add_argument("--rows", type=int, default=2000)
 p.add_argument("--append", action="store_true")
+p.add_argument("--parquet", action="append", default=[])
 a = p.parse_args()
 
 catalog = RestCatalog("fixture", **{
@@ -44,7 +47,17 @@ def batch(lo, hi):
     }, schema=schema)
 
 
-if a.append:
+if a.parquet:
+    import pyarrow.parquet as pq
+    parts = [pq.read_table(f) for f in a.parquet]
+    try:
+        catalog.create_namespace(a.namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+    table = catalog.create_table(ident, schema=parts[0].schema)
+    for part in parts:
+        table.append(part)
+elif a.append:
     table = catalog.load_table(ident)
     start = table.scan().to_arrow().num_rows
     table.append(batch(start, start + a.rows))

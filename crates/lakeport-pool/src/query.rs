@@ -6,7 +6,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use iceberg::Catalog;
 use iceberg_datafusion::IcebergCatalogProvider;
 
-use lakeport_zerocopy::{Credentials, RestCatalog, ZeroCopyAuth, ZeroCopyCatalog};
+use lakeport_zerocopy::{Credentials, PushdownGuardCatalog, RestCatalog, ZeroCopyAuth, ZeroCopyCatalog};
 
 use crate::{table_name_from, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
 
@@ -27,13 +27,14 @@ impl Pool {
     /// other pools as `<pool>.<table>`, and the shares of each zero-copy connection as
     /// `<connection>.<namespace>.<table>` (read in place at query time). Built per call, because the
     /// Iceberg catalog provider snapshots the table list when it is created (so a table loaded a
-    /// moment ago is seen).
+    /// moment ago is seen). Filters reach the Iceberg scans only where they give the same rows
+    /// as without pushdown ([`PushdownGuardCatalog`]; zero-copy tables guard themselves).
     pub async fn session(&self) -> Result<SessionContext, PoolError> {
         let config = SessionConfig::new().with_default_catalog_and_schema(CATALOG_NAME, self.name()).with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
         let catalog: Arc<dyn Catalog> = self.catalog();
         let provider = IcebergCatalogProvider::try_new(catalog).await?;
-        ctx.register_catalog(CATALOG_NAME, Arc::new(provider));
+        ctx.register_catalog(CATALOG_NAME, Arc::new(PushdownGuardCatalog::new(Arc::new(provider))));
         for conn in self.connections().await? {
             let ConnectionConfig::ZeroCopy(zc) = &conn.config else { continue };
             let tables: Vec<(String, String)> = self

@@ -13,7 +13,7 @@ use datafusion::error::DataFusionError;
 use iceberg::table::Table;
 use iceberg_datafusion::IcebergStaticTableProvider;
 
-use crate::{file_io, Credentials, RestCatalog, ZeroCopyError};
+use crate::{file_io, Credentials, PushdownGuard, RestCatalog, ZeroCopyError};
 
 /// The catalog of one connection. `client` is an error when the connection could not be set up
 /// (e.g. no identity to assume its role); queries that touch it then say why.
@@ -134,7 +134,7 @@ impl SchemaProvider for ZeroCopySchema {
             }
         }
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(Some(Arc::new(provider)))
+        Ok(Some(Arc::new(PushdownGuard::new(Arc::new(provider)))))
     }
 
     fn table_exist(&self, name: &str) -> bool {

@@ -9,12 +9,15 @@
 //! * [`ZeroCopyCatalog`]: a DataFusion catalog over the selected shares; tables load at query
 //!   time, so a new snapshot in the source is seen by the next query.
 //! * [`probe`]: Test Connection for this mode.
+//! * [`PushdownGuard`]: passes to the Iceberg scan only the filters that give the same rows with
+//!   and without pushdown (the pool's own tables use it too, through [`PushdownGuardCatalog`]).
 
 mod catalog;
 mod config;
 mod credentials;
 mod error;
 pub mod probe;
+mod pushdown;
 mod rest;
 mod storage;
 
@@ -22,5 +25,6 @@ pub use catalog::{split_table_version, ZeroCopyCatalog};
 pub use config::{SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 pub use credentials::{caller_identity, identity_from_env, trust_policy, Credentials};
 pub use error::ZeroCopyError;
+pub use pushdown::{is_pushable, PushdownGuard, PushdownGuardCatalog};
 pub use rest::{LoadedTable, RestCatalog};
 pub use storage::file_io;
