@@ -103,7 +103,7 @@ pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<Rec
                 } else {
                     arrow_cast::cast_with_options(c, f.data_type(), &options).map_err(|e| FormatError::Parse {
                         file: file.to_string(),
-                        at: Position { line: None, column: Some(f.name().clone()) },
+                        at: Position { column: Some(f.name().clone()), ..Default::default() },
                         message: format!("cannot convert {} to {}: {e}", c.data_type(), f.data_type()),
                     })?
                 }
