@@ -2,7 +2,8 @@
 
   ok_*       must load (possibly with zero rows)
   err_*      must fail with an error naming the file, leaving the pool unchanged
-  errline_*  like err_, and the error must name a line
+  errline_*  like err_, and the error must name a line; a name ending in _at_<N> (before the
+             extensions) must name exactly line N of the decompressed file
 Run: python3 tests/corpus/generate.py  (needs pyarrow; the test venv has it). Output: this folder.
 """
 import gzip, io, json, os, random
@@ -23,6 +24,21 @@ def put(name, data):
     with open(os.path.join(HERE, name), "wb") as f:
         f.write(data)
     n += 1
+
+
+def line_of(text, marker):
+    """The physical line (1-based) of marker's first occurrence: what an _at_<N> name promises."""
+    nl = b"\n" if isinstance(text, bytes) else "\n"
+    return text[: text.index(marker)].count(nl) + 1
+
+
+def put_at(stem, ext, text, marker, compress=None):
+    data = text.encode() if isinstance(text, str) else text
+    put(f"{stem}_at_{line_of(text, marker)}.{ext}", compress(data) if compress else data)
+
+
+def zstd(data):
+    return pa.compress(data, codec="zstd", asbytes=True)
 
 
 def rows(k, start=0):
@@ -73,8 +89,19 @@ for line in (2, 5, 50, 1500):
     put(f"errline_ragged_short_at_{line}.csv", H + rows(line - 2) + "99,only-two\n" + rows(3, 1000))
     put(f"errline_ragged_long_at_{line}.csv", H + rows(line - 2) + "99,a,b,c,d\n" + rows(3, 1000))
 for line in (1200, 3000):
-    put(f"errline_type_breaks_after_sample_{line}.csv", H + rows(line - 2) + "x,y,not-a-number\n")
-put("errline_invalid_utf8.csv", b"id,name\n1,ok\n2,\xff\xfe bad\n")
+    put(f"errline_type_breaks_after_sample_at_{line}.csv", H + rows(line - 2) + "x,y,not-a-number\n")
+put("errline_invalid_utf8_at_3.csv", b"id,name\n1,ok\n2,\xff\xfe bad\n")
+# Physical lines, not record numbers: quoted line breaks, blank lines, BOM, CRLF, compression.
+# (More than the 1000 sampled rows come first, so the value breaks a type inferred from them.)
+T = "id,title,priority\n"
+multiline = T + "".join(f'{i},"first\nsecond",{i}\n' if i % 4 == 0 else f"{i},t{i},{i}\n" for i in range(1100)) + "1100,last,high\n"
+put_at("errline_multiline_quoted", "csv", multiline, ",high")
+put_at("errline_multiline_quoted", "csv.gz", multiline, ",high", gzip.compress)
+put_at("errline_multiline_quoted", "csv.zst", multiline, ",high", zstd)
+put_at("errline_bom_crlf_multiline", "csv", "\ufeff" + multiline.replace("\n", "\r\n"), ",high")
+blank = T + "".join(f"{i},t{i},{i}\n" + ("\n" if i % 3 == 0 else "") for i in range(1100)) + "\n\n1100,last,high\n"
+put_at("errline_blank_lines", "csv", blank, ",high")
+put_at("errline_ragged_after_multiline", "csv", T + "".join(f'{i},"a\nb",{i}\n' for i in range(5)) + "\n5,short\n6,x,6\n", "5,short")
 put("err_empty.csv", b"")
 rng = random.Random(1)
 put("err_binary_garbage.csv", bytes(rng.getrandbits(8) for _ in range(4096)).replace(b"\x1f\x8b", b"xx").replace(b"(\xb5/\xfd", b"xxxx"))
@@ -84,7 +111,7 @@ put("err_zip_bomb.csv.gz", gzip.compress(b"a\n" + b"0\n" * (32 << 20), 9))
 put("err_parquet_named_csv.csv", b"PAR1" + b"\x00" * 100)
 put("err_unsupported_extension.xlsx", b"PK\x03\x04 not really a spreadsheet")
 put("err_no_extension", H + rows(2))
-put("errline_unterminated_quote.csv", H + '1,"never closed,2.5\n2,x,3\n')
+put("errline_unterminated_quote_at_2.csv", H + '1,"never closed,2.5\n2,x,3\n')
 # ---- JSON that must load
 recs = [{"id": i, "name": f"n{i}", "amount": i * 0.5} for i in range(10)]
 put("ok_ndjson.ndjson", "".join(json.dumps(r) + "\n" for r in recs))
@@ -108,12 +135,20 @@ for k in range(6):
 # ---- JSON that must fail
 for line in (1, 3, 40):
     put(f"errline_syntax_at_{line}.ndjson", "".join(json.dumps(r) + "\n" for r in (recs * 5)[: line - 1]) + '{"id": 1, "name": oops}\n')
-put("errline_truncated_object.ndjson", '{"a": 1}\n{"a": 2, "b": "unfinished\n')
+put("errline_truncated_object_at_2.ndjson", '{"a": 1}\n{"a": 2, "b": "unfinished\n')
 put("errline_truncated_array.json", '[{"a": 1}, {"a": 2}')
 put("errline_array_of_scalars.json", "[1, 2, 3]")
 put("errline_trailing_garbage.json", '[{"a": 1}] trailing')
 put("errline_top_level_scalar.json", '"just a string"')
-put("errline_type_breaks_after_sample.ndjson", "".join(json.dumps({"v": i}) + "\n" for i in range(1500)) + '{"v": "not a number"}\n')
+put("errline_type_breaks_after_sample_at_1501.ndjson", "".join(json.dumps({"v": i}) + "\n" for i in range(1500)) + '{"v": "not a number"}\n')
+many = [{"id": i, "name": f"n{i}"} for i in range(1100)] + [{"id": "x1100", "name": "last"}]
+nd = "\r\n\r\n".join(json.dumps(r) for r in many) + "\r\n"
+put_at("errline_ndjson_blank_lines_crlf", "ndjson", nd, '"x1100"')
+put_at("errline_ndjson_bom", "ndjson.gz", "\ufeff" + nd, '"x1100"', gzip.compress)
+pretty = json.dumps(many, indent=2)
+put_at("errline_pretty_array", "json", pretty, '"x1100"')
+put_at("errline_pretty_array", "json.zst", pretty, '"x1100"', zstd)
+put_at("errline_pretty_array_syntax", "json", json.dumps(recs[:4], indent=2).replace('"name": "n2"', '"name": oops'), "oops")
 put("err_empty.ndjson", b"")
 put("err_only_whitespace.json", b"  \n\n ")
 put("err_binary.json", bytes(range(256)) * 4)

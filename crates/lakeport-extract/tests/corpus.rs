@@ -1,6 +1,7 @@
 //! The bad-input corpus (tests/corpus, made by its generate.py): every file, through a real S3
 //! server, either loads or fails with an error that names it (and the line, where the name says
-//! so) — never a panic — and a failure leaves the pool exactly as it was.
+//! so: `errline_…` names a line, `errline_…_at_<N>.<ext>` exactly the decompressed file's line N)
+//! — never a panic — and a failure leaves the pool exactly as it was.
 
 mod common;
 
@@ -40,6 +41,9 @@ async fn every_corpus_file_loads_or_fails_naming_itself() {
                 if f.starts_with("errline_") {
                     assert!(msg.contains("line "), "{f}: the error does not name a line: {msg}");
                 }
+                if let Some(line) = promised_line(f) {
+                    assert_eq!(named_lines(&msg), vec![line], "{f}: the error names another line: {msg}");
+                }
                 assert_eq!(env.state().await, before, "{f}: a failed load changed the pool");
                 failed += 1;
             }
@@ -56,4 +60,20 @@ async fn every_corpus_file_loads_or_fails_naming_itself() {
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE span_id > 9223372036854775807", t("ok_json_big_integers.ndjson"))).await, 2);
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE amount IN ('0.1000000000000000055511', '1e400')", t("ok_csv_precise_decimals.csv"))).await, 2);
     assert_eq!(env.scalar(&format!("SELECT count(*) FROM {} WHERE meta = '{{}}'", t("ok_json_empty_objects.ndjson"))).await, 3);
+}
+
+/// The line an `errline_…_at_<N>.<ext>` name promises.
+fn promised_line(file: &str) -> Option<u64> {
+    let stem = file.strip_prefix("errline_")?.split('.').next()?;
+    stem.rsplit_once("_at_")?.1.parse().ok()
+}
+
+/// Every line number an error message names ("line N").
+fn named_lines(msg: &str) -> Vec<u64> {
+    msg.match_indices("line ")
+        .filter_map(|(i, m)| {
+            let digits: String = msg[i + m.len()..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
 }

@@ -230,6 +230,34 @@ async fn malformed_files_are_named_and_leave_the_pool_unchanged() {
     assert_eq!(data, 1, "the failed loads' data files were removed");
 }
 
+/// The input through the real S3 server: a quoted title over lines 2-3, integer
+/// priorities on lines 4-5, `high` on line 6. With 3 rows sampled the error names line 6 (not
+/// arrow-csv's record number 5) and column 'priority', plain and compressed, and the pool keeps
+/// the table it had.
+#[tokio::test]
+async fn a_type_error_after_a_multi_line_record_names_its_physical_line() {
+    let env = setup("lines").await;
+    let tickets = "id,title,priority\n1,\"Printer\njams\",1\n2,VPN down,2\n3,Disk full,3\n4,Mail slow,high\n";
+    env.bucket.put("tickets.csv", "id,title,priority\n1,first,1\n").await;
+    env.run(vec![Item::file("tickets.csv")], LoadMode::Full).await.unwrap();
+    let before = env.state().await;
+    assert_eq!(before, vec![("tickets".into(), 1)]);
+
+    let high = tickets.find("high").unwrap();
+    for (key, body) in [("tickets.csv", tickets.as_bytes().to_vec()), ("tickets.csv.gz", gzip(tickets.as_bytes())), ("tickets.csv.zst", zstd(tickets.as_bytes()))] {
+        env.bucket.put(key, body).await;
+        let mut req = ExtractRequest::new(vec![Item::File { key: key.into(), table: Some("tickets".into()) }], LoadMode::Full);
+        req.read.infer_rows = 3;
+        let e = env.run_with(req).await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{key}, line 6 (byte offset {high}), column 'priority': value 'high' is not Int64")),
+            "{key}: {e}"
+        );
+        assert_eq!(env.state().await, before, "{key}: a failed load changed the pool");
+    }
+    assert_eq!(env.scalar("SELECT count(*) FROM tickets WHERE priority = 1").await, 1);
+}
+
 #[tokio::test]
 async fn type_fallback_makes_the_column_text() {
     let env = setup("fallback").await;

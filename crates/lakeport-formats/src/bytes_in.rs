@@ -37,8 +37,29 @@ const CHUNK: usize = 256 * 1024;
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
+/// Turns offsets in the text a reader sees back into offsets in the decompressed file. The two
+/// differ by the UTF-8 BOM this pipeline removes, and not at all otherwise — except for latin-1,
+/// whose transcoding makes every byte >= 0x80 two bytes long: there no exact offset is claimed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Offsets {
+    removed: u64,
+    exact: bool,
+}
+
+impl Offsets {
+    /// Text offsets that are file offsets (no BOM, UTF-8).
+    #[cfg(test)]
+    pub(crate) const SAME: Offsets = Offsets { removed: 0, exact: true };
+
+    pub(crate) fn file_offset(self, text_offset: u64) -> Option<u64> {
+        self.exact.then_some(text_offset + self.removed)
+    }
+}
+
 pub(crate) struct Chunks {
     name: String,
+    /// Bytes removed before the text starts (a BOM); known once the first chunk was read.
+    removed: u64,
     reader: Pin<Box<dyn AsyncRead + Send>>,
     latin1: bool,
     at_start: bool,
@@ -72,6 +93,7 @@ impl Chunks {
         };
         Ok(Chunks {
             name: name.to_string(),
+            removed: 0,
             reader,
             latin1: kind.format == FileFormat::Csv && options.csv.encoding == Encoding::Latin1,
             at_start: true,
@@ -79,6 +101,11 @@ impl Chunks {
             limit: options.max_decompressed_bytes,
             compressed: compression != Compression::None,
         })
+    }
+
+    /// How text offsets map to file offsets. Complete once the first chunk has been read.
+    pub(crate) fn offsets(&self) -> Offsets {
+        Offsets { removed: self.removed, exact: !self.latin1 }
     }
 
     /// The next chunk of decoded text bytes, `None` at the end of the object.
@@ -119,16 +146,18 @@ impl Chunks {
             }
             if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
                 bytes = bytes.slice(3..);
+                self.removed = 3;
             }
             if let Some((offset, nul)) = binary_offset(&bytes, self.latin1) {
+                // The check runs before latin-1 transcoding, so the offset is exact for both encodings.
                 let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
                 return Err(FormatError::Parse {
                     file: self.name.clone(),
-                    at: crate::error::Position { line: Some(line), column: None },
+                    at: crate::error::Position { line: std::num::NonZeroU64::new(line), byte: Some(offset as u64 + self.removed), column: None },
                     message: if nul {
-                        format!("this is not a text file (a NUL byte at byte offset {offset})")
+                        "this is not a text file (a NUL byte)".to_string()
                     } else {
-                        format!("invalid UTF-8 at byte offset {offset} (is the file latin-1? set the encoding to latin-1)")
+                        "invalid UTF-8 (is the file latin-1? set the encoding to latin-1)".to_string()
                     },
                 });
             }

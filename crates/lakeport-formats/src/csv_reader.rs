@@ -1,6 +1,7 @@
 //! CSV: sample → inferred schema (see `infer`) → arrow-csv's push decoder over the byte stream.
 
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use arrow_csv::reader::Decoder;
@@ -8,7 +9,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use bytes::{Buf, Bytes};
 use regex::Regex;
 
-use crate::bytes_in::Chunks;
+use crate::bytes_in::{Chunks, Offsets};
 use crate::error::Position;
 use crate::infer::ColumnStats;
 use crate::schema::conform_at;
@@ -21,6 +22,7 @@ pub(crate) struct CsvBody {
     sample: Vec<Bytes>,
     rest: Option<Chunks>,
     delimiter: u8,
+    offsets: Offsets,
 }
 
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, CsvBody), FormatError> {
@@ -53,16 +55,25 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         .double_quote(csv.escape.is_none())
         .flexible(true)
         .from_reader(joined.as_slice());
+    let offsets = chunks.offsets();
     let mut records = Vec::new();
     for r in reader.byte_records() {
         match r {
             Ok(r) => records.push(r),
+            // Byte records of an in-memory sample with `flexible` have no error today; should a
+            // csv version add one, it is still placed by file line and offset. csv's own
+            // `Position::line` is the line after the previous record, before any blank lines.
             Err(e) => {
+                let at = e.position().map(|p| record_start(&joined, p.byte() as usize));
                 return Err(FormatError::Parse {
                     file: name.to_string(),
-                    at: Position { line: e.position().map(|p| p.line()), column: None },
+                    at: Position {
+                        line: at.and_then(|a| NonZeroU64::new(line_at(&joined, a, 1))),
+                        byte: at.and_then(|a| offsets.file_offset(a as u64)),
+                        column: None,
+                    },
                     message: e.to_string(),
-                })
+                });
             }
         }
         if records.len() > options.infer_rows + usize::from(csv.has_header) {
@@ -102,7 +113,7 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         .collect();
 
     let rest = if eof { None } else { Some(chunks) };
-    Ok((Arc::new(Schema::new(fields)), CsvBody { sample, rest, delimiter }))
+    Ok((Arc::new(Schema::new(fields)), CsvBody { sample, rest, delimiter, offsets }))
 }
 
 /// Header names made usable as column names: trimmed, never empty, unique.
@@ -162,8 +173,11 @@ impl CsvBody {
             rest: self.rest,
             buf: Bytes::new(),
             eof: false,
-            header: csv.has_header,
-            rows_done: 0,
+            window: Window::default(),
+            header: u64::from(csv.has_header),
+            rows: 0,
+            dialect: Dialect { delimiter: self.delimiter, quote: csv.quote, escape: csv.escape },
+            offsets: self.offsets,
         };
         batch_stream(state)
     }
@@ -178,9 +192,14 @@ struct DecodeState {
     rest: Option<Chunks>,
     buf: Bytes,
     eof: bool,
-    header: bool,
-    /// Records returned in earlier batches.
-    rows_done: u64,
+    /// The bytes of the batch being decoded, to place errors (see `Window`).
+    window: Window,
+    /// 1 if the first record is a header.
+    header: u64,
+    /// Data rows in the batches flushed so far.
+    rows: u64,
+    dialect: Dialect,
+    offsets: Offsets,
 }
 
 impl NextBatch for DecodeState {
@@ -201,17 +220,36 @@ impl NextBatch for DecodeState {
             // An empty slice tells the decoder the input has ended (it then finishes the last record).
             let input: &[u8] = if self.eof { &[] } else { &self.buf };
             let consumed = self.decoder.decode(input).map_err(|e| self.error(e))?;
+            if consumed > 0 {
+                self.window.chunks.push(self.buf.slice(..consumed));
+            }
             self.buf.advance(consumed);
             if self.eof || self.decoder.capacity() == 0 {
                 let batch = self.decoder.flush().map_err(|e| self.error(e))?;
-                match batch {
-                    Some(b) if b.num_rows() > 0 => {
-                        let first = self.rows_done + 1 + u64::from(self.header);
-                        self.rows_done += b.num_rows() as u64;
-                        return conform_at(&self.name, b, &self.target, Some(&|row| Some(first + row as u64))).map(Some);
+                if let Some(b) = batch {
+                    // Values are converted (exactly) before the window moves on, so that one that
+                    // does not fit is placed like any other value error.
+                    let first = self.header + self.rows;
+                    let conformed = if b.num_rows() > 0 {
+                        let locate = |row: usize, column: &str| {
+                            let field = self.decode_schema.index_of(column).ok();
+                            let found = field.and_then(|i| self.locate(first + row as u64, Target::Field(i)));
+                            self.position(found.as_ref(), Some(column.to_string()))
+                        };
+                        Some(conform_at(&self.name, b.clone(), &self.target, Some(&locate)))
+                    } else {
+                        None
+                    };
+                    // Everything consumed so far is the header and the flushed rows: the next
+                    // window starts at a record boundary.
+                    self.rows += b.num_rows() as u64;
+                    self.window.restart(self.header + self.rows);
+                    if let Some(c) = conformed {
+                        return c.map(Some);
                     }
-                    _ if self.eof => return Ok(None),
-                    _ => {}
+                }
+                if self.eof {
+                    return Ok(None);
                 }
             }
         }
@@ -220,6 +258,10 @@ impl NextBatch for DecodeState {
 
 impl DecodeState {
     /// Turns arrow-csv's messages into errors that name the file, line and column.
+    ///
+    /// arrow-csv's "line N" is a record number, not a line (0-based with the header counted in
+    /// value errors, 1-based in field-count and UTF-8 errors); `Window::locate` turns it into the
+    /// physical line and byte offset of the record, or of the field when a column is at fault.
     fn error(&self, e: ArrowError) -> FormatError {
         let msg = match &e {
             ArrowError::ParseError(m) | ArrowError::CsvError(m) => m.clone(),
@@ -228,34 +270,194 @@ impl DecodeState {
         let file = self.name.clone();
         static VALUE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
         let value = VALUE.get_or_init(|| {
-            Regex::new(r"(?s)^Error while parsing value '(.*)' as type '(.*)' for column (\d+) at line (\d+)\.").unwrap()
+            Regex::new(r"(?s)^(?:Error while parsing value '(.*)' as type '(.*)' for column (\d+) at line (\d+)\.|Error parsing column (\d+) at line (\d+): )").unwrap()
         });
         if let Some(c) = value.captures(&msg) {
-            let col: usize = c[3].parse().unwrap_or(0);
-            let column = self.decode_schema.fields().get(col).map(|f| f.name().clone());
-            // arrow-csv counts data lines from 0 after the header; +1 makes it the file's line number.
-            let line = c[4].parse::<u64>().ok().map(|l| l + 1);
-            return FormatError::Value { file, at: Position { line, column }, value: c[1].to_string(), expected: c[2].to_string() };
+            // Groups 3/4 in the first message, 5/6 in the second (timestamps).
+            let col: Option<usize> = c.get(3).or_else(|| c.get(5)).and_then(|m| m.as_str().parse().ok());
+            let record: Option<u64> = c.get(4).or_else(|| c.get(6)).and_then(|m| m.as_str().parse().ok());
+            let field = col.and_then(|i| self.decode_schema.fields().get(i));
+            let found = record.zip(col).and_then(|(r, i)| self.locate(r, Target::Field(i)));
+            // Timestamp errors do not quote the value or the type: take them from the file and schema.
+            let value = match (&found, c.get(1)) {
+                (Some(f), _) => String::from_utf8_lossy(&f.value).into_owned(),
+                (None, Some(v)) => v.as_str().to_string(),
+                (None, None) => String::new(),
+            };
+            let expected = match (c.get(2), field) {
+                (Some(t), _) => t.as_str().to_string(),
+                (None, Some(f)) => f.data_type().to_string(),
+                (None, None) => "of the column's type".to_string(),
+            };
+            let at = self.position(found.as_ref(), field.map(|f| f.name().clone()));
+            return FormatError::Value { file, at, value, expected };
         }
         static FIELDS: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
         let fields = FIELDS.get_or_init(|| Regex::new(r"incorrect number of fields for line (\d+), expected (\d+) got (.*)").unwrap());
         if let Some(c) = fields.captures(&msg) {
+            let found = c[1].parse::<u64>().ok().and_then(|r| self.locate(r.saturating_sub(1), Target::Record));
             return FormatError::Parse {
                 file,
-                at: Position { line: c[1].parse().ok(), column: None },
+                at: self.position(found.as_ref(), None),
                 message: format!("expected {} fields (as in the header), found {}", &c[2], &c[3]),
             };
         }
         static UTF8: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
         let utf8 = UTF8.get_or_init(|| Regex::new(r"invalid UTF-8 data for line (\d+) and field (\d+)").unwrap());
         if let Some(c) = utf8.captures(&msg) {
-            let col: usize = c[2].parse().unwrap_or(0);
+            let col = c[2].parse::<usize>().unwrap_or(1).saturating_sub(1);
+            let found = c[1].parse::<u64>().ok().and_then(|r| self.locate(r.saturating_sub(1), Target::BadUtf8(col)));
             return FormatError::Parse {
                 file,
-                at: Position { line: c[1].parse().ok(), column: self.decode_schema.fields().get(col).map(|f| f.name().clone()) },
+                at: self.position(found.as_ref(), self.decode_schema.fields().get(col).map(|f| f.name().clone())),
                 message: "invalid UTF-8 (is the file latin-1? set the encoding to latin-1)".into(),
             };
         }
         FormatError::Parse { file, at: Position::default(), message: msg }
     }
+
+    /// Where `target` of record `record` (0-based, the header counted) is.
+    fn locate(&self, record: u64, target: Target) -> Option<Found> {
+        // The record is in the window or in the current input, which the decoder may have only
+        // partly consumed when it failed.
+        self.window.locate(&self.buf, self.dialect.parser(), record, target)
+    }
+
+    fn position(&self, found: Option<&Found>, column: Option<String>) -> Position {
+        Position { line: found.and_then(|f| NonZeroU64::new(f.line)), byte: found.and_then(|f| self.offsets.file_offset(f.offset)), column }
+    }
+}
+
+/// The CSV dialect, as arrow-csv's decoder is configured with it.
+#[derive(Clone, Copy)]
+struct Dialect {
+    delimiter: u8,
+    quote: u8,
+    escape: Option<u8>,
+}
+
+impl Dialect {
+    /// A csv-core reader that splits records exactly as arrow-csv's does: arrow-csv 58
+    /// (`Format::build_parser`) sets delimiter, quote and escape and leaves doubled quotes, CR/LF/CRLF
+    /// terminators and (without a comment character) comments at csv-core's defaults.
+    fn parser(self) -> csv_core::Reader {
+        csv_core::ReaderBuilder::new().delimiter(self.delimiter).quote(self.quote).escape(self.escape).build()
+    }
+}
+
+/// Places arrow-csv's record numbers in the file.
+///
+/// arrow-csv's push decoder counts records, not lines, and a record may span lines (a quoted line
+/// break) or follow blank lines (which it skips). Tracking every record's start while decoding
+/// would mean parsing every byte twice. Instead the window keeps the bytes of the batch being
+/// decoded (reference-counted slices of chunks that exist anyway) and where they start; only when
+/// an error names a record is the window parsed again, with csv-core configured as arrow-csv's
+/// own parser is, to find where that record and field start. The window is record-aligned because
+/// the decoder stops right after a record's terminator before each flush. The cost on the happy
+/// path is one newline count per byte. (arrow-csv offers no record positions itself.)
+struct Window {
+    chunks: Vec<Bytes>,
+    /// The number of the first record in the window (0-based, the header counted).
+    first_record: u64,
+    /// Physical line and text offset at which the window starts.
+    line: u64,
+    offset: u64,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window { chunks: Vec::new(), first_record: 0, line: 1, offset: 0 }
+    }
+}
+
+/// What in a record an error is about.
+#[derive(Clone, Copy)]
+enum Target {
+    /// The record as a whole: where it starts.
+    Record,
+    /// A field's value (0-based field): where it starts (at its opening quote if quoted).
+    Field(usize),
+    /// A field with invalid UTF-8: where its first invalid byte is.
+    BadUtf8(usize),
+}
+
+/// A place in the file, and the target field's value.
+struct Found {
+    line: u64,
+    /// Offset in the text (BOM removed); `Offsets` maps it to the file.
+    offset: u64,
+    value: Vec<u8>,
+}
+
+impl Window {
+    fn restart(&mut self, first_record: u64) {
+        for c in self.chunks.drain(..) {
+            self.line += count_newlines(&c);
+            self.offset += c.len() as u64;
+        }
+        self.first_record = first_record;
+    }
+
+    fn locate(&self, tail: &[u8], mut parser: csv_core::Reader, record: u64, target: Target) -> Option<Found> {
+        let record = record.checked_sub(self.first_record)?;
+        let field = match target {
+            Target::Record => 0,
+            Target::Field(f) | Target::BadUtf8(f) => f,
+        };
+        let mut bytes = Vec::with_capacity(self.chunks.iter().map(|c| c.len()).sum::<usize>() + tail.len());
+        self.chunks.iter().for_each(|c| bytes.extend_from_slice(c));
+        bytes.extend_from_slice(tail);
+        if self.first_record > 0 {
+            // csv-core drops a BOM at the start of its first input; arrow-csv's reader is past
+            // the start here, so a blank line (skipped between records) makes ours past it too.
+            parser.read_field(b"\n", &mut [0u8; 1]);
+        }
+        let (mut rec, mut fld, mut pos) = (0u64, 0usize, 0usize);
+        let mut out = [0u8; 4096];
+        loop {
+            let here = rec == record && fld == field;
+            let start = pos;
+            let mut value = Vec::new();
+            let record_end = loop {
+                let (result, read, written) = parser.read_field(&bytes[pos..], &mut out);
+                pos += read;
+                if here {
+                    value.extend_from_slice(&out[..written]);
+                }
+                match result {
+                    // At the end of `bytes` the next call passes an empty input: csv-core's end of data.
+                    csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+                    csv_core::ReadFieldResult::Field { record_end } => break record_end,
+                    csv_core::ReadFieldResult::End => return None,
+                }
+            };
+            if here {
+                // A record's first field starts after the line ends csv-core skipped before it.
+                let mut start = if fld == 0 { record_start(&bytes, start) } else { start };
+                if let (Target::BadUtf8(_), Err(e)) = (target, std::str::from_utf8(&bytes[start..pos])) {
+                    start += e.valid_up_to();
+                }
+                return Some(Found { line: line_at(&bytes, start, self.line), offset: self.offset + start as u64, value });
+            }
+            if record_end {
+                (rec, fld) = (rec + 1, 0);
+            } else {
+                fld += 1;
+            }
+        }
+    }
+}
+
+/// Skips the CR/LF bytes csv-core passes over between records.
+fn record_start(bytes: &[u8], from: usize) -> usize {
+    from + bytes[from..].iter().take_while(|&&b| b == b'\r' || b == b'\n').count()
+}
+
+/// The physical line of `bytes[offset]`, where `bytes` starts on line `first`.
+fn line_at(bytes: &[u8], offset: usize, first: u64) -> u64 {
+    first + count_newlines(&bytes[..offset.min(bytes.len())])
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }

@@ -1,17 +1,35 @@
 use std::fmt;
+use std::num::NonZeroU64;
 
-/// Where in a file something went wrong. Lines are 1-based physical lines of the (decompressed)
-/// file where known; `record` is the 1-based data record otherwise.
+/// Where in a file something went wrong, as a place in the *decompressed* file (after gzip/zstd,
+/// before any BOM is removed), so an editor or `sed -n 'Np'` on the decompressed file finds it.
+///
+/// The place is where the offending value starts when one value is at fault (a CSV field — at its
+/// opening quote if quoted —, a JSON member's value), the offending byte for a JSON syntax error
+/// or invalid UTF-8, and otherwise where the offending record starts (a CSV record with the wrong
+/// number of fields, a truncated JSON object). Blank lines, quoted line breaks inside CSV fields,
+/// JSON records spread over many lines and CRLF line ends all count as what they are in the file
+/// (a lone CR, as in classic Mac files, does not start a line).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Position {
-    pub line: Option<u64>,
+    /// 1-based physical line: 1 + the number of `\n` bytes before the place (a CRLF ends one line).
+    /// (Non-zero also keeps `FormatError` small: it travels in every `Result` of the readers.)
+    pub line: Option<NonZeroU64>,
+    /// 0-based byte offset of the place in the decompressed file (a UTF-8 BOM counts as its 3
+    /// bytes). `None` where it is not known exactly: latin-1 files, whose bytes are transcoded
+    /// to UTF-8 before parsing.
+    pub byte: Option<u64>,
+    /// The column (by name) the offending value belongs to.
     pub column: Option<String>,
 }
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(l) = self.line {
-            write!(f, ", line {l}")?;
+        match (self.line, self.byte) {
+            (Some(l), Some(b)) => write!(f, ", line {l} (byte offset {b})")?,
+            (Some(l), None) => write!(f, ", line {l}")?,
+            (None, Some(b)) => write!(f, ", byte offset {b}")?,
+            (None, None) => {}
         }
         if let Some(c) = &self.column {
             write!(f, ", column '{c}'")?;
@@ -48,6 +66,14 @@ impl FormatError {
             | FormatError::Value { file, .. }
             | FormatError::SchemaMismatch { file, .. }
             | FormatError::Unsupported { file, .. } => file,
+        }
+    }
+
+    /// Where in the file the error is, for errors that have a place.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            FormatError::Parse { at, .. } | FormatError::Value { at, .. } => Some(at),
+            _ => None,
         }
     }
 

@@ -194,7 +194,7 @@ pub(crate) fn convert(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, C
                     check_timestamp(v, *unit, tz.is_some()).map_err(|reason| Inexact { row, value: v.to_string(), reason })?;
                 }
             }
-            Ok(arrow_cast::cast_with_options(array, target, &strict())?)
+            cast_naming_the_value(array, target)
         }
         (DataType::Timestamp(..) | DataType::Time64(_) | DataType::Date64, _) if first_cut_value(array, target).is_some() => {
             let row = first_cut_value(array, target).unwrap_or_default();
@@ -220,7 +220,24 @@ pub(crate) fn convert(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, C
             let item = Arc::new(Field::new(item.name(), item.data_type().clone(), true));
             Ok(Arc::new(ListArray::try_new(item, l.offsets().clone(), values, l.nulls().cloned())?))
         }
-        _ => Ok(arrow_cast::cast_with_options(array, target, &strict())?),
+        _ => cast_naming_the_value(array, target),
+    }
+}
+
+/// Arrow's strict cast; when it fails, the first value that does not cast is named (found by
+/// casting value by value: only on the error path).
+fn cast_naming_the_value(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, ConvertError> {
+    match arrow_cast::cast_with_options(array, target, &strict()) {
+        Ok(a) => Ok(a),
+        Err(e) => {
+            for row in 0..array.len() {
+                if arrow_cast::cast_with_options(&array.slice(row, 1), target, &strict()).is_err() {
+                    let value = arrow_cast::display::array_value_to_string(array, row).unwrap_or_default();
+                    return Err(Inexact { row, value, reason: "cannot be read as this type" }.into());
+                }
+            }
+            Err(e.into())
+        }
     }
 }
 

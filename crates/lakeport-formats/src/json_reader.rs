@@ -1,15 +1,19 @@
 //! JSON: newline-delimited objects or one top-level array of objects.
 //!
-//! A small normaliser rewrites either shape into compact records, one per line, remembering the
-//! source line each record starts on; arrow-json then decodes whole records. That gives streaming
-//! for arrays (arrow-json only reads NDJSON) and exact line numbers in errors.
+//! A small normaliser splits either shape into records, one object each, copied byte for byte
+//! (only the array's brackets and commas and the whitespace between records are dropped),
+//! remembering the line and offset each record starts at; arrow-json then decodes whole records.
+//! That gives streaming for arrays (arrow-json only reads a sequence of objects) and exact
+//! positions in errors: a place inside a record is its start plus the bytes before it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use serde_json::value::RawValue;
 
-use crate::bytes_in::Chunks;
+use crate::bytes_in::{Chunks, Offsets};
 use crate::error::Position;
 use crate::json_shape::{self, Rewriter};
 use crate::schema::conform_at;
@@ -23,50 +27,85 @@ enum Shape {
     ArrayDone,
 }
 
-/// Splits a JSON byte stream into compact records. Whitespace outside strings is dropped.
+/// A place in the file: physical line, and offset in the text (BOM removed; `Offsets` maps it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Place {
+    line: u64,
+    offset: u64,
+}
+
+impl Place {
+    /// The place `at` bytes into `record`, which starts here.
+    fn at(self, record: &[u8], at: usize) -> Place {
+        let at = at.min(record.len());
+        Place { line: self.line + record[..at].iter().filter(|&&b| b == b'\n').count() as u64, offset: self.offset + at as u64 }
+    }
+
+    fn position(self, offsets: Offsets, column: Option<String>) -> Position {
+        Position { line: NonZeroU64::new(self.line), byte: offsets.file_offset(self.offset), column }
+    }
+}
+
+/// Splits a JSON byte stream into records.
 pub(crate) struct Normaliser {
     shape: Shape,
     depth: usize,
     in_string: bool,
     escape: bool,
     line: u64,
-    record_start: u64,
+    /// Text offset of the next byte to be fed.
+    offset: u64,
+    record_start: Place,
     /// Complete records, each followed by '\n'.
     out: Vec<u8>,
     ends: Vec<usize>,
-    lines: Vec<u64>,
+    starts: Vec<Place>,
+}
+
+/// Records taken from the normaliser: their bytes, where each ends in them, where each starts in the file.
+struct Records {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    starts: Vec<Place>,
+}
+
+impl Records {
+    fn iter(&self) -> impl Iterator<Item = (&[u8], Place)> {
+        let begins = std::iter::once(0).chain(self.ends.iter().copied());
+        begins.zip(&self.ends).map(|(b, &e)| &self.bytes[b..e]).zip(self.starts.iter().copied())
+    }
 }
 
 impl Normaliser {
     fn new() -> Self {
-        Normaliser { shape: Shape::Unknown, depth: 0, in_string: false, escape: false, line: 1, record_start: 1, out: Vec::new(), ends: Vec::new(), lines: Vec::new() }
+        let start = Place { line: 1, offset: 0 };
+        Normaliser { shape: Shape::Unknown, depth: 0, in_string: false, escape: false, line: 1, offset: 0, record_start: start, out: Vec::new(), ends: Vec::new(), starts: Vec::new() }
     }
 
-    fn feed(&mut self, file: &str, input: &[u8]) -> Result<(), FormatError> {
-        let err = |line: u64, m: &str| FormatError::Parse { file: file.to_string(), at: Position { line: Some(line), column: None }, message: m.to_string() };
-        for &b in input {
-            if self.in_string {
-                self.out.push(b);
-                if self.escape {
-                    self.escape = false;
-                } else if b == b'\\' {
-                    self.escape = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                } else if b == b'\n' {
-                    return Err(err(self.line, "line break inside a JSON string"));
-                }
-                continue;
-            }
-            if b == b'\n' {
-                self.line += 1;
-                continue;
-            }
-            if matches!(b, b' ' | b'\t' | b'\r') {
-                continue;
-            }
+    fn feed(&mut self, file: &str, input: &[u8], offsets: Offsets) -> Result<(), FormatError> {
+        let base = self.offset;
+        self.offset += input.len() as u64;
+        let err = |line: u64, i: usize, m: &str| FormatError::Parse {
+            file: file.to_string(),
+            at: Place { line, offset: base + i as u64 }.position(offsets, None),
+            message: m.to_string(),
+        };
+        for (i, &b) in input.iter().enumerate() {
             if self.depth > 0 {
+                // Inside a record: copied as is.
                 self.out.push(b);
+                if self.in_string {
+                    if self.escape {
+                        self.escape = false;
+                    } else if b == b'\\' {
+                        self.escape = true;
+                    } else if b == b'"' {
+                        self.in_string = false;
+                    } else if b == b'\n' {
+                        return Err(err(self.line, i, "line break inside a JSON string"));
+                    }
+                    continue;
+                }
                 match b {
                     b'"' => self.in_string = true,
                     b'{' | b'[' => self.depth += 1,
@@ -75,61 +114,71 @@ impl Normaliser {
                         if self.depth == 0 {
                             self.out.push(b'\n');
                             self.ends.push(self.out.len());
-                            self.lines.push(self.record_start);
+                            self.starts.push(self.record_start);
                         }
                     }
+                    b'\n' => self.line += 1,
                     _ => {}
                 }
                 continue;
             }
             // Between records.
+            match b {
+                b'\n' => {
+                    self.line += 1;
+                    continue;
+                }
+                b' ' | b'\t' | b'\r' => continue,
+                _ => {}
+            }
             match (self.shape, b) {
                 (Shape::Unknown, b'[') => self.shape = Shape::Array,
                 (Shape::Unknown, b'{') | (Shape::Lines, b'{') | (Shape::Array, b'{') => {
                     if self.shape == Shape::Unknown {
                         self.shape = Shape::Lines;
                     }
-                    self.record_start = self.line;
+                    self.record_start = Place { line: self.line, offset: base + i as u64 };
                     self.depth = 1;
                     self.out.push(b);
                 }
                 (Shape::Array, b',') => {}
                 (Shape::Array, b']') => self.shape = Shape::ArrayDone,
-                (Shape::Array, _) => return Err(err(self.line, "the top-level array must contain objects (one per row)")),
-                (Shape::ArrayDone, _) => return Err(err(self.line, "unexpected content after the top-level array")),
+                (Shape::Array, _) => return Err(err(self.line, i, "the top-level array must contain objects (one per row)")),
+                (Shape::ArrayDone, _) => return Err(err(self.line, i, "unexpected content after the top-level array")),
                 (Shape::Unknown, _) | (Shape::Lines, _) => {
-                    return Err(err(self.line, &format!("expected a JSON object or array, found '{}'", b as char)))
+                    return Err(err(self.line, i, &format!("expected a JSON object or array, found '{}'", b as char)))
                 }
             }
         }
         Ok(())
     }
 
-    fn finish(&self, file: &str) -> Result<(), FormatError> {
-        let at = Position { line: Some(self.record_start), column: None };
+    fn finish(&self, file: &str, offsets: Offsets) -> Result<(), FormatError> {
         if self.depth > 0 || self.in_string {
+            let at = self.record_start.position(offsets, None);
             return Err(FormatError::Parse { file: file.to_string(), at, message: "the file ends inside a JSON value (truncated?)".into() });
         }
         if self.shape == Shape::Array {
-            return Err(FormatError::Parse { file: file.to_string(), at: Position { line: Some(self.line), column: None }, message: "the top-level array is not closed with ']' (truncated?)".into() });
+            let at = Place { line: self.line, offset: self.offset }.position(offsets, None);
+            return Err(FormatError::Parse { file: file.to_string(), at, message: "the top-level array is not closed with ']' (truncated?)".into() });
         }
         Ok(())
     }
 
-    /// Takes up to `n` complete records: their bytes and their source lines.
-    fn take(&mut self, n: usize) -> (Vec<u8>, Vec<u64>) {
+    /// Takes up to `n` complete records.
+    fn take(&mut self, n: usize) -> Records {
         let n = n.min(self.ends.len());
         if n == 0 {
-            return (Vec::new(), Vec::new());
+            return Records { bytes: Vec::new(), ends: Vec::new(), starts: Vec::new() };
         }
         let cut = self.ends[n - 1];
         let rest = self.out.split_off(cut);
-        let taken = std::mem::replace(&mut self.out, rest);
-        self.ends.drain(..n);
+        let bytes = std::mem::replace(&mut self.out, rest);
+        let ends = self.ends.drain(..n).collect();
         for e in &mut self.ends {
             *e -= cut;
         }
-        (taken, self.lines.drain(..n).collect())
+        Records { bytes, ends, starts: self.starts.drain(..n).collect() }
     }
 
     fn complete(&self) -> usize {
@@ -137,9 +186,24 @@ impl Normaliser {
     }
 }
 
+/// Where a JSON syntax error serde_json found in `record` is, and its message without serde's
+/// own position (which counts from the record, not the file).
+fn syntax_error(record: &[u8], start: Place, e: &serde_json::Error) -> (Place, String) {
+    // serde_json: 1-based line, and 1-based byte column of the offending byte on that line.
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        l => record.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(l - 2).map_or(record.len(), |(i, _)| i + 1),
+    };
+    let place = start.at(record, line_start + e.column().saturating_sub(1));
+    let msg = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    (place, msg.strip_suffix(&suffix).unwrap_or(&msg).to_string())
+}
+
 pub(crate) struct JsonBody {
     norm: Normaliser,
     rest: Option<Chunks>,
+    offsets: Offsets,
     /// The file's own schema and its JSON-text columns (see `json_shape`).
     schema: SchemaRef,
     json_text: HashSet<String>,
@@ -150,20 +214,21 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
     let mut eof = false;
     while norm.complete() < options.infer_rows {
         match chunks.next().await? {
-            Some(b) => norm.feed(name, &b)?,
+            Some(b) => norm.feed(name, &b, chunks.offsets())?,
             None => {
-                norm.finish(name)?;
+                norm.finish(name, chunks.offsets())?;
                 eof = true;
                 break;
             }
         }
     }
+    let offsets = chunks.offsets();
     let n = norm.complete().min(options.infer_rows);
     let records = (0..n).map(|i| &norm.out[if i == 0 { 0 } else { norm.ends[i - 1] }..norm.ends[i]]);
-    let (inferred, mut json_text) = json_shape::infer(records).map_err(|(i, e)| FormatError::Parse {
-        file: name.to_string(),
-        at: Position { line: Some(norm.lines[i]), column: None },
-        message: format!("invalid JSON: {e}"),
+    let (inferred, mut json_text) = json_shape::infer(records).map_err(|(i, e)| {
+        let record = &norm.out[if i == 0 { 0 } else { norm.ends[i - 1] }..norm.ends[i]];
+        let (place, message) = syntax_error(record, norm.starts[i], &e);
+        FormatError::Parse { file: name.to_string(), at: place.position(offsets, None), message: format!("invalid JSON: {message}") }
     })?;
     let fields: Vec<Field> = inferred
         .fields()
@@ -176,9 +241,8 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         })
         .collect();
     json_text.retain(|c| !options.text_columns.contains(c));
-    let schema = Arc::new(Schema::new(fields));
     let rest = if eof { None } else { Some(chunks) };
-    Ok((schema.clone(), JsonBody { norm, rest, schema: Arc::new(inferred), json_text }))
+    Ok((Arc::new(Schema::new(fields)), JsonBody { norm, rest, offsets, schema: Arc::new(inferred), json_text }))
 }
 
 impl JsonBody {
@@ -198,7 +262,7 @@ impl JsonBody {
         let decode_schema = Arc::new(Schema::new(
             target.fields().iter().map(|f| Field::new(f.name(), exact::decode_type(f.data_type(), true), true)).collect::<Vec<_>>(),
         ));
-        let state = JsonState { name, norm: self.norm, rest: self.rest, target, decode_schema, rewriter, batch_size: options.batch_size, eof: false };
+        let state = JsonState { name, norm: self.norm, rest: self.rest, offsets: self.offsets, target, decode_schema, rewriter, batch_size: options.batch_size, eof: false };
         batch_stream(state)
     }
 }
@@ -207,6 +271,7 @@ struct JsonState {
     name: String,
     norm: Normaliser,
     rest: Option<Chunks>,
+    offsets: Offsets,
     target: SchemaRef,
     decode_schema: SchemaRef,
     rewriter: Option<Rewriter>,
@@ -219,53 +284,100 @@ impl NextBatch for JsonState {
         while !self.eof && self.norm.complete() < self.batch_size {
             match self.rest.as_mut() {
                 Some(r) => match r.next().await? {
-                    Some(b) => self.norm.feed(&self.name, &b)?,
+                    Some(b) => self.norm.feed(&self.name, &b, self.offsets)?,
                     None => {
-                        self.norm.finish(&self.name)?;
+                        self.norm.finish(&self.name, self.offsets)?;
                         self.eof = true;
                     }
                 },
                 None => self.eof = true,
             }
         }
-        let (mut bytes, lines) = self.norm.take(self.batch_size);
-        if lines.is_empty() {
+        let records = self.norm.take(self.batch_size);
+        if records.starts.is_empty() {
             return Ok(None);
         }
-        if let Some(rw) = &self.rewriter {
-            let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 4);
-            for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(&lines) {
-                rw.record(record, &mut out).map_err(|e| FormatError::Parse {
-                    file: self.name.clone(),
-                    at: Position { line: Some(line), column: None },
-                    message: format!("invalid JSON: {e}"),
-                })?;
+        let decoded = match &self.rewriter {
+            None => decode(&self.decode_schema, &records.bytes, records.starts.len()),
+            Some(_) => {
+                let mut out = Vec::with_capacity(records.bytes.len() + records.bytes.len() / 4);
+                for (record, start) in records.iter() {
+                    self.rewrite(record, start, &mut out)?;
+                }
+                decode(&self.decode_schema, &out, records.starts.len())
             }
-            bytes = out;
-        }
-        match decode(&self.decode_schema, &bytes, lines.len()) {
-            Ok(b) => conform_at(&self.name, b, &self.target, Some(&|row| lines.get(row).copied())).map(Some),
-            Err(_) => Err(self.locate(&bytes, &lines)),
+        };
+        match decoded {
+            Ok(b) => {
+                let locate = |row: usize, column: &str| match records.iter().nth(row) {
+                    Some((record, start)) => member_place(record, start, column).position(self.offsets, Some(column.to_string())),
+                    None => Position { column: Some(column.to_string()), ..Position::default() },
+                };
+                conform_at(&self.name, b, &self.target, Some(&locate)).map(Some)
+            }
+            Err(_) => Err(self.locate(&records)),
         }
     }
 }
 
 impl JsonState {
-    /// A batch failed: decode its records one by one to name the first bad one and its line.
-    fn locate(&self, bytes: &[u8], lines: &[u64]) -> FormatError {
-        for (record, &line) in bytes.split_inclusive(|&b| b == b'\n').zip(lines) {
-            if let Err(e) = decode(&self.decode_schema, record, 1) {
-                let msg = e.to_string();
-                let column = self.target.fields().iter().find(|f| msg.contains(&format!("'{}'", f.name()))).map(|f| f.name().clone());
-                return FormatError::Parse {
-                    file: self.name.clone(),
-                    at: Position { line: Some(line), column },
-                    message: format!("{} (the column types were inferred from the first rows; enlarge the sample with --infer-rows or use --type-fallback)", msg.trim_start_matches("Json error: ")),
-                };
-            }
+    /// A batch failed: decode its records one by one to find the first bad one, then place the
+    /// error at what is wrong in it: a syntax error, or the value of the member arrow-json names.
+    fn locate(&self, records: &Records) -> FormatError {
+        for (record, start) in records.iter() {
+            let mut rewritten = Vec::new();
+            let decodable = match &self.rewriter {
+                Some(_) => match self.rewrite(record, start, &mut rewritten) {
+                    Ok(()) => &rewritten[..],
+                    Err(e) => return e,
+                },
+                None => record,
+            };
+            let Err(e) = decode(&self.decode_schema, decodable, 1) else { continue };
+            // serde_json reports syntax errors with a position and, for a valid object, lends
+            // each member's raw value out of `record`: its address gives the member's offset.
+            let members = match serde_json::from_slice::<BTreeMap<String, &RawValue>>(record) {
+                Ok(m) => m,
+                Err(e) => {
+                    let (place, message) = syntax_error(record, start, &e);
+                    return FormatError::Parse { file: self.name.clone(), at: place.position(self.offsets, None), message: format!("invalid JSON: {message}") };
+                }
+            };
+            let msg = e.to_string();
+            let msg = msg.trim_start_matches("Json error: ");
+            // arrow-json prefixes a member's error with "whilst decoding field 'NAME': ".
+            let column = msg.strip_prefix("whilst decoding field '").and_then(|rest| {
+                self.target.fields().iter().map(|f| f.name()).filter(|n| rest.starts_with(&format!("{n}':"))).max_by_key(|n| n.len()).cloned()
+            });
+            let offset = column.as_ref().and_then(|c| members.get(c)).and_then(|raw| (raw.get().as_ptr() as usize).checked_sub(record.as_ptr() as usize));
+            let place = offset.map_or(start, |o| start.at(record, o));
+            return FormatError::Parse {
+                file: self.name.clone(),
+                at: place.position(self.offsets, column),
+                message: format!("{msg} (the column types were inferred from the first rows; enlarge the sample with --infer-rows or use --type-fallback)"),
+            };
         }
         FormatError::Parse { file: self.name.clone(), at: Position::default(), message: "cannot decode a batch of records".into() }
     }
+
+    /// One record with its JSON-text values turned into strings (see `json_shape::Rewriter`).
+    fn rewrite(&self, record: &[u8], start: Place, out: &mut Vec<u8>) -> Result<(), FormatError> {
+        let rw = self.rewriter.as_ref().expect("called with a rewriter");
+        rw.record(record, out).map_err(|e| {
+            let (place, message) = syntax_error(record, start, &e);
+            FormatError::Parse { file: self.name.clone(), at: place.position(self.offsets, None), message: format!("invalid JSON: {message}") }
+        })
+    }
+}
+
+/// Where the value of member `column` of `record` (which starts at `start`) is; the record's
+/// start if it has no such member. serde_json lends each member's raw value out of `record`:
+/// its address gives the member's offset.
+fn member_place(record: &[u8], start: Place, column: &str) -> Place {
+    let offset = serde_json::from_slice::<BTreeMap<String, &RawValue>>(record)
+        .ok()
+        .and_then(|m| m.get(column).and_then(|raw| (raw.get().as_ptr() as usize).checked_sub(record.as_ptr() as usize)));
+    offset.map_or(start, |o| start.at(record, o))
 }
 
 fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
@@ -294,35 +406,45 @@ fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::
 mod tests {
     use super::*;
 
-    fn records(input: &[&[u8]]) -> Result<(Vec<String>, Vec<u64>), FormatError> {
+    fn records(input: &[&[u8]]) -> Result<(Vec<String>, Vec<Place>), FormatError> {
         let mut n = Normaliser::new();
         for chunk in input {
-            n.feed("t.json", chunk)?;
+            n.feed("t.json", chunk, Offsets::SAME)?;
         }
-        n.finish("t.json")?;
+        n.finish("t.json", Offsets::SAME)?;
         let count = n.complete();
-        let (bytes, lines) = n.take(count);
-        let recs = String::from_utf8(bytes).unwrap().lines().map(str::to_string).collect();
-        Ok((recs, lines))
+        let r = n.take(count);
+        let recs = r.iter().map(|(b, _)| String::from_utf8(b.to_vec()).unwrap().trim_end().to_string()).collect();
+        Ok((recs, r.starts))
     }
 
     #[test]
-    fn ndjson_and_arrays_become_one_record_per_line() {
-        let (r, l) = records(&[b"{\"a\": 1}\n\n{\"a\":", b" 2, \"s\": \"x y\\\"}\"}\n"]).unwrap();
-        assert_eq!(r, vec![r#"{"a":1}"#, r#"{"a":2,"s":"x y\"}"}"#]);
-        assert_eq!(l, vec![1, 3]);
-        let (r, l) = records(&[b"[\n  {\"a\": [1, 2]},\n  {\"a\": []}\n]\n"]).unwrap();
-        assert_eq!(r, vec![r#"{"a":[1,2]}"#, r#"{"a":[]}"#]);
-        assert_eq!(l, vec![2, 3]);
+    fn ndjson_and_arrays_become_records_with_their_start() {
+        let (r, at) = records(&[b"{\"a\": 1}\n\n{\"a\":", b" 2, \"s\": \"x y\\\"}\"}\n"]).unwrap();
+        assert_eq!(r, vec![r#"{"a": 1}"#, r#"{"a": 2, "s": "x y\"}"}"#]);
+        assert_eq!(at, vec![Place { line: 1, offset: 0 }, Place { line: 3, offset: 10 }]);
+        let (r, at) = records(&[b"[\n  {\"a\": [1, 2]},\r\n  {\"a\":\n []}\n]\n"]).unwrap();
+        assert_eq!(r, vec![r#"{"a": [1, 2]}"#, "{\"a\":\n []}"]);
+        assert_eq!(at, vec![Place { line: 2, offset: 4 }, Place { line: 3, offset: 22 }]);
     }
 
     #[test]
     fn truncated_and_malformed_input_names_the_line() {
-        let e = records(&[b"[{\"a\": 1},\n{\"a\": 2"]).unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("truncated"), "{e}");
-        let e = records(&[b"{\"a\":1}\nnot json\n"]).unwrap_err().to_string();
-        assert!(e.contains("line 2"), "{e}");
+        let e = records(&[b"[{\"a\": 1},\n{\"a\": 2"]).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        assert_eq!(e.position().map(|p| (p.line.map(NonZeroU64::get), p.byte)), Some((Some(2), Some(11))));
+        let e = records(&[b"{\"a\":1}\nnot json\n"]).unwrap_err();
+        assert_eq!(e.position().map(|p| (p.line.map(NonZeroU64::get), p.byte)), Some((Some(2), Some(8))));
         let e = records(&[b"[1, 2]"]).unwrap_err().to_string();
         assert!(e.contains("objects"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_are_placed_inside_multi_line_records() {
+        let record = b"{\n  \"id\": 1,\n  \"name\": oops\n}\n";
+        let e = serde_json::from_slice::<serde_json::Value>(record).unwrap_err();
+        let (place, msg) = syntax_error(record, Place { line: 10, offset: 100 }, &e);
+        assert_eq!((place.line, place.offset), (12, 100 + 23), "the 'o' of oops");
+        assert!(!msg.contains("column"), "{msg}");
     }
 }

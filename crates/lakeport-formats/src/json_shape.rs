@@ -167,14 +167,13 @@ impl Shape {
     }
 }
 
-/// The schema of sampled records (each one compact JSON object), and the columns that hold
-/// JSON text. `Err((record index, message))` for a record that is not valid JSON.
-pub(crate) fn infer<'a>(records: impl Iterator<Item = &'a [u8]>) -> Result<(Schema, HashSet<String>), (usize, String)> {
+/// The schema of sampled records (each one JSON object), and the columns that hold JSON text.
+/// `Err((record index, error))` for a record that is not valid JSON.
+pub(crate) fn infer<'a>(records: impl Iterator<Item = &'a [u8]>) -> Result<(Schema, HashSet<String>), (usize, serde_json::Error)> {
     let mut columns = Shape::Object(Vec::new());
     for (i, r) in records.enumerate() {
-        let text = std::str::from_utf8(r).map_err(|e| (i, e.to_string()))?;
-        let raw: &RawValue = serde_json::from_str(text.trim_end()).map_err(|e| (i, e.to_string()))?;
-        columns = columns.merge(Shape::of(raw).map_err(|e| (i, e.to_string()))?);
+        let raw: &RawValue = serde_json::from_slice(r.trim_ascii_end()).map_err(|e| (i, e))?;
+        columns = columns.merge(Shape::of(raw).map_err(|e| (i, e))?);
     }
     let Shape::Object(columns) = columns else { unreachable!("records are objects (the normaliser checks)") };
     let mut json_text = HashSet::new();
@@ -203,21 +202,20 @@ pub(crate) struct Rewriter {
 }
 
 impl Rewriter {
-    /// One compact record (ending in '\n') rewritten; the error is serde_json's message.
-    pub(crate) fn record(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-        let text = std::str::from_utf8(record).map_err(|e| e.to_string())?;
-        let obj: RawObject = serde_json::from_str(text.trim_end()).map_err(|e| e.to_string())?;
+    /// One record (one JSON object) rewritten as one line ending in '\n'.
+    pub(crate) fn record(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let obj: RawObject = serde_json::from_slice(record.trim_ascii_end())?;
         out.push(b'{');
         for (i, (k, v)) in obj.0.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut *out, k).map_err(|e| e.to_string())?;
+            serde_json::to_writer(&mut *out, k)?;
             out.push(b':');
             let raw = v.get();
             let stringify = (self.json.contains(k) && raw != "null") || (self.structural.contains(k) && (raw.starts_with('{') || raw.starts_with('[')));
             if stringify {
-                serde_json::to_writer(&mut *out, v.get()).map_err(|e| e.to_string())?;
+                serde_json::to_writer(&mut *out, &compact(raw))?;
             } else {
                 out.extend_from_slice(v.get().as_bytes());
             }
@@ -225,6 +223,29 @@ impl Rewriter {
         out.extend_from_slice(b"}\n");
         Ok(())
     }
+}
+
+/// JSON text without the whitespace between tokens (strings kept as written): the canonical
+/// form JSON-text columns store.
+fn compact(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let (mut in_string, mut escape) = (false, false);
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escape {
+                escape = false;
+            } else if c == '\\' {
+                escape = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -259,7 +280,7 @@ mod tests {
         assert_eq!(types[5], DataType::Struct(Fields::from(vec![Field::new("a", DataType::Null, true)])));
         let r = Rewriter { json: j.into_iter().collect(), structural: HashSet::new() };
         let mut out = Vec::new();
-        r.record(br#"{"id":1,"meta":{},"deep":{"a":[{}]},"obj_or_num":null}"#, &mut out).unwrap();
+        r.record(b"{\"id\": 1, \"meta\": { },\n \"deep\": {\"a\": [ {} ]}, \"obj_or_num\": null}\n", &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "{\"id\":1,\"meta\":\"{}\",\"deep\":\"{\\\"a\\\":[{}]}\",\"obj_or_num\":null}\n");
     }
 }

@@ -99,8 +99,8 @@ pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<Rec
 
 /// [`conform`] for the text readers, whose column types were inferred from a sample: a value
 /// that does not fit is a [`FormatError::Value`] (the type fallback can make its column text),
-/// located by `line_of` (batch row → physical line).
-pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, line_of: Option<&dyn Fn(usize) -> Option<u64>>) -> Result<RecordBatch, FormatError> {
+/// placed by `locate` (batch row, column name → its position in the file).
+pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, locate: Option<&dyn Fn(usize, &str) -> Position>) -> Result<RecordBatch, FormatError> {
     if batch.schema().fields() == target.fields() {
         return RecordBatch::try_new(target.clone(), batch.columns().to_vec())
             .map_err(|e| FormatError::Parse { file: file.to_string(), at: Position::default(), message: e.to_string() });
@@ -112,22 +112,22 @@ pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, lin
             Ok(i) => {
                 let c = batch.column(i);
                 exact::convert(c, f.data_type()).map_err(|e| match e {
-                    ConvertError::Inexact(i) => match line_of {
-                        Some(line_of) => FormatError::Value {
+                    ConvertError::Inexact(i) => match locate {
+                        Some(locate) => FormatError::Value {
                             file: file.to_string(),
-                            at: Position { line: line_of(i.row), column: Some(f.name().clone()) },
+                            at: locate(i.row, f.name()),
                             value: i.value,
                             expected: format!("{} ({})", f.data_type(), i.reason),
                         },
                         None => FormatError::Parse {
                             file: file.to_string(),
-                            at: Position { line: None, column: Some(f.name().clone()) },
+                            at: Position { column: Some(f.name().clone()), ..Default::default() },
                             message: format!("value '{}' of row {} does not fit {} without change: it {}", i.value, i.row + 1, f.data_type(), i.reason),
                         },
                     },
                     ConvertError::Arrow(e) => FormatError::Parse {
                         file: file.to_string(),
-                        at: Position { line: None, column: Some(f.name().clone()) },
+                        at: Position { column: Some(f.name().clone()), ..Default::default() },
                         message: format!("cannot convert {} to {}: {e}", c.data_type(), f.data_type()),
                     },
                 })?

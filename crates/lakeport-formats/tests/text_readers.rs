@@ -171,3 +171,202 @@ async fn header_only_and_empty_files() {
     let (schema, _) = read("e.csv", Vec::new(), &ReadOptions::default()).await.unwrap();
     assert_eq!(schema.fields().len(), 0);
 }
+
+/// Where a case's error must point: the first occurrence of `marker` in the decompressed file,
+/// plus `skip` bytes; or the end of the file.
+enum Place {
+    At(&'static str, usize),
+    End,
+}
+
+struct Case {
+    label: &'static str,
+    /// The object name: format (and TSV delimiter) by extension.
+    name: &'static str,
+    text: Vec<u8>,
+    opts: ReadOptions,
+    /// The true physical line of the error in the decompressed file.
+    line: u64,
+    place: Place,
+    column: Option<&'static str>,
+}
+
+fn case(label: &'static str, name: &'static str, text: impl Into<Vec<u8>>, infer_rows: usize, line: u64, place: Place, column: Option<&'static str>) -> Case {
+    Case { label, name, text: text.into(), opts: ReadOptions { infer_rows, ..Default::default() }, line, place, column }
+}
+
+fn crlf(s: &str) -> String {
+    s.replace('\n', "\r\n")
+}
+
+fn bom(s: &str) -> String {
+    format!("\u{feff}{s}")
+}
+
+/// The issue's input: a quoted title over lines 2-3, integer priorities on lines 4-5, `high` on line 6.
+const TICKETS: &str = "id,title,priority\n1,\"Printer\njams\",1\n2,VPN down,2\n3,Disk full,3\n4,Mail slow,high\n";
+
+fn position_cases() -> Vec<Case> {
+    use Place::*;
+    let mut cases = vec![
+        case("issue: quoted value over two lines before the error", "tickets.csv", TICKETS, 3, 6, At("high", 0), Some("priority")),
+        case("issue with CRLF, also inside the quoted value", "tickets.csv", crlf(TICKETS), 3, 6, At("high", 0), Some("priority")),
+        case("issue with a BOM (its 3 bytes count in the offset)", "tickets.csv", bom(TICKETS), 3, 6, At("high", 0), Some("priority")),
+        case("issue with BOM and CRLF", "tickets.csv", bom(&crlf(TICKETS)), 3, 6, At("high", 0), Some("priority")),
+        case("blank lines between records", "b.csv", "id,n\n1,2\n\n\n2,3\n\n3,4\n4,high\n", 3, 8, At("high", 0), Some("n")),
+        case("blank CRLF lines between records", "b.csv", crlf("id,n\n1,2\n\n\n2,3\n\n3,4\n4,high\n"), 3, 8, At("high", 0), Some("n")),
+        case("the bad value is on the second line of its record", "m.csv", "id,note,n\n1,a,2\n2,b,3\n3,c,4\n4,\"x\ny\",high\n", 3, 6, At("high", 0), Some("n")),
+        case("a quoted bad value is placed at its opening quote", "q.csv", "id,n\n1,2\n2,3\n3,\"hi\ngh\"\n", 2, 4, At("\"hi", 0), Some("n")),
+        case("a record with too few fields after a multi-line one", "r.csv", "id,title,n\n1,\"a\nb\",2\n2,short\n", 1000, 4, At("2,short", 0), None),
+        case("a record with too many fields after blank lines", "r.csv", "id,n\n1,2\n\n\n2,3,4\n", 1000, 5, At("2,3,4", 0), None),
+        case("a broken timestamp (arrow-csv's other message)", "ts.csv", "id,ts\n1,2024-01-01 10:00:00\n\n2,2024-01-02 10:00:00\n3,2024-01-03 10:00:00\n4,yesterday\n", 3, 6, At("yesterday", 0), Some("ts")),
+        case("a broken boolean", "bool.csv", "id,ok\n1,\"true\"\n2,false\n3,true\n4,\"maybe\nnot\"\n", 3, 5, At("\"maybe", 0), Some("ok")),
+        case("invalid UTF-8 in the first chunk after a BOM and a multi-line record", "u.csv", b"\xEF\xBB\xBFid,note\n1,\"a\nb\"\n2,\xff\n".to_vec(), 1000, 4, At("\u{fffd}", 0), None),
+        case("TSV with a quoted line break", "t.tsv", "id\tt\tn\n1\t\"a\nb\"\t1\n2\tx\t2\n3\ty\t3\n4\tz\thigh\n", 3, 6, At("high", 0), Some("n")),
+        case("NDJSON with blank lines and CRLF", "e.ndjson", crlf("{\"id\": 1}\n\n{\"id\": 2}\n\n\n{\"id\": 3}\n{\"id\": \"three\"}\n"), 3, 7, At("\"three\"", 0), Some("id")),
+        case("NDJSON with a BOM", "e.ndjson", bom("{\"id\": 1}\n{\"id\": 2}\n\n{\"id\": 3}\n{\"id\": \"three\"}\n"), 3, 5, At("\"three\"", 0), Some("id")),
+        case(
+            "a pretty-printed JSON array: the value's own line",
+            "p.json",
+            "[\n  {\n    \"id\": 1,\n    \"priority\": 2\n  },\n  {\n    \"id\": 2,\n    \"priority\": 3\n  },\n  {\n    \"id\": 3,\n    \"priority\": 4\n  },\n  {\n    \"id\": 4,\n    \"priority\": \"high\"\n  }\n]\n",
+            3,
+            16,
+            At("\"high\"", 0),
+            Some("priority"),
+        ),
+        case(
+            "a syntax error inside a pretty-printed record, after the sample",
+            "p.json",
+            "[\n  {\n    \"id\": 1\n  },\n  {\n    \"id\": 2\n  },\n  {\n    \"id\": 3,\n    \"note\": oops\n  }\n]\n",
+            2,
+            10,
+            At("oops", 0),
+            None,
+        ),
+        case(
+            "a syntax error inside a pretty-printed record, in the sample",
+            "p.json",
+            "[\r\n  {\r\n    \"id\": 1\r\n  },\r\n  {\r\n    \"id\": 2,\r\n    \"note\": oops\r\n  }\r\n]\r\n",
+            1000,
+            7,
+            At("oops", 0),
+            None,
+        ),
+        case(
+            "a nested member's bad value: the member's value",
+            "n.ndjson",
+            "{\"id\": 1, \"o\": {\"a\": 1}}\n{\"id\": 2,\n \"o\":\n  {\"a\": \"x\"}}\n",
+            1,
+            4,
+            At("{\"a\": \"x", 0),
+            Some("o"),
+        ),
+        case("a JSON object cut off at the end: where it starts", "c.json", "[\n  {\"id\": 1},\n  {\"id\":\n", 1000, 3, At("{\"id\":\n", 0), None),
+        case("a JSON array that is never closed: the end of the file", "c.json", "[\n  {\"id\": 1}\n", 1000, 3, End, None),
+        case("a raw line break inside a JSON string", "s.ndjson", "{\"a\": \"ok\"}\n\n{\"a\": \"x\ny\"}\n", 1000, 3, At("x\ny", 1), None),
+        case("content after the top-level array", "g.json", "[\n  {\"id\": 1}\n]\n\ntrailing\n", 1000, 5, At("trailing", 0), None),
+    ];
+    // Header-less CSV with CRLF: arrow-csv numbers records differently without a header.
+    let mut c = case("no header row, CRLF", "h.csv", crlf("1,\"a\nb\",2\n2,c,3\n3,d,4\n4,e,high\n"), 3, 5, At("high", 0), Some("column_3"));
+    c.opts.csv.has_header = false;
+    cases.push(c);
+    let mut c = case("backslash escapes, as configured", "e.csv", "id,t,n\n1,\"say \\\"hi\n\\\"\",1\n2,x,2\n3,y,3\n4,z,high\n", 3, 6, At("high", 0), Some("n"));
+    c.opts.csv.escape = Some(b'\\');
+    cases.push(c);
+    let mut c = case("latin-1: the line, and no byte offset (transcoding moves bytes)", "l.csv", b"name,n\nJos\xe9,1\n\"M\xfcn\nchen\",2\nx,3\ny,high\n".to_vec(), 3, 6, At("high", 0), Some("n"));
+    c.opts.csv.encoding = Encoding::Latin1;
+    cases.push(c);
+
+    // Errors far into the file: past the first 256 KiB chunk and across many batches.
+    let mut big = String::from("id,note,n\r\n");
+    for i in 0..6000 {
+        big.push_str(&match i % 3 {
+            0 => format!("{i},\"a\r\nb\",{i}\r\n"),    // two lines
+            1 => format!("{i},x,{i}\r\n\r\n"),          // a record and a blank line
+            _ => format!("{i},{},{i}\r\n", "y".repeat(120)), // one line
+        });
+    }
+    let mut bad = big.clone();
+    bad.push_str("6000,z,high\r\n");
+    cases.push(case("deep in a CRLF file with multi-line records and blank lines", "big.csv", bad, 1000, 10002, At("high", 0), Some("n")));
+    assert!(big.len() > 256 * 1024, "past the first chunk");
+    let mut bad = big.clone().into_bytes();
+    bad.extend_from_slice(b"6000,\"\xff\xfe\",1\r\n");
+    cases.push(case("invalid UTF-8 past the first chunk (arrow-csv's check)", "big.csv", bad, 1000, 10002, At("6000,", 6), Some("note")));
+    let mut bad = big;
+    bad.push_str("6000,\"z\r\nz\"\r\n");
+    cases.push(case("a short record deep in the file", "big.csv", bad, 1000, 10002, At("6000,", 0), None));
+
+    let mut arr = String::from("[\n");
+    for i in 0..3000 {
+        arr.push_str(&format!("  {{\n    \"id\": {i},\n    \"text\": \"{}\"\n  }},\n\n", "t".repeat(60)));
+    }
+    arr.push_str("  {\n    \"id\": \"x3000\",\n    \"text\": \"x\"\n  }\n]\n");
+    assert!(arr.len() > 256 * 1024, "past the first chunk");
+    cases.push(case("deep in a pretty-printed array", "big.json", arr, 1000, 15003, At("\"x3000\"", 0), Some("id")));
+
+    let mut nd: Vec<u8> = Vec::new();
+    for i in 0..4000 {
+        write!(nd, "{{\"id\": {i}, \"s\": \"{}\"}}\r\n\r\n", "s".repeat(60)).unwrap();
+    }
+    nd.extend_from_slice(b"{\"id\": 4000,\r\n \"s\": \"bad \xff\"}\r\n");
+    assert!(nd.len() > 256 * 1024, "past the first chunk");
+    cases.push(case("invalid UTF-8 in NDJSON past the first chunk", "big.ndjson", nd, 1000, 8002, At("bad ", 4), None));
+    cases
+}
+
+/// Every position lakeport reports is the physical line (and byte offset) of the decompressed
+/// file — for each input, also gzip- and zstd-compressed, and with batches of 1, 2 and 8192 rows.
+#[tokio::test]
+async fn error_positions_are_physical_lines_of_the_decompressed_file() {
+    for c in position_cases() {
+        // The table's own check: the line is the line the place is on.
+        let offset = match c.place {
+            Place::At(marker, skip) => {
+                let text = String::from_utf8_lossy(&c.text);
+                let at = text.find(marker).unwrap_or_else(|| panic!("{}: marker not in the text", c.label));
+                // Lossy decoding keeps the byte count except for replaced bytes; map back through the prefix.
+                text[..at].len() - text[..at].matches('\u{fffd}').count() * 2 + skip
+            }
+            Place::End => c.text.len(),
+        };
+        assert_eq!(c.text[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1, c.line, "{}: the table is wrong", c.label);
+        let byte = (c.opts.csv.encoding == Encoding::Utf8).then_some(offset as u64);
+
+        for (suffix, data) in [("", c.text.clone()), (".gz", gzip(&c.text).await), (".zst", zstd(&c.text).await)] {
+            for batch_size in [1, 2, 8192] {
+                let name = format!("{}{suffix}", c.name);
+                let opts = ReadOptions { batch_size, ..c.opts.clone() };
+                let what = format!("{} ({name}, batches of {batch_size})", c.label);
+                let err = match read(&name, data.clone(), &opts).await {
+                    Ok((_, b)) => panic!("{what}: loaded {} rows instead of failing", rows(&b)),
+                    Err(e) => e,
+                };
+                let at = err.position().unwrap_or_else(|| panic!("{what}: no position in {err}"));
+                assert_eq!((at.line.map(|l| l.get()), at.byte, at.column.as_deref()), (Some(c.line), byte, c.column), "{what}: {err}");
+                let msg = err.to_string();
+                assert!(msg.starts_with(&name) && msg.contains(&format!("line {}", c.line)), "{what}: {msg}");
+            }
+        }
+    }
+}
+
+/// A value error found after the sample is a type mismatch whose column the type fallback can
+/// turn into text, for arrow-csv's timestamp message too.
+#[tokio::test]
+async fn csv_value_errors_name_the_value_and_the_type() {
+    let opts = ReadOptions { infer_rows: 3, ..Default::default() };
+    let err = read("tickets.csv", TICKETS.into(), &opts).await.unwrap_err();
+    assert_eq!(err.type_mismatch_column(), Some("priority"));
+    let msg = err.to_string();
+    let high = TICKETS.find("high").unwrap();
+    assert!(msg.contains(&format!("tickets.csv, line 6 (byte offset {high}), column 'priority': value 'high' is not Int64")), "{msg}");
+
+    let csv = "id,ts\n1,2024-01-01 10:00:00\n2,2024-01-02 10:00:00\n3,2024-01-03 10:00:00\n4,yesterday\n";
+    let err = read("ts.csv", csv.into(), &opts).await.unwrap_err();
+    assert_eq!(err.type_mismatch_column(), Some("ts"));
+    assert!(err.to_string().contains("value 'yesterday' is not Timestamp"), "{err}");
+    let opts = ReadOptions { infer_rows: 3, text_columns: vec!["ts".into()], ..Default::default() };
+    let (_, b) = read("ts.csv", csv.into(), &opts).await.unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 4);
+}
