@@ -194,6 +194,13 @@ pub struct ConnectionAddArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SchemaChangeArg {
+    Evolve,
+    Text,
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum DeletedArg {
     Keep,
     Remove,
@@ -230,6 +237,11 @@ pub struct ExtractArgs {
     /// the default) or remove them in the same commit (the table mirrors the folder).
     #[arg(long, value_enum, default_value = "keep", requires = "delta")]
     pub deleted: DeletedArg,
+    /// Delta load: when files differ from the table's schema, evolve it in the same commit (add
+    /// columns, NULL for missing ones, Iceberg type promotions), also load other types as text
+    /// where the table's column is text, or fail on any difference.
+    #[arg(long, value_enum, default_value = "evolve", requires = "delta")]
+    pub on_schema_change: SchemaChangeArg,
     /// Records sampled to infer CSV/JSON column types.
     #[arg(long, default_value_t = 1000)]
     pub infer_rows: usize,

@@ -3,14 +3,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item};
+use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange};
 use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
 use lakeport_source::{S3Config, Secret};
 use lakeport_core::{self as core, AddOutcome, NewConnection};
 use lakeport_zerocopy::{caller_identity, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
-use crate::args::{Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, EncodingArg, ExtractArgs, PoolCommand, QueryFormat};
+use crate::args::{Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, EncodingArg, SchemaChangeArg, ExtractArgs, PoolCommand, QueryFormat};
 use crate::output;
 use crate::progress::BarProgress;
 
@@ -394,7 +394,13 @@ async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<E
         DeletedArg::Keep => DeletedObjects::Keep,
         DeletedArg::Remove => DeletedObjects::Remove,
     };
-    let request = ExtractRequest { items, mode, read, type_fallback: args.type_fallback, source_columns: args.source_columns, concurrency: args.concurrency, deleted };
+    let on_schema_change = match args.on_schema_change {
+        SchemaChangeArg::Evolve => OnSchemaChange::Evolve,
+        SchemaChangeArg::Text => OnSchemaChange::Text,
+        SchemaChangeArg::Fail => OnSchemaChange::Fail,
+    };
+    let request =
+        ExtractRequest { items, mode, read, type_fallback: args.type_fallback, source_columns: args.source_columns, concurrency: args.concurrency, deleted, on_schema_change };
     let progress = Arc::new(BarProgress::new(!json));
     let report = extract(pool, &args.connection, &request, progress.clone()).await;
     progress.finish();

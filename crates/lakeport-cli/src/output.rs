@@ -85,6 +85,9 @@ pub fn print_report(report: &ExtractReport) {
         for c in &t.changed {
             println!("  changed: {} ({} rows replaced by {})", c.key.escape_debug(), c.rows_before, c.rows_after);
         }
+        for c in &t.schema_changes {
+            println!("  schema: {c}");
+        }
         for r in &t.removed {
             println!("  removed: {} ({} rows; the object is gone from the source)", r.key.escape_debug(), r.rows);
         }

@@ -13,4 +13,4 @@ mod run;
 pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress};
-pub use run::{extract, ChangedObject, DeletedObjects, ExtractReport, ExtractRequest, RemovedObject, TableReport};
+pub use run::{extract, ChangedObject, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

@@ -35,6 +35,65 @@ pub struct ExtractRequest {
     /// Delta loads: what happens to the rows of objects no longer in the source.
     #[serde(default)]
     pub deleted: DeletedObjects,
+    /// Delta loads: what happens when files differ from the table's schema.
+    #[serde(default)]
+    pub on_schema_change: OnSchemaChange,
+}
+
+/// What a delta load does when a file's columns differ from the table's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSchemaChange {
+    /// Evolve the table's schema in the same commit (Iceberg schema evolution): a new column is
+    /// added (earlier rows NULL), a column a file lacks is NULL for its rows, a lossless widening
+    /// Iceberg allows (int → long, float → double, decimal precision) is a promotion; anything
+    /// else is an error naming the file and the column.
+    #[default]
+    Evolve,
+    /// As `evolve`, and a file whose values do not fit a text column's type any more loads them
+    /// as text where the table's column is text already; elsewhere the error says a full load is
+    /// needed (Iceberg cannot change a column's type to text).
+    Text,
+    /// Any difference is an error (the table's schema never changes in a delta load).
+    Fail,
+}
+
+/// One schema difference a load met: the schema-drift report.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SchemaChange {
+    pub column: String,
+    pub change: SchemaChangeKind,
+    /// The table's type before the load (none for an added column).
+    pub old_type: Option<String>,
+    /// The type after the load (none for a column a file lacks).
+    pub new_type: Option<String>,
+    /// The first file that brought it (`s3://bucket/key`).
+    pub file: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChangeKind {
+    /// A new column, added to the table.
+    Added,
+    /// The column's type was widened (Iceberg type promotion).
+    Promoted,
+    /// A file lacks the column: NULL for its rows.
+    Missing,
+    /// A file's values of another type were loaded as text into the table's text column.
+    AsText,
+}
+
+impl std::fmt::Display for SchemaChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (old, new) = (self.old_type.as_deref().unwrap_or("-"), self.new_type.as_deref().unwrap_or("-"));
+        match self.change {
+            SchemaChangeKind::Added => write!(f, "column '{}' added ({new}), first in {}", self.column, self.file),
+            SchemaChangeKind::Promoted => write!(f, "column '{}' promoted {old} → {new}, first by {}", self.column, self.file),
+            SchemaChangeKind::Missing => write!(f, "column '{}' ({old}) missing from {}: NULL for its rows", self.column, self.file),
+            SchemaChangeKind::AsText => write!(f, "column '{}' ({old}) got {new} values from {}: loaded as text", self.column, self.file),
+        }
+    }
 }
 
 /// What a delta load does with the rows of objects that were loaded before and are gone from
@@ -66,7 +125,7 @@ pub struct RemovedObject {
 
 impl ExtractRequest {
     pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
-        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep }
+        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve }
     }
 }
 
@@ -90,6 +149,8 @@ pub struct TableReport {
     pub skipped: Vec<SkippedObject>,
     /// Columns made text by the type fallback.
     pub text_columns: Vec<String>,
+    /// Schema differences this load met and what it did about them (delta loads).
+    pub schema_changes: Vec<SchemaChange>,
     pub rows: u64,
     pub bytes: u64,
     pub total_rows: u64,
@@ -257,11 +318,11 @@ async fn stage_table(
     }
 
     let mut read = request.read.clone();
-    let mut seed: Option<Schema> = None;
+    let mut seed: Option<Evolution> = None;
     loop {
         match stage_once(pool, source, planned, &selected, existing.clone(), request, &read, seed.as_ref(), concurrency, progress.clone(), report.clone()).await {
             // A file further on needs a wider schema than the first files gave: stage again with it.
-            Ok(Attempt::Widen(schema)) => seed = Some(schema),
+            Ok(Attempt::Widen(evolution)) => seed = Some(evolution),
             Ok(Attempt::Staged(staged)) => return Ok(Ok(staged)),
             Err(ExtractError::Format(e)) if request.type_fallback => match e.type_mismatch_column() {
                 Some(col) if !read.text_columns.iter().any(|c| c == col) => {
@@ -279,7 +340,15 @@ async fn stage_table(
 /// One staging attempt: the table staged, or the wider schema a file needs (stage again with it).
 enum Attempt {
     Staged(Staged),
-    Widen(Schema),
+    Widen(Evolution),
+}
+
+/// The schema a load writes with, and (delta loads) the differences from the table's schema
+/// that led to it.
+#[derive(Clone, Debug)]
+struct Evolution {
+    schema: Schema,
+    changes: Vec<SchemaChange>,
 }
 
 /// One object, opened (its schema known), ready to stream.
@@ -320,32 +389,121 @@ struct SchemaCheck {
     bucket: String,
     format: FileFormat,
     type_fallback: bool,
-    /// Delta into an existing table: the files must have the table's data columns.
-    delta: bool,
+    /// Delta into an existing table: files are checked against the table's schema as it evolves.
+    delta: Option<DeltaSchema>,
     /// The data columns of the table being written (without the source columns).
     data: Schema,
+    /// Changes that led from the table's schema to `data` (delta loads).
+    changes: Vec<SchemaChange>,
     /// The file the schema was first taken from (named in mismatch errors).
     reference: String,
+}
+
+/// A delta load's view of the table's schema before the load.
+#[derive(Clone)]
+struct DeltaSchema {
+    /// The table's data columns before this load.
+    before: Schema,
+    policy: OnSchemaChange,
 }
 
 enum Fit {
     Fits,
     /// The file needs this wider schema (a type widened, or a JSON key the others lack).
-    Widen(Schema),
+    Widen(Evolution),
 }
 
 impl SchemaCheck {
     fn check(&self, f: &Source) -> Result<Fit, ExtractError> {
-        if self.delta {
-            check_columns(&self.table, &self.data, f, &self.bucket)?;
-            return Ok(Fit::Fits);
-        }
         let name = object_name(&self.bucket, &f.info.key);
+        if let Some(delta) = &self.delta {
+            let mut changes = self.changes.clone();
+            let evolved = evolve(&self.table, &delta.before, &self.data, &f.schema(), &name, f.kind.format, delta.policy, &mut changes)?;
+            return Ok(if changes.len() == self.changes.len() { Fit::Fits } else { Fit::Widen(Evolution { schema: evolved, changes }) });
+        }
         let merged = unify(&self.data, &self.reference, &f.schema(), &name, self.format, self.type_fallback)?;
         let same = merged.fields().len() == self.data.fields().len()
             && merged.fields().iter().all(|m| self.data.field_with_name(m.name()).is_ok_and(|d| d.data_type() == m.data_type()));
-        Ok(if same { Fit::Fits } else { Fit::Widen(merged) })
+        Ok(if same { Fit::Fits } else { Fit::Widen(Evolution { schema: merged, changes: Vec::new() }) })
     }
+}
+
+/// Folds one file's schema into a delta load's schema `current` (data columns), recording each
+/// difference from the table's schema `before` in `changes` (once per column and kind, naming
+/// the first file). Rules: see [`OnSchemaChange`]; type widening as in a folder (`unify`), and a
+/// widened type must be a promotion Iceberg allows.
+#[allow(clippy::too_many_arguments)]
+fn evolve(
+    table: &str,
+    before: &Schema,
+    current: &Schema,
+    file: &Schema,
+    file_name: &str,
+    format: FileFormat,
+    policy: OnSchemaChange,
+    changes: &mut Vec<SchemaChange>,
+) -> Result<Schema, ExtractError> {
+    let drift = |detail: String| ExtractError::Drift { file: file_name.to_string(), table: table.to_string(), detail };
+    // Union of columns (a file may lack some, JSON-style), types widened as across a folder;
+    // `text` lets a scalar conflict become text (allowed below only where the table has text).
+    let merged = unify(current, &format!("table '{table}'"), file, file_name, FileFormat::Json, policy == OnSchemaChange::Text)
+        .map_err(|e| match e {
+            lakeport_formats::FormatError::SchemaMismatch { difference, .. } => drift(difference),
+            other => ExtractError::Format(other),
+        })?;
+    let mut note = |column: &str, change: SchemaChangeKind, old: Option<&DataType>, new: Option<&DataType>| {
+        if !changes.iter().any(|c| c.column == column && c.change == change) {
+            changes.push(SchemaChange { column: column.to_string(), change, old_type: old.map(|t| t.to_string()), new_type: new.map(|t| t.to_string()), file: file_name.to_string() });
+        }
+    };
+    let mut fields = Vec::with_capacity(merged.fields().len());
+    for m in merged.fields() {
+        let table_type = before.field_with_name(m.name()).ok().map(|f| f.data_type().clone());
+        let file_type = file.field_with_name(m.name()).ok().map(|f| f.data_type().clone());
+        let mut field = m.as_ref().clone();
+        match (&table_type, &file_type) {
+            (None, Some(t)) => {
+                if policy == OnSchemaChange::Fail {
+                    return Err(drift(format!("new column '{}' ({t}); --on-schema-change fail keeps the table's schema", m.name())));
+                }
+                note(m.name(), SchemaChangeKind::Added, None, Some(m.data_type()));
+            }
+            (Some(old), _) if old != m.data_type() => {
+                let stored = |t: &DataType| lakeport_pool::storable_type(t).unwrap_or_else(|_| t.clone());
+                if policy == OnSchemaChange::Fail {
+                    return Err(drift(format!("column '{}' is {} here but {old} in the table; --on-schema-change fail keeps the table's schema", m.name(), file_type.clone().unwrap_or(DataType::Null))));
+                }
+                if m.data_type() == &DataType::Utf8 {
+                    return Err(drift(format!(
+                        "column '{}' is {old} in the table but this file has values of type {} that only text would hold; Iceberg cannot change a column to text, so a full load is needed",
+                        m.name(),
+                        file_type.clone().unwrap_or(DataType::Null)
+                    )));
+                }
+                if !lakeport_pool::promotable(&stored(old), &stored(m.data_type())) {
+                    return Err(drift(format!(
+                        "column '{}' would change from {old} to {}, which is not a type promotion Iceberg allows (int → long, float → double, decimal precision); a full load is needed",
+                        m.name(),
+                        m.data_type()
+                    )));
+                }
+                note(m.name(), SchemaChangeKind::Promoted, Some(old), Some(m.data_type()));
+            }
+            (Some(old), Some(t)) if old == &DataType::Utf8 && t != &DataType::Utf8 && t != &DataType::Null && policy == OnSchemaChange::Text => {
+                note(m.name(), SchemaChangeKind::AsText, Some(old), Some(t));
+            }
+            (Some(old), None) if format != FileFormat::Json && m.name() != SOURCE_KEY && m.name() != SOURCE_MODIFIED => {
+                if policy == OnSchemaChange::Fail {
+                    return Err(drift(format!("column '{}' is missing; --on-schema-change fail keeps the table's schema", m.name())));
+                }
+                note(m.name(), SchemaChangeKind::Missing, Some(old), None);
+            }
+            _ => {}
+        }
+        field = field.with_nullable(true);
+        fields.push(field);
+    }
+    Ok(Schema::new(fields))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -357,7 +515,7 @@ async fn stage_once(
     existing: Option<SchemaRef>,
     request: &ExtractRequest,
     read: &ReadOptions,
-    seed: Option<&Schema>,
+    seed: Option<&Evolution>,
     concurrency: usize,
     progress: Arc<dyn Progress>,
     mut report: TableReport,
@@ -400,15 +558,34 @@ async fn stage_once(
     // the first file being the reference.
     let source_cols = [Field::new(SOURCE_KEY, DataType::Utf8, true), Field::new(SOURCE_MODIFIED, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true)];
     let reference = object_name(&bucket, &files[0].info.key);
-    let delta = matches!((&existing, request.mode), (Some(_), LoadMode::Delta));
-    let target: Schema = match (&existing, request.mode) {
-        (Some(table_schema), LoadMode::Delta) => table_schema.as_ref().clone(),
+    let data_schema = |s: &Schema| Schema::new(s.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
+    let delta = match (&existing, request.mode) {
+        (Some(table_schema), LoadMode::Delta) => Some(DeltaSchema { before: data_schema(table_schema), policy: request.on_schema_change }),
+        _ => None,
+    };
+    let mut changes: Vec<SchemaChange> = seed.map(|s| s.changes.clone()).unwrap_or_default();
+    let target: Schema = match (&existing, &delta) {
+        (Some(table_schema), Some(d)) => {
+            // Delta: the table's columns, evolved by each probed file (and by later files that
+            // needed more: the seed of this attempt).
+            let mut data = seed.map(|s| data_schema(&s.schema)).unwrap_or_else(|| d.before.clone());
+            for f in &files {
+                data = evolve(&planned.table, &d.before, &data, &f.schema(), &object_name(&bucket, &f.info.key), f.kind.format, d.policy, &mut changes)?;
+            }
+            // Source columns stay where the table has them; added columns come after.
+            let mut fields: Vec<Field> = Vec::new();
+            for t in table_schema.fields() {
+                fields.push(data.field_with_name(t.name()).map(|f| f.clone()).unwrap_or_else(|_| t.as_ref().clone()));
+            }
+            fields.extend(data.fields().iter().filter(|f| table_schema.field_with_name(f.name()).is_err()).map(|f| f.as_ref().clone()));
+            Schema::new(fields)
+        }
         _ => {
-            let mut schema = seed.cloned().unwrap_or_else(|| files[0].schema().as_ref().clone());
+            let mut schema = seed.map(|s| s.schema.clone()).unwrap_or_else(|| files[0].schema().as_ref().clone());
             for f in &files {
                 schema = unify(&schema, &reference, &f.schema(), &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
             }
-            if request.source_columns {
+            if request.source_columns && schema.field_with_name(SOURCE_KEY).is_err() {
                 let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
                 fields.extend(source_cols.iter().cloned());
                 schema = Schema::new(fields);
@@ -416,7 +593,7 @@ async fn stage_once(
             schema
         }
     };
-    let data_schema = |s: &Schema| Schema::new(s.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
+    report.schema_changes = changes.clone();
     let check = SchemaCheck {
         table: planned.table.clone(),
         bucket: bucket.clone(),
@@ -424,13 +601,9 @@ async fn stage_once(
         type_fallback: request.type_fallback,
         delta,
         data: data_schema(&target),
+        changes,
         reference,
     };
-    if delta {
-        for f in &files {
-            check.check(f)?;
-        }
-    }
     let with_source_cols = target.field_with_name(SOURCE_KEY).is_ok();
 
     let mut writer = pool.begin_write(&planned.table, &target, request.mode).await?;
@@ -445,7 +618,7 @@ async fn stage_once(
         Batch(RecordBatch, String),
         Done { key: String, rows: u64, bytes: u64 },
         Empty { key: String },
-        Widen(Schema),
+        Widen(Evolution),
     }
     let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(concurrency * 2);
     let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));
@@ -471,7 +644,7 @@ async fn stage_once(
                                 }
                                 match check.check(&f) {
                                     Ok(Fit::Fits) => f,
-                                    Ok(Fit::Widen(schema)) => return drop(tx.send(Ok(Msg::Widen(schema))).await),
+                                    Ok(Fit::Widen(evolution)) => return drop(tx.send(Ok(Msg::Widen(evolution))).await),
                                     Err(e) => return drop(tx.send(Err(e)).await),
                                 }
                             }
@@ -517,7 +690,7 @@ async fn stage_once(
     let infos: std::collections::HashMap<String, ObjectInfo> = selected.iter().map(|(o, _)| (o.key.clone(), o.clone())).collect();
     enum Stop {
         Failed(ExtractError),
-        Widen(Schema),
+        Widen(Evolution),
     }
     let stop = loop {
         match rx.recv().await {
@@ -545,7 +718,7 @@ async fn stage_once(
                 objects.push(loaded(&infos[&key], 0));
                 report.skipped_empty.push(key);
             }
-            Some(Ok(Msg::Widen(schema))) => break Some(Stop::Widen(schema)),
+            Some(Ok(Msg::Widen(evolution))) => break Some(Stop::Widen(evolution)),
             Some(Err(e)) => break Some(Stop::Failed(e)),
         }
     };
@@ -556,9 +729,9 @@ async fn stage_once(
         writer.abort().await;
         return match stop {
             Stop::Failed(e) => Err(e),
-            Stop::Widen(schema) => {
+            Stop::Widen(evolution) => {
                 progress.note(&format!("{}: a file needs a wider schema than the first files; staging again", planned.table));
-                Ok(Attempt::Widen(schema))
+                Ok(Attempt::Widen(evolution))
             }
         };
     }
@@ -576,22 +749,6 @@ async fn stage_once(
     report.loaded.sort();
     report.skipped_empty.sort();
     Ok(Attempt::Staged(Staged { writer, objects, report }))
-}
-
-/// A delta load reads new files with the table's columns: the files must have the same columns
-/// (JSON: no columns the table lacks, since JSON records may leave keys out).
-fn check_columns(table: &str, data_cols: &Schema, f: &Source, bucket: &str) -> Result<(), ExtractError> {
-    let drift = |detail: String| ExtractError::Drift { file: object_name(bucket, &f.info.key), table: table.to_string(), detail };
-    let schema = f.schema();
-    if let Some(extra) = schema.fields().iter().find(|c| data_cols.field_with_name(c.name()).is_err()) {
-        return Err(drift(format!("new column '{}'", extra.name())));
-    }
-    if f.kind.format != FileFormat::Json {
-        if let Some(missing) = data_cols.fields().iter().find(|c| schema.field_with_name(c.name()).is_err()) {
-            return Err(drift(format!("column '{}' is missing", missing.name())));
-        }
-    }
-    Ok(())
 }
 
 fn add_source_columns(batch: RecordBatch, table_schema: &SchemaRef, info: &ObjectInfo) -> Result<RecordBatch, FormatError> {

@@ -30,6 +30,7 @@ pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
 pub use query::QueryResult;
+pub use types::{promotable, storable_type};
 pub use vacuum::VacuumReport;
 pub use writer::{CommitSummary, LedgerChange, LoadMode, TableWriter};
 

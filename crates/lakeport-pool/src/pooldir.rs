@@ -363,7 +363,8 @@ impl Pool {
     }
 
     /// Starts writing a load into `table`. A full load may change the table's schema; a delta load
-    /// must fit the table's schema as it is (otherwise: a schema-drift error naming the columns).
+    /// may evolve it in the same commit — add columns, promote int → long, float → double, a
+    /// decimal's precision — and anything else is [`PoolError::SchemaDrift`] naming the column.
     pub async fn begin_write(&self, table: &str, schema: &Schema, mode: LoadMode) -> Result<TableWriter, PoolError> {
         validate_identifier("table", table)?;
         let normalized = crate::types::normalize_schema(schema)?;
@@ -381,10 +382,13 @@ impl Pool {
                 let staged = if same_columns(&current_cols, &new_cols) {
                     current
                 } else if mode == LoadMode::Delta {
-                    return Err(PoolError::SchemaDrift {
+                    // Schema evolution in the same commit as the data (Iceberg spec, "Schema
+                    // Evolution"): new columns get new field ids, lossless promotions keep theirs.
+                    let evolved = evolve_schema(current.current_schema(), &normalized, current.last_column_id()).map_err(|detail| PoolError::SchemaDrift {
                         table: table.to_string(),
-                        detail: format!("{} (a delta load cannot change the schema; run a full load)", describe_difference(&current_cols, &new_cols)),
-                    });
+                        detail: format!("{detail} ({}); a delta load cannot make this change, run a full load", describe_difference(&current_cols, &new_cols)),
+                    })?;
+                    current.into_builder(None).add_current_schema(evolved)?.build()?.metadata
                 } else {
                     let reid = offset_field_ids(&fresh, current.last_column_id())?;
                     current.into_builder(None).add_current_schema(reid)?.build()?.metadata
@@ -515,6 +519,40 @@ fn table_info(name: &str, meta: &TableMetadata) -> TableInfo {
 fn same_columns(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
         && a.fields().iter().zip(b.fields()).all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
+}
+
+/// The table's schema evolved to hold `wanted` (an Arrow schema in Iceberg-storable types): every
+/// current column keeps its field id (and its type, or a promotion the Iceberg spec allows:
+/// int → long, float → double, decimal(P, S) → decimal(P', S) with P' > P); columns `wanted`
+/// adds get new ids above `last_column_id`. A current column `wanted` lacks stays (its new rows
+/// are NULL). Err: why the change is not a schema evolution (the column and both types).
+fn evolve_schema(current: &iceberg::spec::Schema, wanted: &Schema, last_column_id: i32) -> Result<iceberg::spec::Schema, String> {
+    use arrow_schema::Field;
+    use iceberg::arrow::arrow_schema_to_schema;
+    let current_arrow = schema_to_arrow_schema(current).map_err(|e| e.to_string())?;
+    let fresh = arrow_schema_to_schema_auto_assign_ids(wanted).map_err(|e| e.to_string())?;
+    let fresh = schema_to_arrow_schema(&offset_field_ids(&fresh, last_column_id).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let mut fields: Vec<Field> = Vec::new();
+    for cur in current_arrow.fields() {
+        let field = match wanted.field_with_name(cur.name()) {
+            Err(_) => cur.as_ref().clone(),
+            Ok(w) => {
+                let same = strip_field_ids(&Schema::new(vec![cur.as_ref().clone()])) == Schema::new(vec![Field::new(w.name(), w.data_type().clone(), true)]);
+                if same {
+                    cur.as_ref().clone()
+                } else if crate::types::promotable(cur.data_type(), w.data_type()) {
+                    cur.as_ref().clone().with_data_type(w.data_type().clone())
+                } else {
+                    return Err(format!("column '{}' would change from {} to {}, which Iceberg cannot promote", cur.name(), cur.data_type(), w.data_type()));
+                }
+            }
+        };
+        fields.push(field);
+    }
+    for added in fresh.fields().iter().filter(|f| current_arrow.field_with_name(f.name()).is_err()) {
+        fields.push(added.as_ref().clone());
+    }
+    arrow_schema_to_schema(&Schema::new(fields)).map_err(|e| e.to_string())
 }
 
 /// A new schema for an existing table gets field ids above every id the table has used, so old

@@ -11,6 +11,20 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUni
 
 use crate::PoolError;
 
+/// The type a column of Arrow type `t` is stored as (see the module doc).
+/// Errors: [`PoolError::UnsupportedType`] for a type no Iceberg table can store.
+pub fn storable_type(t: &DataType) -> Result<DataType, PoolError> {
+    normalize_type(t, "")
+}
+
+/// Whether a column of stored type `from` may become `to` by schema evolution: the type
+/// promotions of the Iceberg spec (v2, "Schema Evolution"): int → long, float → double,
+/// decimal(P, S) → decimal(P', S) with P' > P.
+pub fn promotable(from: &DataType, to: &DataType) -> bool {
+    matches!((from, to), (DataType::Int32, DataType::Int64) | (DataType::Float32, DataType::Float64))
+        || matches!((from, to), (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) if s1 == s2 && p2 > p1)
+}
+
 pub(crate) fn normalize_schema(schema: &Schema) -> Result<Schema, PoolError> {
     let fields: Result<Vec<Field>, PoolError> = schema.fields().iter().map(|f| normalize_field(f, f.name())).collect();
     Ok(Schema::new(fields?))

@@ -30,6 +30,13 @@ function renderLogin(message) {
   document.getElementById("signin").onclick = () => { localStorage.setItem("lakeport.token", document.getElementById("token").value.trim()); route(); };
 }
 
+// The schema-drift report of a job: per table, each column that was added, promoted, missing or
+// loaded as text, with its old and new type and the first file that brought it.
+function schemaChanges(job) {
+  const tables = Array.isArray(job.details) ? job.details : [];
+  return tables.flatMap((t) => (t.schema_changes || []).map((c) =>
+    `<div>${esc(t.table)}.${esc(c.column)}: ${esc(c.change)} ${esc(c.old_type || "–")} → ${esc(c.new_type || "–")} <span class="muted">(${esc(c.file)})</span></div>`)).join("");
+}
 function showError(e) { if (e.message !== "unauthorized") app.insertAdjacentHTML("afterbegin", `<div class="card error" id="error">${esc(e.message)}</div>`); }
 
 // ---- views ------------------------------------------------------------------------------------
@@ -52,7 +59,7 @@ async function viewPool(pool) {
     <table><tr><th>Name</th><th>Type</th><th>Details</th></tr>${conns.map((c) => `<tr><td><a href="#/pools/${enc(pool)}/connections/${enc(c.name)}">${esc(c.name)}</a></td><td>${c.config.type === "zero-copy" ? "Zero-copy (via Iceberg REST catalog)" : "Extractions (via APIs)"}</td><td>${esc(c.config.bucket || c.config.warehouse || "")}</td></tr>`).join("") || `<tr><td colspan="3" class="muted">No data connections yet.</td></tr>`}</table></div>
     <div class="card"><div class="row"><h2 style="flex:3">Tables</h2><a class="button secondary" href="#/pools/${enc(pool)}/sql">SQL</a></div>
     <table id="tables"><tr><th>Table</th><th>Rows</th><th>Files</th><th>Last load</th><th>Mode</th></tr>${tables.map((t) => `<tr><td><a href="#/pools/${enc(pool)}/tables/${enc(t.name)}">${esc(t.name)}</a></td><td class="rows">${t.rows}</td><td>${t.data_files}</td><td>${esc((t.last_load || "").slice(0, 19).replace("T", " "))}</td><td>${esc(t.last_mode || "")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">No tables yet.</td></tr>`}</table></div>
-    <div class="card"><h2>Job history</h2><table><tr><th>Started</th><th>Connection</th><th>Mode</th><th>Status</th><th>Files</th><th>Rows</th><th>Error</th></tr>${jobs.map((j) => `<tr><td>${esc(j.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(j.connection)}</td><td>${j.mode}</td><td>${j.status}</td><td>${j.files}</td><td>${j.rows}</td><td class="error">${esc(j.error || "")}</td></tr>`).join("") || `<tr><td colspan="7" class="muted">No jobs yet.</td></tr>`}</table></div>`;
+    <div class="card"><h2>Job history</h2><table><tr><th>Started</th><th>Connection</th><th>Mode</th><th>Status</th><th>Files</th><th>Rows</th><th>Schema changes</th><th>Error</th></tr>${jobs.map((j) => `<tr><td>${esc(j.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(j.connection)}</td><td>${j.mode}</td><td>${j.status}</td><td>${j.files}</td><td>${j.rows}</td><td class="drift">${schemaChanges(j)}</td><td class="error">${esc(j.error || "")}</td></tr>`).join("") || `<tr><td colspan="8" class="muted">No jobs yet.</td></tr>`}</table></div>`;
 }
 
 function viewCatalog(pool) {
