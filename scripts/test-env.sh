@@ -1,11 +1,14 @@
 # Sourced by scripts/test.sh and scripts/demo.sh: installs (once) and starts the local S3 test
 # server — ministack from PyPI, with IAM enforcement on — on 127.0.0.1, and exports its address.
 # Stops it on exit. Needs python3 (3.10+) and network access to PyPI the first time.
+# The same venv holds the other Iceberg readers the tests compare with: pyiceberg, and DuckDB with
+# its iceberg + avro extensions from their PyPI wheels (loaded from the wheel's file: offline).
 VENV=${LAKEPORT_VENV:-"$ROOT/.venv-test"}
-if [ ! -x "$VENV/bin/ministack" ] || ! "$VENV/bin/python" -c "import pyiceberg, boto3" 2>/dev/null; then
-  echo "==> installing the test server (ministack) and pyiceberg into $VENV"
+if [ ! -x "$VENV/bin/ministack" ] || ! "$VENV/bin/python" -c "import pyiceberg, boto3, duckdb, duckdb_extension_iceberg, duckdb_extension_avro" 2>/dev/null; then
+  echo "==> installing the test server (ministack), pyiceberg and DuckDB (iceberg, avro) into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check ministack==1.5.33 boto3==1.43.106 "pyiceberg[sql-sqlite,pyarrow]==0.12.0"
+  "$VENV/bin/pip" install -q --disable-pip-version-check ministack==1.5.33 boto3==1.43.106 "pyiceberg[sql-sqlite,pyarrow]==0.12.0" \
+    duckdb==1.5.5 duckdb-extension-iceberg==1.5.5 duckdb-extension-avro==1.5.5
 fi
 S3_PORT=${LAKEPORT_S3_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 S3_WORK=$(mktemp -d)

@@ -147,3 +147,36 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A delta load's summary names changed objects (rows replaced) and, with `--deleted remove`,
+/// removed ones with their row counts; the default `keep` removes nothing.
+#[tokio::test]
+async fn delta_summary_names_changed_and_removed_objects() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("clidelta").await;
+    bucket.put("d/a.csv", "id\n1\n2\n3\n").await;
+    bucket.put("d/b.csv", "id\n4\n5\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    ok(d, &[], &["extract", "-c", "src", "--folder", "d/"]);
+
+    bucket.put("d/a.csv", "id\n1\n2\n3\n6\n").await;
+    bucket.delete("d/b.csv").await;
+    let out = ok(d, &[], &["extract", "-c", "src", "--delta", "--folder", "d/"]);
+    assert!(out.contains("changed: d/a.csv (3 rows replaced by 4)"), "{out}");
+    assert!(!out.contains("removed:"), "keep is the default: {out}");
+    assert!(out.contains("(6 rows in table)"), "{out}");
+
+    let out = ok(d, &[], &["extract", "-c", "src", "--delta", "--deleted", "remove", "--folder", "d/"]);
+    assert!(out.contains("removed: d/b.csv (2 rows; the object is gone from the source)"), "{out}");
+    assert!(out.contains("(4 rows in table)"), "{out}");
+    let q = ok(d, &[], &["query", "SELECT id FROM d ORDER BY id", "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["id", "1", "2", "3", "6"]);
+
+    // `--deleted` only means something for a delta load.
+    let o = lakeport(d, &[], &["extract", "-c", "src", "--deleted", "remove", "--folder", "d/"]);
+    assert!(!o.status.success() && text(&o).contains("--delta"), "{}", text(&o));
+}

@@ -543,13 +543,23 @@ async fn stage_once(
 
     // Empty objects (no columns at all) have nothing to contribute.
     let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema().fields().is_empty());
+    // A delta into an existing table has its table already: empty objects are only recorded.
+    let into_existing = matches!((&existing, request.mode), (Some(_), LoadMode::Delta));
     for e in &empty {
-        if planned.single_file {
+        if planned.single_file && !into_existing {
             return Err(ExtractError::EmptyFile(object_name(&bucket, &e.info.key)));
         }
         report.skipped_empty.push(e.info.key.clone());
     }
     if files.is_empty() {
+        if let (Some(schema), true) = (&existing, into_existing) {
+            // Every object of this delta is empty (new empty objects, or changed ones that were
+            // emptied): no rows to read, but the commit still records them in the ledger and
+            // drops the earlier rows of the changed ones.
+            let writer = pool.begin_write(&planned.table, schema, LoadMode::Delta).await?;
+            let objects = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
+            return Ok(Attempt::Staged(Staged { writer, objects, report }));
+        }
         return Err(ExtractError::EmptyFile(format!("every file in the folder for table '{}'", planned.table)));
     }
 
@@ -678,15 +688,7 @@ async fn stage_once(
         })
     };
     // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
-    let loaded = |info: &ObjectInfo, rows: u64| LoadedObject {
-        key: info.key.clone(),
-        version: info.version(),
-        size: info.size,
-        modified_ms: info.last_modified.timestamp_millis(),
-        rows,
-        data_files: Vec::new(),
-    };
-    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| loaded(&e.info, 0)).collect();
+    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
     let infos: std::collections::HashMap<String, ObjectInfo> = selected.iter().map(|(o, _)| (o.key.clone(), o.clone())).collect();
     enum Stop {
         Failed(ExtractError),
@@ -708,14 +710,14 @@ async fn stage_once(
                 progress.file_done(&planned.table, &key, rows, bytes);
                 report.rows += rows;
                 report.bytes += bytes;
-                objects.push(loaded(&infos[&key], rows));
+                objects.push(loaded_object(&infos[&key], rows));
                 if let Some(c) = report.changed.iter_mut().find(|c| c.key == key) {
                     c.rows_after = rows;
                 }
                 report.loaded.push(key);
             }
             Some(Ok(Msg::Empty { key })) => {
-                objects.push(loaded(&infos[&key], 0));
+                objects.push(loaded_object(&infos[&key], 0));
                 report.skipped_empty.push(key);
             }
             Some(Ok(Msg::Widen(evolution))) => break Some(Stop::Widen(evolution)),
@@ -749,6 +751,18 @@ async fn stage_once(
     report.loaded.sort();
     report.skipped_empty.sort();
     Ok(Attempt::Staged(Staged { writer, objects, report }))
+}
+
+/// The ledger entry of an object loaded with `rows` rows (the writer fills in its data files).
+fn loaded_object(info: &ObjectInfo, rows: u64) -> LoadedObject {
+    LoadedObject {
+        key: info.key.clone(),
+        version: info.version(),
+        size: info.size,
+        modified_ms: info.last_modified.timestamp_millis(),
+        rows,
+        data_files: Vec::new(),
+    }
 }
 
 fn add_source_columns(batch: RecordBatch, table_schema: &SchemaRef, info: &ObjectInfo) -> Result<RecordBatch, FormatError> {
