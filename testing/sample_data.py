@@ -87,3 +87,6 @@ else:
     put("events/p2p_events_parquet.parquet", buf.getvalue())
     for day in range(1, 6):
         put(f"events/daily/2024-01-{day:02d}.csv", to_csv(events(day, 40, day * 1000)))
+    # A table whose later files bring a new column (the console shows the schema-drift report).
+    put("drift/v1/a.csv", b"case_id,activity\n1,create\n2,approve\n")
+    put("drift/v2/b.csv", b"case_id,activity,priority\n3,pay,7\n")

@@ -110,6 +110,27 @@ test("Data → Data Integration → pool → Add Data Connection → Amazon S3 �
   await shot("sql");
 });
 
+// The schema-drift report in the job view: a delta load (started through the API) into a table
+// whose new file has a new column; the job history names the column, its type and the file.
+test("the job history shows what a delta load did to the schema", async () => {
+  const call = async (path, body) => {
+    const r = await fetch(`${URL}/api${path}`, { method: body ? "POST" : "GET", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    assert.ok(r.ok, `${path}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  };
+  const wait = async (id) => { for (;;) { const run = await call(`/runs/${id}`); if (run.status !== "running") return run; await new Promise((r) => setTimeout(r, 100)); } };
+  const load = async (mode, prefix) => wait((await call("/pools/browser/extractions", { connection: "s3-events", mode, items: [{ type: "folder", prefix, table: "drift" }] })).id);
+  assert.equal((await load("full", "drift/v1/")).status, "succeeded");
+  assert.equal((await load("delta", "drift/v2/")).status, "succeeded");
+  await page.goto(`${URL}/#/pools/browser`);
+  await page.waitForSelector("td.drift div");
+  const drift = await page.textContent("td.drift");
+  assert.match(drift, /drift\.priority: added – → Int64/);
+  assert.match(drift, /drift\/v2\/b\.csv/);
+  await shot("schema-drift-report");
+});
+
 test("zero-copy: Test Connection, Save, Authenticate and Load Namespaces, pick shares", async () => {
   await page.goto(`${URL}/#/pools/browser/add/s3`);
   await page.waitForSelector("#s3-form");

@@ -1,5 +1,7 @@
 //! Writing one load into one table: Parquet data files via iceberg's writer chain, then a single
-//! commit (see `commit`). Nothing is visible to readers before `commit`; `abort` removes the files.
+//! commit (see `commit`) that also writes the ledger files (see `ledger`). Nothing is visible to
+//! readers before the catalog swap at the end of `commit`; `abort` removes the data files, and
+//! metadata files of a commit that failed (conflict, stale ledger) are orphans for `vacuum`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

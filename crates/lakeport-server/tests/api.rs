@@ -130,6 +130,16 @@ async fn connections_extractions_tables_and_query_over_the_api() {
     let (_, jobs) = s.get("/api/pools/p1/jobs").await;
     assert_eq!(jobs[0]["status"], "succeeded");
 
+    // A delta that meets a new column evolves the table; the API shows the schema-drift report.
+    bucket.put("in/more/b.ndjson", "{\"x\": 3, \"y\": \"new\"}\n").await;
+    let (st, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "delta", "deleted": "remove", "on_schema_change": "evolve", "items": [{ "type": "folder", "prefix": "in/more/" }] })).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    let (_, jobs) = s.get("/api/pools/p1/jobs").await;
+    let change = &jobs[0]["details"][0]["schema_changes"][0];
+    assert_eq!((change["column"].as_str(), change["change"].as_str(), change["new_type"].as_str()), (Some("y"), Some("added"), Some("Utf8")), "{}", jobs[0]);
+    assert!(change["file"].as_str().unwrap().ends_with("in/more/b.ndjson"));
+
     // Secrets are write-only: no response of this whole session contains it.
     for path in ["/api/pools/p1/connections", "/api/pools/p1/connections/src", "/api/pools/p1/jobs", "/api/pools/p1/runs"] {
         let (_, v) = s.get(path).await;
