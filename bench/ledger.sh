@@ -22,15 +22,7 @@ KEY=AKIDBENCH SECRET=benchsecretbenchsecret BUCKET=ledger REGION=us-east-1
 mkdir -p "$WORK/tools" "$WORK/out" "$ROOT/bench/results"
 say() { echo "==> $*" >&2; }
 
-S3S="$WORK/tools/bin/s3s-fs"
-if [ ! -x "$S3S" ]; then
-  say "installing s3s-fs 0.14.1 (cargo install, release build: a few minutes)"
-  cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$WORK/tools"
-fi
-say "building lakeport (release)"
-cargo build --release --locked -p lakeport-cli -p lakeport-faultproxy
-LAKEPORT="$ROOT/target/release/lakeport"
-PROXY="$ROOT/target/release/lakeport-faultproxy"
+source "$ROOT/bench/tools.sh"
 
 DATA="$WORK/ledger-data"
 if [ ! -f "$DATA/.objects-$OBJECTS" ]; then

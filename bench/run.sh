@@ -34,15 +34,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import duckdb, polars
     "polars==1.40.1" "pyarrow==24.0.0" "numpy==2.4.1"
 fi
 PY="$VENV/bin/python"
-S3S="$WORK/tools/bin/s3s-fs"
-if [ ! -x "$S3S" ]; then
-  say "installing s3s-fs 0.14.1 (cargo install, release build: a few minutes)"
-  cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$WORK/tools"
-fi
-say "building lakeport (release)"
-cargo build --release --locked -p lakeport-cli -p lakeport-faultproxy
-LAKEPORT="$ROOT/target/release/lakeport"
-PROXY="$ROOT/target/release/lakeport-faultproxy"
+source "$ROOT/bench/tools.sh"
 
 # ---- data --------------------------------------------------------------------------------------
 DATA="$WORK/data"
