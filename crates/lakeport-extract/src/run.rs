@@ -419,7 +419,11 @@ impl SchemaCheck {
         if let Some(delta) = &self.delta {
             let mut changes = self.changes.clone();
             let evolved = evolve(&self.table, &delta.before, &self.data, &f.schema(), &name, f.kind.format, delta.policy, &mut changes)?;
-            return Ok(if changes.len() == self.changes.len() { Fit::Fits } else { Fit::Widen(Evolution { schema: evolved, changes }) });
+            // Only a different schema needs a new attempt; a difference that changes nothing in
+            // it (a missing column, text into a text column) is reported all the same.
+            let same = evolved.fields().len() == self.data.fields().len()
+                && evolved.fields().iter().all(|m| self.data.field_with_name(m.name()).is_ok_and(|d| d.data_type() == m.data_type()));
+            return Ok(if same && changes.len() == self.changes.len() { Fit::Fits } else { Fit::Widen(Evolution { schema: evolved, changes }) });
         }
         let merged = unify(&self.data, &self.reference, &f.schema(), &name, self.format, self.type_fallback)?;
         let same = merged.fields().len() == self.data.fields().len()
@@ -452,8 +456,11 @@ fn evolve(
             other => ExtractError::Format(other),
         })?;
     let mut note = |column: &str, change: SchemaChangeKind, old: Option<&DataType>, new: Option<&DataType>| {
-        if !changes.iter().any(|c| c.column == column && c.change == change) {
-            changes.push(SchemaChange { column: column.to_string(), change, old_type: old.map(|t| t.to_string()), new_type: new.map(|t| t.to_string()), file: file_name.to_string() });
+        let new_type = new.map(|t| t.to_string());
+        match changes.iter_mut().find(|c| c.column == column && c.change == change) {
+            // Widened again by a later file: the report shows the type the table gets.
+            Some(c) => c.new_type = new_type,
+            None => changes.push(SchemaChange { column: column.to_string(), change, old_type: old.map(|t| t.to_string()), new_type, file: file_name.to_string() }),
         }
     };
     let mut fields = Vec::with_capacity(merged.fields().len());

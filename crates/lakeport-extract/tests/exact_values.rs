@@ -293,3 +293,50 @@ async fn parquet_types_are_stored_exactly_or_refused_by_name() {
     assert!(e.contains("nanos.parquet") && e.contains("column 't'") && e.contains("row 2") && e.contains("below the precision"), "{e}");
     assert_eq!(env.state().await, before);
 }
+
+/// Values after the inference sample meet the same rules: a code with leading zeros in an
+/// integer column, a timestamp in a date column, a zone name or a leap second in a timestamp
+/// column — each fails naming file, line and column (never a silently changed value), and
+/// `--type-fallback` loads that column as text, every value as written.
+#[tokio::test]
+async fn later_values_are_checked_like_the_sample() {
+    let env = setup("latercheck").await;
+    let cases = [
+        ("zip", "02134", "zip\n12345\n54321\n"),
+        ("day", "2024-01-31T23:30:00-05:00", "day\n2024-01-30\n2024-01-31\n"),
+        ("at", "2024-03-01 10:00:00 Europe/Berlin", "at\n2024-03-01 09:00:00\n2024-03-01 09:30:00\n"),
+        ("leap", "2016-12-31 23:59:60", "leap\n2016-12-31 23:59:58\n2016-12-31 23:59:59\n"),
+    ];
+    for (column, late, head) in cases {
+        let key = format!("late/{column}.csv");
+        env.bucket.put(&key, format!("{head}{late}\n")).await;
+        let mut req = ExtractRequest::new(vec![Item::file(&key)], LoadMode::Full);
+        req.read.infer_rows = 2;
+        let e = env.run_with(req.clone()).await.unwrap_err().to_string();
+        assert!(e.contains(&key) && e.contains("line 4") && e.contains(&format!("column '{column}'")) && e.contains(late), "{column}: {e}");
+        req.type_fallback = true;
+        env.run_with(req).await.unwrap();
+        let got = texts(&env, &format!("SELECT {column} FROM {column}")).await;
+        assert_eq!(got.last().unwrap()[0].as_deref(), Some(late), "{column}: loaded as text, as written");
+    }
+}
+
+/// A JSON file whose first records have no keys is not empty: sampling goes on to the first
+/// record with a key. A hostile file nested 100,000 levels deep is refused or kept as JSON
+/// text, never a crash.
+#[tokio::test]
+async fn keyless_records_and_deep_nesting() {
+    let env = setup("keyless").await;
+    let body = format!("{}{{\"a\": 1}}\n{{\"a\": 2}}\n", "{}\n".repeat(1500));
+    env.bucket.put("keyless.ndjson", body).await;
+    let r = env.run(vec![Item::file("keyless.ndjson")], LoadMode::Full).await.unwrap();
+    assert_eq!(r.rows, 1502);
+    assert_eq!(env.scalar("SELECT sum(a) FROM keyless").await, 3);
+
+    let deep = format!("{{\"id\": 1, \"v\": {}1{}}}\n", "[".repeat(100_000), "]".repeat(100_000));
+    env.bucket.put("deep.ndjson", deep).await;
+    match env.run(vec![Item::file("deep.ndjson")], LoadMode::Full).await {
+        Ok(_) => assert_eq!(env.scalar("SELECT count(*) FROM deep WHERE length(v) = 200001").await, 1),
+        Err(e) => assert!(e.to_string().contains("deep.ndjson"), "{e}"),
+    }
+}

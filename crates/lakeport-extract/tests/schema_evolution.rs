@@ -139,3 +139,19 @@ async fn other_changes_are_refused_by_name_or_loaded_as_text() {
     assert!(e.contains("r/d.csv") && e.contains("'extra'"), "{e}");
     assert_eq!(env.state().await, before);
 }
+
+/// A delta of JSON files with list and struct columns fits the table although Iceberg names a
+/// list's items `element` and Arrow `item`, and a struct in a file may lack some of the table's
+/// children (NULL for them).
+#[tokio::test]
+async fn nested_columns_fit_by_structure() {
+    let env = setup("nested").await;
+    env.bucket.put("n/a.ndjson", "{\"id\": 1, \"tags\": [1, 2], \"s\": {\"a\": 1, \"b\": \"x\"}}\n").await;
+    env.run(vec![Item::folder("n/")], LoadMode::Full).await.unwrap();
+    env.bucket.put("n/b.ndjson", "{\"id\": 2, \"tags\": [3], \"s\": {\"a\": 2}}\n").await;
+    let r = delta(&env, "n/", OnSchemaChange::Fail).await.unwrap();
+    assert!(r.tables[0].schema_changes.is_empty(), "{:?}", r.tables[0].schema_changes);
+    assert_eq!(env.scalar("SELECT count(*) FROM n").await, 2);
+    assert_eq!(env.scalar("SELECT sum(s['a']) FROM n").await, 3);
+    assert_eq!(env.scalar("SELECT count(*) FROM n WHERE s['b'] IS NULL").await, 1);
+}

@@ -141,17 +141,23 @@ impl Number {
 pub(crate) const DECIMAL_PRECISION: u8 = 38;
 
 /// The type the text readers decode a column as, so that [`convert`] can check each value:
-/// numbers (Int64 too for JSON, whose decoder truncates `1.5` to `1`) and timestamps become text.
+/// numbers, dates and timestamps become text (arrow's parsers accept `007` as 7, keep only the
+/// date of `2024-01-31T23:30:00-05:00`, and arrow-json truncates `1.5` into an integer column).
 pub(crate) fn decode_type(t: &DataType, json: bool) -> DataType {
     match t {
-        DataType::Float64 | DataType::Decimal128(..) | DataType::Timestamp(..) => DataType::Utf8,
-        DataType::Int64 if json => DataType::Utf8,
+        DataType::Int64 | DataType::Float64 | DataType::Decimal128(..) | DataType::Date32 | DataType::Timestamp(..) => DataType::Utf8,
         DataType::Struct(fs) if json => DataType::Struct(Fields::from(
             fs.iter().map(|f| Field::new(f.name(), decode_type(f.data_type(), json), true)).collect::<Vec<_>>(),
         )),
         DataType::List(f) if json => DataType::List(Arc::new(Field::new(f.name(), decode_type(f.data_type(), json), true))),
         other => other.clone(),
     }
+}
+
+/// `007`, `-01.5`: digits that matter as written (codes), not numbers. `0`, `0.5` are numbers.
+pub(crate) fn has_leading_zero(v: &str) -> bool {
+    let digits = v.strip_prefix('-').unwrap_or(v).as_bytes();
+    digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit()
 }
 
 /// A value that does not fit the target type exactly: its row (0-based, in the array given to
@@ -186,6 +192,17 @@ pub(crate) fn convert(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, C
             let floats = array.as_primitive::<Float64Type>();
             let texts: Vec<Option<String>> = floats.iter().map(|v| v.map(|v| format!("{v:e}"))).collect();
             numbers_from(array.len(), |i| texts[i].as_deref(), target)
+        }
+        (DataType::Utf8, DataType::Date32) => {
+            let texts = array.as_string::<i32>();
+            for (row, v) in texts.iter().enumerate() {
+                if let Some(v) = v {
+                    if !is_date(v) {
+                        return Err(Inexact { row, value: v.to_string(), reason: "is not a date (YYYY-MM-DD)" }.into());
+                    }
+                }
+            }
+            cast_naming_the_value(array, target)
         }
         (DataType::Utf8, DataType::Timestamp(unit, tz)) => {
             let texts = array.as_string::<i32>();
@@ -313,7 +330,7 @@ impl ConvertError {
 
 fn numbers_from<'a>(len: usize, value: impl Fn(usize) -> Option<&'a str>, target: &DataType) -> Result<ArrayRef, ConvertError> {
     let inexact = |row: usize, v: &str, reason: &'static str| Inexact { row, value: v.to_string(), reason };
-    let parse = |row: usize, v: &str| Number::parse(v.trim()).ok_or_else(|| inexact(row, v, "not a number"));
+    let parse = |row: usize, v: &str| Number::parse(v.trim()).filter(|_| !has_leading_zero(v.trim())).ok_or_else(|| inexact(row, v, "not a number (a code with leading zeros is text)"));
     Ok(match target {
         DataType::Int64 => {
             let mut out = Vec::with_capacity(len);
@@ -356,12 +373,44 @@ fn numbers_from<'a>(len: usize, value: impl Fn(usize) -> Option<&'a str>, target
     })
 }
 
-/// A timestamp text fits a microsecond column if no digit below the microsecond is lost, and it
-/// carries an offset exactly when the column is zoned (a naive time is never guessed into UTC).
+/// `YYYY-MM-DD` and nothing else: the form inference gives Date32 (arrow's own parser also takes
+/// a timestamp and keeps its UTC date).
+fn is_date(v: &str) -> bool {
+    v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
+}
+
+/// A timestamp text fits a column of `unit` if it has the shape inference accepts
+/// (`YYYY-MM-DD[T ]HH:MM:SS[.f…][Z|±HH[:]MM|±HH]`, seconds below 60: a leap second or a zone name
+/// would be moved by arrow's parser), no digit below the unit is lost, and it carries an offset
+/// exactly when the column is zoned (a naive time is never guessed into UTC).
 fn check_timestamp(v: &str, unit: TimeUnit, zoned: bool) -> Result<(), &'static str> {
+    const SHAPE: &str = "is not a timestamp of the form YYYY-MM-DD HH:MM:SS";
     let b = v.as_bytes();
-    if b.len() > 19 && b[19] == b'.' {
-        let frac: Vec<u8> = b[20..].iter().copied().take_while(u8::is_ascii_digit).collect();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let shape = b.len() >= 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b' ')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !shape {
+        return Err(SHAPE);
+    }
+    if b[17] >= b'6' {
+        return Err("has a leap second, which Iceberg timestamps cannot hold");
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        let frac: Vec<u8> = b[i + 1..].iter().copied().take_while(u8::is_ascii_digit).collect();
+        if frac.is_empty() {
+            return Err(SHAPE);
+        }
         let keep = match unit {
             TimeUnit::Second => 0,
             TimeUnit::Millisecond => 3,
@@ -371,9 +420,17 @@ fn check_timestamp(v: &str, unit: TimeUnit, zoned: bool) -> Result<(), &'static 
         if frac.iter().skip(keep).any(|&d| d != b'0') {
             return Err("has digits below the microsecond, which Iceberg does not store");
         }
+        i += 1 + frac.len();
     }
-    let has_offset = b.len() > 19 && (b.ends_with(b"Z") || b.ends_with(b"z") || b[19..].iter().any(|&c| c == b'+' || c == b'-'));
-    match (zoned, has_offset) {
+    let tail = &b[i..];
+    let two = |r: &[u8]| r.len() == 2 && r.iter().all(u8::is_ascii_digit);
+    let offset = match tail {
+        [] => false,
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', r @ ..] if two(r) || (r.len() == 4 && two(&r[..2]) && two(&r[2..])) || (r.len() == 5 && two(&r[..2]) && r[2] == b':' && two(&r[3..])) => true,
+        _ => return Err("has a time zone that is not an offset (±HH:MM or Z)"),
+    };
+    match (zoned, offset) {
         (true, false) => Err("has no time zone offset, but the column's other values do"),
         (false, true) => Err("has a time zone offset, but the column's other values do not"),
         _ => Ok(()),
@@ -417,6 +474,12 @@ mod tests {
         assert!(check_timestamp("2024-01-01T10:00:00+02:00", TimeUnit::Microsecond, true).is_ok());
         assert!(check_timestamp("2024-01-01T10:00:00", TimeUnit::Microsecond, true).is_err());
         assert!(check_timestamp("2024-01-01 10:00:00Z", TimeUnit::Microsecond, false).is_err());
+        assert!(check_timestamp("2024-03-01 10:00:00 Europe/Berlin", TimeUnit::Microsecond, false).is_err());
+        assert!(check_timestamp("2024-03-01T100000+05:00", TimeUnit::Microsecond, true).is_err());
+        assert!(check_timestamp("2024-12-31T23:59:60", TimeUnit::Microsecond, false).is_err());
+        assert!(check_timestamp("2024-01-01 10:00", TimeUnit::Microsecond, false).is_err());
+        assert!(check_timestamp("2024-01-01T10:00:00.5+0530", TimeUnit::Microsecond, true).is_ok());
+        assert!(check_timestamp("2024-01-01T10:00:00-05", TimeUnit::Microsecond, true).is_ok());
     }
 
     #[test]
@@ -431,6 +494,10 @@ mod tests {
         let d = d.as_primitive::<arrow_array::types::Decimal128Type>();
         assert_eq!(d.value(0), 18446744073709551615);
         assert_eq!(d.value(1), 0);
+        let codes: ArrayRef = Arc::new(StringArray::from(vec![Some("12345"), Some("02134")]));
+        assert!(matches!(convert(&codes, &DataType::Int64), Err(ConvertError::Inexact(i)) if i.row == 1), "a later code keeps its zeros");
+        let dates: ArrayRef = Arc::new(StringArray::from(vec![Some("2024-01-31"), Some("2024-01-31T23:30:00-05:00")]));
+        assert!(matches!(convert(&dates, &DataType::Date32), Err(ConvertError::Inexact(i)) if i.row == 1), "a timestamp is not a date");
         let big: ArrayRef = Arc::new(Int64Array::from(vec![9007199254740993, 1]));
         assert!(matches!(convert(&big, &DataType::Float64), Err(ConvertError::Inexact(i)) if i.row == 0));
         let ns: ArrayRef = Arc::new(arrow_array::TimestampNanosecondArray::from(vec![Some(1_000), None, Some(1_001)]));

@@ -18,7 +18,7 @@
 
 use arrow_schema::{DataType, TimeUnit};
 
-use crate::exact::{Number, DECIMAL_PRECISION};
+use crate::exact::{has_leading_zero, Number, DECIMAL_PRECISION};
 
 #[derive(Clone, Debug)]
 pub(crate) struct ColumnStats {
@@ -129,12 +129,6 @@ impl ColumnStats {
     }
 }
 
-/// `007`, `-01.5`: digits that matter as written (codes), not numbers. `0`, `0.5` are numbers.
-fn has_leading_zero(v: &str) -> bool {
-    let digits = v.strip_prefix('-').unwrap_or(v).as_bytes();
-    digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit()
-}
-
 #[derive(PartialEq, Eq, Debug)]
 pub(crate) enum Temporal {
     Date,
@@ -160,7 +154,12 @@ pub(crate) fn classify_temporal(v: &str) -> Temporal {
     if b.len() > 20 && b[19] == b'.' && b[20..].iter().take_while(|c| c.is_ascii_digit()).skip(6).any(|&c| c != b'0') {
         return Temporal::No;
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    // Seconds are required (arrow's timestamp parser needs them), and a leap second is not a
+    // time Iceberg can hold.
+    if b.len() >= 19 && b[16] == b':' && b[17] >= b'6' {
+        return Temporal::No;
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
         if NaiveDateTime::parse_from_str(v, f).is_ok() {
             return Temporal::Naive;
         }

@@ -184,6 +184,11 @@ impl Normaliser {
     fn complete(&self) -> usize {
         self.ends.len()
     }
+
+    /// The bytes of complete record `i`.
+    fn record(&self, i: usize) -> &[u8] {
+        &self.out[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+    }
 }
 
 /// Where a JSON syntax error serde_json found in `record` is, and its message without serde's
@@ -200,6 +205,9 @@ fn syntax_error(record: &[u8], start: Place, e: &serde_json::Error) -> (Place, S
     (place, msg.strip_suffix(&suffix).unwrap_or(&msg).to_string())
 }
 
+/// How far past the sample lakeport reads to find a record with a key.
+const KEYLESS_CAP: usize = 64 << 20;
+
 pub(crate) struct JsonBody {
     norm: Normaliser,
     rest: Option<Chunks>,
@@ -212,21 +220,36 @@ pub(crate) struct JsonBody {
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, JsonBody), FormatError> {
     let mut norm = Normaliser::new();
     let mut eof = false;
-    while norm.complete() < options.infer_rows {
+    // Records without a key (`{}`) say nothing about the columns: a sample of only those would
+    // make the file look empty and lose the records after it, so sampling goes on until a
+    // record has a key (or the file ends).
+    let mut keyless = 0usize;
+    loop {
+        while keyless < norm.complete() && norm.record(keyless).iter().filter(|b| !b.is_ascii_whitespace()).eq(b"{}".iter()) {
+            keyless += 1;
+        }
+        if eof || (norm.complete() >= options.infer_rows && keyless < norm.complete()) {
+            break;
+        }
+        if norm.out.len() > KEYLESS_CAP {
+            return Err(FormatError::Parse {
+                file: name.to_string(),
+                at: Position::default(),
+                message: format!("the first {keyless} records have no keys, and no record in the first {KEYLESS_CAP} bytes has one"),
+            });
+        }
         match chunks.next().await? {
             Some(b) => norm.feed(name, &b, chunks.offsets())?,
             None => {
                 norm.finish(name, chunks.offsets())?;
                 eof = true;
-                break;
             }
         }
     }
     let offsets = chunks.offsets();
-    let n = norm.complete().min(options.infer_rows);
-    let records = (0..n).map(|i| &norm.out[if i == 0 { 0 } else { norm.ends[i - 1] }..norm.ends[i]]);
-    let (inferred, mut json_text) = json_shape::infer(records).map_err(|(i, e)| {
-        let record = &norm.out[if i == 0 { 0 } else { norm.ends[i - 1] }..norm.ends[i]];
+    let n = norm.complete().min(options.infer_rows.max(keyless + 1));
+    let (inferred, mut json_text) = json_shape::infer((0..n).map(|i| norm.record(i))).map_err(|(i, e)| {
+        let record = norm.record(i);
         let (place, message) = syntax_error(record, norm.starts[i], &e);
         FormatError::Parse { file: name.to_string(), at: place.position(offsets, None), message: format!("invalid JSON: {message}") }
     })?;

@@ -75,8 +75,14 @@ struct StrStats {
 }
 
 impl Shape {
-    fn of(raw: &RawValue) -> Result<Shape, serde_json::Error> {
+    /// The shape of one value at nesting `depth` (0: a record's member). Past `MAX_DEPTH` an
+    /// object or array is JSON text without being looked into: the walk stays shallow (no stack
+    /// overflow on a hostile file) and linear.
+    fn of(raw: &RawValue, depth: usize) -> Result<Shape, serde_json::Error> {
         let text = raw.get();
+        if depth > MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'[' | b'{')) {
+            return Ok(Shape::Json);
+        }
         Ok(match text.as_bytes().first() {
             Some(b'n') => Shape::Null,
             Some(b't' | b'f') => Shape::Bool,
@@ -89,7 +95,7 @@ impl Shape {
                 let items: Vec<&RawValue> = serde_json::from_str(text)?;
                 let mut item = Shape::Null;
                 for i in items {
-                    item = item.merge(Shape::of(i)?);
+                    item = item.merge(Shape::of(i, depth + 1)?);
                 }
                 Shape::List(Box::new(item))
             }
@@ -97,7 +103,7 @@ impl Shape {
                 let obj: RawObject = serde_json::from_str(text)?;
                 let mut fields = Shape::Object(Vec::new());
                 for (k, v) in obj.0 {
-                    fields = fields.merge(Shape::Object(vec![(k, Shape::of(v)?)]));
+                    fields = fields.merge(Shape::Object(vec![(k, Shape::of(v, depth + 1)?)]));
                 }
                 fields
             }
@@ -173,7 +179,7 @@ pub(crate) fn infer<'a>(records: impl Iterator<Item = &'a [u8]>) -> Result<(Sche
     let mut columns = Shape::Object(Vec::new());
     for (i, r) in records.enumerate() {
         let raw: &RawValue = serde_json::from_slice(r.trim_ascii_end()).map_err(|e| (i, e))?;
-        columns = columns.merge(Shape::of(raw).map_err(|e| (i, e))?);
+        columns = columns.merge(Shape::of(raw, 0).map_err(|e| (i, e))?);
     }
     let Shape::Object(columns) = columns else { unreachable!("records are objects (the normaliser checks)") };
     let mut json_text = HashSet::new();

@@ -1,7 +1,9 @@
 //! Schema checks between the files of one table, and conforming batches to the table's schema.
 
+use std::sync::Arc;
+
 use arrow_array::{new_null_array, ArrayRef, RecordBatch, RecordBatchOptions};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::error::Position;
 use crate::exact::{self, ConvertError};
@@ -84,6 +86,21 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
         (Date32, Timestamp(u, None)) | (Timestamp(u, None), Date32) => Some(Timestamp(*u, None)),
         (Utf8, Utf8View) | (Utf8View, Utf8) | (Utf8, LargeUtf8) | (LargeUtf8, Utf8) => Some(Utf8),
         (Timestamp(_, tz1), Timestamp(_, tz2)) if tz1.is_some() == tz2.is_some() => Some(Timestamp(TimeUnit::Microsecond, tz1.clone())),
+        // Nested types: by structure, not by names of list items (Iceberg's `element`, Arrow's
+        // `item`) or nullability; a struct's children are a union (a missing child is NULL).
+        (List(fa), List(fb)) => widen(fa.data_type(), fb.data_type()).map(|t| List(Arc::new(Field::new(fa.name(), t, true)))),
+        (Struct(fa), Struct(fb)) => {
+            let mut children: Vec<Field> = Vec::with_capacity(fa.len().max(fb.len()));
+            for ca in fa.iter() {
+                let t = match fb.iter().find(|cb| cb.name() == ca.name()) {
+                    Some(cb) => widen(ca.data_type(), cb.data_type())?,
+                    None => ca.data_type().clone(),
+                };
+                children.push(Field::new(ca.name(), t, true));
+            }
+            children.extend(fb.iter().filter(|cb| fa.iter().all(|ca| ca.name() != cb.name())).map(|cb| Field::new(cb.name(), cb.data_type().clone(), true)));
+            Some(Struct(Fields::from(children)))
+        }
         _ => None,
     }
 }

@@ -102,7 +102,7 @@ impl Ledger {
             let props = &snapshot.summary().additional_properties;
             if let Some(chain) = props.get(PROP_LEDGER) {
                 let chain: Vec<ChainLink> = serde_json::from_str(chain).map_err(|e| PoolError::Catalog(format!("table '{table}': unreadable ledger list: {e}")))?;
-                return Ledger::read_chain(file_io, chain).await;
+                return Ledger::read_chain(file_io, chain, table).await;
             }
             if props.contains_key(PROP_OBJECTS) {
                 return Err(PoolError::LedgerStale {
@@ -122,9 +122,17 @@ impl Ledger {
         Ok(Ledger::default())
     }
 
-    async fn read_chain(file_io: &FileIO, chain: Vec<ChainLink>) -> Result<Ledger, PoolError> {
+    async fn read_chain(file_io: &FileIO, chain: Vec<ChainLink>, table: &str) -> Result<Ledger, PoolError> {
         let mut objects = BTreeMap::new();
         for link in &chain {
+            // Nothing in Iceberg's own metadata points at ledger files, so another engine's
+            // orphan-file removal may delete them: then what was loaded is unknown.
+            if !file_io.exists(&link.path).await? {
+                return Err(PoolError::LedgerStale {
+                    table: table.to_string(),
+                    detail: format!("its ledger file {} is gone (removed as an orphan by another engine's maintenance?)", link.path),
+                });
+            }
             for (key, entry) in read_file(file_io, &link.path).await? {
                 match entry {
                     Some(o) => objects.insert(key, o),
