@@ -30,6 +30,6 @@ pub enum ExtractError {
     Write { file: String, source: PoolError },
     #[error("table '{table}' was not loaded: {message}; nothing was committed")]
     Incomplete { table: String, message: String },
-    #[error("{file}: its columns do not fit table '{table}': {detail} (a delta load cannot change the schema; run a full load)")]
+    #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
 }

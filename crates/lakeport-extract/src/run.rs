@@ -432,6 +432,17 @@ impl SchemaCheck {
     }
 }
 
+/// The schema with each column's type as an Iceberg table stores it (a column without values
+/// and types it cannot store stay as they are: writing names the latter).
+fn storable(schema: &Schema) -> Schema {
+    let stored = |t: &DataType| match t {
+        // No values (yet): fits any type (`unify`), stays so.
+        DataType::Null => DataType::Null,
+        t => lakeport_pool::storable_type(t).unwrap_or_else(|_| t.clone()),
+    };
+    Schema::new(schema.fields().iter().map(|f| f.as_ref().clone().with_data_type(stored(f.data_type()))).collect::<Vec<_>>())
+}
+
 /// Folds one file's schema into a delta load's schema `current` (data columns), recording each
 /// difference from the table's schema `before` in `changes` (once per column and kind, naming
 /// the first file). Rules: see [`OnSchemaChange`]; type widening as in a folder (`unify`), and a
@@ -448,11 +459,16 @@ fn evolve(
     changes: &mut Vec<SchemaChange>,
 ) -> Result<Schema, ExtractError> {
     let drift = |detail: String| ExtractError::Drift { file: file_name.to_string(), table: table.to_string(), detail };
+    // Types compared as the table stores them (a file's Binary is the table's LargeBinary, its
+    // nanosecond timestamps the table's microseconds: `conform` converts, exactly).
+    let (before, current, file) = (&storable(before), &storable(current), &storable(file));
     // Union of columns (a file may lack some, JSON-style), types widened as across a folder;
     // `text` lets a scalar conflict become text (allowed below only where the table has text).
     let merged = unify(current, &format!("table '{table}'"), file, file_name, FileFormat::Json, policy == OnSchemaChange::Text)
         .map_err(|e| match e {
-            lakeport_formats::FormatError::SchemaMismatch { difference, .. } => drift(difference),
+            lakeport_formats::FormatError::SchemaMismatch { difference, .. } => {
+                drift(format!("{difference}; Iceberg cannot change a column to this type, so a full load is needed (or --on-schema-change text where the column is text)"))
+            }
             other => ExtractError::Format(other),
         })?;
     let mut note = |column: &str, change: SchemaChangeKind, old: Option<&DataType>, new: Option<&DataType>| {

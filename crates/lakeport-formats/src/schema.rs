@@ -87,8 +87,20 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
         (Utf8, Utf8View) | (Utf8View, Utf8) | (Utf8, LargeUtf8) | (LargeUtf8, Utf8) => Some(Utf8),
         (Timestamp(_, tz1), Timestamp(_, tz2)) if tz1.is_some() == tz2.is_some() => Some(Timestamp(TimeUnit::Microsecond, tz1.clone())),
         // Nested types: by structure, not by names of list items (Iceberg's `element`, Arrow's
-        // `item`) or nullability; a struct's children are a union (a missing child is NULL).
-        (List(fa), List(fb)) => widen(fa.data_type(), fb.data_type()).map(|t| List(Arc::new(Field::new(fa.name(), t, true)))),
+        // `item`) or nullability (the first side's is kept); a struct's children are a union (a
+        // missing child is NULL).
+        (List(fa), List(fb)) => widen(fa.data_type(), fb.data_type()).map(|t| List(Arc::new(Field::new(fa.name(), t, fa.is_nullable())))),
+        // Maps: key and value by position (Iceberg's `key_value`/`key`/`value`, Arrow's
+        // `entries`/`keys`/`values`).
+        (Map(ea, sorted), Map(eb, _)) => match (ea.data_type(), eb.data_type()) {
+            (Struct(ka), Struct(kb)) if ka.len() == 2 && kb.len() == 2 => {
+                let key = widen(ka[0].data_type(), kb[0].data_type())?;
+                let value = widen(ka[1].data_type(), kb[1].data_type())?;
+                let entries = Struct(Fields::from(vec![Field::new(ka[0].name(), key, ka[0].is_nullable()), Field::new(ka[1].name(), value, ka[1].is_nullable())]));
+                Some(Map(Arc::new(Field::new(ea.name(), entries, ea.is_nullable())), *sorted))
+            }
+            _ => None,
+        },
         (Struct(fa), Struct(fb)) => {
             let mut children: Vec<Field> = Vec::with_capacity(fa.len().max(fb.len()));
             for ca in fa.iter() {
@@ -96,7 +108,7 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
                     Some(cb) => widen(ca.data_type(), cb.data_type())?,
                     None => ca.data_type().clone(),
                 };
-                children.push(Field::new(ca.name(), t, true));
+                children.push(Field::new(ca.name(), t, ca.is_nullable()));
             }
             children.extend(fb.iter().filter(|cb| fa.iter().all(|ca| ca.name() != cb.name())).map(|cb| Field::new(cb.name(), cb.data_type().clone(), true)));
             Some(Struct(Fields::from(children)))

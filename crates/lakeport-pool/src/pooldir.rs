@@ -536,9 +536,11 @@ fn evolve_schema(current: &iceberg::spec::Schema, wanted: &Schema, last_column_i
     for cur in current_arrow.fields() {
         let field = match wanted.field_with_name(cur.name()) {
             Err(_) => cur.as_ref().clone(),
-            Ok(w) => {
-                let same = strip_field_ids(&Schema::new(vec![cur.as_ref().clone()])) == Schema::new(vec![Field::new(w.name(), w.data_type().clone(), true)]);
-                if same {
+            Ok(_) => {
+                // Both sides as Iceberg gives them back (its binary is Arrow's LargeBinary, …).
+                let w = fresh.field_with_name(cur.name()).map_err(|e| e.to_string())?;
+                let ids_stripped = |f: &Field| strip_field_ids(&Schema::new(vec![f.clone()]));
+                if ids_stripped(cur) == ids_stripped(w) {
                     cur.as_ref().clone()
                 } else if crate::types::promotable(cur.data_type(), w.data_type()) {
                     cur.as_ref().clone().with_data_type(w.data_type().clone())
