@@ -10,7 +10,7 @@ const env = (name) => { const v = process.env[name]; if (!v) throw new Error(`${
 const URL = env("LAKEPORT_URL"), TOKEN = env("LAKEPORT_API_TOKEN"), BUCKET = env("BROWSER_BUCKET"), S3 = env("LAKEPORT_TEST_S3_ENDPOINT");
 const SHOTS = env("SCREENSHOT_DIR");
 mkdirSync(SHOTS, { recursive: true });
-const PAYLOADS = JSON.parse(readFileSync(new URL("./fixtures/hostile_payloads.json", import.meta.url), "utf8"));
+const PAYLOADS = JSON.parse(readFileSync(new globalThis.URL("./fixtures/hostile_payloads.json", import.meta.url), "utf8"));
 
 let browser, page, step = 0;
 // Dialogs (alert/confirm/prompt) the page opened: the console opens none, so any is a payload.
