@@ -296,8 +296,15 @@ async fn jobs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<
     Ok(Json(json!(pool(&s, &p).await?.jobs(q.limit.unwrap_or(50)).await?)))
 }
 
-async fn tables(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(pool(&s, &p).await?.tables().await?)))
+async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
+    let mut tables = json!(pool(&s, &p).await?.tables().await?);
+    if caller.scope != TokenScope::Admin {
+        // Where the server keeps its files is not a read-only token's business.
+        for t in tables.as_array_mut().into_iter().flatten() {
+            t.as_object_mut().map(|o| o.remove("location"));
+        }
+    }
+    Ok(Json(tables))
 }
 
 /// Rows as JSON objects, at most the server's row cap (`--max-rows`); `truncated` says whether

@@ -273,6 +273,9 @@ async fn every_operation_enforces_its_scope() {
     assert_eq!(pools[0]["name"], "p1");
     assert!(pools[0].get("connections").is_none(), "{pools}");
     assert!(s.get("/api/pools").await.1[0].get("connections").is_some(), "admins see connection counts");
+    let (_, tables) = s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables", None).await;
+    assert_eq!((tables[0]["name"].as_str(), tables[0]["rows"].as_u64(), tables[0].get("location")), (Some("t"), Some(5), None), "{tables}");
+    assert!(s.get("/api/pools/p1/tables").await.1[0]["location"].as_str().unwrap().starts_with("file://"));
     let (_, q) = s.call_as(Some(&s.reader), reqwest::Method::POST, "/api/pools/p1/query", Some(json!({ "sql": "SELECT sum(id) AS s FROM t" }))).await;
     assert_eq!(q["rows"], json!([{ "s": 10 }]));
     // Its SQL is as read-only as everybody's.
