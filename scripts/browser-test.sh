@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # The web console in real Chromium: starts the S3 test server, seeds a bucket and an Iceberg
 # table, starts `lakeport serve` on a free loopback port, and runs tests/browser (playwright-core
-# driving Debian's /usr/bin/chromium). Screenshots: target/screenshots/. Needs target/debug/lakeport.
+# driving Debian's /usr/bin/chromium). Screenshots: target/screenshots/. Runs $LAKEPORT_BIN, else
+# $CARGO_TARGET_DIR/debug/lakeport (default target/), building it when missing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 [ -x /usr/bin/chromium ] || { echo "installing chromium (Debian)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --silent)
-[ -x target/debug/lakeport ] || cargo build --locked -p lakeport-cli
+BIN=${LAKEPORT_BIN:-${CARGO_TARGET_DIR:-target}/debug/lakeport}
+[ -x "$BIN" ] || cargo build --locked -p lakeport-cli
 source "$ROOT/scripts/test-env.sh"
 export BROWSER_BUCKET=lakeport-browser BROWSER_NAMESPACE=browser_ns
 "$LAKEPORT_TEST_PYTHON" testing/sample_data.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_BUCKET" >/dev/null
 eval "$("$LAKEPORT_TEST_PYTHON" testing/sample_data.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_BUCKET" --counts)"
+# A file whose values (and a column name, and a key) are HTML/JS payloads, for the console's XSS test.
+"$LAKEPORT_TEST_PYTHON" testing/hostile_data.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_BUCKET"
 export EXPECTED_DAILY_ROWS EXPECTED_DAILY_CASES EXPECTED_P2P_ROWS
 "$LAKEPORT_TEST_PYTHON" testing/iceberg_fixture.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_NAMESPACE" --rows 400 >/dev/null
 POOL_DIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export LAKEPORT_API_TOKEN="browser-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 export LAKEPORT_URL="http://127.0.0.1:$PORT"
-target/debug/lakeport --pool-dir "$POOL_DIR" serve --listen "127.0.0.1:$PORT" --token "$LAKEPORT_API_TOKEN" > "$POOL_DIR/serve.log" 2>&1 &
+# A read-only token besides the admin one (--token): the console must show it tables, previews and SQL only.
+LAKEPORT_READONLY_TOKEN=$("$BIN" --pool-dir "$POOL_DIR" token create --read-only --name browser-reader --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+export LAKEPORT_READONLY_TOKEN
+"$BIN" --pool-dir "$POOL_DIR" serve --listen "127.0.0.1:$PORT" --token "$LAKEPORT_API_TOKEN" > "$POOL_DIR/serve.log" 2>&1 &
 SERVE_PID=$!
 trap 'kill $SERVE_PID $S3_PID 2>/dev/null || true; wait $SERVE_PID $S3_PID 2>/dev/null || true; rm -rf "$POOL_DIR" "$S3_WORK"' EXIT
 for _ in $(seq 100); do curl -sf -o /dev/null "$LAKEPORT_URL/api/health" && break; sleep 0.1; done

@@ -3,21 +3,30 @@
 // Screenshots of each step go to $SCREENSHOT_DIR.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const env = (name) => { const v = process.env[name]; if (!v) throw new Error(`${name} is not set: run scripts/browser-test.sh`); return v; };
 const URL = env("LAKEPORT_URL"), TOKEN = env("LAKEPORT_API_TOKEN"), BUCKET = env("BROWSER_BUCKET"), S3 = env("LAKEPORT_TEST_S3_ENDPOINT");
 const SHOTS = env("SCREENSHOT_DIR");
 mkdirSync(SHOTS, { recursive: true });
+const PAYLOADS = JSON.parse(readFileSync(new globalThis.URL("./fixtures/hostile_payloads.json", import.meta.url), "utf8"));
 
 let browser, page, step = 0;
+// Dialogs (alert/confirm/prompt) the page opened: the console opens none, so any is a payload.
+const dialogs = [];
 const shot = async (name) => page.screenshot({ path: `${SHOTS}/${String(++step).padStart(2, "0")}-${name}.png`, fullPage: true });
 
 before(async () => {
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(20000);
+  page.on("dialog", async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  // Before any of the console's own code: record every Content-Security-Policy violation.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
 });
 after(async () => { await browser?.close(); });
 
@@ -165,4 +174,105 @@ test("zero-copy: Test Connection, Save, Authenticate and Load Namespaces, pick s
   await page.waitForSelector("#result");
   assert.equal(Number(await page.textContent("#result tr:nth-child(2) td")), 400);
   await shot("zero-copy-sql");
+});
+
+// The values a table preview shows come from anybody's files: every payload must appear as text,
+// and none may run — not by escaping alone (no CSP violation is even attempted), and not even when
+// markup does get in (then the Content-Security-Policy blocks it).
+test("hostile values in a file are shown as text and nothing runs", async () => {
+  const nothingRan = async (where) => {
+    assert.equal(await page.evaluate(() => window.__xss), undefined, `${where}: a payload ran`);
+    assert.deepEqual(dialogs, [], `${where}: a dialog opened`);
+    assert.deepEqual(await page.evaluate(() => window.__csp), [], `${where}: markup got in and was blocked by the CSP`);
+    assert.equal(await page.$("#xss-link"), null, `${where}: a payload became an element`);
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).display), "none", `${where}: a payload styled the page`);
+  };
+  await page.goto(`${URL}/#/pools/browser/connections/s3-events`);
+  await page.waitForSelector("#browser");
+  await page.click("a[data-prefix='hostile/']");
+  await page.waitForSelector("input[data-key='hostile/payloads.csv']");
+  // The key that is itself a payload is listed by name.
+  const names = await page.$$eval("#browser tr td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
+  assert.ok(names.includes(PAYLOADS.key.slice("hostile/".length)), JSON.stringify(names));
+  await nothingRan("bucket browser");
+  await page.check("input[data-key='hostile/payloads.csv']");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-done", { timeout: 60000 });
+  await shot("hostile-extracted");
+
+  const cells = async () => page.$$eval("#result tr", (trs) => trs.slice(1).map((tr) => [...tr.cells].map((c) => c.textContent)));
+  await page.goto(`${URL}/#/pools/browser/tables/payloads`);
+  await page.waitForSelector("#result");
+  const headers = await page.$$eval("#result th", (ths) => ths.map((th) => th.textContent));
+  assert.ok(headers.includes(PAYLOADS.column), JSON.stringify(headers));
+  const previewed = (await cells()).map((r) => r[headers.indexOf("payload")]);
+  assert.deepEqual([...previewed].sort(), [...PAYLOADS.values].sort(), "every value is shown exactly as the file holds it");
+  await shot("hostile-preview");
+  await nothingRan("table preview");
+
+  await page.goto(`${URL}/#/pools/browser/sql`);
+  await page.fill("#sql", "SELECT * FROM payloads ORDER BY id");
+  await page.click("#run-sql");
+  await page.waitForSelector("#result");
+  const rows = await cells();
+  assert.deepEqual(rows.map((r) => r[1]), PAYLOADS.values);
+  assert.deepEqual(rows.map((r) => r[2]), PAYLOADS.values, "the column whose name is a payload");
+  await nothingRan("SQL result");
+  await page.goto(`${URL}/#/pools/browser`);
+  await page.waitForSelector("#tables");
+  await nothingRan("pool page");
+
+  // Were markup ever to get in, the policy stops it: an inline handler does not run.
+  await page.evaluate(() => document.getElementById("app").insertAdjacentHTML("beforeend", `<img src="/no-such-image" onerror="window.__xss='csp'">`));
+  await page.waitForFunction(() => window.__csp.length > 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, "the CSP let an inline handler run");
+  assert.match((await page.evaluate(() => window.__csp)).join("\n"), /script-src/);
+});
+
+test("a read-only token sees tables, previews and SQL, and nothing else", async () => {
+  await page.goto(`${URL}/#token=${encodeURIComponent(env("LAKEPORT_READONLY_TOKEN"))}`);
+  await page.waitForSelector("#read-only-note");
+  assert.equal(await page.$("#create-pool"), null);
+  await shot("read-only-pools");
+  await page.click("a[href='#/pools/browser']");
+  await page.waitForSelector("#tables");
+  assert.equal(await page.$("#add-connection"), null, "no connections for read-only tokens");
+  assert.equal(await page.$("#jobs"), null, "no job history for read-only tokens");
+  await shot("read-only-pool");
+  await page.click("a[href='#/pools/browser/tables/daily']");
+  await page.waitForSelector("#result");
+  assert.equal(await page.$("#drop-card"), null, "no drop for read-only tokens");
+  await page.goto(`${URL}/#/pools/browser/sql`);
+  await page.fill("#sql", "SELECT count(*) AS n FROM daily");
+  await page.click("#run-sql");
+  await page.waitForSelector("#result");
+  assert.equal(Number(await page.textContent("#result tr:nth-child(2) td")), Number(env("EXPECTED_DAILY_ROWS")));
+  // SQL only reads, for every token.
+  await page.fill("#sql", "DROP TABLE daily");
+  await page.click("#run-sql");
+  await page.waitForSelector("#sql-error");
+  assert.match(await page.textContent("#sql-error"), /DROP TABLE is not allowed.*lakeport table drop/);
+  await shot("read-only-sql-refused");
+  // The API refuses what the console does not offer.
+  const status = await page.evaluate(() => fetch("/api/pools/browser/connections", { headers: { Authorization: "Bearer " + localStorage.getItem("lakeport.token") } }).then((r) => r.status));
+  assert.equal(status, 403);
+});
+
+test("an admin drops a table from its page; the job history records it", async () => {
+  await page.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
+  await page.waitForSelector("#create-pool");
+  await page.goto(`${URL}/#/pools/browser/tables/payloads`);
+  await page.waitForSelector("#drop-card");
+  assert.equal(await page.isDisabled("#drop-table"), true, "the name must be typed first");
+  await page.fill("#drop-confirm", "payloads");
+  await shot("drop-table");
+  await page.click("#drop-table");
+  await page.waitForSelector("#jobs");
+  const tables = await page.$$eval("#tables tr", (trs) => trs.slice(1).map((tr) => tr.cells[0].textContent));
+  assert.ok(!tables.includes("payloads") && tables.includes("daily"), JSON.stringify(tables));
+  const job = await page.$$eval("#jobs tr:nth-child(2) td", (tds) => tds.map((td) => td.textContent));
+  assert.equal(job[2], "drop");
+  assert.equal(job[3], "payloads");
+  assert.equal(job[4], "succeeded");
+  await shot("table-dropped");
 });

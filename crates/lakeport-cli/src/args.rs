@@ -33,18 +33,31 @@ pub enum Command {
     Connection(ConnectionCommand),
     /// Extract files or folders from an S3 connection into tables (full or delta load).
     Extract(ExtractArgs),
-    /// Run SQL over the pool's tables.
+    /// Run read-only SQL over the pool's tables (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW).
     Query(QueryArgs),
     /// List the pool's tables with row counts and last load.
     Tables,
+    /// Operations on one table of the pool: drop.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// API tokens of `lakeport serve`: create (admin or read-only), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Serve the HTTP API and the web console.
     Serve {
         /// Address to listen on (loopback by default; anything else exposes the API to the network).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// Use this API token instead of the stored/generated one.
+        /// Also accept this admin token (kept in memory only). Without it, the first start
+        /// creates an admin token and prints it once.
         #[arg(long, env = "LAKEPORT_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        #[command(flatten)]
+        limits: QueryLimitArgs,
+        /// Most rows one query or preview returns over the API (the rest is cut off, and the answer
+        /// says so).
+        #[arg(long, value_name = "ROWS", default_value_t = lakeport_server::DEFAULT_MAX_ROWS)]
+        max_rows: usize,
     },
     /// The pool's extraction history.
     Jobs {
@@ -73,6 +86,52 @@ pub enum PoolCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TableCommand {
+    /// Drop a table of the pool (--pool): it leaves the catalog, its data files are deleted, and
+    /// the job history records it.
+    Drop {
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token and print it once (only its SHA-256 hash is kept).
+    Create {
+        /// A read-only token: list pools and tables, preview, query — nothing else.
+        #[arg(long)]
+        read_only: bool,
+        /// A name for it (default: <scope>-<id>).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the API tokens (names, scopes, ids; never the tokens).
+    List,
+    /// Revoke an API token by id or name; it stops working at once.
+    Revoke { token: String },
+}
+
+/// Limits of one query.
+#[derive(Args, Debug)]
+pub struct QueryLimitArgs {
+    /// Memory budget of one query: a number with K, M or G (binary, as DataFusion's
+    /// memory_limit: 1G = 1 GiB). Sorts and grouped aggregations spill to disk beyond it; other
+    /// operators (hash joins) stop the query with an error.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_query_memory)]
+    pub query_memory: usize,
+    /// Time limit of one query in seconds; a query still running then is stopped.
+    #[arg(long, value_name = "SECS", default_value_t = lakeport_pool::DEFAULT_QUERY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub query_timeout_secs: u64,
+}
+
+fn parse_query_memory(text: &str) -> Result<usize, String> {
+    lakeport_pool::parse_memory_size("--query-memory", text)
 }
 
 #[derive(Subcommand, Debug)]
@@ -286,9 +345,14 @@ pub enum QueryFormat {
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
-    /// The SQL statement (DataFusion SQL). Tables of the pool are addressed by name.
+    /// The SQL query (DataFusion SQL; read-only). Tables of the pool are addressed by name.
     pub sql: String,
     /// Output format (--json means json).
     #[arg(long, value_enum, default_value = "table")]
     pub format: QueryFormat,
+    #[command(flatten)]
+    pub limits: QueryLimitArgs,
+    /// Print at most this many rows (the query stops there; a note on stderr says rows were cut).
+    #[arg(long, value_name = "ROWS")]
+    pub max_rows: Option<usize>,
 }

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange};
 use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
-use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
+use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
 use lakeport_source::{S3Config, Secret};
 use lakeport_core::{self as core, AddOutcome, NewConnection};
 use lakeport_zerocopy::{caller_identity, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
-use crate::args::{Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, EncodingArg, SchemaChangeArg, ExtractArgs, PoolCommand, QueryFormat};
+use crate::args::{
+    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, EncodingArg, ExtractArgs, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
+};
 use crate::output;
 use crate::progress::BarProgress;
 
@@ -44,11 +46,35 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Query(args) => {
             let pool = dir.pool(&cli.pool).await?;
-            let result = pool.query(&args.sql).await?;
+            let result = pool.query_with(&args.sql, &limits(&args.limits, args.max_rows)).await?;
             let format = if json { QueryFormat::Json } else { args.format };
             output::print_batches(&result.schema, &result.batches, format)?;
+            if result.truncated {
+                eprintln!("note: only the first {} row(s) are shown; more were cut off by --max-rows", result.num_rows());
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Table(TableCommand::Drop { name, yes }) => {
+            let pool = dir.pool(&cli.pool).await?;
+            pool.table(&name).await?;
+            if !yes {
+                confirm(&format!("Drop table '{name}' of pool '{}' and delete its data files? Type the table name to confirm: ", pool.name()), &name, &format!("dropping table '{name}' deletes its data"))?;
+            }
+            let report = pool.drop_table(&name).await?;
+            if json {
+                output::print_json(&report);
+            } else {
+                println!(
+                    "Dropped table '{name}' ({} rows); removed {} file(s), {}{}.",
+                    report.rows,
+                    report.files_removed,
+                    output::bytes(report.bytes_removed),
+                    if report.files_left > 0 { format!("; {} unreferenced file(s) left for `lakeport pool vacuum`", report.files_left) } else { String::new() }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(cmd) => token_command(&dir, cmd, json).await,
         Command::Tables => {
             let pool = dir.pool(&cli.pool).await?;
             let tables = pool.tables().await?;
@@ -59,18 +85,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen, token } => {
-            let (token, created) = lakeport_server::load_or_create_token(dir.root(), token)?;
-            if created {
-                println!("API token (printed once; stored with mode 0600 in {}):\n  {token}", dir.root().join("server.token").display());
-                println!("Web console: http://{listen}/#token={token}");
+        Command::Serve { listen, token, limits: limit_args, max_rows } => {
+            let startup = lakeport_server::prepare_tokens(&dir, token.is_some()).await?;
+            if startup.imported_legacy_file {
+                println!("Moved the API token of {} into the token store (hashed); the file is deleted, the token keeps working.", dir.root().join("server.token").display());
+            }
+            if let Some(created) = &startup.created {
+                println!("Admin API token '{}' (printed once; only its hash is stored — keep it now):\n  {}", created.info.name, created.token);
+                println!("Web console: http://{listen}/#token={}", created.token);
             } else {
-                println!("Web console: http://{listen}/ (API token in {})", dir.root().join("server.token").display());
+                println!("Web console: http://{listen}/ (sign in with an API token; `lakeport token create [--read-only]` makes one)");
             }
             if !listen.ip().is_loopback() {
-                eprintln!("warning: listening on {listen}, which is reachable from other machines; protect the token");
+                eprintln!("warning: listening on {listen}, which is reachable from other machines; protect the tokens (plain HTTP)");
             }
-            let state = lakeport_server::AppState::new(dir.clone(), token)?;
+            let state = lakeport_server::AppState::new(dir.clone(), token)?.with_query_limits(limits(&limit_args, Some(max_rows)));
             lakeport_server::serve(state, listen, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -116,19 +145,70 @@ async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<Exi
         PoolCommand::Vacuum { .. } => unreachable!("handled with the pool selected"),
         PoolCommand::Drop { name, yes } => {
             if !yes {
-                if !std::io::stdin().is_terminal() {
-                    bail!("dropping pool '{name}' deletes all its tables; pass --yes to confirm");
-                }
-                eprint!("Drop pool '{name}' with all its tables, connections and history? Type the pool name to confirm: ");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if answer.trim() != name {
-                    bail!("not confirmed; nothing was dropped");
-                }
+                confirm(
+                    &format!("Drop pool '{name}' with all its tables, connections and history? Type the pool name to confirm: "),
+                    &name,
+                    &format!("dropping pool '{name}' deletes all its tables"),
+                )?;
             }
             dir.drop_pool(&name).await?;
             if !json {
                 println!("Dropped pool '{name}'");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn limits(args: &QueryLimitArgs, max_rows: Option<usize>) -> QueryLimits {
+    QueryLimits { memory_bytes: args.query_memory, time_limit: std::time::Duration::from_secs(args.query_timeout_secs), max_rows }
+}
+
+/// Asks on the terminal to type `expected`; without a terminal, asks for `--yes` instead.
+fn confirm(prompt: &str, expected: &str, what: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("{what}; pass --yes to confirm");
+    }
+    eprint!("{prompt}");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != expected {
+        bail!("not confirmed; nothing was dropped");
+    }
+    Ok(())
+}
+
+async fn token_command(dir: &PoolDir, cmd: TokenCommand, json: bool) -> Result<ExitCode> {
+    match cmd {
+        TokenCommand::Create { read_only, name } => {
+            let scope = if read_only { TokenScope::ReadOnly } else { TokenScope::Admin };
+            let created = dir.create_token(name.as_deref(), scope).await?;
+            if json {
+                output::print_json(&created);
+            } else {
+                println!("Created {} API token '{}' (id {}). It is shown only now; lakeport keeps only its hash:", scope.as_str(), created.info.name, created.info.id);
+                println!("  {}", created.token);
+            }
+        }
+        TokenCommand::List => {
+            let tokens = dir.tokens().await?;
+            if json {
+                output::print_json(&tokens);
+            } else if tokens.is_empty() {
+                println!("No API tokens yet: `lakeport serve` makes an admin one at its first start, `lakeport token create` makes more.");
+            } else {
+                output::print_rows(
+                    &["id", "name", "scope", "created"],
+                    tokens.iter().map(|t| vec![t.id.clone(), t.name.clone(), t.scope.as_str().to_string(), t.created_at.format("%Y-%m-%d %H:%M").to_string()]),
+                );
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            let revoked = dir.revoke_token(&token).await?;
+            if json {
+                output::print_json(&revoked);
+            } else {
+                println!("Revoked API token '{}' (id {}); it no longer works.", revoked.name, revoked.id);
             }
         }
     }

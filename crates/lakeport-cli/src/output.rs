@@ -145,7 +145,7 @@ pub fn print_jobs(jobs: &[Job]) {
         return;
     }
     print_rows(
-        &["job", "started", "status", "mode", "connection", "files", "rows", "bytes", "seconds", "error"],
+        &["job", "started", "status", "mode", "connection", "tables", "files", "rows", "bytes", "seconds", "error"],
         jobs.iter().map(|j| {
             let secs = j.ended_at.map(|e| format!("{:.1}", (e - j.started_at).num_milliseconds() as f64 / 1000.0)).unwrap_or_default();
             vec![
@@ -154,6 +154,7 @@ pub fn print_jobs(jobs: &[Job]) {
                 j.status.as_str().to_string(),
                 j.mode.clone(),
                 j.connection.clone(),
+                j.tables.join(","),
                 j.files.to_string(),
                 j.rows.to_string(),
                 bytes(j.bytes),

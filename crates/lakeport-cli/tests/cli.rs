@@ -111,30 +111,6 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     assert!(read["columns"]["ts"].as_str().unwrap().starts_with("timestamp[us"), "{read}");
 }
 
-/// Folder markers (zero-byte `raw/`, `raw/2024/`, as the S3 console makes them) are passed over,
-/// and the summary names them with the reason; the JSON report carries them too.
-#[tokio::test]
-async fn extract_summary_names_skipped_folder_markers() {
-    let s3 = TestS3::from_env();
-    let bucket = s3.bucket("climarkers").await;
-    bucket.put("raw/", "").await;
-    bucket.put("raw/2024/", "").await;
-    bucket.put("raw/2024/a.csv", "id,v\n1,a\n2,b\n").await;
-    bucket.put("raw/b.csv", "id,v\n3,c\n4,d\n").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
-    let out = ok(d, &[], &["extract", "-c", "src", "--folder", "raw/"]);
-    assert!(out.contains("4 rows from 2 file(s)"), "{out}");
-    assert!(out.contains("2 object(s) passed over: raw/ (directory marker), raw/2024/ (directory marker)"), "{out}");
-    let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "src", "--delta", "--folder", "raw/", "--json"])).unwrap();
-    assert_eq!(json["tables"][0]["skipped"][0]["key"], "raw/");
-    assert_eq!(json["tables"][0]["skipped"][0]["reason"], "directory_marker");
-    assert_eq!(json["tables"][0]["skipped"][1]["key"], "raw/2024/");
-}
-
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -146,6 +122,192 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("readonly").await;
+    let mut csv = String::from("id,name\n");
+    for i in 0..40 {
+        csv.push_str(&format!("{i},n{i}\n"));
+    }
+    bucket.put("in/events.csv", csv).await;
+    bucket.put("in/other.csv", "id\n1\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    ok(d, &[], &["extract", "-c", "src", "--file", "in/events.csv", "--file", "in/other.csv"]);
+
+    let out = tempfile::tempdir().unwrap();
+    let file = |n: &str| out.path().join(n).display().to_string();
+    // (statement, how the refusal starts, what it points to instead)
+    let refused: Vec<(String, &str, &str)> = vec![
+        (format!("COPY (SELECT 42 AS x) TO '{}' STORED AS CSV", file("x.csv")), "COPY is not allowed", "--format csv"),
+        ("COPY events TO 'relative.parquet' STORED AS PARQUET".into(), "COPY is not allowed", "--format csv"),
+        ("DROP TABLE events".into(), "DROP TABLE is not allowed", "lakeport table drop"),
+        ("CREATE TABLE t AS SELECT * FROM events".into(), "CREATE TABLE is not allowed", "lakeport extract"),
+        ("CREATE VIEW v AS SELECT 1".into(), "CREATE VIEW is not allowed", "SELECT"),
+        ("CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '/etc/passwd'".into(), "CREATE EXTERNAL TABLE is not allowed", "connection"),
+        ("INSERT INTO events VALUES (99, 'x')".into(), "INSERT is not allowed", "lakeport extract"),
+        ("DELETE FROM events".into(), "DELETE is not allowed", "lakeport extract"),
+        ("UPDATE events SET name = 'x'".into(), "UPDATE is not allowed", "lakeport extract"),
+        ("SET datafusion.runtime.memory_limit = '100G'".into(), "SET is not allowed", "--query-memory"),
+        ("RESET datafusion.execution.batch_size".into(), "RESET is not allowed", "--query-memory"),
+        ("PREPARE q AS SELECT 1".into(), "PREPARE is not allowed", "SELECT"),
+        (format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", file("e.csv")), "COPY is not allowed", "--format csv"),
+    ];
+    for (sql, start, instead) in &refused {
+        let o = lakeport(d, &[], &["query", sql]);
+        let err = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{sql}: {err}");
+        assert!(err.contains(&format!("error: {start}")) && err.contains(instead), "{sql}: {err}");
+    }
+    for sql in ["SELECT * FROM '/etc/passwd'", "SELECT * FROM 'https://example.com/x.csv'"] {
+        let o = lakeport(d, &[], &["query", sql]);
+        assert!(!o.status.success() && !text(&o).contains("root:"), "{sql}: {}", text(&o));
+    }
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "COPY wrote a file");
+    assert!(!Path::new("relative.parquet").exists());
+    // Queries of every kind answer.
+    for (sql, first_line) in [("SELECT count(*) AS n FROM events", "n"), ("WITH x AS (SELECT id FROM events) SELECT max(id) AS m FROM x", "m"), ("VALUES (1)", "column1"), ("DESCRIBE events", "column_name,data_type,is_nullable"), ("SHOW TABLES", "table_catalog,table_schema,table_name,table_type"), ("EXPLAIN SELECT * FROM events", "plan_type,plan")] {
+        let q = common::stdout(d, &[], &["query", sql, "--format", "csv"]);
+        assert_eq!(q.lines().next(), Some(first_line), "{sql}: {q}");
+    }
+
+    // Limits: memory (a hash join cannot spill), time, rows; bad values are named.
+    let join = "SELECT count(*) FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value";
+    let o = lakeport(d, &[], &["query", "--query-memory", "8M", join]);
+    assert!(text(&o).contains("error: query used more than 8 MiB of memory; narrow it") && text(&o).contains("raise --query-memory"), "{}", text(&o));
+    let started = std::time::Instant::now();
+    let o = lakeport(d, &[], &["query", "--query-timeout-secs", "1", "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b"]);
+    assert!(text(&o).contains("error: query ran longer than 1 s and was stopped"), "{}", text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    let o = lakeport(d, &[], &["query", "--max-rows", "3", "--format", "csv", "SELECT id FROM events ORDER BY id"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "id\n0\n1\n2\n");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only the first 3 row(s) are shown"), "{}", text(&o));
+    for bad in ["8X", "0M", "lots"] {
+        let o = lakeport(d, &[], &["query", "--query-memory", bad, "SELECT 1"]);
+        assert!(!o.status.success() && text(&o).contains("--query-memory"), "{bad}: {}", text(&o));
+    }
+    assert!(text(&lakeport(d, &[], &["query", "--query-timeout-secs", "0", "SELECT 1"])).contains("--query-timeout-secs"));
+
+    // `table drop`: asks first (no terminal here: --yes is needed), then drops, removes its files,
+    // and the job history records it.
+    let o = lakeport(d, &[], &["table", "drop", "events"]);
+    assert!(!o.status.success() && text(&o).contains("pass --yes"), "{}", text(&o));
+    let table_dir = d.join("warehouse/default/events");
+    assert!(table_dir.join("data").exists());
+    let dropped = ok(d, &[], &["table", "drop", "events", "--yes"]);
+    assert!(dropped.contains("Dropped table 'events' (40 rows); removed "), "{dropped}");
+    assert!(!table_dir.exists());
+    let tables: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["tables", "--json"])).unwrap();
+    assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["other"]);
+    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
+    assert_eq!((jobs[0]["mode"].as_str(), jobs[0]["status"].as_str(), jobs[0]["tables"][0].as_str(), jobs[0]["rows"].as_u64()), (Some("drop"), Some("succeeded"), Some("events"), Some(40)));
+    assert!(ok(d, &[], &["jobs"]).contains("drop"));
+    let o = lakeport(d, &[], &["table", "drop", "events", "--yes"]);
+    assert!(!o.status.success() && text(&o).contains("table 'events' does not exist"), "{}", text(&o));
+}
+
+/// A GET over plain HTTP/1.1 (the test needs no HTTP client crate for two calls).
+fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+}
+
+/// A `lakeport serve` of the test, stopped (by its pid) when the test ends, also on failure.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lakeport serve` and returns it with its stdout up to the console line.
+fn serve(d: &Path, addr: &str) -> (Served, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(common::binary())
+        .arg("--pool-dir")
+        .arg(d)
+        .args(["serve", "--listen", addr])
+        .env_remove("LAKEPORT_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Web console") {
+            break;
+        }
+    }
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (Served(child), printed)
+}
+
+#[test]
+fn tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+
+    // The first start makes an admin token and prints it once, with a console link.
+    let (server, printed) = serve(d, &addr);
+    let admin = printed.lines().find_map(|l| l.trim().strip_prefix("lp_").map(|t| format!("lp_{t}"))).unwrap_or_else(|| panic!("{printed}"));
+    assert!(printed.contains(&format!("#token={admin}")), "{printed}");
+    assert_eq!(http_get(&addr, "/api/whoami", &admin).0, 200);
+    let created: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["token", "create", "--read-only", "--name", "analyst", "--json"])).unwrap();
+    let reader = created["token"].as_str().unwrap().to_string();
+    assert_eq!(created["scope"], "read-only");
+    // The running server knows the new token at once; its scope holds.
+    let (status, who) = http_get(&addr, "/api/whoami", &reader);
+    assert_eq!((status, serde_json::from_str::<serde_json::Value>(&who).unwrap()["scope"].as_str()), (200, Some("read-only")));
+    assert_eq!(http_get(&addr, "/api/pools", &reader).0, 200);
+    assert_eq!(http_get(&addr, "/api/pools/default/connections", &reader).0, 403);
+    assert_eq!(http_get(&addr, "/api/pools/default/jobs", &reader).0, 403);
+    drop(server);
+
+    // A second start prints no token; both keep working.
+    let (server, printed) = serve(d, &addr);
+    assert!(!printed.contains("lp_"), "{printed}");
+    assert_eq!(http_get(&addr, "/api/whoami", &admin).0, 200);
+    // Listed without the token itself; revoked by name, it stops working at once.
+    let list = ok(d, &[], &["token", "list"]);
+    assert!(list.contains("analyst") && list.contains("read-only") && list.contains("admin"), "{list}");
+    assert!(!list.contains(&reader) && !list.contains(&admin), "{list}");
+    assert!(ok(d, &[], &["token", "revoke", "analyst"]).contains("Revoked API token 'analyst'"));
+    assert_eq!(http_get(&addr, "/api/whoami", &reader).0, 401);
+    assert_eq!(http_get(&addr, "/api/whoami", &admin).0, 200);
+    assert!(!lakeport(d, &[], &["token", "revoke", "analyst"]).status.success());
+    drop(server);
+
+    // Stored hashed: no file of the pool directory holds either token.
+    for entry in walk(d) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for t in [&admin, &reader] {
+            assert!(!bytes.windows(t.len()).any(|w| w == t.as_bytes()), "a token is in {}", entry.display());
+        }
+    }
 }
 
 /// A delta load's summary names changed objects (rows replaced) and, with `--deleted remove`,
@@ -179,4 +341,28 @@ async fn delta_summary_names_changed_and_removed_objects() {
     // `--deleted` only means something for a delta load.
     let o = lakeport(d, &[], &["extract", "-c", "src", "--deleted", "remove", "--folder", "d/"]);
     assert!(!o.status.success() && text(&o).contains("--delta"), "{}", text(&o));
+}
+
+/// Folder markers (zero-byte `raw/`, `raw/2024/`, as the S3 console makes them) are passed over,
+/// and the summary names them with the reason; the JSON report carries them too.
+#[tokio::test]
+async fn extract_summary_names_skipped_folder_markers() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("climarkers").await;
+    bucket.put("raw/", "").await;
+    bucket.put("raw/2024/", "").await;
+    bucket.put("raw/2024/a.csv", "id,v\n1,a\n2,b\n").await;
+    bucket.put("raw/b.csv", "id,v\n3,c\n4,d\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    let out = ok(d, &[], &["extract", "-c", "src", "--folder", "raw/"]);
+    assert!(out.contains("4 rows from 2 file(s)"), "{out}");
+    assert!(out.contains("2 object(s) passed over: raw/ (directory marker), raw/2024/ (directory marker)"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "src", "--delta", "--folder", "raw/", "--json"])).unwrap();
+    assert_eq!(json["tables"][0]["skipped"][0]["key"], "raw/");
+    assert_eq!(json["tables"][0]["skipped"][0]["reason"], "directory_marker");
+    assert_eq!(json["tables"][0]["skipped"][1]["key"], "raw/2024/");
 }

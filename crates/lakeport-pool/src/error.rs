@@ -33,6 +33,17 @@ pub enum PoolError {
     Iceberg(#[from] iceberg::Error),
     #[error("query: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
+    /// A statement other than a query: SQL here only reads the pool.
+    #[error("{statement} is not allowed: SQL in lakeport only reads the pool (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW); {instead}")]
+    ReadOnlySql { statement: String, instead: String },
+    /// The query needed more memory than its budget, even with spilling to disk.
+    #[error("query used more than {limit} of memory; narrow it (filters, fewer columns, a LIMIT) or raise --query-memory ({detail})")]
+    QueryMemory { limit: String, detail: String },
+    /// The query ran longer than its time limit and was cancelled.
+    #[error("query ran longer than {} s and was stopped; narrow it or raise --query-timeout-secs", limit.as_secs_f64())]
+    QueryTimeout { limit: std::time::Duration },
+    #[error("no API token '{0}' (see `lakeport token list`)")]
+    NoSuchToken(String),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("{context}: {source}")]

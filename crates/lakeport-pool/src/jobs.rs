@@ -32,7 +32,7 @@ pub struct Job {
     pub id: String,
     pub pool: String,
     pub connection: String,
-    /// "full" or "delta".
+    /// "full" or "delta" for extractions, "drop" for a dropped table.
     pub mode: String,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,

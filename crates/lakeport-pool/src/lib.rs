@@ -19,6 +19,8 @@ mod names;
 mod pooldir;
 mod query;
 mod secrets;
+mod sql_policy;
+mod tokens;
 mod types;
 mod vacuum;
 mod writer;
@@ -30,8 +32,11 @@ pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
 pub use query::QueryResult;
+pub use sql_policy::{format_bytes, parse_memory_size, read_only_sql_options, QueryLimits, DEFAULT_QUERY_MEMORY, DEFAULT_QUERY_TIMEOUT};
+pub use tokens::{NewToken, TokenInfo, TokenScope};
+pub use tokens::{same_token_hash, token_hash};
 pub use types::{promotable, storable_type};
-pub use vacuum::VacuumReport;
+pub use vacuum::{DropReport, VacuumReport};
 pub use writer::{CommitSummary, LedgerChange, LoadMode, TableWriter};
 
 /// The Iceberg catalog name lakeport registers its tables under (pyiceberg: `SqlCatalog("lakeport", …)`).

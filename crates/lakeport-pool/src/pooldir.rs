@@ -20,7 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use crate::names::validate_connection_name;
-use crate::writer::{describe_difference, local_path};
+use crate::writer::describe_difference;
 use crate::{
     secrets, validate_identifier, Connection, ConnectionConfig, Job, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
@@ -66,6 +66,9 @@ const SCHEMA_SQL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS lakeport_jobs (id TEXT PRIMARY KEY, pool TEXT NOT NULL, connection TEXT NOT NULL,
         mode TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, tables TEXT NOT NULL,
         files INTEGER NOT NULL, rows INTEGER NOT NULL, bytes INTEGER NOT NULL, error TEXT, details TEXT NOT NULL)",
+    // API tokens of `lakeport serve` (tokens.rs): only their SHA-256 hash.
+    "CREATE TABLE IF NOT EXISTS lakeport_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,
+        sha256 TEXT NOT NULL, created_at TEXT NOT NULL)",
 ];
 
 impl PoolDir {
@@ -96,6 +99,10 @@ impl PoolDir {
 
     pub fn root(&self) -> &Path {
         &self.inner.root
+    }
+
+    pub(crate) fn db(&self) -> &SqlitePool {
+        &self.inner.db
     }
 
     pub fn catalog_path(&self) -> PathBuf {
@@ -406,26 +413,19 @@ impl Pool {
         Ok(TableMetadataBuilder::from_table_creation(creation)?.build()?.metadata)
     }
 
-    pub async fn drop_table(&self, table: &str) -> Result<(), PoolError> {
-        let Some(t) = self.load(table).await? else {
-            return Err(PoolError::NoSuchTable { pool: self.name.clone(), table: table.to_string() });
-        };
-        self.catalog().drop_table(t.identifier()).await?;
-        let dir = local_path(t.metadata().location());
-        if dir.starts_with(self.dir.root().join("warehouse")) && dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| PoolError::io(format!("remove {}", dir.display()), e))?;
-        }
-        Ok(())
-    }
-
     // ---- jobs --------------------------------------------------------------------------------
 
     pub async fn start_job(&self, connection: &str, mode: LoadMode) -> Result<Job, PoolError> {
+        self.start_job_of(connection, mode.as_str()).await
+    }
+
+    /// A job of any kind (`full`, `delta`, `drop`).
+    pub(crate) async fn start_job_of(&self, connection: &str, mode: &str) -> Result<Job, PoolError> {
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             pool: self.name.clone(),
             connection: connection.to_string(),
-            mode: mode.as_str().to_string(),
+            mode: mode.to_string(),
             started_at: Utc::now(),
             ended_at: None,
             status: JobStatus::Running,

@@ -8,12 +8,14 @@ use iceberg_datafusion::IcebergCatalogProvider;
 
 use lakeport_zerocopy::{Credentials, PushdownGuardCatalog, RestCatalog, ZeroCopyAuth, ZeroCopyCatalog};
 
-use crate::{table_name_from, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
+use crate::{table_name_from, ConnectionConfig, Pool, PoolError, QueryLimits, CATALOG_NAME};
 
 /// The rows of a query, with their schema.
 pub struct QueryResult {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
+    /// More rows than [`QueryLimits::max_rows`] came; `batches` holds the first `max_rows`.
+    pub truncated: bool,
 }
 
 impl QueryResult {
@@ -59,12 +61,9 @@ impl Pool {
         Ok(ctx)
     }
 
-    /// Runs one SQL statement and collects its result.
+    /// Runs one read-only SQL statement with the default [`QueryLimits`] and collects its result
+    /// (see [`Pool::query_with`]).
     pub async fn query(&self, sql: &str) -> Result<QueryResult, PoolError> {
-        let ctx = self.session().await?;
-        let df = ctx.sql(sql).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok(QueryResult { schema, batches })
+        self.query_with(sql, &QueryLimits::default()).await
     }
 }

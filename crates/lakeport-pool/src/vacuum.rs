@@ -2,17 +2,37 @@
 //! entry of a table references (left by a load that failed or was killed before its commit), and
 //! directories of tables whose first load never committed. Only files older than a grace period
 //! are touched, so a load in progress is never cut short.
+//!
+//! Dropping a table uses the same bookkeeping: it deletes exactly the files the table's metadata
+//! references, and leaves anything else to vacuum's grace period.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use iceberg::spec::{ManifestList, TableMetadata};
 use iceberg::io::FileIO;
+use iceberg::Catalog;
 use serde::{Deserialize, Serialize};
 
 use crate::writer::local_path;
-use crate::{Pool, PoolError};
+use crate::{validate_identifier, JobStatus, Pool, PoolError};
+
+/// What `Pool::drop_table` did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DropReport {
+    pub table: String,
+    /// Rows the table held in its current snapshot.
+    pub rows: u64,
+    /// Files of the table (data, manifests, manifest lists, metadata) deleted.
+    pub files_removed: u64,
+    pub bytes_removed: u64,
+    /// Files left in the table's directory because its metadata does not reference them (a load
+    /// writing at the same moment); `lakeport pool vacuum` removes them after its grace period.
+    pub files_left: u64,
+    /// The job-history entry of the drop.
+    pub job_id: String,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VacuumReport {
@@ -75,7 +95,68 @@ impl VacuumReport {
     }
 }
 
+/// `path` lies inside `dir` without any `..` on the way.
+fn inside(path: &Path, dir: &Path) -> bool {
+    path.starts_with(dir) && !path.components().any(|c| matches!(c, Component::ParentDir))
+}
+
 impl Pool {
+    /// Drops a table: takes it out of the catalog in one step (queries no longer see it), then
+    /// deletes the files its metadata references — every snapshot's data files, manifests and
+    /// manifest lists, and its metadata files — and nothing else, and only inside the pool
+    /// directory's warehouse. Recorded in the job history (mode `drop`, connection empty).
+    ///
+    /// Errors: [`PoolError::NoSuchTable`]; a table whose metadata cannot be read is not dropped
+    /// (nothing changes); a file that cannot be deleted after the drop fails the job, naming it
+    /// (the table is gone; `lakeport pool vacuum` removes what is left).
+    pub async fn drop_table(&self, table: &str) -> Result<DropReport, PoolError> {
+        validate_identifier("table", table)?;
+        let t = self.load_table(table).await?;
+        let files = referenced(t.file_io(), t.metadata(), t.metadata_location_result()?).await?;
+        let rows = self.table(table).await?.rows;
+        let table_dir = local_path(t.metadata().location());
+        let mut job = self.start_job_of("", "drop").await?;
+        job.tables = vec![table.to_string()];
+        job.rows = rows;
+        self.catalog().drop_table(t.identifier()).await?;
+        let mut report = DropReport { table: table.to_string(), rows, job_id: job.id.clone(), ..DropReport::default() };
+        let mut failure = None;
+        if inside(&table_dir, &self.dir_root().join("warehouse")) {
+            for file in files.iter().filter(|f| inside(f, &table_dir)) {
+                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                match std::fs::remove_file(file) {
+                    Ok(()) => {
+                        report.files_removed += 1;
+                        report.bytes_removed += size;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        if failure.is_none() {
+                            let context = format!("table '{table}' is dropped, but {} could not be removed (`lakeport pool vacuum` removes what is left)", file.display());
+                            failure = Some((context, e));
+                        }
+                    }
+                }
+            }
+            report.files_left = files_under(&table_dir).len() as u64;
+            // Empty directories go (remove_dir refuses a directory that still holds files).
+            for dir in [table_dir.join("data"), table_dir.join("metadata"), table_dir.clone()] {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        job.files = report.files_removed;
+        job.bytes = report.bytes_removed;
+        job.ended_at = Some(chrono::Utc::now());
+        job.status = if failure.is_some() { JobStatus::Failed } else { JobStatus::Succeeded };
+        job.error = failure.as_ref().map(|(context, e)| format!("{context}: {e}"));
+        job.details = serde_json::json!({ "action": "drop", "files_left": report.files_left });
+        self.finish_job(&job).await?;
+        match failure {
+            Some((context, e)) => Err(PoolError::io(context, e)),
+            None => Ok(report),
+        }
+    }
+
     /// Deletes orphan files older than `grace` from the pool's warehouse directory.
     pub async fn vacuum(&self, grace: Duration) -> Result<VacuumReport, PoolError> {
         let cutoff = SystemTime::now() - grace;

@@ -1,14 +1,14 @@
 //! Routes. Handlers only translate HTTP to calls of the core/pool/extract crates and back.
 
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use lakeport_core::{self as core, NewConnection};
 use lakeport_extract::ExtractRequest;
-use lakeport_pool::{validate_identifier, Connection, ConnectionConfig, Pool};
+use lakeport_pool::{same_token_hash, token_hash, validate_identifier, Connection, ConnectionConfig, Pool, TokenScope};
 use lakeport_source::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,8 +18,44 @@ use crate::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// The only operations a read-only token may call (method, route as the router matches it).
+/// Every other route needs an admin token: a route added later is admin-only until listed here.
+pub const READ_ONLY_OPERATIONS: &[(&str, &str)] = &[
+    ("GET", "/api/whoami"),
+    ("GET", "/api/pools"),
+    ("GET", "/api/pools/{pool}/tables"),
+    ("GET", "/api/pools/{pool}/tables/{table}/preview"),
+    ("POST", "/api/pools/{pool}/query"),
+];
+
+/// The scope an operation needs.
+fn scope_needed(method: &Method, route: &str) -> TokenScope {
+    if READ_ONLY_OPERATIONS.iter().any(|(m, r)| *m == method.as_str() && *r == route) {
+        TokenScope::ReadOnly
+    } else {
+        TokenScope::Admin
+    }
+}
+
+/// The console's pages and scripts may load only their own files: no inline script or style, no
+/// `eval`, no plugins, no frames around them, requests only to this origin. Table previews show
+/// values from anybody's files; were one ever put into the page as markup, the browser still
+/// would not run it.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
+        .route("/whoami", get(whoami))
         .route("/pools", get(list_pools).post(create_pool))
         .route("/pools/{pool}", delete(drop_pool))
         .route("/pools/{pool}/connections", get(list_connections).post(add_connection))
@@ -34,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(get_run))
         .route("/pools/{pool}/jobs", get(jobs))
         .route("/pools/{pool}/tables", get(tables))
+        .route("/pools/{pool}/tables/{table}", delete(drop_table))
         .route("/pools/{pool}/tables/{table}/preview", get(preview))
         .route("/pools/{pool}/query", post(query))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -43,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { asset("text/html; charset=utf-8", include_str!("assets/index.html")) }))
         .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("assets/app.js")) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("assets/app.css")) }))
+        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .layer(middleware::map_response(security_headers))
         .with_state(state)
 }
 
@@ -50,33 +89,72 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
+/// Who called: the scope of the token and its name.
+#[derive(Clone, Debug)]
+struct Caller {
+    scope: TokenScope,
+    name: String,
+}
+
 /// The token travels in a header (`Authorization: Bearer …` or `X-Lakeport-Token`), never in a
-/// cookie: a browser does not attach it on its own, so cross-site requests cannot use it.
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// cookie: a browser does not attach it on its own, so cross-site requests cannot use it. It is
+/// compared by hash, in constant time, with the `--token` one and every stored one; then the
+/// operation's scope is checked (401 without a valid token, 403 when the scope is too small).
+async fn require_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .or_else(|| headers.get("x-lakeport-token").and_then(|v| v.to_str().ok()))
-        .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), state.token.as_bytes()) {
-        next.run(request).await
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let explicit = state.explicit_admin.as_ref().is_some_and(|h| same_token_hash(h, &token_hash(&given)));
+    let caller = if given.is_empty() {
+        None
+    } else if explicit {
+        Some(Caller { scope: TokenScope::Admin, name: "--token".into() })
     } else {
-        ApiError(StatusCode::UNAUTHORIZED, "missing or wrong API token (send it as `Authorization: Bearer <token>`)".into()).into_response()
+        match state.dir.authenticate(&given).await {
+            Ok(found) => found.map(|t| Caller { scope: t.scope, name: t.name }),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    };
+    let Some(caller) = caller else {
+        return ApiError(StatusCode::UNAUTHORIZED, "missing or wrong API token (send it as `Authorization: Bearer <token>`)".into()).into_response();
+    };
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    if scope_needed(request.method(), &route) == TokenScope::Admin && caller.scope != TokenScope::Admin {
+        let message = format!(
+            "token '{}' is read-only: it may list pools and tables, preview tables and run queries; {} {} needs an admin token",
+            caller.name,
+            request.method(),
+            route
+        );
+        return ApiError(StatusCode::FORBIDDEN, message).into_response();
     }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+async fn whoami(Extension(caller): Extension<Caller>) -> Json<Value> {
+    Json(json!({ "name": caller.name, "scope": caller.scope }))
 }
 
 async fn pool(state: &AppState, name: &str) -> ApiResult<Pool> {
     Ok(state.dir.pool(name).await?)
 }
 
-async fn list_pools(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.dir.list_pools().await?)))
+async fn list_pools(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
+    let mut pools = json!(s.dir.list_pools().await?);
+    if caller.scope != TokenScope::Admin {
+        // Connections are not a read-only token's business, not even how many there are.
+        for p in pools.as_array_mut().into_iter().flatten() {
+            p.as_object_mut().map(|o| o.remove("connections"));
+        }
+    }
+    Ok(Json(pools))
 }
 
 #[derive(Deserialize)]
@@ -218,33 +296,30 @@ async fn jobs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<
     Ok(Json(json!(pool(&s, &p).await?.jobs(q.limit.unwrap_or(50)).await?)))
 }
 
-async fn tables(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(pool(&s, &p).await?.tables().await?)))
+async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
+    let mut tables = json!(pool(&s, &p).await?.tables().await?);
+    if caller.scope != TokenScope::Admin {
+        // Where the server keeps its files is not a read-only token's business.
+        for t in tables.as_array_mut().into_iter().flatten() {
+            t.as_object_mut().map(|o| o.remove("location"));
+        }
+    }
+    Ok(Json(tables))
 }
 
-/// Rows as JSON objects; at most `cap` rows are returned.
-async fn run_sql(pool: &Pool, sql: &str, cap: usize) -> ApiResult<Value> {
-    let result = pool.query(sql).await?;
+/// Rows as JSON objects, at most the server's row cap (`--max-rows`); `truncated` says whether
+/// more rows were cut off (the query is stopped there, not run to the end).
+async fn run_sql(state: &AppState, pool: &Pool, sql: &str) -> ApiResult<Value> {
+    let result = pool.query_with(sql, &state.limits).await?;
     let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
-    let total = result.num_rows();
-    let mut kept = Vec::new();
-    let mut n = 0;
-    for b in &result.batches {
-        if n >= cap {
-            break;
-        }
-        let take = b.num_rows().min(cap - n);
-        kept.push(b.slice(0, take));
-        n += take;
-    }
     let mut buf = Vec::new();
     {
         let mut w = arrow::json::ArrayWriter::new(&mut buf);
-        w.write_batches(&kept.iter().collect::<Vec<_>>()).map_err(|e| bad_request(e.to_string()))?;
-        w.finish().map_err(|e| bad_request(e.to_string()))?;
+        w.write_batches(&result.batches.iter().collect::<Vec<_>>()).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        w.finish().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     }
-    let rows: Value = if buf.is_empty() { json!([]) } else { serde_json::from_slice(&buf).unwrap_or(json!([])) };
-    Ok(json!({ "columns": columns, "rows": rows, "total_rows": total, "truncated": total > cap }))
+    let rows: Value = if buf.is_empty() { json!([]) } else { serde_json::from_slice(&buf).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))? };
+    Ok(json!({ "columns": columns, "rows": rows, "row_count": result.num_rows(), "truncated": result.truncated, "max_rows": state.limits.max_rows }))
 }
 
 async fn preview(State(s): State<AppState>, Path((p, table)): Path<(String, String)>, Query(q): Query<Limit>) -> ApiResult<Json<Value>> {
@@ -252,7 +327,7 @@ async fn preview(State(s): State<AppState>, Path((p, table)): Path<(String, Stri
     let pool = pool(&s, &p).await?;
     pool.table(&table).await?;
     let limit = q.limit.unwrap_or(50).min(1000);
-    Ok(Json(run_sql(&pool, &format!("SELECT * FROM \"{table}\" LIMIT {limit}"), limit).await?))
+    Ok(Json(run_sql(&s, &pool, &format!("SELECT * FROM \"{table}\" LIMIT {limit}")).await?))
 }
 
 #[derive(Deserialize)]
@@ -261,7 +336,16 @@ struct Sql {
 }
 
 async fn query(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<Sql>) -> ApiResult<Json<Value>> {
-    Ok(Json(run_sql(&pool(&s, &p).await?, &body.sql, 10_000).await?))
+    Ok(Json(run_sql(&s, &pool(&s, &p).await?, &body.sql).await?))
+}
+
+/// Drops a table (its data files go, as `pool vacuum` would remove them; recorded in the job
+/// history). 409 while a run loads the table.
+async fn drop_table(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    validate_identifier("table", &table)?;
+    let pool = pool(&s, &p).await?;
+    let _hold = s.runs.hold(&p, &table, "a drop")?;
+    Ok(Json(json!(pool.drop_table(&table).await?)))
 }
 
 async fn openapi() -> Json<Value> {
@@ -290,9 +374,23 @@ pub fn openapi_document() -> Value {
         "/api/runs/{id}": { "parameters": [p("id")], "get": op("One run: status, progress, log, report") },
         "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },
         "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
+        "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
+        "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
         "/api/pools/{pool}/tables/{table}/preview": { "parameters": [p("pool"), p("table"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("The first rows of a table") },
-        "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run SQL: {sql} → {columns, rows, total_rows, truncated}") }
+        "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run read-only SQL (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW; anything else is 400) within the server's memory budget and time limit (422 beyond them): {sql} → {columns, rows, row_count, truncated, max_rows}") }
     });
+    // Each operation says which scope it needs (the same table the middleware enforces).
+    let mut paths = paths;
+    for (path, item) in paths.as_object_mut().expect("paths").iter_mut() {
+        for (method, op) in item.as_object_mut().expect("path item").iter_mut() {
+            if method == "parameters" {
+                continue;
+            }
+            let Ok(m) = method.to_uppercase().parse::<Method>() else { continue };
+            let scope = if path == "/api/health" || path == "/api/openapi.json" { "none" } else { scope_needed(&m, path).as_str() };
+            op["x-lakeport-scope"] = json!(scope);
+        }
+    }
     json!({
         "openapi": "3.0.3",
         "info": { "title": "lakeport API", "version": env!("CARGO_PKG_VERSION"), "description": "Data pools, S3 connections (extraction and zero-copy), extractions, tables and SQL." },
@@ -300,7 +398,7 @@ pub fn openapi_document() -> Value {
         "security": [{ "bearer": [] }],
         "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The server token (printed at first start, stored 0600 in <pool-dir>/server.token)" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "An API token (`lakeport token create [--read-only]`; the first start makes an admin one). x-lakeport-scope on each operation: admin, or read-only (admin tokens may do everything)." } },
             "responses": { "Error": { "description": "An error", "content": { "application/json": { "schema": { "type": "object", "properties": { "error": { "type": "string" } } } } } } }
         }
     })

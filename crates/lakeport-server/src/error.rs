@@ -20,7 +20,12 @@ fn pool_status(e: &PoolError) -> StatusCode {
     match e {
         PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } => StatusCode::NOT_FOUND,
         PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) => StatusCode::CONFLICT,
-        PoolError::InvalidName(_) | PoolError::SchemaDrift { .. } | PoolError::UnsupportedType { .. } | PoolError::Query(_) => StatusCode::BAD_REQUEST,
+        PoolError::NoSuchToken(_) => StatusCode::NOT_FOUND,
+        PoolError::InvalidName(_) | PoolError::SchemaDrift { .. } | PoolError::UnsupportedType { .. } | PoolError::Query(_) | PoolError::ReadOnlySql { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        // A well-formed query that needs more than the server allows.
+        PoolError::QueryMemory { .. } | PoolError::QueryTimeout { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -1,10 +1,19 @@
 //! `lakeport serve`: the HTTP API and the web console over the same core as the CLI.
 //!
-//! * Every `/api` route but `/api/health` and `/api/openapi.json` needs the server token in a
-//!   header (`Authorization: Bearer …`) — never a cookie, so other sites cannot ride on it (CSRF).
+//! * Every `/api` route but `/api/health` and `/api/openapi.json` needs an API token in a header
+//!   (`Authorization: Bearer …`) — never a cookie, so other sites cannot ride on it (CSRF).
+//!   Tokens have a scope: **admin** (everything) or **read-only** (list pools and tables, preview,
+//!   query; `api::READ_ONLY_OPERATIONS`, everything else is admin-only — fail closed). They are
+//!   stored as SHA-256 hashes and compared in constant time (`lakeport_pool::PoolDir::authenticate`).
+//! * SQL only reads, within a memory budget, a time limit and a row cap (`lakeport_pool::QueryLimits`);
+//!   queries run on a runtime of their own, so a heavy one cannot stall the API.
 //! * Secrets are write-only: they go in with a connection and never come back out.
 //! * Extractions run as background runs on their own runtime, so the API stays responsive while
-//!   they work; two runs that would load the same table are refused (409), not interleaved.
+//!   they work; two runs that would load the same table are refused (409), not interleaved, and a
+//!   table being loaded cannot be dropped (409).
+//! * The console is served with a Content-Security-Policy that allows only its own script and
+//!   style files (no inline script, no `eval`, no frames), `nosniff`, and request bodies are
+//!   capped at [`MAX_BODY_BYTES`].
 
 mod api;
 mod error;
@@ -14,22 +23,44 @@ mod token;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use lakeport_pool::PoolDir;
+use lakeport_pool::{token_hash, PoolDir, QueryLimits};
 
+pub use api::{openapi_document, READ_ONLY_OPERATIONS};
 pub use runs::{RunState, RunStatus};
-pub use token::load_or_create_token;
+pub use token::{prepare_tokens, TokenStartup};
+
+/// Largest request body the API reads (1 MiB); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Default row cap of `/query` and preview responses.
+pub const DEFAULT_MAX_ROWS: usize = 10_000;
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) dir: PoolDir,
-    pub(crate) token: Arc<String>,
+    /// SHA-256 of the admin token given with `--token` (kept in memory only), if any.
+    pub(crate) explicit_admin: Option<[u8; 32]>,
     pub(crate) runs: Arc<runs::Runs>,
+    /// Limits of every query; `max_rows` is the row cap of API responses.
+    pub(crate) limits: QueryLimits,
 }
 
 impl AppState {
-    pub fn new(dir: PoolDir, token: String) -> std::io::Result<AppState> {
-        Ok(AppState { runs: Arc::new(runs::Runs::new(dir.root().to_path_buf())?), dir, token: Arc::new(token) })
+    /// `explicit_admin`: an admin token given at start (`--token`), accepted besides the stored
+    /// tokens. Queries get the default limits and a row cap of [`DEFAULT_MAX_ROWS`].
+    pub fn new(dir: PoolDir, explicit_admin: Option<String>) -> std::io::Result<AppState> {
+        Ok(AppState {
+            runs: Arc::new(runs::Runs::new(dir.root().to_path_buf())?),
+            dir,
+            explicit_admin: explicit_admin.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).map(|t| token_hash(&t)),
+            limits: QueryLimits { max_rows: Some(DEFAULT_MAX_ROWS), ..QueryLimits::default() },
+        })
+    }
+
+    /// Sets the query limits (memory budget, time limit, row cap of responses).
+    pub fn with_query_limits(mut self, limits: QueryLimits) -> AppState {
+        self.limits = limits;
+        self
     }
 }
 

@@ -45,8 +45,20 @@ pub struct RunState {
 
 struct Registry {
     runs: HashMap<String, Arc<Mutex<RunState>>>,
-    /// (pool, table) → the run loading it.
+    /// (pool, table) → what holds it: the id of the run loading it, or another operation (a drop).
     busy: HashMap<(String, String), String>,
+}
+
+/// A table held by an operation other than a run (see [`Runs::hold`]); released when dropped.
+pub struct Hold<'a> {
+    runs: &'a Runs,
+    key: (String, String),
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.runs.registry.lock().expect("registry").busy.remove(&self.key);
+    }
 }
 
 pub struct Runs {
@@ -123,11 +135,11 @@ impl Runs {
             let mut reg = self.registry.lock().expect("registry");
             for t in &tables {
                 if let Some(other) = reg.busy.get(&(pool.to_string(), t.clone())) {
-                    return Err(ApiError(StatusCode::CONFLICT, format!("table '{t}' is being loaded by run {other}; wait for it to finish")));
+                    return Err(busy(t, other));
                 }
             }
             for t in &tables {
-                reg.busy.insert((pool.to_string(), t.clone()), id.clone());
+                reg.busy.insert((pool.to_string(), t.clone()), format!("run {id}"));
             }
             reg.runs.insert(id.clone(), run.clone());
         }
@@ -157,9 +169,22 @@ impl Runs {
                 }
             }
             let mut reg = this.registry.lock().expect("registry");
-            reg.busy.retain(|_, run_id| *run_id != id_of(&run));
+            let holder = format!("run {}", id_of(&run));
+            reg.busy.retain(|_, h| *h != holder);
         });
         Ok(state)
+    }
+
+    /// Holds a table for `what` (e.g. "a drop") until the guard is dropped: refused (409) while a
+    /// run loads it, and runs that would load it are refused meanwhile.
+    pub fn hold(&self, pool: &str, table: &str, what: &str) -> Result<Hold<'_>, ApiError> {
+        let key = (pool.to_string(), table.to_string());
+        let mut reg = self.registry.lock().expect("registry");
+        if let Some(other) = reg.busy.get(&key) {
+            return Err(busy(table, other));
+        }
+        reg.busy.insert(key.clone(), what.to_string());
+        Ok(Hold { runs: self, key })
     }
 
     pub fn get(&self, id: &str) -> Option<RunState> {
@@ -173,6 +198,11 @@ impl Runs {
         out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
         out
     }
+}
+
+fn busy(table: &str, holder: &str) -> ApiError {
+    let doing = if holder.starts_with("run ") { "being loaded by" } else { "held by" };
+    ApiError(StatusCode::CONFLICT, format!("table '{table}' is {doing} {holder}; wait for it to finish"))
 }
 
 fn id_of(run: &Arc<Mutex<RunState>>) -> String {

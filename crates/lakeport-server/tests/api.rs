@@ -1,8 +1,11 @@
 //! The HTTP API on a real socket, against the real S3 test server.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use lakeport_pool::PoolDir;
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use lakeport_pool::{LoadMode, PoolDir, QueryLimits, TokenScope};
 use lakeport_server::{router, AppState};
 use lakeport_testkit::TestS3;
 use reqwest::StatusCode;
@@ -11,25 +14,57 @@ use serde_json::{json, Value};
 struct Server {
     base: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    pd: PoolDir,
+    /// A stored read-only token.
+    reader: String,
+    dir: tempfile::TempDir,
 }
 
+/// The admin token given at start (`lakeport serve --token`).
 const TOKEN: &str = "test-token-0123456789";
 
 async fn start() -> Server {
+    start_with(None).await
+}
+
+async fn start_with(limits: Option<QueryLimits>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let pd = PoolDir::open(dir.path()).await.unwrap();
-    let state = AppState::new(pd, TOKEN.into()).unwrap();
+    let reader = pd.create_token(Some("analyst"), TokenScope::ReadOnly).await.unwrap().token;
+    let mut state = AppState::new(pd.clone(), Some(TOKEN.into())).unwrap();
+    if let Some(l) = limits {
+        state = state.with_query_limits(l);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     // The same router `lakeport serve` runs.
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    Server { base: format!("http://{addr}"), http: reqwest::Client::new(), _dir: dir }
+    Server { base: format!("http://{addr}"), http: reqwest::Client::new(), pd, reader, dir }
+}
+
+/// A table of `rows` rows (id, name) written straight into the pool, without an extraction.
+async fn make_table(pd: &PoolDir, pool: &str, table: &str, rows: i64) {
+    let pool = match pd.pool(pool).await {
+        Ok(p) => p,
+        Err(_) => pd.create_pool(pool).await.unwrap(),
+    };
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true)]));
+    let names: Vec<String> = (0..rows).map(|i| format!("n{i}")).collect();
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..rows)), Arc::new(StringArray::from(names))]).unwrap();
+    let mut w = pool.begin_write(table, &schema, LoadMode::Full).await.unwrap();
+    w.write("made.csv", &batch).await.unwrap();
+    w.commit(lakeport_pool::LedgerChange::default(), "test").await.unwrap();
 }
 
 impl Server {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
+        self.call_as(Some(TOKEN), method, path, body).await
+    }
+    async fn call_as(&self, token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -43,6 +78,9 @@ impl Server {
     }
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 }
 
@@ -124,6 +162,7 @@ async fn connections_extractions_tables_and_query_over_the_api() {
     assert_eq!(preview["columns"][0]["name"], "case_id");
     let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT activity, count(*) AS n FROM events GROUP BY activity ORDER BY activity" })).await;
     assert_eq!(q["rows"][0], json!({ "activity": "step0", "n": 75 }));
+    assert_eq!((q["row_count"].clone(), q["truncated"].clone()), (json!(4), json!(false)));
     let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT nope FROM events" })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(e["error"].as_str().unwrap().contains("nope"));
@@ -176,12 +215,228 @@ async fn a_second_load_of_the_same_table_is_refused_while_the_first_runs() {
     let (st, second) = s.post("/api/pools/p/extractions", body.clone()).await;
     assert_eq!(st, StatusCode::CONFLICT, "{second}");
     assert!(second["error"].as_str().unwrap().contains("table 'big' is being loaded"));
-    // Meanwhile the API answers.
+    // Meanwhile the API answers, and the table cannot be dropped under the load.
     assert_eq!(s.get("/api/pools").await.0, StatusCode::OK);
+    let (st, refused) = s.delete("/api/pools/p/tables/big").await;
+    assert_eq!(st, StatusCode::CONFLICT, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("table 'big' is being loaded by run"), "{refused}");
     let done = wait(&s, first["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     // Once it is done, the table can be loaded again.
     let (st, again) = s.post("/api/pools/p/extractions", body).await;
     assert_eq!(st, StatusCode::ACCEPTED);
     assert_eq!(wait(&s, again["id"].as_str().unwrap()).await["rows"], 150);
+}
+
+/// Path parameters for calling every operation of the OpenAPI document.
+fn fill(path: &str, pool: &str, table: &str) -> String {
+    path.replace("{pool}", pool).replace("{table}", table).replace("{name}", "src").replace("{id}", "no-such-run")
+}
+
+#[tokio::test]
+async fn every_operation_enforces_its_scope() {
+    let s = start().await;
+    make_table(&s.pd, "p1", "t", 5).await;
+    let admin = s.pd.create_token(Some("ops"), TokenScope::Admin).await.unwrap().token;
+    let doc: Value = s.http.get(format!("{}/api/openapi.json", s.base)).send().await.unwrap().json().await.unwrap();
+    let mut checked = (0, 0);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap().iter().filter(|(m, _)| *m != "parameters") {
+            let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let scope = op["x-lakeport-scope"].as_str().unwrap_or_else(|| panic!("{method} {path} has no scope"));
+            let body = (m == reqwest::Method::POST || m == reqwest::Method::PUT).then(|| json!({ "sql": "SELECT count(*) AS n FROM t" }));
+            let what = format!("{method} {path}");
+            if scope == "none" {
+                assert_eq!(s.call_as(None, m, path, None).await.0, StatusCode::OK, "{what}");
+                continue;
+            }
+            // No token, a wrong token, a token that only looks alike: 401, for every operation.
+            for wrong in [None, Some("wrong"), Some(&admin[..admin.len() - 1])] {
+                assert_eq!(s.call_as(wrong, m.clone(), &fill(path, "p1", "t"), body.clone()).await.0, StatusCode::UNAUTHORIZED, "{what} with {wrong:?}");
+            }
+            // The read-only token: 403 for admin operations (before anything runs), 2xx for its own.
+            let (st, out) = s.call_as(Some(&s.reader), m.clone(), &fill(path, "p1", "t"), body.clone()).await;
+            match scope {
+                "admin" => {
+                    assert_eq!(st, StatusCode::FORBIDDEN, "{what}: {out}");
+                    assert!(out["error"].as_str().unwrap().contains("token 'analyst' is read-only"), "{what}: {out}");
+                    checked.0 += 1;
+                }
+                "read-only" => {
+                    assert!(st.is_success(), "{what}: {st} {out}");
+                    checked.1 += 1;
+                }
+                other => panic!("{what}: unknown scope {other}"),
+            }
+            // An admin token passes the check everywhere (names that do not exist, so nothing changes).
+            let (st, out) = s.call_as(Some(&admin), m, &fill(path, "nosuch", "nosuch"), body).await;
+            assert!(st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN, "{what}: {st} {out}");
+        }
+    }
+    assert_eq!(checked.1, lakeport_server::READ_ONLY_OPERATIONS.len(), "every read-only operation is in the document");
+    assert!(checked.0 >= 17, "admin operations checked: {}", checked.0);
+
+    // The read-only token's own operations, with their answers.
+    let who = s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/whoami", None).await.1;
+    assert_eq!(who, json!({ "name": "analyst", "scope": "read-only" }));
+    let (_, pools) = s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools", None).await;
+    assert_eq!(pools[0]["name"], "p1");
+    assert!(pools[0].get("connections").is_none(), "{pools}");
+    assert!(s.get("/api/pools").await.1[0].get("connections").is_some(), "admins see connection counts");
+    let (_, tables) = s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables", None).await;
+    assert_eq!((tables[0]["name"].as_str(), tables[0]["rows"].as_u64(), tables[0].get("location")), (Some("t"), Some(5), None), "{tables}");
+    assert!(s.get("/api/pools/p1/tables").await.1[0]["location"].as_str().unwrap().starts_with("file://"));
+    let (_, q) = s.call_as(Some(&s.reader), reqwest::Method::POST, "/api/pools/p1/query", Some(json!({ "sql": "SELECT sum(id) AS s FROM t" }))).await;
+    assert_eq!(q["rows"], json!([{ "s": 10 }]));
+    // Its SQL is as read-only as everybody's.
+    let (st, e) = s.call_as(Some(&s.reader), reqwest::Method::POST, "/api/pools/p1/query", Some(json!({ "sql": "DROP TABLE t" }))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(s.pd.pool("p1").await.unwrap().table_names().await.unwrap(), vec!["t"]);
+
+    // Revoked: refused at once.
+    s.pd.revoke_token("analyst").await.unwrap();
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.call_as(Some(&admin), reqwest::Method::GET, "/api/whoami", None).await.1["scope"], "admin");
+}
+
+#[tokio::test]
+async fn sql_over_the_api_only_reads_and_tables_go_by_drop() {
+    let s = start().await;
+    make_table(&s.pd, "p1", "t", 5).await;
+    make_table(&s.pd, "p1", "other", 2).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = |n: &str| out.path().join(n).display().to_string();
+    // (statement, the start of the refusal)
+    let refused: Vec<(String, &str)> = vec![
+        (format!("COPY (SELECT 42 AS x) TO '{}' STORED AS CSV", file("x.csv")), "COPY is not allowed"),
+        (format!("COPY t TO '{}' STORED AS PARQUET", file("t.parquet")), "COPY is not allowed"),
+        ("COPY (SELECT 1) TO 'relative.csv' STORED AS CSV".into(), "COPY is not allowed"),
+        ("DROP TABLE t".into(), "DROP TABLE is not allowed"),
+        ("CREATE TABLE x AS SELECT * FROM t".into(), "CREATE TABLE is not allowed"),
+        ("CREATE VIEW v AS SELECT 1".into(), "CREATE VIEW is not allowed"),
+        ("CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '/etc/passwd'".into(), "CREATE EXTERNAL TABLE is not allowed"),
+        ("INSERT INTO t VALUES (9, 'x')".into(), "INSERT is not allowed"),
+        ("DELETE FROM t".into(), "DELETE is not allowed"),
+        ("UPDATE t SET name = 'x'".into(), "UPDATE is not allowed"),
+        ("SET datafusion.execution.target_partitions = 1".into(), "SET is not allowed"),
+        ("PREPARE q AS SELECT 1".into(), "PREPARE is not allowed"),
+        (format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", file("e.csv")), "COPY is not allowed"),
+    ];
+    for (sql, start) in &refused {
+        let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{sql}: {e}");
+        let msg = e["error"].as_str().unwrap();
+        assert!(msg.starts_with(start) && msg.contains("only reads the pool"), "{sql}: {msg}");
+    }
+    let (_, e) = s.post("/api/pools/p1/query", json!({ "sql": "DROP TABLE t" })).await;
+    assert!(e["error"].as_str().unwrap().contains("lakeport table drop"), "{e}");
+    // Host files and URLs are not tables.
+    for sql in ["SELECT * FROM '/etc/passwd'", "SELECT * FROM 'file:///etc/hosts'", "SELECT * FROM 'http://127.0.0.1:1/x.csv'"] {
+        let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{sql}: {e}");
+        assert!(!e.to_string().contains("root:"), "{sql}: {e}");
+    }
+    // Queries of every kind answer.
+    for (sql, rows) in [("SELECT * FROM t", 5), ("WITH x AS (SELECT id FROM t) SELECT max(id) FROM x", 1), ("VALUES (1), (2)", 2), ("DESCRIBE t", 2), ("SHOW COLUMNS FROM t", 2)] {
+        let (st, q) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        assert_eq!((st, q["row_count"].as_u64()), (StatusCode::OK, Some(rows)), "{sql}: {q}");
+    }
+    let (st, q) = s.post("/api/pools/p1/query", json!({ "sql": "EXPLAIN SELECT * FROM t" })).await;
+    assert_eq!(st, StatusCode::OK, "{q}");
+    // Nothing was written or changed.
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
+    assert!(!std::path::Path::new("relative.csv").exists());
+    assert_eq!(s.pd.pool("p1").await.unwrap().table_names().await.unwrap(), vec!["other", "t"]);
+    assert_eq!(s.get("/api/pools/p1/jobs").await.1, json!([]));
+
+    // The explicit operation: DELETE drops the table, removes its files, records a job.
+    let table_dir = s.dir.path().join("warehouse/p1/t");
+    assert!(table_dir.join("data").exists());
+    let (st, report) = s.delete("/api/pools/p1/tables/t").await;
+    assert_eq!(st, StatusCode::OK, "{report}");
+    assert_eq!((report["table"].clone(), report["rows"].clone(), report["files_left"].clone()), (json!("t"), json!(5), json!(0)));
+    assert!(report["files_removed"].as_u64().unwrap() >= 3, "{report}");
+    assert!(!table_dir.exists());
+    assert!(s.dir.path().join("warehouse/p1/other/data").exists());
+    let (_, tables) = s.get("/api/pools/p1/tables").await;
+    assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["other"]);
+    let (_, jobs) = s.get("/api/pools/p1/jobs").await;
+    assert_eq!((jobs[0]["mode"].clone(), jobs[0]["status"].clone(), jobs[0]["tables"].clone()), (json!("drop"), json!("succeeded"), json!(["t"])));
+    assert_eq!(s.delete("/api/pools/p1/tables/t").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.delete("/api/pools/p1/tables/..%2Fother").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.delete("/api/pools/nosuch/tables/other").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn queries_are_bounded_and_the_api_answers_meanwhile() {
+    let limits = QueryLimits { memory_bytes: 8 << 20, time_limit: Duration::from_secs(2), max_rows: Some(100) };
+    let s = start_with(Some(limits)).await;
+    make_table(&s.pd, "p1", "t", 5).await;
+    // Beyond the memory budget (a hash join cannot spill): 422, naming the budget and the switch.
+    let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT count(*) FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value" })).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["error"].as_str().unwrap().starts_with("query used more than 8 MiB of memory; narrow it"), "{e}");
+    assert!(e["error"].as_str().unwrap().contains("--query-memory"), "{e}");
+
+    // Beyond the time limit: 422 after about 2 s, and light calls answer quickly meanwhile.
+    let runaway = {
+        let (http, url) = (s.http.clone(), format!("{}/api/pools/p1/query", s.base));
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = http.post(url).bearer_auth(TOKEN).json(&json!({ "sql": "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b" })).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap(), started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let t = Instant::now();
+        assert_eq!(s.get("/api/pools").await.0, StatusCode::OK);
+        slowest = slowest.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(slowest < Duration::from_millis(500), "GET /api/pools took {slowest:?} during the runaway query");
+    let (st, e, took) = runaway.await.unwrap();
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"], "query ran longer than 2 s and was stopped; narrow it or raise --query-timeout-secs");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    // The row cap: 100 rows, and the answer says more were cut.
+    let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT value FROM generate_series(1, 100000)" })).await;
+    assert_eq!((q["row_count"].clone(), q["truncated"].clone(), q["max_rows"].clone()), (json!(100), json!(true), json!(100)), "{q}");
+    assert_eq!(q["rows"].as_array().unwrap().len(), 100);
+    let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT * FROM t" })).await;
+    assert_eq!((q["row_count"].clone(), q["truncated"].clone()), (json!(5), json!(false)));
+}
+
+#[tokio::test]
+async fn the_console_and_the_api_send_security_headers_and_cap_request_bodies() {
+    let s = start().await;
+    make_table(&s.pd, "p1", "t", 1).await;
+    for path in ["/", "/app.js", "/app.css", "/api/health", "/api/pools", "/no-such-page"] {
+        let r = s.http.get(format!("{}{path}", s.base)).bearer_auth(TOKEN).send().await.unwrap();
+        let h = r.headers();
+        let csp = h.get("content-security-policy").unwrap_or_else(|| panic!("{path}: no CSP")).to_str().unwrap();
+        for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+        assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
+    }
+    // The page itself has no inline script or style, which the policy would block anyway.
+    let page = s.http.get(format!("{}/", s.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.matches("<script").count() == page.matches("<script src=").count(), "{page}");
+    assert!(!page.contains("style=") && !page.contains("<style"), "{page}");
+    assert!(!page.split(" on").skip(1).any(|rest| rest.chars().take_while(|c| c.is_ascii_alphabetic()).count() > 0 && rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).starts_with('=')), "an inline event handler: {page}");
+    let script = s.http.get(format!("{}/app.js", s.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!script.contains("style=\\\"") && !script.contains(" style=\""), "app.js writes inline style attributes, which the policy blocks");
+
+    // Request bodies above 1 MiB are refused before any handler reads them.
+    let big = json!({ "sql": format!("SELECT 1 -- {}", "x".repeat(lakeport_server::MAX_BODY_BYTES)) });
+    let r = s.http.post(format!("{}/api/pools/p1/query", s.base)).bearer_auth(TOKEN).json(&big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let fits = json!({ "sql": format!("SELECT 1 AS one -- {}", "x".repeat(lakeport_server::MAX_BODY_BYTES - 100)) });
+    let r = s.http.post(format!("{}/api/pools/p1/query", s.base)).bearer_auth(TOKEN).json(&fits).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }

@@ -5,6 +5,10 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "
 const enc = encodeURIComponent;
 const fmtBytes = (n) => { if (n == null) return ""; const u = ["B", "KiB", "MiB", "GiB"]; let i = 0; while (n >= 1024 && i < 3) { n /= 1024; i++; } return (i ? n.toFixed(1) : n) + " " + u[i]; };
 
+// Every value shown comes from the API and may come from anybody's files (cells, column and key
+// names): it goes into the page only through esc() or textContent. The server's
+// Content-Security-Policy (no inline script or style) backs this up.
+
 // The API token lives in this browser's storage and goes out only in a header (never a cookie).
 // A link of the form /#token=… (printed by `lakeport serve`) signs this browser in.
 function takeTokenFromHash() {
@@ -14,10 +18,13 @@ function takeTokenFromHash() {
   return true;
 }
 const token = () => localStorage.getItem("lakeport.token") || "";
+// The token's name and scope ("admin" or "read-only"), from /api/whoami.
+let caller = null;
+const isAdmin = () => caller && caller.scope === "admin";
 
 async function api(method, path, body) {
   const res = await fetch("/api" + path, { method, headers: { "Authorization": "Bearer " + token(), "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401) { renderLogin("The API token was refused."); throw new Error("unauthorized"); }
+  if (res.status === 401) { caller = null; renderLogin("The API token was refused."); throw new Error("unauthorized"); }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
   if (!res.ok && res.status !== 422) throw new Error((data && data.error) || res.statusText);
@@ -25,9 +32,9 @@ async function api(method, path, body) {
 }
 
 function renderLogin(message) {
-  app.innerHTML = `<div class="card"><h1>Sign in</h1><p class="muted">${message ? esc(message) : "Paste the API token lakeport printed when the server first started (or find it in <code>&lt;pool-dir&gt;/server.token</code>)."}</p>
+  app.innerHTML = `<div class="card"><h1>Sign in</h1><p class="muted">${message ? esc(message) : "Paste an API token: the one lakeport printed when the server first started, or a new one from <code>lakeport token create [--read-only]</code>."}</p>
     <label for="token">API token</label><input id="token" type="password"><p><button id="signin">Sign in</button></p></div>`;
-  document.getElementById("signin").onclick = () => { localStorage.setItem("lakeport.token", document.getElementById("token").value.trim()); route(); };
+  document.getElementById("signin").onclick = () => { localStorage.setItem("lakeport.token", document.getElementById("token").value.trim()); caller = null; route(); };
 }
 
 // The schema-drift report of a job: per table, each column that was added, promoted, missing or
@@ -43,23 +50,34 @@ function showError(e) { if (e.message !== "unauthorized") app.insertAdjacentHTML
 
 async function viewPools() {
   const pools = await api("GET", "/pools");
+  const admin = isAdmin();
   app.innerHTML = `<h1>Data Pools</h1>
-    <div class="card"><table><tr><th>Data pool</th><th>Tables</th><th>Data connections</th><th>Created</th></tr>
-    ${pools.map((p) => `<tr><td><a href="#/pools/${enc(p.name)}">${esc(p.name)}</a></td><td>${p.tables}</td><td>${p.connections}</td><td>${esc(p.created_at.slice(0, 16).replace("T", " "))}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">No data pools yet.</td></tr>`}</table></div>
-    <div class="card"><h2>Create data pool</h2><div class="row"><input id="pool-name" type="text" placeholder="name (lowercase letters, digits, _)"><button id="create-pool">Create</button></div></div>`;
+    <div class="card"><table><tr><th>Data pool</th><th>Tables</th>${admin ? "<th>Data connections</th>" : ""}<th>Created</th></tr>
+    ${pools.map((p) => `<tr><td><a href="#/pools/${enc(p.name)}">${esc(p.name)}</a></td><td>${esc(p.tables)}</td>${admin ? `<td>${esc(p.connections)}</td>` : ""}<td>${esc(p.created_at.slice(0, 16).replace("T", " "))}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">No data pools yet.</td></tr>`}</table></div>
+    ${admin ? `<div class="card"><h2>Create data pool</h2><div class="row"><input id="pool-name" type="text" placeholder="name (lowercase letters, digits, _)"><button id="create-pool">Create</button></div></div>` : `<p class="muted" id="read-only-note">Signed in with the read-only token ${esc(caller.name)}: tables, previews and SQL.</p>`}`;
+  if (!admin) return;
   document.getElementById("create-pool").onclick = async () => {
     try { const name = document.getElementById("pool-name").value.trim(); await api("POST", "/pools", { name }); location.hash = `#/pools/${enc(name)}`; } catch (e) { showError(e); }
   };
 }
 
+function tablesCard(pool, tables) {
+  return `<div class="card"><div class="row"><h2 class="grow">Tables</h2><a class="button secondary" href="#/pools/${enc(pool)}/sql">SQL</a></div>
+    <table id="tables"><tr><th>Table</th><th>Rows</th><th>Files</th><th>Last load</th><th>Mode</th></tr>${tables.map((t) => `<tr><td><a href="#/pools/${enc(pool)}/tables/${enc(t.name)}">${esc(t.name)}</a></td><td class="rows">${esc(t.rows)}</td><td>${esc(t.data_files)}</td><td>${esc((t.last_load || "").slice(0, 19).replace("T", " "))}</td><td>${esc(t.last_mode || "")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">No tables yet.</td></tr>`}</table></div>`;
+}
+
 async function viewPool(pool) {
+  if (!isAdmin()) {
+    const tables = await api("GET", `/pools/${enc(pool)}/tables`);
+    app.innerHTML = `<h1>${esc(pool)}</h1>` + tablesCard(pool, tables);
+    return;
+  }
   const [conns, tables, jobs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections`), api("GET", `/pools/${enc(pool)}/tables`), api("GET", `/pools/${enc(pool)}/jobs?limit=10`)]);
   app.innerHTML = `<h1>Data Integration — ${esc(pool)}</h1>
-    <div class="card"><div class="row"><h2 style="flex:3">Data Connections</h2><a class="button" id="add-connection" href="#/pools/${enc(pool)}/add">+ Add Data Connection</a></div>
+    <div class="card"><div class="row"><h2 class="grow">Data Connections</h2><a class="button" id="add-connection" href="#/pools/${enc(pool)}/add">+ Add Data Connection</a></div>
     <table><tr><th>Name</th><th>Type</th><th>Details</th></tr>${conns.map((c) => `<tr><td><a href="#/pools/${enc(pool)}/connections/${enc(c.name)}">${esc(c.name)}</a></td><td>${c.config.type === "zero-copy" ? "Zero-copy (via Iceberg REST catalog)" : "Extractions (via APIs)"}</td><td>${esc(c.config.bucket || c.config.warehouse || "")}</td></tr>`).join("") || `<tr><td colspan="3" class="muted">No data connections yet.</td></tr>`}</table></div>
-    <div class="card"><div class="row"><h2 style="flex:3">Tables</h2><a class="button secondary" href="#/pools/${enc(pool)}/sql">SQL</a></div>
-    <table id="tables"><tr><th>Table</th><th>Rows</th><th>Files</th><th>Last load</th><th>Mode</th></tr>${tables.map((t) => `<tr><td><a href="#/pools/${enc(pool)}/tables/${enc(t.name)}">${esc(t.name)}</a></td><td class="rows">${t.rows}</td><td>${t.data_files}</td><td>${esc((t.last_load || "").slice(0, 19).replace("T", " "))}</td><td>${esc(t.last_mode || "")}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">No tables yet.</td></tr>`}</table></div>
-    <div class="card"><h2>Job history</h2><table><tr><th>Started</th><th>Connection</th><th>Mode</th><th>Status</th><th>Files</th><th>Rows</th><th>Schema changes</th><th>Error</th></tr>${jobs.map((j) => `<tr><td>${esc(j.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(j.connection)}</td><td>${j.mode}</td><td>${j.status}</td><td>${j.files}</td><td>${j.rows}</td><td class="drift">${schemaChanges(j)}</td><td class="error">${esc(j.error || "")}</td></tr>`).join("") || `<tr><td colspan="8" class="muted">No jobs yet.</td></tr>`}</table></div>`;
+    ${tablesCard(pool, tables)}
+    <div class="card"><h2>Job history</h2><table id="jobs"><tr><th>Started</th><th>Connection</th><th>Mode</th><th>Tables</th><th>Status</th><th>Files</th><th>Rows</th><th>Schema changes</th><th>Error</th></tr>${jobs.map((j) => `<tr><td>${esc(j.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(j.connection)}</td><td class="mode">${esc(j.mode)}</td><td>${esc(j.tables.join(", "))}</td><td class="status">${esc(j.status)}</td><td>${esc(j.files)}</td><td>${esc(j.rows)}</td><td class="drift">${schemaChanges(j)}</td><td class="error">${esc(j.error || "")}</td></tr>`).join("") || `<tr><td colspan="9" class="muted">No jobs yet.</td></tr>`}</table></div>`;
 }
 
 function viewCatalog(pool) {
@@ -73,22 +91,22 @@ function viewS3Form(pool) {
   app.innerHTML = `<h1>Amazon S3</h1><div class="card" id="s3-form">
     ${field("name", "Name")}
     <label>Connection type</label>
-    <span class="radio"><input type="radio" name="ctype" id="type-extraction" value="extraction" checked><label for="type-extraction" style="display:inline;font-weight:400">Extractions (via APIs)</label></span>
-    <span class="radio"><input type="radio" name="ctype" id="type-zerocopy" value="zerocopy"><label for="type-zerocopy" style="display:inline;font-weight:400">Zero-copy (via Iceberg REST catalog)</label></span>
+    <span class="radio"><input type="radio" name="ctype" id="type-extraction" value="extraction" checked><label for="type-extraction" class="inline">Extractions (via APIs)</label></span>
+    <span class="radio"><input type="radio" name="ctype" id="type-zerocopy" value="zerocopy"><label for="type-zerocopy" class="inline">Zero-copy (via Iceberg REST catalog)</label></span>
     <div id="extraction-fields">${field("region", "AWS region", "text", 'value="us-east-1"')}${field("bucket", "Bucket")}${field("access-key", "Access key ID")}${field("secret", "Secret access key", "password", 'autocomplete="new-password"')}</div>
     <div id="zerocopy-fields" hidden>${field("zc-region", "AWS region", "text", 'value="us-east-1"')}${field("warehouse", "Warehouse (AWS account id)")}${field("catalog-url", "Catalog URL", "text", 'placeholder="https://glue.<region>.amazonaws.com/iceberg"')}
       <label>Authentication</label>
-      <span class="radio"><input type="radio" name="auth" id="auth-role" value="role" checked><label for="auth-role" style="display:inline;font-weight:400">Assumed IAM role (recommended)</label></span>
-      <span class="radio"><input type="radio" name="auth" id="auth-key" value="key"><label for="auth-key" style="display:inline;font-weight:400">Access key / secret key</label></span>
+      <span class="radio"><input type="radio" name="auth" id="auth-role" value="role" checked><label for="auth-role" class="inline">Assumed IAM role (recommended)</label></span>
+      <span class="radio"><input type="radio" name="auth" id="auth-key" value="key"><label for="auth-key" class="inline">Access key / secret key</label></span>
       <div id="role-fields">${field("role-arn", "Role ARN")}${field("external-id", "External ID")}</div>
       <div id="key-fields" hidden>${field("zc-access-key", "Access key ID")}${field("zc-secret", "Secret access key", "password", 'autocomplete="new-password"')}</div></div>
     <details id="advanced"><summary>Advanced settings</summary>
       ${field("endpoint", "Endpoint URL (S3-compatible stores)")}${field("sts-endpoint", "STS endpoint (zero-copy)")}
-      <label><input type="checkbox" id="path-style" style="width:auto"> Path-style addressing</label>
-      <label><input type="checkbox" id="allow-http" style="width:auto"> Allow plain HTTP (loopback only)</label>
-      <label><input type="checkbox" id="vended" style="width:auto"> Use vended credentials (zero-copy)</label>
+      <label><input type="checkbox" id="path-style"> Path-style addressing</label>
+      <label><input type="checkbox" id="allow-http"> Allow plain HTTP (loopback only)</label>
+      <label><input type="checkbox" id="vended"> Use vended credentials (zero-copy)</label>
       ${field("concurrency", "Request concurrency", "number", 'value="8" min="1"')}</details>
-    <p class="row" style="margin-top:16px"><button id="test-connection" class="secondary">Test Connection</button><button id="save" disabled>Save</button></p>
+    <p class="row actions"><button id="test-connection" class="secondary">Test Connection</button><button id="save" disabled>Save</button></p>
     <div id="test-result"></div></div>`;
   const $ = (id) => document.getElementById(id);
   const zc = () => $("type-zerocopy").checked;
@@ -127,7 +145,7 @@ function viewS3Form(pool) {
 }
 
 function renderVerdicts(report) {
-  const rows = report.checks.map((c) => `<li class="${c.verdict}" data-permission="${esc(c.permission)}"><b>${esc(c.permission)}</b> — ${esc(c.reason)}</li>`).join("");
+  const rows = report.checks.map((c) => `<li class="${esc(c.verdict)}" data-permission="${esc(c.permission)}"><b>${esc(c.permission)}</b> — ${esc(c.reason)}</li>`).join("");
   const ok = report.checks.every((c) => c.verdict !== "failed");
   return `<ul class="verdicts" id="verdicts">${rows}</ul>` + (ok ? `<p class="ok" id="test-ok">Connection OK — you can save it.</p>`
     : `<p class="failed" id="test-failed">Test Connection failed${report.policy_hint ? ": grant the missing permission with this policy" : ""}.</p>` + (report.policy_hint ? `<pre id="policy">${esc(report.policy_hint)}</pre>` : ""));
@@ -138,8 +156,8 @@ async function viewConnection(pool, name) {
   if (conn.config.type === "zero-copy") return viewZeroCopy(pool, conn);
   app.innerHTML = `<h1>${esc(name)} <small class="muted">s3://${esc(conn.config.bucket)}</small></h1>
     <div class="card"><h2>Pick files and folders</h2><div class="crumbs" id="crumbs"></div><table id="browser"></table>
-    <p><span class="radio"><input type="radio" name="mode" id="mode-full" checked><label for="mode-full" style="display:inline;font-weight:400">Full load (replace)</label></span>
-    <span class="radio"><input type="radio" name="mode" id="mode-delta"><label for="mode-delta" style="display:inline;font-weight:400">Delta load (new files only)</label></span></p>
+    <p><span class="radio"><input type="radio" name="mode" id="mode-full" checked><label for="mode-full" class="inline">Full load (replace)</label></span>
+    <span class="radio"><input type="radio" name="mode" id="mode-delta"><label for="mode-delta" class="inline">Delta load (new files only)</label></span></p>
     <p><button id="run-extraction" disabled>Run extraction</button> <span id="picked" class="muted"></span></p></div>
     <div class="card" id="run" hidden><h2>Extraction</h2><progress id="progress" value="0" max="1"></progress><p id="run-status"></p><pre id="run-log"></pre></div>`;
   const picked = new Map();
@@ -149,7 +167,7 @@ async function viewConnection(pool, name) {
     const entries = await api("GET", `/pools/${enc(pool)}/connections/${enc(name)}/browse?prefix=${enc(prefix)}`);
     const parts = prefix.split("/").filter(Boolean);
     $("crumbs").innerHTML = `<a href="#" data-prefix="">${esc(conn.config.bucket)}</a>` + parts.map((p, i) => ` / <a href="#" data-prefix="${esc(parts.slice(0, i + 1).join("/") + "/")}">${esc(p)}</a>`).join("");
-    $("browser").innerHTML = `<tr><th></th><th>Name</th><th>Size</th><th>Modified</th></tr>` + entries.map((e) => `<tr><td><input type="checkbox" style="width:auto" data-key="${esc(e.key)}" data-folder="${e.folder}" ${picked.has(e.key) ? "checked" : ""}></td>
+    $("browser").innerHTML = `<tr><th></th><th>Name</th><th>Size</th><th>Modified</th></tr>` + entries.map((e) => `<tr><td><input type="checkbox" data-key="${esc(e.key)}" data-folder="${e.folder}" ${picked.has(e.key) ? "checked" : ""}></td>
       <td>${e.folder ? `<a href="#" data-prefix="${esc(e.key)}">📁 ${esc(e.name)}</a>` : esc(e.name)}</td><td>${fmtBytes(e.size)}</td><td>${esc((e.modified || "").slice(0, 19).replace("T", " "))}</td></tr>`).join("");
     app.querySelectorAll("a[data-prefix]").forEach((a) => a.onclick = (ev) => { ev.preventDefault(); open(a.dataset.prefix); });
     app.querySelectorAll("#browser input[type=checkbox]").forEach((c) => c.onchange = () => { if (c.checked) picked.set(c.dataset.key, c.dataset.folder === "true"); else picked.delete(c.dataset.key); refreshPicked(); });
@@ -188,8 +206,8 @@ async function viewZeroCopy(pool, conn) {
   $("load-namespaces").onclick = async () => {
     try {
       const listing = await api("GET", `/pools/${enc(pool)}/connections/${enc(name)}/namespaces`);
-      $("namespaces").innerHTML = listing.map((n) => `<div><label><input type="checkbox" style="width:auto" data-share="${esc(n.namespace)}" ${selected.has(n.namespace) ? "checked" : ""}> ${esc(n.namespace)} (all ${n.tables.length} tables)</label>
-        ${n.tables.map((t) => `<label style="margin-left:24px;font-weight:400"><input type="checkbox" style="width:auto" data-share="${esc(n.namespace + "." + t)}" ${selected.has(n.namespace + "." + t) ? "checked" : ""}> ${esc(t)}</label>`).join("")}</div>`).join("") || `<p class="muted">The catalog has no namespaces.</p>`;
+      $("namespaces").innerHTML = listing.map((n) => `<div><label><input type="checkbox" data-share="${esc(n.namespace)}" ${selected.has(n.namespace) ? "checked" : ""}> ${esc(n.namespace)} (all ${n.tables.length} tables)</label>
+        ${n.tables.map((t) => `<label class="nested"><input type="checkbox" data-share="${esc(n.namespace + "." + t)}" ${selected.has(n.namespace + "." + t) ? "checked" : ""}> ${esc(t)}</label>`).join("")}</div>`).join("") || `<p class="muted">The catalog has no namespaces.</p>`;
       $("save-shares").disabled = false;
     } catch (e) { $("namespaces").innerHTML = `<p class="error" id="namespaces-error">${esc(e.message)}</p>`; }
   };
@@ -202,11 +220,22 @@ async function viewZeroCopy(pool, conn) {
 
 async function viewTable(pool, table) {
   const data = await api("GET", `/pools/${enc(pool)}/tables/${enc(table)}/preview?limit=50`);
-  app.innerHTML = `<h1>${esc(table)} <small class="muted">preview</small></h1><div class="card">${renderRows(data)}</div>`;
+  app.innerHTML = `<h1>${esc(table)} <small class="muted">preview</small></h1><div class="card">${renderRows(data)}</div>` + (isAdmin() ? `<div class="card" id="drop-card"><h2>Drop table</h2>
+    <p class="muted">Removes the table from the pool and deletes its data files; the job history records it. Type the table name to confirm.</p>
+    <div class="row"><input id="drop-confirm" type="text" autocomplete="off"><button id="drop-table" disabled>Drop table</button></div><p id="drop-result"></p></div>` : "");
+  if (!isAdmin()) return;
+  const $ = (id) => document.getElementById(id);
+  $("drop-confirm").addEventListener("input", () => { $("drop-table").disabled = $("drop-confirm").value !== table; });
+  $("drop-table").onclick = async () => {
+    $("drop-table").disabled = true;
+    try { await api("DELETE", `/pools/${enc(pool)}/tables/${enc(table)}`); location.hash = `#/pools/${enc(pool)}`; }
+    catch (e) { $("drop-result").innerHTML = `<span class="error" id="drop-error">${esc(e.message)}</span>`; }
+  };
 }
 
 function renderRows(data) {
-  return `<p class="muted" id="row-count">${data.total_rows} row(s)${data.truncated ? " (showing the first " + data.rows.length + ")" : ""}</p><table id="result"><tr>${data.columns.map((c) => `<th title="${esc(c.type)}">${esc(c.name)}</th>`).join("")}</tr>
+  const count = `${data.row_count} row(s)` + (data.truncated ? `; more were cut off at the server's row cap of ${esc(data.max_rows)}` : "");
+  return `<p class="muted" id="row-count">${count}</p><table id="result"><tr>${data.columns.map((c) => `<th title="${esc(c.type)}">${esc(c.name)}</th>`).join("")}</tr>
     ${data.rows.map((r) => `<tr>${data.columns.map((c) => `<td>${esc(typeof r[c.name] === "object" && r[c.name] !== null ? JSON.stringify(r[c.name]) : r[c.name])}</td>`).join("")}</tr>`).join("")}</table>`;
 }
 
@@ -221,13 +250,17 @@ function viewSql(pool) {
 // ---- routing ----------------------------------------------------------------------------------
 
 async function route() {
-  takeTokenFromHash();
+  if (takeTokenFromHash()) caller = null;
   if (!token()) return renderLogin();
+  if (!caller) {
+    try { caller = await api("GET", "/whoami"); } catch (e) { return showError(e); }
+  }
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   try {
     if (parts[0] !== "pools" || parts.length < 2) return await viewPools();
     const pool = parts[1];
     if (parts.length === 2) return await viewPool(pool);
+    if (!isAdmin() && parts[2] !== "tables" && parts[2] !== "sql") return await viewPool(pool);
     if (parts[2] === "add") return parts[3] === "s3" ? viewS3Form(pool) : viewCatalog(pool);
     if (parts[2] === "connections") return await viewConnection(pool, parts[3]);
     if (parts[2] === "tables") return await viewTable(pool, parts[3]);
