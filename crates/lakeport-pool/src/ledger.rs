@@ -155,26 +155,26 @@ impl Ledger {
         removed: &[String],
     ) -> Result<(String, u64), PoolError> {
         let mut chain: Vec<ChainLink> = base.map(|b| b.chain.clone()).unwrap_or_default();
-        let mut written = 0u64;
-        let mut entries: Vec<(String, Option<LoadedObject>)> = added.iter().map(|o| (o.key.clone(), Some(o.clone()))).collect();
+        let mut entries: BTreeMap<String, Option<LoadedObject>> = added.iter().map(|o| (o.key.clone(), Some(o.clone()))).collect();
         entries.extend(removed.iter().map(|k| (k.clone(), None)));
-        let (link, bytes) = write_file(file_io, dir, &entries).await?;
-        chain.push(link);
-        written += bytes;
-        // Size-tiered merging of the newest files (see the module doc).
-        while chain.len() >= 2 && chain[chain.len() - 1].entries * 2 >= chain[chain.len() - 2].entries {
-            let last = chain.pop().expect("two links");
-            let before = chain.pop().expect("two links");
-            let mut merged: BTreeMap<String, Option<LoadedObject>> = read_file(file_io, &before.path).await?.into_iter().collect();
-            merged.extend(read_file(file_io, &last.path).await?);
-            // Tombstones only matter while older files below could still hold their key.
-            if chain.is_empty() {
-                merged.retain(|_, v| v.is_some());
+        // Size-tiered merging (see the module doc), decided before writing so that no file is
+        // written only to be merged away at once: the newest files of the chain are folded into
+        // this commit's entries while those hold at least half as many as the file before.
+        while let Some(last) = chain.last() {
+            if (entries.len() as u64) * 2 < last.entries {
+                break;
             }
-            let (link, bytes) = write_file(file_io, dir, &merged.into_iter().collect::<Vec<_>>()).await?;
-            chain.push(link);
-            written += bytes;
+            let mut merged: BTreeMap<String, Option<LoadedObject>> = read_file(file_io, &last.path).await?.into_iter().collect();
+            merged.append(&mut entries);
+            entries = merged;
+            chain.pop();
         }
+        // Tombstones only matter while older files below could still hold their key.
+        if chain.is_empty() {
+            entries.retain(|_, v| v.is_some());
+        }
+        let (link, written) = write_file(file_io, dir, &entries.into_iter().collect::<Vec<_>>()).await?;
+        chain.push(link);
         Ok((serde_json::to_string(&chain).expect("chain serialises"), written))
     }
 
