@@ -93,7 +93,7 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     let secret_file = d.join("secrets/default/s3-src.secret");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
-    for entry in walk(d) {
+    for entry in lakeport_testkit::files_under(d) {
         if entry != secret_file {
             let bytes = std::fs::read(&entry).unwrap();
             assert!(!bytes.windows(secret.expose().len()).any(|w| w == secret.expose().as_bytes()), "secret found in {}", entry.display());
@@ -111,18 +111,6 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     assert!(read["columns"]["ts"].as_str().unwrap().starts_with("timestamp[us"), "{read}");
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly() {
@@ -302,7 +290,7 @@ fn tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
     drop(server);
 
     // Stored hashed: no file of the pool directory holds either token.
-    for entry in walk(d) {
+    for entry in lakeport_testkit::files_under(d) {
         let bytes = std::fs::read(&entry).unwrap();
         for t in [&admin, &reader] {
             assert!(!bytes.windows(t.len()).any(|w| w == t.as_bytes()), "a token is in {}", entry.display());

@@ -150,7 +150,7 @@ async fn killed_loads_leave_old_or_new_state_and_the_next_delta_completes_exactl
         if round % 10 == 9 {
             let v: serde_json::Value = serde_json::from_str(&stdout(d, &[], &["pool", "vacuum", "--older-than-secs", "0", "--json"])).unwrap();
             assert_eq!(count(d), (all, all), "vacuum changed the table");
-            let on_disk = walk(&d.join("warehouse/default/log")).len() as u64;
+            let on_disk = lakeport_testkit::files_under(&d.join("warehouse/default/log")).len() as u64;
             assert_eq!(on_disk, v["files_kept"].as_u64().unwrap(), "round {round}: files not referenced by the table remain: {v}");
         }
     }
@@ -162,14 +162,3 @@ async fn killed_loads_leave_old_or_new_state_and_the_next_delta_completes_exactl
     assert!(jobs.status.success());
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}

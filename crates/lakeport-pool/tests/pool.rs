@@ -158,7 +158,7 @@ async fn vacuum_removes_what_no_snapshot_references_and_nothing_else() {
     let mut w = pool.begin_write("never", &b.schema(), LoadMode::Full).await.unwrap();
     w.write("x.csv", &b).await.unwrap();
     drop(w);
-    let files = |p: &str| walk(&dir.path().join(p));
+    let files = |p: &str| lakeport_testkit::files_under(&dir.path().join(p));
     let before = files("warehouse/p/t").len();
 
     // Within the grace period nothing is touched.
@@ -172,14 +172,3 @@ async fn vacuum_removes_what_no_snapshot_references_and_nothing_else() {
     assert_eq!(pool.vacuum(std::time::Duration::ZERO).await.unwrap().files_removed, 0, "nothing left to remove");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}

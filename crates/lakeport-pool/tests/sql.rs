@@ -1,7 +1,7 @@
 //! The SQL surface on a real pool (SQLite catalog, Iceberg metadata, Parquet files on disk): it
 //! only reads, it stays within its memory and time limits, and tables go only by `drop_table`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,17 +27,6 @@ async fn count(pool: &Pool, sql: &str) -> i64 {
     r.batches[0].column(0).as_primitive::<Int64Type>().value(0)
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.path().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}
 
 async fn pool_with_orders() -> (tempfile::TempDir, PoolDir, Pool) {
     let dir = tempfile::tempdir().unwrap();
@@ -120,7 +109,7 @@ async fn every_statement_that_changes_something_is_refused_and_changes_nothing()
     assert_eq!(count(&pool, "SELECT count(*) FROM orders").await, 3);
     assert_eq!(pool.table_names().await.unwrap(), vec!["orders"]);
     assert_eq!(pd.list_pools().await.unwrap().len(), 1);
-    assert!(walk(out.path()).is_empty(), "COPY wrote {:?}", walk(out.path()));
+    assert!(lakeport_testkit::files_under(out.path()).is_empty(), "COPY wrote {:?}", lakeport_testkit::files_under(out.path()));
     assert!(!Path::new("relative.csv").exists() && !dir.path().join("relative.csv").exists());
     assert!(pool.jobs(10).await.unwrap().is_empty());
 }
@@ -210,19 +199,19 @@ async fn drop_table_removes_its_files_keeps_others_and_is_recorded() {
     load(&pool, "orders", &batch(&[4], &["d"]), LoadMode::Delta).await;
     load(&pool, "customers", &batch(&[1], &["x"]), LoadMode::Full).await;
     let table_dir = dir.path().join("warehouse/sales/orders");
-    let referenced = walk(&table_dir).len();
+    let referenced = lakeport_testkit::files_under(&table_dir).len();
     // A file the table's metadata does not reference (a load writing right now): left for vacuum.
     let in_flight = table_dir.join("data/in-flight.parquet");
     std::fs::write(&in_flight, b"not yet committed").unwrap();
-    let customers_before = walk(&dir.path().join("warehouse/sales/customers"));
+    let customers_before = lakeport_testkit::files_under(&dir.path().join("warehouse/sales/customers"));
 
     let report = pool.drop_table("orders").await.unwrap();
     assert_eq!((report.table.as_str(), report.rows, report.files_removed as usize, report.files_left), ("orders", 4, referenced, 1));
     assert!(report.bytes_removed > 0);
     assert_eq!(pool.table_names().await.unwrap(), vec!["customers"]);
     assert!(matches!(pool.query("SELECT * FROM orders").await, Err(PoolError::Query(_))));
-    assert_eq!(walk(&table_dir), vec![in_flight.clone()]);
-    assert_eq!(walk(&dir.path().join("warehouse/sales/customers")), customers_before, "other tables keep their files");
+    assert_eq!(lakeport_testkit::files_under(&table_dir), vec![in_flight.clone()]);
+    assert_eq!(lakeport_testkit::files_under(&dir.path().join("warehouse/sales/customers")), customers_before, "other tables keep their files");
     assert_eq!(count(&pool, "SELECT count(*) FROM customers").await, 1);
 
     let job = &pool.jobs(1).await.unwrap()[0];
@@ -266,7 +255,7 @@ async fn tokens_are_stored_hashed_scoped_and_revocable() {
     // Stored hashed: no file of the directory holds a token.
     drop(pd);
     let pd = PoolDir::open(dir.path()).await.unwrap();
-    for file in walk(dir.path()) {
+    for file in lakeport_testkit::files_under(dir.path()) {
         let bytes = std::fs::read(&file).unwrap();
         for t in [&admin.token, &reader.token] {
             assert!(!bytes.windows(t.len()).any(|w| w == t.as_bytes()), "token in {}", file.display());

@@ -100,3 +100,17 @@ impl TestBucket {
         v
     }
 }
+
+/// Every file below `dir` (recursively; none if it does not exist), in the order the file
+/// system lists them: what tests compare against what a table's metadata references.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(files_under(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
