@@ -4,22 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 
 use common::lakeport;
 use lakeport_testkit::TestS3;
-
-fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.path().is_dir() {
-            out.extend(all_files(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn no_output_log_error_or_file_contains_a_secret() {
@@ -85,7 +72,7 @@ async fn no_output_log_error_or_file_contains_a_secret() {
         assert!(!transcript.contains(marker), "{marker} appears in the CLI output");
     }
     let mut scanned = Vec::new();
-    for file in all_files(d) {
+    for file in lakeport_testkit::files_under(d) {
         if file.extension().is_some_and(|e| e == "secret") {
             continue;
         }
