@@ -61,8 +61,9 @@ timed() { # timed NAME CMD…: wall seconds and peak RSS (KiB) of CMD into $WORK
   /usr/bin/time -f "%e %M" -o "$WORK/out/ledger-$name.time" "$@" > "$WORK/out/ledger-$name.json"
 }
 stats() { curl -s "http://127.0.0.1:$PPORT/_proxy/stats"; }
-files_bytes() { find "$META" -type f -printf '%s %p\n' | sort -k2; }
+files_bytes() { find "$META" -type f -printf '%s %p\n' | LC_ALL=C sort; }
 
+rm -rf "$DATA/$BUCKET/log/new"   # objects an earlier run added
 say "full load of $OBJECTS objects"
 timed full "$LAKEPORT" extract -c s3 --full --folder log/ --json
 read -r full_s full_kb < "$WORK/out/ledger-full.time"
@@ -90,7 +91,7 @@ OUT="$ROOT/bench/results/ledger.md"
     timed "delta$i" "$LAKEPORT" extract -c s3 --delta --folder log/ --json
     read -r d_s d_kb < "$WORK/out/ledger-delta$i.time"
     files_bytes > "$WORK/out/ledger-after"
-    written=$(comm -13 "$WORK/out/ledger-before" "$WORK/out/ledger-after" | awk '{ s += $1 } END { print s + 0 }')
+    written=$(LC_ALL=C comm -13 "$WORK/out/ledger-before" "$WORK/out/ledger-after" | awk '{ s += $1 } END { print s + 0 }')
     echo "| delta of 1 new object #$i | $d_s | $((d_kb / 1024)) | $(stats) | $written | $(stat -c %s "$(ls -t "$META"/*.metadata.json | head -1)") |"
   done
 } | tee "$OUT"

@@ -48,8 +48,9 @@ pub struct Stats {
 impl Stats {
     fn count(&self, method: &axum::http::Method, uri: &axum::http::Uri) {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        // Path-style: /bucket is a bucket request (a listing when a GET), /bucket/key an object.
-        let object = uri.path().trim_start_matches('/').contains('/');
+        // Path-style: /bucket (or /bucket/) is a bucket request (a listing when a GET),
+        // /bucket/key an object.
+        let object = uri.path().trim_start_matches('/').split_once('/').is_some_and(|(_, key)| !key.is_empty());
         let counter = match *method {
             axum::http::Method::HEAD => &self.heads,
             axum::http::Method::GET if object => &self.gets,
