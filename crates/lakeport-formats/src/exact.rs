@@ -194,30 +194,20 @@ pub(crate) fn convert(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, C
             numbers_from(array.len(), |i| texts[i].as_deref(), target)
         }
         (DataType::Utf8, DataType::Date32) => {
-            let texts = array.as_string::<i32>();
-            for (row, v) in texts.iter().enumerate() {
-                if let Some(v) = v {
-                    if !is_date(v) {
-                        return Err(Inexact { row, value: v.to_string(), reason: "is not a date (YYYY-MM-DD)" }.into());
-                    }
-                }
-            }
+            check_texts(array, |v| if is_date(v) { Ok(()) } else { Err("is not a date (YYYY-MM-DD)") })?;
             cast_naming_the_value(array, target)
         }
         (DataType::Utf8, DataType::Timestamp(unit, tz)) => {
-            let texts = array.as_string::<i32>();
-            for (row, v) in texts.iter().enumerate() {
-                if let Some(v) = v {
-                    check_timestamp(v, *unit, tz.is_some()).map_err(|reason| Inexact { row, value: v.to_string(), reason })?;
-                }
-            }
+            check_texts(array, |v| check_timestamp(v, *unit, tz.is_some()))?;
             cast_naming_the_value(array, target)
         }
-        (DataType::Timestamp(..) | DataType::Time64(_) | DataType::Date64, _) if first_cut_value(array, target).is_some() => {
-            let row = first_cut_value(array, target).unwrap_or_default();
-            let value = arrow_cast::display::array_value_to_string(array, row).unwrap_or_default();
-            Err(Inexact { row, value, reason: "has digits below the precision Iceberg stores (microseconds, days)" }.into())
-        }
+        (DataType::Timestamp(..) | DataType::Time64(_) | DataType::Date64, _) => match first_cut_value(array, target) {
+            Some(row) => {
+                let value = arrow_cast::display::array_value_to_string(array, row).unwrap_or_default();
+                Err(Inexact { row, value, reason: "has digits below the precision Iceberg stores (microseconds, days)" }.into())
+            }
+            None => cast_naming_the_value(array, target),
+        },
         (DataType::Struct(_), DataType::Struct(target_fields)) => {
             let s = array.as_struct();
             let mut columns = Vec::with_capacity(target_fields.len());
@@ -239,6 +229,16 @@ pub(crate) fn convert(array: &ArrayRef, target: &DataType) -> Result<ArrayRef, C
         }
         _ => cast_naming_the_value(array, target),
     }
+}
+
+/// Runs `check` on every non-null value of a text array; the first refusal names its row.
+fn check_texts(array: &ArrayRef, check: impl Fn(&str) -> Result<(), &'static str>) -> Result<(), Inexact> {
+    for (row, v) in array.as_string::<i32>().iter().enumerate() {
+        if let Some(v) = v {
+            check(v).map_err(|reason| Inexact { row, value: v.to_string(), reason })?;
+        }
+    }
+    Ok(())
 }
 
 /// Arrow's strict cast; when it fails, the first value that does not cast is named (found by
@@ -337,7 +337,11 @@ fn numbers_from<'a>(len: usize, value: impl Fn(usize) -> Option<&'a str>, target
             for row in 0..len {
                 out.push(match value(row) {
                     None => None,
-                    Some(v) => Some(parse(row, v)?.to_i64().ok_or_else(|| inexact(row, v, "not an integer in the 64-bit range"))?),
+                    // Fast path for the common form (the slow one gives the same value for it).
+                    Some(v) => match v.parse::<i64>() {
+                        Ok(i) if !v.starts_with('+') && !has_leading_zero(v) => Some(i),
+                        _ => Some(parse(row, v)?.to_i64().ok_or_else(|| inexact(row, v, "not an integer in the 64-bit range"))?),
+                    },
                 });
             }
             Arc::new(Int64Array::from(out))
@@ -347,6 +351,8 @@ fn numbers_from<'a>(len: usize, value: impl Fn(usize) -> Option<&'a str>, target
             for row in 0..len {
                 out.push(match value(row) {
                     None => None,
+                    // Fast path: a plain decimal of at most 15 digits always prints back (DBL_DIG).
+                    Some(v) if is_short_plain_decimal(v) => v.parse::<f64>().ok(),
                     Some(v) => {
                         let n = parse(row, v)?;
                         Some(n.to_f64(v.trim()).ok_or_else(|| inexact(row, v, "more digits or range than a double holds"))?)
@@ -371,6 +377,15 @@ fn numbers_from<'a>(len: usize, value: impl Fn(usize) -> Option<&'a str>, target
         }
         other => unreachable!("numbers_from is called for numeric targets only, not {other}"),
     })
+}
+
+/// `-?digits[.digits]` with 1 to 15 digits and no leading zero: a number every double holds
+/// exactly in the sense of [`Number::to_f64`], so the hot path can skip `Number`.
+fn is_short_plain_decimal(v: &str) -> bool {
+    let body = v.strip_prefix('-').unwrap_or(v).as_bytes();
+    let digits = body.iter().filter(|b| b.is_ascii_digit()).count();
+    let dots = body.iter().filter(|&&b| b == b'.').count();
+    (1..=15).contains(&digits) && dots <= 1 && digits + dots == body.len() && !has_leading_zero(v)
 }
 
 /// `YYYY-MM-DD` and nothing else: the form inference gives Date32 (arrow's own parser also takes
@@ -462,6 +477,21 @@ mod tests {
         assert_eq!((n("1.5e3").scale(), n("1.5e3").integer_digits()), (0, 4));
         for bad in ["", "-", ".", "1e", "1e+", "abc", "1.2.3", "--1", "0x10"] {
             assert!(Number::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_exact_rules() {
+        for v in ["0", "-0", "7", "-12", "9223372036854775807", "+5", "007", "1.0", " 3", "1e3", "99999999999999999999"] {
+            let text: ArrayRef = Arc::new(StringArray::from(vec![v]));
+            let slow = Number::parse(v.trim()).filter(|_| !has_leading_zero(v.trim())).and_then(|n| n.to_i64());
+            let fast = convert(&text, &DataType::Int64).ok().map(|a| a.as_primitive::<Int64Type>().value(0));
+            assert_eq!(fast, slow, "{v}");
+        }
+        for v in ["0.5", "-0.25", ".5", "5.", "123456789012345", "1234567890.12345", "0.1", "-0", "00.5", "1.2.3", "-", "."] {
+            let slow = Number::parse(v).filter(|_| !has_leading_zero(v)).and_then(|n| n.to_f64(v)).map(f64::to_bits);
+            let fast = if is_short_plain_decimal(v) { v.parse::<f64>().ok().map(f64::to_bits) } else { slow };
+            assert_eq!(fast, slow, "{v}");
         }
     }
 
