@@ -81,10 +81,6 @@ impl Ledger {
         self.objects.get(key).is_some_and(|o| o.version == version)
     }
 
-    pub fn version_of(&self, key: &str) -> Option<&str> {
-        self.objects.get(key).map(|o| o.version.as_str())
-    }
-
     pub fn get(&self, key: &str) -> Option<&LoadedObject> {
         self.objects.get(key)
     }
