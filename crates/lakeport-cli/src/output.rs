@@ -101,6 +101,9 @@ pub fn print_report(report: &ExtractReport) {
         if !t.skipped_empty.is_empty() {
             println!("  {} empty file(s) skipped: {}", t.skipped_empty.len(), t.skipped_empty.join(", "));
         }
+        for r in &t.renamed_columns {
+            println!("  column {} is stored as {}: {}", sql_ident(&r.source), sql_ident(&r.stored), r.reason);
+        }
         if !t.text_columns.is_empty() {
             println!("  loaded as text after a type mismatch: {}", t.text_columns.join(", "));
         }
@@ -178,7 +181,7 @@ pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryF
         QueryFormat::Csv => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::stdout());
             for b in batches {
-                w.write(b)?;
+                w.write(&nested_as_json(b)?)?;
             }
         }
         QueryFormat::Json => {
@@ -190,4 +193,45 @@ pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryF
         }
     }
     Ok(())
+}
+
+/// `name` as a SQL identifier that parses back to exactly `name` (double-quoted, `"` doubled;
+/// SQL standard, as DataFusion reads it).
+fn sql_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `batch` with each nested column (list, struct, map) as JSON text per row (NULL stays NULL),
+/// which a CSV field can hold: arrow's CSV writer refuses nested types.
+fn nested_as_json(batch: &RecordBatch) -> anyhow::Result<RecordBatch> {
+    use arrow::array::{Array, ArrayRef, StringBuilder};
+    use arrow::datatypes::{DataType, Field, Schema};
+    if !batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let options = arrow::json::writer::EncoderOptions::default().with_explicit_nulls(true);
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !field.data_type().is_nested() {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let mut encoder = arrow::json::writer::make_encoder(field, column.as_ref(), &options)?;
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 16);
+        let mut buf = Vec::new();
+        for row in 0..column.len() {
+            if column.is_null(row) {
+                text.append_null();
+            } else {
+                buf.clear();
+                encoder.encode(row, &mut buf);
+                text.append_value(std::str::from_utf8(&buf)?);
+            }
+        }
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        columns.push(std::sync::Arc::new(text.finish()));
+    }
+    Ok(RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)?)
 }

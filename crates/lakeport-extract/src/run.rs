@@ -6,7 +6,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ConnectionConfig, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ColumnRename, ConnectionConfig, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -149,6 +149,9 @@ pub struct TableReport {
     pub skipped: Vec<SkippedObject>,
     /// Columns made text by the type fallback.
     pub text_columns: Vec<String>,
+    /// Source columns the table stores under another name (SQL reads them by that name).
+    #[serde(default)]
+    pub renamed_columns: Vec<ColumnRename>,
     /// Schema differences this load met and what it did about them (delta loads).
     pub schema_changes: Vec<SchemaChange>,
     pub rows: u64,
@@ -255,9 +258,11 @@ async fn run(
     let mut pending = staged.into_iter();
     while let Some(s) = pending.next() {
         let change = s.change();
+        let renamed = s.writer.renamed_columns().to_vec();
         match s.writer.commit(change, job_id).await {
             Ok(summary) => {
                 let mut report = s.report;
+                report.renamed_columns = renamed;
                 report.snapshot_id = Some(summary.snapshot_id);
                 report.total_rows = summary.total_rows;
                 report.committed = true;

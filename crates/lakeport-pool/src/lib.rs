@@ -10,6 +10,7 @@
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
 
+mod column_names;
 mod commit;
 mod connections;
 mod error;
@@ -25,6 +26,7 @@ mod types;
 mod vacuum;
 mod writer;
 
+pub use column_names::{is_reserved_column_name, ColumnRename, RENAMES_PROPERTY};
 pub use connections::{Connection, ConnectionConfig};
 pub use error::PoolError;
 pub use jobs::{Job, JobStatus};

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
+use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
 use crate::names::validate_connection_name;
 use crate::writer::describe_difference;
 use crate::{
@@ -351,10 +352,14 @@ impl Pool {
         }
     }
 
-    /// The table's columns (without Iceberg field ids), if the table exists.
+    /// The table's columns (without Iceberg field ids) under their source names (see
+    /// `column_names`: a few names are stored under another), if the table exists.
     pub async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>, PoolError> {
         Ok(match self.load(table).await? {
-            Some(t) => Some(Arc::new(strip_field_ids(&schema_to_arrow_schema(t.metadata().current_schema())?))),
+            Some(t) => {
+                let names = ColumnNames::from_properties(t.metadata().properties(), table)?;
+                Some(Arc::new(names.to_source(&strip_field_ids(&schema_to_arrow_schema(t.metadata().current_schema())?))))
+            }
             None => None,
         })
     }
@@ -372,12 +377,21 @@ impl Pool {
     /// Starts writing a load into `table`. A full load may change the table's schema; a delta load
     /// may evolve it in the same commit — add columns, promote int → long, float → double, a
     /// decimal's precision — and anything else is [`PoolError::SchemaDrift`] naming the column.
+    ///
+    /// `schema` has the source's column names; the few a table cannot store as named are stored
+    /// under another (see [`TableWriter::renamed_columns`]), the same way on every load.
     pub async fn begin_write(&self, table: &str, schema: &Schema, mode: LoadMode) -> Result<TableWriter, PoolError> {
         validate_identifier("table", table)?;
-        let normalized = crate::types::normalize_schema(schema)?;
+        let loaded = self.load(table).await?;
+        let mut names = match &loaded {
+            Some(t) => ColumnNames::from_properties(t.metadata().properties(), table)?,
+            None => ColumnNames::default(),
+        };
+        let recorded = names.clone();
+        let normalized = crate::types::normalize_schema(&names.assign(schema))?;
         let ident = TableIdent::new(self.namespace(), table.to_string());
         let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
-        let (staged, previous, base) = match self.load(table).await? {
+        let (staged, previous, base) = match loaded {
             Some(t) => {
                 let current = t.metadata().clone();
                 let base = match mode {
@@ -404,7 +418,14 @@ impl Pool {
             }
             None => (self.new_table_metadata(table, fresh)?, None, None),
         };
-        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode, base).await
+        let staged = if names == recorded {
+            staged
+        } else {
+            let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
+            staged.into_builder(None).set_properties(property)?.build()?.metadata
+        };
+        let renamed = names.applied_to(schema);
+        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode, base, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {

@@ -86,16 +86,21 @@ fn strip_field(f: &FieldRef) -> Field {
     Field::new(f.name(), t, f.is_nullable())
 }
 
-/// Gives `batch` the table's write schema (the one with Iceberg field ids), casting where the
+/// Gives `batch` (columns named as in `source`) the table's write schema (stored names, Iceberg
+/// field ids; `source` and `target` list the same columns in the same order), casting where the
 /// types differ only in representation (e.g. nested field names or metadata, Utf8View → Utf8) or
 /// where the table's type holds every value (UInt64 → Decimal(20, 0)). A value the table's type
 /// cannot hold is [`PoolError::LossyValue`] naming the column, never a NULL. (Readers hand over
 /// batches already in the table's types: lakeport-formats' `conform` refuses cut timestamps.)
-pub(crate) fn to_table_batch(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, PoolError> {
+/// A column of `source` missing from `batch` is [`PoolError::SchemaDrift`] naming it.
+pub(crate) fn to_table_batch(table: &str, batch: &RecordBatch, source: &Schema, target: &SchemaRef) -> Result<RecordBatch, PoolError> {
     let strict = CastOptions { safe: false, ..Default::default() };
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
-    for (i, f) in target.fields().iter().enumerate() {
-        let c = batch.column_by_name(f.name()).unwrap_or_else(|| batch.column(i));
+    for (s, f) in source.fields().iter().zip(target.fields()) {
+        let c = batch.column_by_name(s.name()).ok_or_else(|| PoolError::SchemaDrift {
+            table: table.to_string(),
+            detail: format!("the rows to write have no column '{}' (they have: {})", s.name(), batch.schema().fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")),
+        })?;
         if c.data_type() == f.data_type() {
             columns.push(c.clone());
             continue;
@@ -137,7 +142,7 @@ mod tests {
         let source = Schema::new(vec![Field::new("u", DataType::UInt64, true)]);
         let target = Arc::new(normalize_schema(&source).unwrap());
         let big = RecordBatch::try_from_iter([("u", Arc::new(UInt64Array::from(vec![u64::MAX])) as ArrayRef)]).unwrap();
-        let stored = to_table_batch(&big, &target).unwrap();
+        let stored = to_table_batch("t", &big, &source, &target).unwrap();
         assert_eq!(arrow_cast::display::array_value_to_string(stored.column(0), 0).unwrap(), u64::MAX.to_string());
     }
 }

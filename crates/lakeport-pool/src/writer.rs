@@ -26,6 +26,7 @@ use sqlx::SqlitePool;
 use crate::commit::{commit, CommitRequest};
 use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
+use crate::column_names::{ColumnNames, ColumnRename};
 use crate::PoolError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,9 +75,12 @@ pub struct TableWriter {
     pub(crate) mode: LoadMode,
     /// The ledger the load builds on (delta loads into an existing table).
     pub(crate) base: Option<Ledger>,
-    /// The schema batches must have (column names/types), without Iceberg field ids.
+    /// The schema batches must have (source column names, types), without Iceberg field ids.
     pub(crate) schema: SchemaRef,
+    /// The table's schema (stored names, Iceberg field ids), in the same column order.
     write_schema: SchemaRef,
+    /// Source columns stored under another name (`column_names`).
+    renamed: Vec<ColumnRename>,
     /// Makes each object's writer (clones share the file-name counter).
     rolling: Rolling,
     /// Open writers, one per object being loaded.
@@ -112,9 +116,11 @@ impl TableWriter {
         previous_location: Option<String>,
         mode: LoadMode,
         base: Option<Ledger>,
+        names: ColumnNames,
+        renamed: Vec<ColumnRename>,
     ) -> Result<TableWriter, PoolError> {
         let write_schema: SchemaRef = Arc::new(schema_to_arrow_schema(staged.current_schema())?);
-        let schema = Arc::new(crate::types::strip_field_ids(&write_schema));
+        let schema = Arc::new(names.to_source(&crate::types::strip_field_ids(&write_schema)));
         let location = staged.location().trim_end_matches('/').to_string();
         let file_prefix = format!("lp-{}", uuid::Uuid::new_v4().simple());
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
@@ -136,6 +142,7 @@ impl TableWriter {
             base,
             schema,
             write_schema,
+            renamed,
             rolling,
             open: HashMap::new(),
             files: Vec::new(),
@@ -155,6 +162,12 @@ impl TableWriter {
         self.schema.clone()
     }
 
+    /// Columns of this load stored under another name than the source's, and why (the table
+    /// keeps the mapping; SQL reads them by the stored name).
+    pub fn renamed_columns(&self) -> &[ColumnRename] {
+        &self.renamed
+    }
+
     pub fn rows(&self) -> u64 {
         self.rows
     }
@@ -164,7 +177,7 @@ impl TableWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let b = to_table_batch(batch, &self.write_schema)?;
+        let b = to_table_batch(self.ident.name(), batch, &self.schema, &self.write_schema)?;
         if !self.open.contains_key(key) {
             let w = DataFileWriterBuilder::new(self.rolling.clone()).build(None).await?;
             self.open.insert(key.to_string(), w);
