@@ -148,3 +148,47 @@ async fn a_file_beyond_the_batch_budget_fails_early() {
     assert!(e.contains("2.0 GiB") && e.contains("1.0 GiB per row") && e.contains("batches of at most 256.0 MiB"), "{e}");
     assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
 }
+
+/// Point 3, the rest of the kind: timestamps of every unit Parquet files carry are stored as
+/// microseconds exactly, or refused naming the column — a millisecond or second timestamp beyond
+/// the microsecond range, a nanosecond one with digits below the microsecond — and an INT96
+/// inside a nested column is refused by name (its exact decoding is only done for top-level
+/// columns), never wrapped.
+#[tokio::test]
+async fn timestamps_of_every_unit_are_exact_or_refused() {
+    use arrow::array::{ArrayRef, RecordBatch, TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray};
+    let env = setup("pq-units").await;
+    let one = |name: &str, a: ArrayRef| common::parquet_bytes(&RecordBatch::try_from_iter([(name, a)]).unwrap());
+    let far_ms = 253_402_225_200_000i64; // 9999-12-31T03:00:00Z
+    let ok = one("t", Arc::new(TimestampMillisecondArray::from(vec![Some(far_ms), None, Some(-far_ms)])));
+    assert_eq!(load(&env, "units/ms.parquet", ok, "ms").await, Ok(3));
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM ms WHERE CAST(t AS BIGINT) IN ({}, {})", far_ms * 1000, -far_ms * 1000)).await, 2);
+    let secs = one("t", Arc::new(TimestampSecondArray::from(vec![far_ms / 1000])));
+    assert_eq!(load(&env, "units/s.parquet", secs, "s").await, Ok(1));
+    assert_eq!(env.scalar(&format!("SELECT count(*) FROM s WHERE CAST(t AS BIGINT) = {}", far_ms * 1000)).await, 1);
+
+    let beyond_ms = one("t", Arc::new(TimestampMillisecondArray::from(vec![Some(1), Some(i64::MAX / 100)])));
+    let e = load(&env, "units/ms_beyond.parquet", beyond_ms, "x1").await.unwrap_err();
+    assert!(e.contains("column 't'") && e.contains("row 2"), "{e}");
+    let beyond_s = one("t", Arc::new(TimestampSecondArray::from(vec![i64::MAX / 1000])));
+    let e = load(&env, "units/s_beyond.parquet", beyond_s, "x2").await.unwrap_err();
+    assert!(e.contains("column 't'"), "{e}");
+    let sub_micro = one("t", Arc::new(TimestampNanosecondArray::from(vec![1_000, 1_001])));
+    let e = load(&env, "units/ns.parquet", sub_micro, "x3").await.unwrap_err();
+    assert!(e.contains("column 't'") && e.contains("row 2"), "{e}");
+
+    // INT96 in a struct.
+    let schema = Arc::new(parse_message_type("message m { optional group s { optional int96 t; } }").unwrap());
+    let mut buf = Vec::new();
+    let mut w = SerializedFileWriter::new(&mut buf, schema, Arc::new(WriterProperties::builder().build())).unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let mut col = rg.next_column().unwrap().unwrap();
+    let mut v = Int96::new();
+    v.set_data(0, 0, JULIAN_EPOCH as u32);
+    col.typed::<parquet::data_type::Int96Type>().write_batch(&[v], Some(&[2]), None).unwrap();
+    col.close().unwrap();
+    rg.close().unwrap();
+    w.close().unwrap();
+    let e = load(&env, "units/nested_int96.parquet", buf, "x4").await.unwrap_err();
+    assert!(e.contains("'s.t'") && e.contains("INT96"), "{e}");
+}
