@@ -126,7 +126,8 @@ def read_pyarrow(path):
 def read_duckdb(path):
     con = duckdb.connect()
     try:
-        return con.execute("SELECT * FROM read_parquet(?)", [path]).fetch_arrow_table()
+        rel = con.execute("SELECT * FROM read_parquet(?)", [path])
+        return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
     finally:
         con.close()
 

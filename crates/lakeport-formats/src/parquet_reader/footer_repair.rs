@@ -274,4 +274,22 @@ mod tests {
         assert!(repaired.len() < bytes.len());
         assert!(drop_mistyped_fields(&repaired).is_none(), "nothing left to drop");
     }
+
+    /// The file of parquet-testing this exists for: the parquet crate refuses its footer, and
+    /// reads the repaired one with every value the original holds.
+    #[test]
+    fn dict_page_offset_zero_footer() {
+        let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/corpora/parquet-testing/data/dict-page-offset-zero.parquet")).unwrap();
+        let len = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap()) as usize;
+        let footer = &file[file.len() - 8 - len..file.len() - 8];
+        let e = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(footer).unwrap_err();
+        assert!(e.to_string().contains("total_byte_size"), "{e}");
+        let repaired = drop_mistyped_fields(footer).unwrap();
+        // ColumnMetaData field 15 (24 bytes: a list of a struct where the spec has an i32) goes; nothing else.
+        assert_eq!(repaired.len(), footer.len() - 24);
+        let md = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(&repaired).unwrap();
+        assert_eq!(md.file_metadata().num_rows(), 39);
+        let c = md.row_group(0).column(0);
+        assert_eq!((c.num_values(), c.data_page_offset(), c.dictionary_page_offset(), c.compressed_size()), (39, 4, Some(0), 40));
+    }
 }
