@@ -668,6 +668,10 @@ async fn stage_once(
                 .for_each_concurrent(concurrency, |job: Result<Source, (ObjectInfo, FileKind)>| {
                     let (tx, source, read, data_target, table_schema, check) =
                         (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone());
+                    let (panic_tx, file) = (tx.clone(), object_name(source.bucket(), match &job {
+                        Ok(f) => &f.info.key,
+                        Err((info, _)) => &info.key,
+                    }));
                     let task = tokio::spawn(async move {
                         let f = match job {
                             Ok(probed) => probed,
@@ -707,9 +711,13 @@ async fn stage_once(
                         }
                         let _ = tx.send(Ok(Msg::Done { key: info.key, rows, bytes: info.size })).await;
                     });
-                    // A task that panicked sends no Done: the completeness check below catches it.
+                    // A task that panicked sends no Done: the completeness check below catches it,
+                    // and the error names the file whose reader failed.
                     async move {
-                        let _ = task.await;
+                        if let Err(e) = task.await {
+                            let message = format!("its reader failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
+                            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message }))).await;
+                        }
                     }
                 })
                 .await;

@@ -23,6 +23,9 @@ pub enum PoolError {
     /// duplicate rows, so it is refused.
     #[error("table '{table}' needs a full load before the next delta load: {detail}")]
     LedgerStale { table: String, detail: String },
+    /// The data files written for one object hold another number of rows than were handed to the writer.
+    #[error("table '{table}': {written} rows were written for '{key}' but its data files hold {stored}; nothing was committed")]
+    RowCountMismatch { table: String, key: String, written: u64, stored: u64 },
     #[error("table '{0}' was changed by another load at the same time; nothing was committed, run the load again")]
     CommitConflict(String),
     #[error("catalog: {0}")]

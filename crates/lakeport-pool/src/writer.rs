@@ -91,6 +91,8 @@ pub struct TableWriter {
     data_dir: PathBuf,
     file_prefix: String,
     rows: u64,
+    /// Rows handed to `write` per object, checked against its data files when it is finished.
+    object_rows: HashMap<String, u64>,
 }
 
 /// What a commit did.
@@ -150,6 +152,7 @@ impl TableWriter {
             data_dir: local_path(&format!("{location}/data")),
             file_prefix,
             rows: 0,
+            object_rows: HashMap::new(),
         })
     }
 
@@ -184,6 +187,7 @@ impl TableWriter {
         }
         self.open.get_mut(key).expect("inserted above").write(b).await?;
         self.rows += batch.num_rows() as u64;
+        *self.object_rows.entry(key.to_string()).or_default() += batch.num_rows() as u64;
         Ok(())
     }
 
@@ -192,6 +196,12 @@ impl TableWriter {
     pub async fn finish_object(&mut self, key: &str) -> Result<Vec<String>, PoolError> {
         let Some(mut w) = self.open.remove(key) else { return Ok(Vec::new()) };
         let files = w.close().await?;
+        // The rows read must be the rows stored: a writer that dropped rows fails the load.
+        let (written, stored) = (self.object_rows.remove(key).unwrap_or(0), files.iter().map(|f| f.record_count()).sum::<u64>());
+        if written != stored {
+            self.files.extend(files);
+            return Err(PoolError::RowCountMismatch { table: self.ident.name().to_string(), key: key.to_string(), written, stored });
+        }
         let paths: Vec<String> = files.iter().map(|f| f.file_path().to_string()).collect();
         self.files.extend(files);
         self.object_files.insert(key.to_string(), paths.clone());
