@@ -265,12 +265,6 @@ pub enum DeletedArg {
     Remove,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum EncodingArg {
-    Utf8,
-    Latin1,
-}
-
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
     /// The S3 extraction connection to read from.
@@ -310,21 +304,31 @@ pub struct ExtractArgs {
     /// Load these columns as text (repeatable).
     #[arg(long = "text-column", value_name = "NAME")]
     pub text_columns: Vec<String>,
-    /// CSV: the files have no header row (columns are named column_1, column_2, …).
-    #[arg(long)]
+    /// CSV: the files have no header row (columns are named column_1, column_2, …). Default:
+    /// detected from the first rows (a first row that fits the types below it is data).
+    #[arg(long, conflicts_with = "header")]
     pub no_header: bool,
-    /// CSV delimiter (default ',' or tab for .tsv).
+    /// CSV: the first row is a header (overrides the detection).
     #[arg(long)]
+    pub header: bool,
+    /// CSV delimiter, e.g. ';' or '\t' for tab. Default: detected from the first rows among
+    /// , tab ; | (tab preferred for .tsv); what was detected is printed.
+    #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<char>,
-    /// CSV quote character.
-    #[arg(long, default_value_t = '"')]
-    pub quote: char,
+    /// CSV quote character (default '"'; .tsv files have no quoting unless this is given).
+    #[arg(long, conflicts_with = "no_quoting")]
+    pub quote: Option<char>,
+    /// CSV: no quote character at all ('"' is data wherever it is).
+    #[arg(long)]
+    pub no_quoting: bool,
     /// CSV escape character (default: quotes are escaped by doubling).
     #[arg(long)]
     pub escape: Option<char>,
-    /// CSV text encoding.
-    #[arg(long, value_enum, default_value = "utf8")]
-    pub encoding: EncodingArg,
+    /// Text encoding of files without a byte order mark, as a WHATWG label: utf-8 (default),
+    /// utf-16le, utf-16be, windows-1252 (also latin1), shift_jis, gbk, euc-kr, … A BOM (UTF-8,
+    /// UTF-16LE/BE) is always honoured.
+    #[arg(long, value_parser = parse_encoding, default_value = "utf-8")]
+    pub encoding: lakeport_formats::Encoding,
     /// CSV values to read as NULL besides the empty string (repeatable), e.g. NA.
     #[arg(long = "null-value", value_name = "TEXT")]
     pub null_values: Vec<String>,
@@ -355,4 +359,17 @@ pub struct QueryArgs {
     /// Print at most this many rows (the query stops there; a note on stderr says rows were cut).
     #[arg(long, value_name = "ROWS")]
     pub max_rows: Option<usize>,
+}
+
+/// `--delimiter`: one character, or `\t` / `tab` for a tab.
+fn parse_delimiter(s: &str) -> Result<char, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok('\t'),
+        _ if s.chars().count() == 1 => Ok(s.chars().next().unwrap()),
+        _ => Err(format!("'{s}' is not one character (use '\\t' or 'tab' for a tab)")),
+    }
+}
+
+fn parse_encoding(s: &str) -> Result<lakeport_formats::Encoding, String> {
+    lakeport_formats::Encoding::from_label(s)
 }

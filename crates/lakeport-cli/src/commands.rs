@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange};
-use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
+use lakeport_formats::{CsvOptions, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
 use lakeport_source::{S3Config, Secret};
 use lakeport_core::{self as core, AddOutcome, NewConnection};
 use lakeport_zerocopy::{caller_identity, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{
-    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, EncodingArg, ExtractArgs, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
+    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
 };
 use crate::output;
 use crate::progress::BarProgress;
@@ -456,14 +456,12 @@ async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<E
     let mode = if args.delta { LoadMode::Delta } else { LoadMode::Full };
     let read = ReadOptions {
         csv: CsvOptions {
-            has_header: !args.no_header,
+            has_header: if args.no_header { Some(false) } else if args.header { Some(true) } else { None },
             delimiter: args.delimiter.map(|c| ascii_byte("delimiter", c)).transpose()?,
-            quote: ascii_byte("quote", args.quote)?,
+            quote: args.quote.map(|c| ascii_byte("quote", c)).transpose()?,
+            no_quoting: args.no_quoting,
             escape: args.escape.map(|c| ascii_byte("escape", c)).transpose()?,
-            encoding: match args.encoding {
-                EncodingArg::Utf8 => Encoding::Utf8,
-                EncodingArg::Latin1 => Encoding::Latin1,
-            },
+            encoding: args.encoding,
             null_values: args.null_values,
         },
         infer_rows: args.infer_rows.max(1),

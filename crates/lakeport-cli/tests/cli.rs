@@ -354,3 +354,35 @@ async fn extract_summary_names_skipped_folder_markers() {
     assert_eq!(json["tables"][0]["skipped"][0]["reason"], "directory_marker");
     assert_eq!(json["tables"][0]["skipped"][1]["key"], "raw/2024/");
 }
+
+/// Issue 13, points 8 and 9 on the command line: the detected CSV dialect is printed and the
+/// flags override it (a single-column result with delimiter-like values warns); `--encoding`
+/// takes WHATWG labels, and the hint of a failed load names one that works.
+#[tokio::test]
+async fn csv_dialect_and_encoding_flags() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("clidialect").await;
+    bucket.put("s.csv", "id;name\n1;a\n2;b\n").await;
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("id,city\n1,東京\n2,大阪\n");
+    bucket.put("j.csv", sjis.to_vec()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+
+    let out = ok(d, &[], &["extract", "-c", "src", "--file", "s.csv"]);
+    assert!(out.contains("delimiter ';' (detected)") && out.contains("header row (detected)"), "{out}");
+    let q = ok(d, &[], &["query", "SELECT name FROM s ORDER BY id", "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["name", "a", "b"]);
+    let out = ok(d, &[], &["extract", "-c", "src", "--file", "s.csv", "--table", "s1", "--delimiter", ","]);
+    assert!(out.contains("delimiter ',' (given)") && out.contains("warning") && out.contains("';'"), "{out}");
+
+    let bad = lakeport(d, &[], &["extract", "-c", "src", "--file", "j.csv"]);
+    assert!(!bad.status.success() && text(&bad).contains("j.csv") && text(&bad).contains("shift_jis"), "{}", text(&bad));
+    ok(d, &[], &["extract", "-c", "src", "--file", "j.csv", "--encoding", "shift_jis"]);
+    let q = ok(d, &[], &["query", "SELECT city FROM j ORDER BY id", "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["city", "東京", "大阪"]);
+    let bad = lakeport(d, &[], &["extract", "-c", "src", "--file", "j.csv", "--encoding", "klingon"]);
+    assert!(!bad.status.success() && text(&bad).contains("klingon") && text(&bad).contains("WHATWG"), "{}", text(&bad));
+}

@@ -373,9 +373,9 @@ fn object_name(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions) -> Result<OpenedFile, ExtractError> {
+async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions, progress: &dyn Progress) -> Result<OpenedFile, ExtractError> {
     let name = object_name(source.bucket(), &info.key);
-    Ok(match kind.format {
+    let opened = match kind.format {
         FileFormat::Parquet => {
             let (store, path) = source.locate(&info.key)?;
             open_parquet(&name, store, path, info.size, read.batch_size).await?
@@ -384,7 +384,12 @@ async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &
             let stream = source.get_stream(&info.key).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
             open_text(&name, kind, stream, read).await?
         }
-    })
+    };
+    // What the reader detected (a CSV file's dialect) and its warnings.
+    for note in opened.notes() {
+        progress.note(&format!("{name}: {note}"));
+    }
+    Ok(opened)
 }
 
 /// How a file's own schema is checked against the table's while it streams.
@@ -549,8 +554,9 @@ async fn stage_once(
     mut report: TableReport,
 ) -> Result<Attempt, ExtractError> {
     let bucket = source.bucket().to_string();
+    let notes: &dyn Progress = progress.as_ref();
     let open = |(info, kind): (ObjectInfo, FileKind)| async move {
-        let opened = open_file(source, &info, kind, read).await?;
+        let opened = open_file(source, &info, kind, read, notes).await?;
         Ok::<_, ExtractError>(Source { info, kind, opened })
     };
     // Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap ranged
@@ -663,11 +669,12 @@ async fn stage_once(
     let producer = {
         let source = source.clone();
         let read = read.clone();
+        let progress = progress.clone();
         tokio::spawn(async move {
             futures::stream::iter(work)
                 .for_each_concurrent(concurrency, |job: Result<Source, (ObjectInfo, FileKind)>| {
-                    let (tx, source, read, data_target, table_schema, check) =
-                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone());
+                    let (tx, source, read, data_target, table_schema, check, progress) =
+                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone(), progress.clone());
                     let (panic_tx, file) = (tx.clone(), object_name(source.bucket(), match &job {
                         Ok(f) => &f.info.key,
                         Err((info, _)) => &info.key,
@@ -676,7 +683,7 @@ async fn stage_once(
                         let f = match job {
                             Ok(probed) => probed,
                             Err((info, kind)) => {
-                                let opened = match open_file(&source, &info, kind, &read).await {
+                                let opened = match open_file(&source, &info, kind, &read, progress.as_ref()).await {
                                     Ok(o) => o,
                                     Err(e) => return drop(tx.send(Err(e)).await),
                                 };

@@ -13,22 +13,35 @@ use crate::bytes_in::{Chunks, Offsets};
 use crate::error::Position;
 use crate::infer::ColumnStats;
 use crate::schema::conform_at;
-use crate::{batch_stream, exact, BatchStream, NextBatch, FileKind, FormatError, ReadOptions};
+use crate::{batch_stream, exact, sniff, BatchStream, NextBatch, FileKind, FormatError, ReadOptions};
 
 /// Stop sampling after this many bytes even if fewer records than asked for were seen.
 const SAMPLE_CAP: usize = 32 << 20;
 
+/// The quote byte that means "no quoting": arrow-csv and csv-core always have a quote byte, and
+/// 0xFF never occurs in UTF-8 (every text reaches the parser as UTF-8), so it never quotes.
+const NO_QUOTE: u8 = 0xFF;
+
 pub(crate) struct CsvBody {
     sample: Vec<Bytes>,
     rest: Option<Chunks>,
-    delimiter: u8,
+    dialect: Dialect,
+    has_header: bool,
     offsets: Offsets,
+    notes: Vec<String>,
 }
 
 pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) -> Result<(SchemaRef, CsvBody), FormatError> {
     let csv = &options.csv;
-    let delimiter = csv.delimiter.unwrap_or_else(|| FileKind::default_delimiter(name));
-    let wanted_lines = options.infer_rows + usize::from(csv.has_header) + 1;
+    let tsv = FileKind::default_delimiter(name) == b'\t';
+    // IANA's text/tab-separated-values has no quoting: a field starting with '"' is data.
+    let quote = match csv.quote {
+        _ if csv.no_quoting => NO_QUOTE,
+        Some(q) => q,
+        None if tsv => NO_QUOTE,
+        None => b'"',
+    };
+    let wanted_lines = options.infer_rows + 2 + 1;
 
     let mut sample = Vec::new();
     let (mut lines, mut bytes, mut eof) = (0usize, 0usize, false);
@@ -46,11 +59,17 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         }
     }
     let joined: Vec<u8> = sample.iter().flat_map(|b| b.iter().copied()).collect();
+    // Without the end of the file the sample's last line may be cut: dialect detection sees whole lines.
+    let whole_lines = if eof { &joined[..] } else { &joined[..joined.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)] };
+    let delimiter = match csv.delimiter {
+        Some(d) => d,
+        None => sniff::delimiter(whole_lines, FileKind::default_delimiter(name), quote, csv.escape),
+    };
 
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(delimiter)
-        .quote(csv.quote)
+        .quote(quote)
         .escape(csv.escape)
         .double_quote(csv.escape.is_none())
         .flexible(true)
@@ -76,7 +95,7 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
                 });
             }
         }
-        if records.len() > options.infer_rows + usize::from(csv.has_header) {
+        if records.len() > options.infer_rows + 1 {
             break;
         }
     }
@@ -84,15 +103,22 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
     if !eof && records.len() > 1 {
         records.pop();
     }
+    let has_header = match csv.has_header {
+        Some(h) => h,
+        None => sniff::has_header(&records[..records.len().min(options.infer_rows + 1)], |v| is_null_value(v, &csv.null_values)),
+    };
+    if !has_header && records.len() > options.infer_rows {
+        records.pop();
+    }
 
-    let header: Vec<String> = if csv.has_header {
+    let header: Vec<String> = if has_header {
         records.first().map(|r| r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()).unwrap_or_default()
     } else {
         let width = records.iter().map(|r| r.len()).max().unwrap_or(0);
         (1..=width).map(|i| format!("column_{i}")).collect()
     };
     let names = clean_names(&header);
-    let data = if csv.has_header { records.get(1..).unwrap_or(&[]) } else { &records[..] };
+    let data = if has_header { records.get(1..).unwrap_or(&[]) } else { &records[..] };
 
     let mut stats = vec![ColumnStats::default(); names.len()];
     for record in data.iter().take(options.infer_rows) {
@@ -112,8 +138,45 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         })
         .collect();
 
+    let notes = dialect_notes(csv, delimiter, quote, has_header, &names, data);
     let rest = if eof { None } else { Some(chunks) };
-    Ok((Arc::new(Schema::new(fields)), CsvBody { sample, rest, delimiter, offsets }))
+    let dialect = Dialect { delimiter, quote, escape: csv.escape };
+    Ok((Arc::new(Schema::new(fields)), CsvBody { sample, rest, dialect, has_header, offsets, notes }))
+}
+
+/// What the reader took the file's dialect to be (what was detected, what was given), and a
+/// warning when a file read as one column holds characters that could be its delimiter.
+fn dialect_notes(csv: &crate::CsvOptions, delimiter: u8, quote: u8, has_header: bool, names: &[String], data: &[csv::ByteRecord]) -> Vec<String> {
+    let show = |b: u8| match b {
+        b'\t' => "tab".to_string(),
+        b => format!("'{}'", b as char),
+    };
+    let how = |given: bool| if given { "given" } else { "detected" };
+    let quote_text = if quote == NO_QUOTE { "no quoting".to_string() } else { format!("quote {}", show(quote)) };
+    let mut notes = vec![format!(
+        "CSV dialect: delimiter {} ({}), {}, {} ({})",
+        show(delimiter),
+        how(csv.delimiter.is_some()),
+        quote_text,
+        if has_header { "header row" } else { "no header row" },
+        how(csv.has_header.is_some()),
+    )];
+    if names.len() == 1 {
+        let mut found: Vec<String> = sniff::CANDIDATES
+            .iter()
+            .copied()
+            .filter(|&d| d != delimiter && (names[0].as_bytes().contains(&d) || data.iter().any(|r| r.iter().any(|f| f.contains(&d)))))
+            .map(show)
+            .collect();
+        found.dedup();
+        if !found.is_empty() {
+            notes.push(format!(
+                "warning: the file loads as a single column, but its values contain {}: if that is the delimiter, set it",
+                found.join(" and ")
+            ));
+        }
+    }
+    notes
 }
 
 /// Header names made usable as column names: trimmed, never empty, unique.
@@ -138,6 +201,10 @@ fn is_null_value(v: &str, nulls: &[String]) -> bool {
 }
 
 impl CsvBody {
+    pub(crate) fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     pub(crate) fn into_batches(self, name: String, file_schema: SchemaRef, target: SchemaRef, options: &ReadOptions) -> BatchStream {
         let csv = &options.csv;
         // Decode straight into the target types, in the file's column order.
@@ -156,9 +223,9 @@ impl CsvBody {
             .collect::<Vec<_>>()
             .join("|");
         let mut builder = arrow_csv::ReaderBuilder::new(decode_schema.clone())
-            .with_header(csv.has_header)
-            .with_delimiter(self.delimiter)
-            .with_quote(csv.quote)
+            .with_header(self.has_header)
+            .with_delimiter(self.dialect.delimiter)
+            .with_quote(self.dialect.quote)
             .with_null_regex(Regex::new(&format!("^(?:{null_pattern})$")).expect("escaped pattern"))
             .with_batch_size(options.batch_size);
         if let Some(e) = csv.escape {
@@ -174,10 +241,11 @@ impl CsvBody {
             buf: Bytes::new(),
             eof: false,
             window: Window::default(),
-            header: u64::from(csv.has_header),
+            header: u64::from(self.has_header),
             rows: 0,
-            dialect: Dialect { delimiter: self.delimiter, quote: csv.quote, escape: csv.escape },
+            dialect: self.dialect,
             offsets: self.offsets,
+            end_checked: false,
         };
         batch_stream(state)
     }
@@ -200,6 +268,8 @@ struct DecodeState {
     rows: u64,
     dialect: Dialect,
     offsets: Offsets,
+    /// The end of the input was checked for an open quoted field.
+    end_checked: bool,
 }
 
 impl NextBatch for DecodeState {
@@ -215,6 +285,24 @@ impl NextBatch for DecodeState {
                     }
                 } else {
                     self.eof = true;
+                }
+            }
+            if self.eof && !self.end_checked {
+                self.end_checked = true;
+                // csv-core ends a quoted field that is still open at the end of the input as if
+                // it were closed: the rest of the file would become one value (rows lost without
+                // a word). Refuse that, naming where the quote was opened.
+                if self.dialect.quote != NO_QUOTE {
+                    if let Some(found) = self.window.open_quote(self.dialect.parser(), self.dialect.delimiter) {
+                        return Err(FormatError::Parse {
+                            file: self.name.clone(),
+                            at: self.position(Some(&found), None),
+                            message: format!(
+                                "the quoted field that starts here is never closed: the file ends inside it (a missing closing quote {})",
+                                self.dialect.quote as char
+                            ),
+                        });
+                    }
                 }
             }
             // An empty slice tells the decoder the input has ended (it then finishes the last record).
@@ -310,7 +398,7 @@ impl DecodeState {
             return FormatError::Parse {
                 file,
                 at: self.position(found.as_ref(), self.decode_schema.fields().get(col).map(|f| f.name().clone())),
-                message: "invalid UTF-8 (is the file latin-1? set the encoding to latin-1)".into(),
+                message: crate::bytes_in::encoding_hint(found.as_ref().map_or(&[][..], |f| &f.value[..])),
             };
         }
         FormatError::Parse { file, at: Position::default(), message: msg }
@@ -445,6 +533,51 @@ impl Window {
                 fld += 1;
             }
         }
+    }
+}
+
+impl Window {
+    /// Where the field starts that is still inside quotes at the end of the window, if one is.
+    ///
+    /// csv-core does not tell its state, so the window is parsed again (only at the end of the
+    /// input, and only the bytes since the last flushed batch, which starts at a record
+    /// boundary) and then fed a probe, "\n" delimiter "\n": outside quotes that ends a record
+    /// (after a complete one the first line break is skipped as blank and the rest is a record of
+    /// two empty fields); inside quotes it is data, and no record ends.
+    fn open_quote(&self, mut parser: csv_core::Reader, delimiter: u8) -> Option<Found> {
+        let mut bytes = Vec::with_capacity(self.chunks.iter().map(|c| c.len()).sum::<usize>());
+        self.chunks.iter().for_each(|c| bytes.extend_from_slice(c));
+        if self.first_record > 0 {
+            // As in `locate`: past a BOM.
+            parser.read_field(b"\n", &mut [0u8; 1]);
+        }
+        let mut out = [0u8; 4096];
+        let (mut pos, mut field_start, mut record_begins) = (0usize, 0usize, true);
+        while pos < bytes.len() {
+            let (result, read, _) = parser.read_field(&bytes[pos..], &mut out);
+            pos += read;
+            match result {
+                csv_core::ReadFieldResult::Field { record_end } => {
+                    field_start = pos;
+                    record_begins = record_end;
+                }
+                csv_core::ReadFieldResult::End => return None,
+                _ => {}
+            }
+        }
+        let probe = [b'\n', delimiter, b'\n'];
+        let mut p = 0;
+        while p < probe.len() {
+            let (result, read, _) = parser.read_field(&probe[p..], &mut out);
+            p += read;
+            match result {
+                csv_core::ReadFieldResult::Field { record_end: true } | csv_core::ReadFieldResult::End => return None,
+                _ if read == 0 => break,
+                _ => {}
+            }
+        }
+        let start = if record_begins { record_start(&bytes, field_start) } else { field_start };
+        Some(Found { line: line_at(&bytes, start, self.line), offset: self.offset + start as u64, value: Vec::new() })
     }
 }
 

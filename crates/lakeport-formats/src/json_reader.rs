@@ -60,6 +60,33 @@ pub(crate) struct Normaliser {
     out: Vec<u8>,
     ends: Vec<usize>,
     starts: Vec<Place>,
+    /// The objects and arrays open in the current record, innermost last.
+    levels: Vec<Level>,
+    /// The keys of the open objects, as ranges of `out` (their text between the quotes).
+    keys: Vec<(usize, usize)>,
+    /// The string being read: where its text starts in `out`, whether it is a key, where it is.
+    string_start: usize,
+    string_is_key: bool,
+    string_place: Place,
+}
+
+/// An object or array open in the current record.
+#[derive(Clone, Copy)]
+struct Level {
+    object: bool,
+    /// In an object: the next string is a key.
+    expect_key: bool,
+    /// Where this object's keys start in `Normaliser::keys`.
+    keys_from: usize,
+}
+
+/// Whether two keys' texts (JSON string contents, escapes as written) name the same key.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if !a.contains(&b'\\') && !b.contains(&b'\\') {
+        return a == b;
+    }
+    let text = |k: &[u8]| serde_json::from_slice::<String>(&[&b"\""[..], k, b"\""].concat()).ok();
+    text(a).is_some() && text(a) == text(b)
 }
 
 /// Records taken from the normaliser: their bytes, where each ends in them, where each starts in the file.
@@ -79,7 +106,23 @@ impl Records {
 impl Normaliser {
     fn new() -> Self {
         let start = Place { line: 1, offset: 0 };
-        Normaliser { shape: Shape::Unknown, depth: 0, in_string: false, escape: false, line: 1, offset: 0, record_start: start, out: Vec::new(), ends: Vec::new(), starts: Vec::new() }
+        Normaliser {
+            shape: Shape::Unknown,
+            depth: 0,
+            in_string: false,
+            escape: false,
+            line: 1,
+            offset: 0,
+            record_start: start,
+            out: Vec::new(),
+            ends: Vec::new(),
+            starts: Vec::new(),
+            levels: Vec::new(),
+            keys: Vec::new(),
+            string_start: 0,
+            string_is_key: false,
+            string_place: start,
+        }
     }
 
     fn feed(&mut self, file: &str, input: &[u8], offsets: Offsets) -> Result<(), FormatError> {
@@ -101,15 +144,50 @@ impl Normaliser {
                         self.escape = true;
                     } else if b == b'"' {
                         self.in_string = false;
+                        if self.string_is_key {
+                            // Both references refuse an object with a key twice; which value was
+                            // meant is unknown, so lakeport does too (serde/arrow would keep one).
+                            let key = (self.string_start, self.out.len() - 1);
+                            let level = self.levels.last_mut().expect("a key is inside an object");
+                            level.expect_key = false;
+                            let from = level.keys_from;
+                            if let Some(&(s, e)) = self.keys[from..].iter().find(|&&(s, e)| same_key(&self.out[s..e], &self.out[key.0..key.1])) {
+                                let name = String::from_utf8_lossy(&self.out[s..e]).into_owned();
+                                return Err(FormatError::Parse {
+                                    file: file.to_string(),
+                                    at: self.string_place.position(offsets, None),
+                                    message: format!("key \"{name}\" appears twice in one object (which value is meant is unknown)"),
+                                });
+                            }
+                            self.keys.push(key);
+                        }
                     } else if b == b'\n' {
                         return Err(err(self.line, i, "line break inside a JSON string"));
                     }
                     continue;
                 }
                 match b {
-                    b'"' => self.in_string = true,
-                    b'{' | b'[' => self.depth += 1,
+                    b'"' => {
+                        self.in_string = true;
+                        self.string_start = self.out.len();
+                        self.string_is_key = self.levels.last().is_some_and(|l| l.object && l.expect_key);
+                        if self.string_is_key {
+                            self.string_place = Place { line: self.line, offset: base + i as u64 };
+                        }
+                    }
+                    b'{' | b'[' => {
+                        self.depth += 1;
+                        self.levels.push(Level { object: b == b'{', expect_key: b == b'{', keys_from: self.keys.len() });
+                    }
+                    b',' => {
+                        if let Some(l) = self.levels.last_mut() {
+                            l.expect_key = l.object;
+                        }
+                    }
                     b'}' | b']' => {
+                        if let Some(l) = self.levels.pop() {
+                            self.keys.truncate(l.keys_from);
+                        }
                         self.depth -= 1;
                         if self.depth == 0 {
                             self.out.push(b'\n');
@@ -139,6 +217,9 @@ impl Normaliser {
                     }
                     self.record_start = Place { line: self.line, offset: base + i as u64 };
                     self.depth = 1;
+                    self.levels.clear();
+                    self.keys.clear();
+                    self.levels.push(Level { object: true, expect_key: true, keys_from: 0 });
                     self.out.push(b);
                 }
                 (Shape::Array, b',') => {}
@@ -178,6 +259,11 @@ impl Normaliser {
         for e in &mut self.ends {
             *e -= cut;
         }
+        // A record in progress moved with the rest: so do its keys and open string.
+        for (s, e) in &mut self.keys {
+            (*s, *e) = (*s - cut, *e - cut);
+        }
+        self.string_start = self.string_start.saturating_sub(cut);
         Records { bytes, ends, starts: self.starts.drain(..n).collect() }
     }
 
@@ -276,7 +362,7 @@ impl JsonBody {
         for f in target.fields().iter().filter(|f| f.data_type() == &DataType::Utf8) {
             if self.json_text.contains(f.name()) {
                 json.insert(f.name().clone());
-            } else if self.schema.field_with_name(f.name()).is_ok_and(|own| own.data_type().is_nested()) {
+            } else if options.text_columns.contains(f.name()) || self.schema.field_with_name(f.name()).is_ok_and(|own| own.data_type().is_nested()) {
                 structural.insert(f.name().clone());
             }
         }
@@ -372,8 +458,30 @@ impl JsonState {
             let column = msg.strip_prefix("whilst decoding field '").and_then(|rest| {
                 self.target.fields().iter().map(|f| f.name()).filter(|n| rest.starts_with(&format!("{n}':"))).max_by_key(|n| n.len()).cloned()
             });
-            let offset = column.as_ref().and_then(|c| members.get(c)).and_then(|raw| (raw.get().as_ptr() as usize).checked_sub(record.as_ptr() as usize));
+            // strict mode: "column 'NAME' missing from schema" for a key the sample did not have.
+            let new_key = column.is_none().then(|| msg.strip_prefix("column '").and_then(|r| r.strip_suffix("' missing from schema"))).flatten();
+            let member = column.as_deref().or(new_key);
+            let raw = member.and_then(|c| members.get(c));
+            let offset = raw.and_then(|raw| (raw.get().as_ptr() as usize).checked_sub(record.as_ptr() as usize));
             let place = offset.map_or(start, |o| start.at(record, o));
+            if let Some(key) = new_key {
+                // A key first seen after the sample: its values would be dropped; refuse instead.
+                return FormatError::Parse {
+                    file: self.name.clone(),
+                    at: place.position(self.offsets, Some(key.to_string())),
+                    message: format!(
+                        "key \"{key}\" is not among the columns inferred from the first records (it first appears here); enlarge the sample with --infer-rows"
+                    ),
+                };
+            }
+            if let (Some(column), Some(raw)) = (&column, raw) {
+                // A value that does not fit the column's inferred type: the type fallback can make
+                // the column text (objects and arrays then become their JSON text).
+                let text = raw.get();
+                let value = if text.len() > 80 { format!("{}…", &text[..text.char_indices().nth(77).map_or(text.len(), |(i, _)| i)]) } else { text.to_string() };
+                let expected = self.target.field_with_name(column).map(|f| f.data_type().to_string()).unwrap_or_default();
+                return FormatError::Value { file: self.name.clone(), at: place.position(self.offsets, Some(column.clone())), value, expected };
+            }
             return FormatError::Parse {
                 file: self.name.clone(),
                 at: place.position(self.offsets, column),

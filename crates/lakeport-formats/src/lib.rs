@@ -17,6 +17,7 @@ mod kind;
 mod options;
 mod parquet_reader;
 mod schema;
+mod sniff;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -66,6 +67,15 @@ enum Body {
 impl OpenedFile {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the reader detected about the file worth telling the user (a CSV file's dialect,
+    /// warnings), one sentence each.
+    pub fn notes(&self) -> &[String] {
+        match &self.body {
+            Body::Csv(b) => b.notes(),
+            _ => &[],
+        }
     }
 
     /// The file's own schema (column order as in the file; inferred for CSV/JSON).

@@ -1,23 +1,80 @@
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    #[default]
-    Utf8,
-    /// ISO-8859-1, transcoded to UTF-8 while streaming.
-    Latin1,
+/// A text encoding, by its WHATWG Encoding Standard label (`utf-8`, `utf-16le`, `utf-16be`,
+/// `shift_jis`, `windows-1252`, `latin1` — which the standard maps to windows-1252 —, `gbk`, …),
+/// decoded with `encoding_rs`. Serialized as the label it was made from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Encoding {
+    label: String,
+    encoding: &'static encoding_rs::Encoding,
+}
+
+impl Encoding {
+    /// The encoding a WHATWG label names (case and surrounding spaces ignored). Errors: a message
+    /// naming the label, for labels the standard does not know and for `replacement` (the
+    /// standard's stand-in for encodings it refuses to decode, such as ISO-2022-KR).
+    pub fn from_label(label: &str) -> Result<Encoding, String> {
+        // "latin-1" and "utf8" were this type's serialized names before it took WHATWG labels.
+        let whatwg = if label.trim().eq_ignore_ascii_case("latin-1") { "latin1" } else { label };
+        match encoding_rs::Encoding::for_label(whatwg.trim().as_bytes()) {
+            Some(e) if e != encoding_rs::REPLACEMENT => Ok(Encoding { label: label.trim().to_ascii_lowercase(), encoding: e }),
+            _ => Err(format!(
+                "unknown encoding '{label}': give a WHATWG encoding label, e.g. utf-8, utf-16le, utf-16be, windows-1252 (also latin1), shift_jis, gbk, euc-kr"
+            )),
+        }
+    }
+
+    pub fn utf8() -> Encoding {
+        Encoding { label: "utf-8".into(), encoding: encoding_rs::UTF_8 }
+    }
+
+    /// The encoding's canonical name (`windows-1252` for the label `latin1`).
+    pub fn name(&self) -> &'static str {
+        self.encoding.name()
+    }
+
+    pub(crate) fn get(&self) -> &'static encoding_rs::Encoding {
+        self.encoding
+    }
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding::utf8()
+    }
+}
+
+impl TryFrom<String> for Encoding {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Encoding::from_label(&s)
+    }
+}
+
+impl From<Encoding> for String {
+    fn from(e: Encoding) -> String {
+        e.label
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CsvOptions {
-    pub has_header: bool,
-    /// `None`: comma, or tab for `.tsv` files.
+    /// `None`: detected from the sample (see `sniff`): a first row whose values all fit the
+    /// types of the rows below it, with at least one non-text column, is data; otherwise a header.
+    pub has_header: Option<bool>,
+    /// `None`: detected from the sample among `,` `\t` `;` `|` (see `sniff`); `.tsv` files
+    /// prefer tab.
     pub delimiter: Option<u8>,
-    pub quote: u8,
+    /// `None`: `"`, except for `.tsv` files, which have no quoting (IANA text/tab-separated-values).
+    pub quote: Option<u8>,
+    /// No quote character at all: a `"` is data wherever it is.
+    pub no_quoting: bool,
     /// `None`: quotes are escaped by doubling them (RFC 4180).
     pub escape: Option<u8>,
+    /// The text encoding when the file has no byte order mark (a BOM — UTF-8, UTF-16LE,
+    /// UTF-16BE — decides by itself). Default UTF-8.
     pub encoding: Encoding,
     /// Values read as NULL (compared after trimming nothing). The empty string is always NULL.
     pub null_values: Vec<String>,
@@ -25,7 +82,7 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { has_header: true, delimiter: None, quote: b'"', escape: None, encoding: Encoding::Utf8, null_values: Vec::new() }
+        CsvOptions { has_header: None, delimiter: None, quote: None, no_quoting: false, escape: None, encoding: Encoding::utf8(), null_values: Vec::new() }
     }
 }
 

@@ -110,8 +110,8 @@ async fn gzip_zstd_bom_latin1_and_tsv() {
     let latin1 = b"name,city\nJos\xe9,M\xfcnchen\n".to_vec();
     let mut opts = ReadOptions::default();
     let err = read("l.csv", latin1.clone(), &opts).await.unwrap_err().to_string();
-    assert!(err.contains("l.csv") && err.contains("latin-1"), "{err}");
-    opts.csv.encoding = Encoding::Latin1;
+    assert!(err.contains("l.csv") && err.contains("windows-1252"), "the hint names an encoding that works: {err}");
+    opts.csv.encoding = Encoding::from_label("windows-1252").unwrap();
     let (_, b) = read("l.csv", latin1, &opts).await.unwrap();
     assert_eq!(b[0].column(1).as_string::<i32>().value(0), "München");
 }
@@ -222,7 +222,6 @@ fn position_cases() -> Vec<Case> {
         case("a broken timestamp (arrow-csv's other message)", "ts.csv", "id,ts\n1,2024-01-01 10:00:00\n\n2,2024-01-02 10:00:00\n3,2024-01-03 10:00:00\n4,yesterday\n", 3, 6, At("yesterday", 0), Some("ts")),
         case("a broken boolean", "bool.csv", "id,ok\n1,\"true\"\n2,false\n3,true\n4,\"maybe\nnot\"\n", 3, 5, At("\"maybe", 0), Some("ok")),
         case("invalid UTF-8 in the first chunk after a BOM and a multi-line record", "u.csv", b"\xEF\xBB\xBFid,note\n1,\"a\nb\"\n2,\xff\n".to_vec(), 1000, 4, At("\u{fffd}", 0), None),
-        case("TSV with a quoted line break", "t.tsv", "id\tt\tn\n1\t\"a\nb\"\t1\n2\tx\t2\n3\ty\t3\n4\tz\thigh\n", 3, 6, At("high", 0), Some("n")),
         case("NDJSON with blank lines and CRLF", "e.ndjson", crlf("{\"id\": 1}\n\n{\"id\": 2}\n\n\n{\"id\": 3}\n{\"id\": \"three\"}\n"), 3, 7, At("\"three\"", 0), Some("id")),
         case("NDJSON with a BOM", "e.ndjson", bom("{\"id\": 1}\n{\"id\": 2}\n\n{\"id\": 3}\n{\"id\": \"three\"}\n"), 3, 5, At("\"three\"", 0), Some("id")),
         case(
@@ -268,13 +267,17 @@ fn position_cases() -> Vec<Case> {
     ];
     // Header-less CSV with CRLF: arrow-csv numbers records differently without a header.
     let mut c = case("no header row, CRLF", "h.csv", crlf("1,\"a\nb\",2\n2,c,3\n3,d,4\n4,e,high\n"), 3, 5, At("high", 0), Some("column_3"));
-    c.opts.csv.has_header = false;
+    c.opts.csv.has_header = Some(false);
+    cases.push(c);
+    // TSV has no quoting by default (issue 13): quoting asked for.
+    let mut c = case("TSV with a quoted line break", "t.tsv", "id\tt\tn\n1\t\"a\nb\"\t1\n2\tx\t2\n3\ty\t3\n4\tz\thigh\n", 3, 6, At("high", 0), Some("n"));
+    c.opts.csv.quote = Some(b'"');
     cases.push(c);
     let mut c = case("backslash escapes, as configured", "e.csv", "id,t,n\n1,\"say \\\"hi\n\\\"\",1\n2,x,2\n3,y,3\n4,z,high\n", 3, 6, At("high", 0), Some("n"));
     c.opts.csv.escape = Some(b'\\');
     cases.push(c);
     let mut c = case("latin-1: the line, and no byte offset (transcoding moves bytes)", "l.csv", b"name,n\nJos\xe9,1\n\"M\xfcn\nchen\",2\nx,3\ny,high\n".to_vec(), 3, 6, At("high", 0), Some("n"));
-    c.opts.csv.encoding = Encoding::Latin1;
+    c.opts.csv.encoding = Encoding::from_label("latin1").unwrap();
     cases.push(c);
 
     // Errors far into the file: past the first 256 KiB chunk and across many batches.
@@ -331,7 +334,7 @@ async fn error_positions_are_physical_lines_of_the_decompressed_file() {
             Place::End => c.text.len(),
         };
         assert_eq!(c.text[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1, c.line, "{}: the table is wrong", c.label);
-        let byte = (c.opts.csv.encoding == Encoding::Utf8).then_some(offset as u64);
+        let byte = (c.opts.csv.encoding == Encoding::utf8()).then_some(offset as u64);
 
         for (suffix, data) in [("", c.text.clone()), (".gz", gzip(&c.text).await), (".zst", zstd(&c.text).await)] {
             for batch_size in [1, 2, 8192] {
@@ -369,4 +372,199 @@ async fn csv_value_errors_name_the_value_and_the_type() {
     let opts = ReadOptions { infer_rows: 3, text_columns: vec!["ts".into()], ..Default::default() };
     let (_, b) = read("ts.csv", csv.into(), &opts).await.unwrap();
     assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 4);
+}
+
+fn line_of(e: &FormatError) -> Option<u64> {
+    e.position().and_then(|p| p.line).map(|l| l.get())
+}
+
+/// Issue 13, point 2: a quoted field still open at the end of the file is an error naming the
+/// line where the quote was opened — never a load with fewer rows. The whole kind: compressed,
+/// TSV with quoting asked for, the last line, the header, CRLF, far into the file.
+#[tokio::test]
+async fn an_unterminated_quote_names_the_line_where_it_opens() {
+    let tsv_quoted = ReadOptions { csv: lakeport_formats::CsvOptions { quote: Some(b'"'), ..Default::default() }, ..Default::default() };
+    let mut far = String::from("a,b\n");
+    for i in 0..50_000 {
+        far.push_str(&format!("{i},\"v{i}\"\n"));
+    }
+    far.push_str("50000,\"open\n50001,x\n50002,y\n");
+    let cases: Vec<(&str, Vec<u8>, ReadOptions, u64)> = vec![
+        ("u.csv", b"a,b\n1,\"x\n2,y\n3,z\n".to_vec(), ReadOptions::default(), 2),
+        ("u.csv.gz", gzip(b"a,b\n1,\"x\n2,y\n3,z\n").await, ReadOptions::default(), 2),
+        ("u.csv.zst", zstd(b"a,b\n1,\"x\n2,y\n3,z\n").await, ReadOptions::default(), 2),
+        ("u.csv", b"a,b\r\n1,x\r\n2,y\r\n3,\"z\r\n".to_vec(), ReadOptions::default(), 4),
+        ("u.csv", b"a,b\n1,x\n2,\"y".to_vec(), ReadOptions::default(), 3),
+        ("u.csv", b"a,\"b\n1,2\n3,4\n".to_vec(), ReadOptions::default(), 1),
+        ("u.tsv.gz", gzip(b"a\tb\n1\t\"x\n2\ty\n").await, tsv_quoted, 2),
+        ("far.csv", far.into_bytes(), ReadOptions { batch_size: 7, ..Default::default() }, 50_002),
+    ];
+    for (name, data, opts, line) in cases {
+        let e = read(name, data, &opts).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(name) && msg.contains("never closed"), "{name}: {msg}");
+        assert_eq!(line_of(&e), Some(line), "{name}: {msg}");
+    }
+    // A closed quote at the very end, and quotes escaped by doubling, are fine.
+    let (_, b) = read("ok.csv", b"a,b\n1,\"x\"\"y\"\n2,\"z\"".to_vec(), &ReadOptions::default()).await.unwrap();
+    assert_eq!(rows(&b), 2);
+}
+
+/// Issue 13, point 8: `.tsv` files have no quoting by default: a field starting with '"' is data
+/// and does not swallow the lines after it.
+#[tokio::test]
+async fn tsv_files_have_no_quoting() {
+    let (_, b) = read("t.tsv", b"a\tb\n1\t\"x\n2\ty\n3\tz\"\n".to_vec(), &ReadOptions::default()).await.unwrap();
+    assert_eq!(rows(&b), 3);
+    let all = arrow::compute::concat_batches(&b[0].schema(), &b).unwrap();
+    assert_eq!(all.column(1).as_string::<i32>().value(0), "\"x");
+    assert_eq!(all.column(1).as_string::<i32>().value(2), "z\"");
+}
+
+async fn open(name: &str, data: &[u8], opts: &ReadOptions) -> lakeport_formats::OpenedFile {
+    open_text(name, FileKind::from_key(name).unwrap(), stream(data.to_vec(), 5), opts).await.unwrap()
+}
+
+/// Issue 13, point 8: the delimiter and the header row are detected from the sample and said;
+/// flags override; a file that still loads as one column with delimiter-like characters warns.
+#[tokio::test]
+async fn delimiter_and_header_are_detected_and_said() {
+    let d = ReadOptions::default();
+    for (name, data, cols, delim) in [
+        ("s.csv", &b"id;name;amount\n1;a;2,5\n2;b;3,5\n"[..], 3, "';'"),
+        ("p.csv", b"id|name\n1|a\n2|b\n", 2, "'|'"),
+        ("t.csv", b"id\tname\n1\ta\n2\tb\n", 2, "tab"),
+        ("c.tsv", b"id,name\n1,a\n", 2, "','"),
+        ("q.csv", b"\"id\";\"name\"\n1;\"a;b\"\n2;c\n", 2, "';'"),
+    ] {
+        let f = open(name, data, &d).await;
+        assert_eq!(f.schema().fields().len(), cols, "{name}");
+        assert!(f.notes()[0].contains(&format!("delimiter {delim} (detected)")), "{name}: {:?}", f.notes());
+    }
+    // Header: a first row of values that fit the rows below is data.
+    let f = open("n.csv", b"1,2024-01-01,3.5\n2,2024-01-02,4.5\n", &d).await;
+    assert_eq!(f.schema().field(0).name(), "column_1");
+    assert!(f.notes()[0].contains("no header row (detected)"), "{:?}", f.notes());
+    let (_, b) = read("n.csv", b"1,2024-01-01,3.5\n2,2024-01-02,4.5\n".to_vec(), &d).await.unwrap();
+    assert_eq!(rows(&b), 2, "the first row is data");
+    let f = open("h.csv", b"id,name\n1,a\n", &d).await;
+    assert!(f.notes()[0].contains("header row (detected)"), "{:?}", f.notes());
+    // Flags override.
+    let mut given = ReadOptions::default();
+    given.csv.delimiter = Some(b',');
+    given.csv.has_header = Some(true);
+    let f = open("s.csv", b"1;a\n2;b\n", &given).await;
+    assert_eq!(f.schema().fields().len(), 1);
+    assert_eq!(f.schema().field(0).name(), "1;a");
+    assert!(f.notes()[0].contains("delimiter ',' (given)") && f.notes()[0].contains("header row (given)"), "{:?}", f.notes());
+    assert!(f.notes().iter().any(|n| n.starts_with("warning") && n.contains("';'")), "{:?}", f.notes());
+    // One column without delimiter-like characters: no warning.
+    let f = open("one.csv", b"name\nalpha\nbeta\n", &d).await;
+    assert_eq!(f.notes().len(), 1, "{:?}", f.notes());
+}
+
+/// Issue 13, point 9: UTF-16 with a BOM, Shift-JIS and windows-1252 by WHATWG label; each hint an
+/// error gives names an encoding that then works.
+#[tokio::test]
+async fn encodings_by_bom_and_label() {
+    let text = "id,name\n1,Zürich\n2,東京\n";
+    let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+    let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(|u| u.to_be_bytes())).collect();
+    for (what, data) in [("utf-16le", le.clone()), ("utf-16be", be)] {
+        let (_, b) = read("w.csv", data, &ReadOptions::default()).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(b[0].column(1).as_string::<i32>().value(1), "東京", "{what}");
+    }
+    // UTF-16 without a BOM: the hint names utf-16le, and following it works.
+    let no_bom = le[2..].to_vec();
+    let e = read("w.csv", no_bom.clone(), &ReadOptions::default()).await.unwrap_err().to_string();
+    assert!(e.contains("utf-16le"), "{e}");
+    let mut o = ReadOptions::default();
+    o.csv.encoding = Encoding::from_label("utf-16le").unwrap();
+    let (_, b) = read("w.csv", no_bom, &o).await.unwrap();
+    assert_eq!(b[0].column(1).as_string::<i32>().value(0), "Zürich");
+    // Shift-JIS: the hint names shift_jis, and following it works.
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("id,name\n1,東京\n2,大阪\n");
+    let e = read("j.csv", sjis.to_vec(), &ReadOptions::default()).await.unwrap_err().to_string();
+    assert!(e.contains("shift_jis"), "{e}");
+    o.csv.encoding = Encoding::from_label("shift_jis").unwrap();
+    let (_, b) = read("j.csv", sjis.to_vec(), &o).await.unwrap();
+    assert_eq!(b[0].column(1).as_string::<i32>().value(1), "大阪");
+    // windows-1252 (€ is 0x80 there) by its label and by "latin1", which WHATWG maps to it.
+    for label in ["windows-1252", "latin1", "cp1252"] {
+        o.csv.encoding = Encoding::from_label(label).unwrap();
+        let (_, b) = read("e.csv", b"id,price\n1,5 \x80\n".to_vec(), &o).await.unwrap();
+        assert_eq!(b[0].column(1).as_string::<i32>().value(0), "5 €", "{label}");
+    }
+    // Bytes that are not valid in the given encoding: an error naming the line, never U+FFFD.
+    o.csv.encoding = Encoding::from_label("shift_jis").unwrap();
+    let e = read("j.csv", b"id,name\n1,a\n2,\x81\x20\n".to_vec(), &o).await.unwrap_err();
+    assert_eq!(line_of(&e), Some(3), "{e}");
+    assert!(Encoding::from_label("klingon").unwrap_err().contains("klingon"));
+}
+
+/// Issue 13, point 5: a key twice in one object, at any depth, is an error naming file, line and
+/// key; the same key in sibling or nested objects is fine.
+#[tokio::test]
+async fn duplicate_json_keys_are_refused() {
+    let d = ReadOptions::default();
+    let mut many = String::new();
+    for i in 0..3000 {
+        many.push_str(&format!("{{\"id\": {i}, \"a\": {{\"b\": 1}}}}\n"));
+    }
+    many.push_str("{\"id\": 1, \"a\": {\"b\": 1, \"c\": [{\"x\": 1, \"x\": 2}]}}\n");
+    for (name, data, line, key) in [
+        ("d.ndjson", b"{\"id\": 1}\n{\"id\": 1, \"id\": 2}\n".to_vec(), 2, "id"),
+        ("d.json", b"[\n{\"id\": 1,\n \"meta\": {\"k\": 1,\n \"k\": 2}}\n]".to_vec(), 4, "k"),
+        ("d.ndjson", b"{\"a\": 1, \"\\u0061\": 2}\n".to_vec(), 1, "a"),
+        ("big.ndjson.gz", gzip(many.as_bytes()).await, 3001, "x"),
+    ] {
+        let e = read(name, data, &d).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(name) && msg.contains(&format!("\"{key}\"")) && msg.contains("twice"), "{name}: {msg}");
+        assert_eq!(line_of(&e), Some(line), "{name}: {msg}");
+    }
+    let (_, b) = read("ok.json", b"[{\"a\": {\"a\": 1, \"b\": [{\"a\": 2}, {\"a\": 3}]}}, {\"a\": {\"a\": 4}}]".to_vec(), &d).await.unwrap();
+    assert_eq!(rows(&b), 2);
+}
+
+/// Issue 13, point 4: a key first seen after the inference sample fails naming file, line and key
+/// (NDJSON, a JSON array, gzip) — never a dropped value.
+#[tokio::test]
+async fn json_keys_after_the_sample_are_refused() {
+    let mut nd = String::new();
+    for i in 0..1000 {
+        nd.push_str(&format!("{{\"a\": {i}}}\n"));
+    }
+    nd.push_str("{\"a\": 2, \"b\": \"x\"}\n");
+    let arr = format!("[\n{}]", nd.trim_end().replace('\n', ",\n"));
+    for (name, data) in [("k.ndjson", nd.as_bytes().to_vec()), ("k.json", arr.into_bytes()), ("k.ndjson.gz", gzip(nd.as_bytes()).await)] {
+        let e = read(name, data, &ReadOptions::default()).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(name) && msg.contains("\"b\"") && msg.contains("--infer-rows"), "{name}: {msg}");
+        assert_eq!(line_of(&e), Some(if name == "k.json" { 1002 } else { 1001 }), "{name}: {msg}");
+    }
+    // A sample that covers it loads the column.
+    let (s, b) = read("k.ndjson", nd.into_bytes(), &ReadOptions { infer_rows: 2000, ..Default::default() }).await.unwrap();
+    assert_eq!((s.fields().len(), rows(&b)), (2, 1001));
+}
+
+/// Issue 13, point 12: a field that is a scalar in the sample and an object later is a type error
+/// naming file, line and field, one the type fallback can act on (it names the column); as a
+/// text column (what the fallback asks for) the object is stored as its JSON text.
+#[tokio::test]
+async fn json_scalars_then_objects_are_a_fallback_type_error() {
+    let mut nd = String::new();
+    for i in 0..1000 {
+        nd.push_str(&format!("{{\"id\": {i}, \"v\": {i}}}\n"));
+    }
+    nd.push_str("{\"id\": 1000, \"v\": {\"x\": [1, 2]}}\n");
+    let e = read("m.ndjson", nd.as_bytes().to_vec(), &ReadOptions::default()).await.unwrap_err();
+    assert_eq!(e.type_mismatch_column(), Some("v"), "{e}");
+    assert_eq!(line_of(&e), Some(1001), "{e}");
+    assert!(e.to_string().contains("m.ndjson"), "{e}");
+    let opts = ReadOptions { text_columns: vec!["v".into()], ..Default::default() };
+    let (_, b) = read("m.ndjson", nd.into_bytes(), &opts).await.unwrap();
+    let all = arrow::compute::concat_batches(&b[0].schema(), &b).unwrap();
+    let v = all.column(1).as_string::<i32>();
+    assert_eq!((v.value(0), v.value(1000)), ("0", "{\"x\":[1,2]}"));
 }
