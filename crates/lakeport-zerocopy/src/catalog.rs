@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::DataFusionError;
+use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg_datafusion::IcebergStaticTableProvider;
 
@@ -104,6 +105,34 @@ fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
         .ok_or_else(|| ZeroCopyError::Request { operation: format!("time travel on {name}"), message: format!("the table has no snapshot as old as {at}") })
 }
 
+/// The table's metadata with its current snapshot read in the table's *current* schema.
+///
+/// A schema change (add, rename, widen, drop, reorder a column) writes no snapshot, so the current
+/// snapshot still names the schema it was written with. iceberg-datafusion 0.10.1 plans with the
+/// current schema but scans with the snapshot's, and the two disagree (a panic on a widened column,
+/// "column not found" on an added one). Reading the current snapshot in the current schema is what
+/// pyiceberg and Spark do: the reader maps data files to it by field id, so new columns read as
+/// null and widened ones are cast. iceberg 0.10.1 has no setter for a snapshot's schema id, hence
+/// the round trip through the metadata's JSON form (in this one place). Time travel to a snapshot
+/// keeps that snapshot's schema.
+pub(crate) fn read_with_current_schema(metadata: TableMetadata) -> Result<TableMetadata, ZeroCopyError> {
+    let (Some(current), schema_id) = (metadata.current_snapshot(), metadata.current_schema_id()) else {
+        return Ok(metadata);
+    };
+    if current.schema_id() == Some(schema_id) {
+        return Ok(metadata);
+    }
+    let snapshot_id = current.snapshot_id();
+    let invalid = |e: serde_json::Error| ZeroCopyError::Request { operation: "read the table metadata".into(), message: e.to_string() };
+    let mut json = serde_json::to_value(&metadata).map_err(invalid)?;
+    for snapshot in json["snapshots"].as_array_mut().into_iter().flatten() {
+        if snapshot["snapshot-id"].as_i64() == Some(snapshot_id) {
+            snapshot["schema-id"] = serde_json::json!(schema_id);
+        }
+    }
+    serde_json::from_value(json).map_err(invalid)
+}
+
 #[async_trait::async_trait]
 impl SchemaProvider for ZeroCopySchema {
     fn as_any(&self) -> &dyn Any {
@@ -125,6 +154,10 @@ impl SchemaProvider for ZeroCopySchema {
             Some(vended) if client.config().vended_credentials => Credentials::Static(Arc::new(vended)),
             _ => client.credentials().clone(),
         };
+        let mut loaded = loaded;
+        if version.is_none() {
+            loaded.metadata = read_with_current_schema(loaded.metadata).map_err(to_df)?;
+        }
         let table = loaded.into_table(file_io(client.config(), credentials.provider())).map_err(to_df)?;
         let provider = match version {
             None => IcebergStaticTableProvider::try_new_from_table(table).await,
