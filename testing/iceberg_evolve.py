@@ -94,13 +94,18 @@ elif action == "read":
     def plain(v):
         return str(v) if isinstance(v, decimal.Decimal) else v
     print(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows]))
-elif action == "drop-table":
-    catalog.drop_table(ident)
-    print("{}")
-elif action == "drop-namespace":
-    for t in catalog.list_tables(namespace):
-        catalog.drop_table(t)
-    catalog.drop_namespace(namespace)
+elif action in ("drop-table", "drop-namespace"):
+    # The test server's Iceberg REST endpoint does not implement DROP (501); its catalog is the
+    # Glue Data Catalog, so drop through the Glue API, as a data team's AWS tooling would.
+    import boto3
+    glue = boto3.client("glue", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+    if action == "drop-table":
+        glue.delete_table(DatabaseName=namespace, Name=table_name)
+    else:
+        for t in catalog.list_tables(namespace):
+            glue.delete_table(DatabaseName=namespace, Name=t[-1])
+        glue.delete_database(Name=namespace)
     print("{}")
 else:
     sys.exit(f"unknown action {action}")

@@ -106,6 +106,81 @@ async fn every_schema_evolution_step_without_new_data_reads_as_pyiceberg_does() 
         assert_eq!(sums[0]["q"].as_i64(), Some(want_q), "after {step}: {sums}");
         assert_eq!(sums[0]["n"].as_i64(), Some(100), "after {step}: {sums}");
     }
-    // Time travel to the snapshot still reads it with its own schema.
-    let _ = lakeport;
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = lakeport(dir, &[], args);
+    assert!(!o.status.success(), "lakeport {args:?} should fail:\n{}", text(&o));
+    text(&o)
+}
+
+fn count(dir: &Path, table: &str) -> i64 {
+    query_json(dir, &format!("SELECT count(*) AS n FROM {table}"))[0]["n"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn tables_and_namespaces_that_appear_and_disappear() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    // A namespace share (whole namespace) and a table share in another namespace; the second
+    // namespace has capitals and a dash, so its SQL names need quotes.
+    let a = unique("mkt");
+    let b = format!("Sales-{}", unique("EU"));
+    evolve(&endpoint, &["create", &a, "t1"]);
+    evolve(&endpoint, &["create", &b, "Campaign-Stats"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &a]);
+    let listed = ok(d, &[], &["connection", "shares", "lake", "--add", &format!("{b}.Campaign-Stats")]);
+    let quoted = format!("lake.\"{b}\".\"Campaign-Stats\"");
+    assert!(listed.contains(&quoted), "printed SQL names are quoted so that they parse: {listed}");
+    assert_eq!(count(d, &quoted), 100);
+    // A table inside a shared namespace is already shared: refused as a second share.
+    let e = fails(d, &["connection", "shares", "lake", "--add", &format!("{a}.t1")]);
+    assert!(e.contains("already shared through the namespace share"), "{e}");
+
+    // A table created in the shared namespace is queryable on the next query, no refresh.
+    evolve(&endpoint, &["create", &a, "t2"]);
+    assert_eq!(count(d, &format!("lake.{a}.t2")), 100);
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("new in the source (queryable): lake.{a}.t2")), "{listed}");
+
+    // Not shared vs does not exist.
+    evolve(&endpoint, &["create", &b, "other"]);
+    let e = fails(d, &["query", &format!("SELECT * FROM lake.\"{b}\".other")]);
+    assert!(e.contains("exists in the source catalog but is not shared") && e.contains(&format!("--add {b}.other")), "{e}");
+    let e = fails(d, &["query", &format!("SELECT * FROM lake.{a}.nope")]);
+    assert!(e.contains(&format!("table lake.{a}.nope does not exist in the source catalog")) && e.contains("t1, t2"), "{e}");
+    let e = fails(d, &["query", "SELECT * FROM lake.no_such_namespace.t"]);
+    assert!(e.contains("the source catalog has no namespace no_such_namespace"), "{e}");
+
+    // A table removed in the source: the query says so; `shares` and `namespaces` mark it gone.
+    evolve(&endpoint, &["drop-table", &a, "t1"]);
+    let e = fails(d, &["query", &format!("SELECT count(*) FROM lake.{a}.t1")]);
+    assert!(e.contains(&format!("table lake.{a}.t1 was removed from the source catalog")), "{e}");
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("GONE from the source: lake.{a}.t1")), "{listed}");
+    // A whole namespace removed: its share is marked gone, and every other operation still works.
+    evolve(&endpoint, &["drop-namespace", &b]);
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("{b}.Campaign-Stats")) && listed.contains("GONE: the table was removed from the source catalog"), "{listed}");
+    let status: Value = serde_json::from_str(&ok(d, &[], &["connection", "shares", "lake", "--json"])).unwrap();
+    let gone: Vec<bool> = status.as_array().unwrap().iter().map(|s| s["gone"].as_bool().unwrap()).collect();
+    assert_eq!(gone.iter().filter(|g| **g).count(), 1, "{status}");
+    let namespaces = ok(d, &[], &["connection", "namespaces", "lake"]);
+    assert!(namespaces.contains(&format!("{b}  GONE")) && namespaces.contains("[x] t1  GONE"), "{namespaces}");
+    let e = fails(d, &["query", &format!("SELECT count(*) FROM {quoted}")]);
+    assert!(e.contains("was removed from the source catalog"), "{e}");
+
+    // --refresh with a dead share present: refreshes the live one, keeps the dead one (gone).
+    let refreshed = ok(d, &[], &["connection", "shares", "lake", "--refresh"]);
+    assert!(refreshed.contains(&format!("lake.{a}.t2")) && !refreshed.contains("new in the source") && !refreshed.contains(&format!("lake.{a}.t1")), "{refreshed}");
+    // --remove of the dead share works, and the live share still answers.
+    let left = ok(d, &[], &["connection", "shares", "lake", "--remove", &format!("{b}.Campaign-Stats")]);
+    assert!(!left.contains("GONE") && left.contains(&format!("lake.{a}.t2")), "{left}");
+    assert_eq!(count(d, &format!("lake.{a}.t2")), 100);
+    // Adding what does not exist says so.
+    let e = fails(d, &["connection", "shares", "lake", "--add", &b]);
+    assert!(e.contains(&format!("namespace '{b}' does not exist in the catalog")), "{e}");
 }

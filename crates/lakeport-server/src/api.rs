@@ -256,7 +256,13 @@ async fn namespaces(State(s): State<AppState>, Path((p, name)): Path<(String, St
 }
 
 async fn get_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(pool(&s, &p).await?.shares(&name).await?)))
+    // Checked against the source catalog (gone / new tables); the saved selection when it
+    // cannot be reached.
+    let pool = pool(&s, &p).await?;
+    match core::share_status(&pool, &name).await {
+        Ok(status) => Ok(Json(json!(status))),
+        Err(_) => Ok(Json(json!(pool.shares(&name).await?))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -265,10 +271,13 @@ struct PutShares {
     add: Vec<String>,
     #[serde(default)]
     remove: Vec<String>,
+    /// Re-read the tables of every namespace share.
+    #[serde(default)]
+    refresh: bool,
 }
 
 async fn put_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(body): Json<PutShares>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(core::update_shares(&pool(&s, &p).await?, &name, &body.add, &body.remove).await?)))
+    Ok(Json(json!(core::update_shares(&pool(&s, &p).await?, &name, &body.add, &body.remove, body.refresh).await?)))
 }
 
 #[derive(Deserialize)]
