@@ -5,6 +5,7 @@ as pyiceberg does, to compare with lakeport.
 Usage:
   iceberg_evolve.py ENDPOINT create NAMESPACE TABLE   # id long, qty int, price float,
                                                      # amount decimal(9,2), note string; 2 snapshots
+  iceberg_evolve.py ENDPOINT create-empty NAMESPACE TABLE  # id long; no snapshot
   iceberg_evolve.py ENDPOINT evolve NAMESPACE TABLE STEP
       STEP: add | rename | widen-int | widen-float | widen-decimal | drop | reorder | optional
   iceberg_evolve.py ENDPOINT read NAMESPACE TABLE     # rows (ordered by id) as JSON: decimals
@@ -40,7 +41,14 @@ def schema_json(table):
     return [{"name": f.name, "type": str(f.field_type), "required": f.required} for f in table.schema().fields]
 
 
-if action == "create":
+if action == "create-empty":
+    try:
+        catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+    table = catalog.create_table(ident, schema=Schema(NestedField(1, "id", LongType(), required=True)))
+    print(json.dumps(schema_json(table)))
+elif action == "create":
     try:
         catalog.create_namespace(namespace)
     except NamespaceAlreadyExistsError:

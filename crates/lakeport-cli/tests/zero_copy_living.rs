@@ -180,7 +180,66 @@ async fn tables_and_namespaces_that_appear_and_disappear() {
     let left = ok(d, &[], &["connection", "shares", "lake", "--remove", &format!("{b}.Campaign-Stats")]);
     assert!(!left.contains("GONE") && left.contains(&format!("lake.{a}.t2")), "{left}");
     assert_eq!(count(d, &format!("lake.{a}.t2")), 100);
+    // Connection names that would collide in SQL are refused.
+    let (key, secret) = s3.user("glue");
+    let catalog = format!("{endpoint}/iceberg");
+    for (name, says) in [("Lakeport", "the pool's own SQL catalog"), ("LAKE", "already exists"), ("La-Ke", "nothing"), ("la ke", "like the existing connection 'La-Ke'")] {
+        let args = [
+            "connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+            "--path-style", "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET", "--skip-test",
+        ];
+        let o = lakeport(d, &[("SECRET", secret.expose())], &args);
+        if says == "nothing" {
+            assert!(o.status.success(), "{}", text(&o));
+        } else {
+            assert!(!o.status.success() && text(&o).contains(says), "{name}: {}", text(&o));
+        }
+    }
     // Adding what does not exist says so.
     let e = fails(d, &["connection", "shares", "lake", "--add", &b]);
     assert!(e.contains(&format!("namespace '{b}' does not exist in the catalog")), "{e}");
+}
+
+#[tokio::test]
+async fn test_connection_checks_the_shared_tables_with_the_credentials_queries_use() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let catalog = format!("{endpoint}/iceberg");
+    let empty = unique("empty");
+    let full = unique("full");
+    evolve(&endpoint, &["create-empty", &empty, "nothing_yet"]);
+    evolve(&endpoint, &["create", &full, "rows"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &[], &["pool", "create", "default"]);
+    // A key without s3:GetObject, saved untested.
+    let (key, secret) = s3.user("gluenos3");
+    for (name, extra) in [("own", None), ("vended", Some("--vended-credentials"))] {
+        let mut args = vec![
+            "connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+            "--path-style", "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET", "--skip-test",
+        ];
+        args.extend(extra);
+        ok(d, &[("SECRET", secret.expose())], &args);
+    }
+    // Only an empty table shared: the read cannot be checked, and that is not a pass.
+    ok(d, &[], &["connection", "shares", "own", "--add", &empty]);
+    let o = lakeport(d, &[], &["connection", "test", "own"]);
+    let out = text(&o);
+    assert!(o.status.success() && out.contains("warn  s3:GetObject") && !out.contains("ok    s3:GetObject"), "{out}");
+    assert!(out.contains(&format!("loaded {empty}.nothing_yet")), "the shared table is the one checked: {out}");
+    // With a table that has data: the read is refused, named, and every check is still reported.
+    ok(d, &[], &["connection", "shares", "own", "--add", &full]);
+    let o = lakeport(d, &[], &["connection", "test", "own"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("FAIL  s3:GetObject") && out.contains(&format!("loaded {empty}.nothing_yet")) && out.contains(&format!("loaded {full}.rows")), "{out}");
+    // The policy names the real region, account and bucket.
+    assert!(!out.contains("warn  s3:GetObject"), "a refused read is not also 'not checked': {out}");
+    assert!(out.contains("arn:aws:s3:::") && !out.contains("<bucket>") && !out.contains("<region>") && !out.contains("<account>"), "{out}");
+    // With vended credentials, the reads use the catalog's credentials, as queries do: it passes.
+    ok(d, &[], &["connection", "shares", "vended", "--add", &full]);
+    let out = ok(d, &[], &["connection", "test", "vended"]);
+    assert!(out.contains("ok    s3:GetObject") && out.contains("with the catalog's vended credentials") && out.contains("Connection OK."), "{out}");
+    assert_eq!(count(d, &format!("vended.{full}.rows")), 100);
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lakeport_extract::ExtractError;
-use lakeport_pool::{Connection, ConnectionConfig, Pool, PoolError};
+use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
 use lakeport_source::{probe, S3Source, Secret, SourceError};
 use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyAuth, ZeroCopyError};
 use serde::{Deserialize, Serialize};
@@ -44,12 +44,18 @@ pub struct AddOutcome {
 
 /// Test Connection for settings that are not saved yet.
 pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -> Result<TestReport, CoreError> {
+    test_with_shares(config, secret, &[]).await
+}
+
+/// Test Connection; a zero-copy connection checks the tables of `shares` (none: the first table
+/// with data in catalog order).
+async fn test_with_shares(config: &ConnectionConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<TestReport, CoreError> {
     Ok(match config {
         ConnectionConfig::S3Extraction(c) => {
             let secret = secret.ok_or_else(|| CoreError::Invalid("the secret access key is required".into()))?;
             probe::test_connection(c, secret).await?
         }
-        ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret).await?,
+        ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret, shares).await?,
     })
 }
 
@@ -66,8 +72,24 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
             }
         }
     }
-    if pool.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
+    let existing = pool.connections().await?;
+    if existing.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
         return Err(PoolError::ConnectionExists { pool: pool.name().to_string(), connection: new.name.clone() }.into());
+    }
+    // A zero-copy connection is an SQL catalog named after it (normalised: `My-Lake` → my_lake):
+    // it must not shadow the pool's own catalog, nor share its SQL name with another connection.
+    let sql = table_name_from(&new.name)?;
+    if matches!(new.config, ConnectionConfig::ZeroCopy(_)) && sql == CATALOG_NAME {
+        return Err(CoreError::Invalid(format!(
+            "a zero-copy connection cannot be named '{}': its tables would be queried as {CATALOG_NAME}.<namespace>.<table>, and '{CATALOG_NAME}' is the pool's own SQL catalog; choose another name",
+            new.name
+        )));
+    }
+    if let Some(other) = existing.iter().find(|c| table_name_from(&c.name).is_ok_and(|n| n == sql)) {
+        return Err(CoreError::Invalid(format!(
+            "connection name '{}' is '{sql}' in SQL, like the existing connection '{}'; choose a name that differs in more than case and punctuation",
+            new.name, other.name
+        )));
     }
     let test = if skip_test { None } else { Some(test_settings(&new.config, secret.as_ref()).await?) };
     if test.as_ref().is_some_and(|t| !t.passed()) {
@@ -77,10 +99,11 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
     Ok(AddOutcome { saved: true, test, connection: Some(connection) })
 }
 
-/// Test Connection for a saved connection.
+/// Test Connection for a saved connection (a zero-copy one checks the tables of its shares).
 pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError> {
     let conn = pool.connection(name).await?;
-    test_settings(&conn.config, pool.connection_secret_opt(name).as_ref()).await
+    let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
+    test_with_shares(&conn.config, pool.connection_secret_opt(name).as_ref(), &shares).await
 }
 
 /// The REST client of a saved zero-copy connection.
