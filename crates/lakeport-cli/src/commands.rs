@@ -8,7 +8,7 @@ use lakeport_formats::{CsvOptions, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
 use lakeport_source::{S3Config, Secret};
 use lakeport_core::{self as core, AddOutcome, NewConnection};
-use lakeport_zerocopy::{caller_identity, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
+use lakeport_zerocopy::{caller_identity, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{
     Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
@@ -283,20 +283,33 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             } else {
                 let shares = pool.shares(&name).await?;
                 for entry in &listing {
-                    println!("{}  ({} table(s))", entry.namespace, entry.tables.len());
+                    if entry.gone {
+                        println!("{}  GONE: shared, but removed from the source catalog", entry.namespace);
+                    } else {
+                        println!("{}  ({} table(s))", entry.namespace, entry.tables.len());
+                    }
                     for t in &entry.tables {
-                        let shared = shares.iter().any(|s| s.share.namespace == entry.namespace && s.tables.contains(t));
-                        println!("  {} {t}", if shared { "[x]" } else { "[ ]" });
+                        let shared = shares.iter().any(|s| s.share.namespace == entry.namespace && (s.share.table.is_none() || s.tables.contains(t)));
+                        println!("  {} {t}{}", if shared { "[x]" } else { "[ ]" }, if entry.gone_tables.contains(t) { "  GONE" } else { "" });
+                    }
+                    for t in entry.gone_tables.iter().filter(|t| !entry.tables.contains(t)) {
+                        println!("  [x] {t}  GONE: shared, but removed from the source catalog");
                     }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::Shares { name, add, remove, refresh } => {
-            let shares = if !add.is_empty() || !remove.is_empty() || refresh {
-                core::update_shares(pool, &name, &add, &remove).await?
-            } else {
-                pool.shares(&name).await?
+            if !add.is_empty() || !remove.is_empty() || refresh {
+                core::update_shares(pool, &name, &add, &remove, refresh).await?;
+            }
+            // Checked against the source catalog; when it cannot be reached, the saved selection.
+            let shares = match core::share_status(pool, &name).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("warning: the shares were not checked against the catalog: {e}");
+                    pool.shares(&name).await?.into_iter().map(|selected| core::ShareStatus { selected, gone: false, gone_tables: Vec::new(), new_tables: Vec::new() }).collect()
+                }
             };
             if json {
                 output::print_json(&shares);
@@ -306,7 +319,21 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 let catalog = lakeport_pool::table_name_from(&name)?;
                 println!("Shares of '{name}' (query them as {catalog}.<namespace>.<table>):");
                 for s in &shares {
-                    println!("  {:<30} {}", s.share.to_string(), s.tables.iter().map(|t| format!("{catalog}.{}.{t}", s.share.namespace)).collect::<Vec<_>>().join(", "));
+                    let ns = &s.selected.share.namespace;
+                    let names = |tables: &[String]| tables.iter().map(|t| sql_name(&[&catalog, ns, t])).collect::<Vec<_>>().join(", ");
+                    if s.gone {
+                        let what = if s.selected.share.table.is_some() { "table" } else { "namespace" };
+                        println!("  {:<30} GONE: the {what} was removed from the source catalog; deselect it with `lakeport connection shares {name} --remove {}`", s.selected.share.to_string(), s.selected.share);
+                        continue;
+                    }
+                    let current: Vec<String> = s.selected.tables.iter().filter(|t| !s.gone_tables.contains(t)).cloned().collect();
+                    println!("  {:<30} {}", s.selected.share.to_string(), names(&current));
+                    if !s.new_tables.is_empty() {
+                        println!("  {:<30} new in the source (queryable): {}", "", names(&s.new_tables));
+                    }
+                    if !s.gone_tables.is_empty() {
+                        println!("  {:<30} GONE from the source: {} (`--refresh` drops them from the list)", "", names(&s.gone_tables));
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -185,11 +185,9 @@ pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryF
             }
         }
         QueryFormat::Json => {
-            let mut w = arrow::json::ArrayWriter::new(std::io::stdout());
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            w.write_batches(&refs)?;
-            w.finish()?;
-            println!();
+            // Decimals as exact strings, nulls as null (the same form as the HTTP API's rows).
+            let rows = lakeport_pool::rows_json(batches)?;
+            println!("{}", String::from_utf8_lossy(&rows));
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lakeport_extract::ExtractError;
-use lakeport_pool::{Connection, ConnectionConfig, Pool, PoolError};
+use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
 use lakeport_source::{probe, S3Source, Secret, SourceError};
 use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyAuth, ZeroCopyError};
 use serde::{Deserialize, Serialize};
@@ -44,12 +44,18 @@ pub struct AddOutcome {
 
 /// Test Connection for settings that are not saved yet.
 pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -> Result<TestReport, CoreError> {
+    test_with_shares(config, secret, &[]).await
+}
+
+/// Test Connection; a zero-copy connection checks the tables of `shares` (none: the first table
+/// with data in catalog order).
+async fn test_with_shares(config: &ConnectionConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<TestReport, CoreError> {
     Ok(match config {
         ConnectionConfig::S3Extraction(c) => {
             let secret = secret.ok_or_else(|| CoreError::Invalid("the secret access key is required".into()))?;
             probe::test_connection(c, secret).await?
         }
-        ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret).await?,
+        ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret, shares).await?,
     })
 }
 
@@ -66,8 +72,24 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
             }
         }
     }
-    if pool.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
+    let existing = pool.connections().await?;
+    if existing.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
         return Err(PoolError::ConnectionExists { pool: pool.name().to_string(), connection: new.name.clone() }.into());
+    }
+    // A zero-copy connection is an SQL catalog named after it (normalised: `My-Lake` → my_lake):
+    // it must not shadow the pool's own catalog, nor share its SQL name with another connection.
+    let sql = table_name_from(&new.name)?;
+    if matches!(new.config, ConnectionConfig::ZeroCopy(_)) && sql == CATALOG_NAME {
+        return Err(CoreError::Invalid(format!(
+            "a zero-copy connection cannot be named '{}': its tables would be queried as {CATALOG_NAME}.<namespace>.<table>, and '{CATALOG_NAME}' is the pool's own SQL catalog; choose another name",
+            new.name
+        )));
+    }
+    if let Some(other) = existing.iter().find(|c| table_name_from(&c.name).is_ok_and(|n| n == sql)) {
+        return Err(CoreError::Invalid(format!(
+            "connection name '{}' is '{sql}' in SQL, like the existing connection '{}'; choose a name that differs in more than case and punctuation",
+            new.name, other.name
+        )));
     }
     let test = if skip_test { None } else { Some(test_settings(&new.config, secret.as_ref()).await?) };
     if test.as_ref().is_some_and(|t| !t.passed()) {
@@ -77,10 +99,11 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
     Ok(AddOutcome { saved: true, test, connection: Some(connection) })
 }
 
-/// Test Connection for a saved connection.
+/// Test Connection for a saved connection (a zero-copy one checks the tables of its shares).
 pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError> {
     let conn = pool.connection(name).await?;
-    test_settings(&conn.config, pool.connection_secret_opt(name).as_ref()).await
+    let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
+    test_with_shares(&conn.config, pool.connection_secret_opt(name).as_ref(), &shares).await
 }
 
 /// The REST client of a saved zero-copy connection.
@@ -98,51 +121,145 @@ pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreErr
 pub struct NamespaceListing {
     pub namespace: String,
     pub tables: Vec<String>,
+    /// Shared, but no longer in the source catalog (then `tables` lists the shared ones).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+    /// Shared tables of this namespace that are no longer in the source catalog.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone_tables: Vec<String>,
 }
 
-/// "Authenticate and load namespaces": every namespace (all pages) with its tables.
+/// "Authenticate and load namespaces": every namespace (all pages) with its tables, and the shared
+/// namespaces and tables that the source no longer has, marked gone.
 pub async fn namespaces(pool: &Pool, name: &str) -> Result<Vec<NamespaceListing>, CoreError> {
     let client = rest_client(pool, name).await?;
     let mut out = Vec::new();
     for namespace in client.namespaces().await? {
-        let tables = client.tables(&namespace).await?;
-        out.push(NamespaceListing { namespace, tables });
+        let tables = match client.tables(&namespace).await {
+            Ok(t) => t,
+            // Dropped between the two calls.
+            Err(ZeroCopyError::NoSuchNamespace(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        out.push(NamespaceListing { namespace, tables, gone: false, gone_tables: Vec::new() });
+    }
+    for share in pool.shares(name).await? {
+        match out.iter_mut().find(|l| l.namespace == share.share.namespace) {
+            Some(listing) => {
+                let wanted = share.share.table.clone().into_iter().chain(share.tables.iter().cloned());
+                for t in wanted {
+                    if !listing.tables.contains(&t) && !listing.gone_tables.contains(&t) {
+                        listing.gone_tables.push(t);
+                    }
+                }
+            }
+            None => out.push(NamespaceListing { namespace: share.share.namespace.clone(), tables: share.tables.clone(), gone: true, gone_tables: share.tables.clone() }),
+        }
     }
     Ok(out)
 }
 
-/// Changes the selected shares: remove, add (`ns` or `ns.table`), and re-read namespace shares'
-/// tables from the catalog. Returns the new selection.
-pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[String]) -> Result<Vec<SelectedShare>, CoreError> {
+/// A selected share as the source catalog has it now.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShareStatus {
+    #[serde(flatten)]
+    pub selected: SelectedShare,
+    /// The share's namespace, or its one table, is no longer in the source catalog.
+    pub gone: bool,
+    /// Tables listed for the share that the source no longer has.
+    pub gone_tables: Vec<String>,
+    /// Tables of a namespace share created since it was selected (already queryable;
+    /// `--refresh` lists them).
+    pub new_tables: Vec<String>,
+}
+
+/// The selected shares, each checked against the source catalog (one ListTables per namespace).
+pub async fn share_status(pool: &Pool, name: &str) -> Result<Vec<ShareStatus>, CoreError> {
     let client = rest_client(pool, name).await?;
+    let mut out = Vec::new();
+    for selected in pool.shares(name).await? {
+        let (gone, available) = match client.tables(&selected.share.namespace).await {
+            Ok(t) => (false, t),
+            Err(ZeroCopyError::NoSuchNamespace(_)) => (true, Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let gone = gone || selected.share.table.as_ref().is_some_and(|t| !available.contains(t));
+        let gone_tables = selected.tables.iter().filter(|t| !available.contains(t)).cloned().collect();
+        let new_tables = if selected.share.table.is_none() { available.iter().filter(|t| !selected.tables.contains(t)).cloned().collect() } else { Vec::new() };
+        out.push(ShareStatus { selected, gone, gone_tables, new_tables });
+    }
+    Ok(out)
+}
+
+/// Changes the selected shares: remove (no catalog call: a share that is gone can always be
+/// removed), add (`ns` or `ns.table`; each must exist), and with `refresh` re-read the tables of
+/// every namespace share. A share the source no longer has stays selected with no tables (shown
+/// as gone) until it is removed; it never stops the others from being refreshed. A namespace share
+/// takes in the table shares of its namespace; a table share inside a shared namespace is refused.
+/// Returns the new selection.
+pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[String], refresh: bool) -> Result<Vec<SelectedShare>, CoreError> {
     let mut shares = pool.shares(name).await?;
     for r in remove {
         let share = Share::parse(r)?;
         let before = shares.len();
         shares.retain(|s| s.share != share);
         if shares.len() == before {
-            return Err(CoreError::Invalid(format!("'{r}' is not a selected share")));
+            let selected: Vec<String> = shares.iter().map(|s| s.share.to_string()).collect();
+            return Err(CoreError::Invalid(format!("'{r}' is not a selected share (selected: {})", if selected.is_empty() { "none".into() } else { selected.join(", ") })));
         }
     }
-    let mut wanted: Vec<Share> = shares.iter().map(|s| s.share.clone()).collect();
+    if add.is_empty() && !refresh {
+        pool.set_shares(name, &shares).await?;
+        return Ok(shares);
+    }
+    let client = rest_client(pool, name).await?;
+    let mut namespaces: Option<Vec<String>> = None;
     for a in add {
         let share = Share::parse(a)?;
-        if !wanted.contains(&share) {
-            wanted.push(share);
+        if shares.iter().any(|s| s.share == share) {
+            continue;
         }
-    }
-    let mut resolved = Vec::new();
-    for share in wanted {
-        let available = client.tables(&share.namespace).await?;
+        if let Some(whole) = shares.iter().find(|s| s.share.namespace == share.namespace && s.share.table.is_none()) {
+            return Err(CoreError::Invalid(format!("'{share}' is already shared through the namespace share '{}'", whole.share)));
+        }
+        let available = match client.tables(&share.namespace).await {
+            Ok(t) => t,
+            Err(ZeroCopyError::NoSuchNamespace(_)) => {
+                let all = match &namespaces {
+                    Some(n) => n.clone(),
+                    None => namespaces.insert(client.namespaces().await?).clone(),
+                };
+                return Err(CoreError::Invalid(format!("namespace '{}' does not exist in the catalog (it has: {})", share.namespace, all.join(", "))));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let tables = match &share.table {
             Some(t) if available.contains(t) => vec![t.clone()],
             Some(t) => return Err(CoreError::Invalid(format!("table '{t}' does not exist in namespace '{}' (it has: {})", share.namespace, available.join(", ")))),
-            None => available,
+            None => {
+                // The namespace share covers its table shares.
+                shares.retain(|s| s.share.namespace != share.namespace);
+                available
+            }
         };
-        resolved.push(SelectedShare { share, tables });
+        shares.push(SelectedShare { share, tables });
     }
-    pool.set_shares(name, &resolved).await?;
-    Ok(resolved)
+    if refresh {
+        for s in shares.iter_mut() {
+            let available = match client.tables(&s.share.namespace).await {
+                Ok(t) => t,
+                Err(ZeroCopyError::NoSuchNamespace(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            s.tables = match &s.share.table {
+                Some(t) => available.into_iter().filter(|a| a == t).collect(),
+                None => available,
+            };
+        }
+    }
+    shares.sort_by(|a, b| a.share.cmp(&b.share));
+    pool.set_shares(name, &shares).await?;
+    Ok(shares)
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -45,6 +45,10 @@ pub enum PoolError {
     /// The query ran longer than its time limit and was cancelled.
     #[error("query ran longer than {} s and was stopped; narrow it or raise --query-timeout-secs", limit.as_secs_f64())]
     QueryTimeout { limit: std::time::Duration },
+    /// A panic inside the query (lakeport's or a library's bug) was caught and turned into this
+    /// error; the process and other queries go on.
+    #[error("the query stopped on an internal error (a bug in lakeport or a library it uses; please report it with the query): {message}")]
+    QueryPanicked { message: String },
     #[error("no API token '{0}' (see `lakeport token list`)")]
     NoSuchToken(String),
     #[error("arrow: {0}")]

@@ -39,13 +39,8 @@ impl Pool {
         ctx.register_catalog(CATALOG_NAME, Arc::new(PushdownGuardCatalog::new(Arc::new(provider))));
         for conn in self.connections().await? {
             let ConnectionConfig::ZeroCopy(zc) = &conn.config else { continue };
-            let tables: Vec<(String, String)> = self
-                .shares(&conn.name)
-                .await?
-                .into_iter()
-                .flat_map(|s| s.tables.into_iter().map(move |t| (s.share.namespace.clone(), t)))
-                .collect();
-            if tables.is_empty() {
+            let shares = self.shares(&conn.name).await?;
+            if shares.is_empty() {
                 continue;
             }
             // No network here: tables load when a query names them; a connection that cannot be
@@ -56,7 +51,7 @@ impl Pool {
                 .map(Arc::new)
                 .map_err(|e| format!("zero-copy connection '{}': {e}", conn.name));
             let name = table_name_from(&conn.name)?;
-            ctx.register_catalog(name, Arc::new(ZeroCopyCatalog::new(client, &tables)));
+            ctx.register_catalog(&name, Arc::new(ZeroCopyCatalog::new(client, &name, &shares)));
         }
         Ok(ctx)
     }

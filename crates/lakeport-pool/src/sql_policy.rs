@@ -218,6 +218,23 @@ fn query_error(e: DataFusionError, limits: &QueryLimits) -> PoolError {
     PoolError::Query(e)
 }
 
+/// The error for a query task that did not finish: a panic anywhere in the query (DataFusion's own
+/// tasks pass theirs on to this one) becomes [`PoolError::QueryPanicked`] with its message. This
+/// is the one place where the query path turns panics into errors: every query (CLI, HTTP API)
+/// runs in this task.
+fn join_error(join: tokio::task::JoinError) -> PoolError {
+    if !join.is_panic() {
+        return PoolError::Query(DataFusionError::External(Box::new(join)));
+    }
+    let payload = join.into_panic();
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into());
+    PoolError::QueryPanicked { message }
+}
+
 /// The runtime queries run on (created on first use, kept for the life of the process).
 fn query_runtime() -> Result<&'static tokio::runtime::Runtime, PoolError> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
@@ -244,7 +261,7 @@ impl Pool {
         };
         match tokio::time::timeout(limits.time_limit, task).await {
             Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(PoolError::Query(DataFusionError::External(Box::new(join)))),
+            Ok(Err(join)) => Err(join_error(join)),
             Err(_) => Err(PoolError::QueryTimeout { limit: limits.time_limit }),
         }
     }
@@ -280,5 +297,23 @@ impl Pool {
             batches.push(batch);
         }
         Ok(QueryResult { schema, batches, truncated })
+    }
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    /// A panic in a query task (as in issue 18: arrow's `primitive array` downcast) comes back as
+    /// an error with its message, and the runtime goes on to run the next task.
+    #[tokio::test]
+    async fn a_panic_in_a_query_task_becomes_an_error() {
+        let task = SpawnedTask::spawn(async { panic!("primitive array") });
+        let e = join_error(task.await.unwrap_err());
+        assert!(matches!(&e, PoolError::QueryPanicked { message } if message == "primitive array"), "{e}");
+        assert!(e.to_string().contains("internal error"), "{e}");
+        let formatted = SpawnedTask::spawn(async { panic!("column {} of {}", 3, "t") });
+        assert!(join_error(formatted.await.unwrap_err()).to_string().ends_with("column 3 of t"));
+        assert_eq!(SpawnedTask::spawn(async { 7 }).await.unwrap(), 7);
     }
 }

@@ -81,8 +81,17 @@ pub fn router(state: AppState) -> Router {
         .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("assets/app.js")) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("assets/app.css")) }))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        // Queries turn their own panics into errors (PoolError::QueryPanicked); this is the net
+        // for every other handler: the request gets a 500 answer and the server goes on.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(middleware::map_response(security_headers))
         .with_state(state)
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+    tracing::error!(%message, "a request handler panicked");
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error (a bug in lakeport; please report it): {message}")).into_response()
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -247,7 +256,13 @@ async fn namespaces(State(s): State<AppState>, Path((p, name)): Path<(String, St
 }
 
 async fn get_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(pool(&s, &p).await?.shares(&name).await?)))
+    // Checked against the source catalog (gone / new tables); the saved selection when it
+    // cannot be reached.
+    let pool = pool(&s, &p).await?;
+    match core::share_status(&pool, &name).await {
+        Ok(status) => Ok(Json(json!(status))),
+        Err(_) => Ok(Json(json!(pool.shares(&name).await?))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -256,10 +271,13 @@ struct PutShares {
     add: Vec<String>,
     #[serde(default)]
     remove: Vec<String>,
+    /// Re-read the tables of every namespace share.
+    #[serde(default)]
+    refresh: bool,
 }
 
 async fn put_shares(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(body): Json<PutShares>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(core::update_shares(&pool(&s, &p).await?, &name, &body.add, &body.remove).await?)))
+    Ok(Json(json!(core::update_shares(&pool(&s, &p).await?, &name, &body.add, &body.remove, body.refresh).await?)))
 }
 
 #[derive(Deserialize)]
@@ -312,13 +330,9 @@ async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(call
 async fn run_sql(state: &AppState, pool: &Pool, sql: &str) -> ApiResult<Value> {
     let result = pool.query_with(sql, &state.limits).await?;
     let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
-    let mut buf = Vec::new();
-    {
-        let mut w = arrow::json::ArrayWriter::new(&mut buf);
-        w.write_batches(&result.batches.iter().collect::<Vec<_>>()).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        w.finish().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    }
-    let rows: Value = if buf.is_empty() { json!([]) } else { serde_json::from_slice(&buf).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))? };
+    // Decimals as exact strings, nulls as null (lakeport_pool::rows_json).
+    let buf = lakeport_pool::rows_json(&result.batches).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let rows: Value = serde_json::from_slice(&buf).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(json!({ "columns": columns, "rows": rows, "row_count": result.num_rows(), "truncated": result.truncated, "max_rows": state.limits.max_rows }))
 }
 

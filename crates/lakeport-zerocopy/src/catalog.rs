@@ -10,14 +10,17 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::DataFusionError;
+use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg_datafusion::IcebergStaticTableProvider;
 
-use crate::{file_io, Credentials, PushdownGuard, RestCatalog, ZeroCopyError};
+use crate::{file_io, quote_ident, sql_name, Credentials, PushdownGuard, RestCatalog, SelectedShare, Share, ZeroCopyError};
 
 /// The catalog of one connection. `client` is an error when the connection could not be set up
 /// (e.g. no identity to assume its role); queries that touch it then say why.
 pub struct ZeroCopyCatalog {
+    connection: String,
+    client: Result<Arc<RestCatalog>, String>,
     schemas: BTreeMap<String, Arc<ZeroCopySchema>>,
 }
 
@@ -28,17 +31,22 @@ impl std::fmt::Debug for ZeroCopyCatalog {
 }
 
 impl ZeroCopyCatalog {
-    /// `tables`: the shared tables as (namespace, table).
-    pub fn new(client: Result<Arc<RestCatalog>, String>, tables: &[(String, String)]) -> ZeroCopyCatalog {
-        let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (ns, t) in tables {
-            by_ns.entry(ns.clone()).or_default().push(t.clone());
+    /// `connection`: the SQL catalog name (as queries write it); `shares`: the selected shares.
+    /// A namespace share stands for every table of the namespace *now*: a table created in the
+    /// source after the share was selected is queryable on the next query.
+    pub fn new(client: Result<Arc<RestCatalog>, String>, connection: &str, shares: &[SelectedShare]) -> ZeroCopyCatalog {
+        let mut by_ns: BTreeMap<String, ZeroCopySchema> = BTreeMap::new();
+        for s in shares {
+            let schema = by_ns.entry(s.share.namespace.clone()).or_insert_with(|| ZeroCopySchema::new(client.clone(), connection, &s.share.namespace));
+            schema.whole_namespace |= s.share.table.is_none();
+            for t in &s.tables {
+                if !schema.tables.contains(t) {
+                    schema.tables.push(t.clone());
+                }
+            }
         }
-        let schemas = by_ns
-            .into_iter()
-            .map(|(ns, tables)| (ns.clone(), Arc::new(ZeroCopySchema { client: client.clone(), namespace: ns, tables })))
-            .collect();
-        ZeroCopyCatalog { schemas }
+        let schemas = by_ns.into_iter().map(|(ns, schema)| (ns, Arc::new(schema))).collect();
+        ZeroCopyCatalog { connection: connection.to_string(), client, schemas }
     }
 }
 
@@ -51,20 +59,66 @@ impl CatalogProvider for ZeroCopyCatalog {
         self.schemas.keys().cloned().collect()
     }
 
+    /// A shared namespace; any other name gets a schema with no shared tables, whose lookups
+    /// tell "exists but is not shared" from "does not exist".
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        self.schemas.get(name).map(|s| s.clone() as Arc<dyn SchemaProvider>)
+        Some(match self.schemas.get(name) {
+            Some(s) => s.clone() as Arc<dyn SchemaProvider>,
+            None => Arc::new(ZeroCopySchema::new(self.client.clone(), &self.connection, name)),
+        })
     }
 }
 
 pub struct ZeroCopySchema {
     client: Result<Arc<RestCatalog>, String>,
+    connection: String,
     namespace: String,
+    /// The tables as the shares listed them when selected (or last refreshed).
     tables: Vec<String>,
+    /// The whole namespace is shared (not only the listed tables).
+    whole_namespace: bool,
 }
 
 impl std::fmt::Debug for ZeroCopySchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "ZeroCopySchema({})", self.namespace)
+    }
+}
+
+impl ZeroCopySchema {
+    fn new(client: Result<Arc<RestCatalog>, String>, connection: &str, namespace: &str) -> ZeroCopySchema {
+        ZeroCopySchema { client, connection: connection.to_string(), namespace: namespace.to_string(), tables: Vec::new(), whole_namespace: false }
+    }
+
+    fn shared(&self, table: &str) -> bool {
+        self.whole_namespace || self.tables.iter().any(|t| t == table)
+    }
+
+    fn sql(&self, table: &str) -> String {
+        sql_name(&[&self.connection, &self.namespace, table])
+    }
+
+    /// Why `table` cannot be read: gone from the source, not shared, or never there.
+    async fn missing(&self, client: &RestCatalog, table: &str, load: ZeroCopyError) -> DataFusionError {
+        let name = self.sql(table);
+        let connection = &self.connection;
+        let message = match load {
+            ZeroCopyError::NoSuchTable(_) if self.tables.iter().any(|t| t == table) => format!(
+                "table {name} was removed from the source catalog; `lakeport connection shares {connection}` shows what is gone, `--remove {}` deselects it",
+                Share { namespace: self.namespace.clone(), table: (!self.whole_namespace).then(|| table.to_string()) }
+            ),
+            ZeroCopyError::NoSuchTable(_) => match client.tables(&self.namespace).await {
+                Err(ZeroCopyError::NoSuchNamespace(_)) if self.whole_namespace => {
+                    format!("namespace {} was removed from the source catalog; `lakeport connection shares {connection} --remove {}` deselects it", sql_name(&[connection, &self.namespace]), self.namespace)
+                }
+                Err(ZeroCopyError::NoSuchNamespace(_)) => format!("table {name} does not exist: the source catalog has no namespace {}", quote_ident(&self.namespace)),
+                Ok(tables) if tables.is_empty() => format!("table {name} does not exist: namespace {} of the source catalog has no tables", quote_ident(&self.namespace)),
+                Ok(tables) => format!("table {name} does not exist in the source catalog (namespace {} has: {})", quote_ident(&self.namespace), tables.join(", ")),
+                Err(e) => format!("table {name} does not exist in the source catalog ({e})"),
+            },
+            other => return to_df(other),
+        };
+        DataFusionError::Plan(message)
     }
 }
 
@@ -104,6 +158,34 @@ fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
         .ok_or_else(|| ZeroCopyError::Request { operation: format!("time travel on {name}"), message: format!("the table has no snapshot as old as {at}") })
 }
 
+/// The table's metadata with its current snapshot read in the table's *current* schema.
+///
+/// A schema change (add, rename, widen, drop, reorder a column) writes no snapshot, so the current
+/// snapshot still names the schema it was written with. iceberg-datafusion 0.10.1 plans with the
+/// current schema but scans with the snapshot's, and the two disagree (a panic on a widened column,
+/// "column not found" on an added one). Reading the current snapshot in the current schema is what
+/// pyiceberg and Spark do: the reader maps data files to it by field id, so new columns read as
+/// null and widened ones are cast. iceberg 0.10.1 has no setter for a snapshot's schema id, hence
+/// the round trip through the metadata's JSON form (in this one place). Time travel to a snapshot
+/// keeps that snapshot's schema.
+pub(crate) fn read_with_current_schema(metadata: TableMetadata) -> Result<TableMetadata, ZeroCopyError> {
+    let (Some(current), schema_id) = (metadata.current_snapshot(), metadata.current_schema_id()) else {
+        return Ok(metadata);
+    };
+    if current.schema_id() == Some(schema_id) {
+        return Ok(metadata);
+    }
+    let snapshot_id = current.snapshot_id();
+    let invalid = |e: serde_json::Error| ZeroCopyError::Request { operation: "read the table metadata".into(), message: e.to_string() };
+    let mut json = serde_json::to_value(&metadata).map_err(invalid)?;
+    for snapshot in json["snapshots"].as_array_mut().into_iter().flatten() {
+        if snapshot["snapshot-id"].as_i64() == Some(snapshot_id) {
+            snapshot["schema-id"] = serde_json::json!(schema_id);
+        }
+    }
+    serde_json::from_value(json).map_err(invalid)
+}
+
 #[async_trait::async_trait]
 impl SchemaProvider for ZeroCopySchema {
     fn as_any(&self) -> &dyn Any {
@@ -116,15 +198,31 @@ impl SchemaProvider for ZeroCopySchema {
 
     async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
         let (base, version) = split_table_version(name);
-        if !self.tables.iter().any(|t| t == base) {
-            return Ok(None);
-        }
         let client = self.client.as_ref().map_err(|e| DataFusionError::Plan(e.clone()))?;
-        let loaded = client.load_table(&self.namespace, base).await.map_err(to_df)?;
+        if !self.shared(base) {
+            // Not shared: say whether it exists at all, so the user knows what to do.
+            return Err(match client.load_table(&self.namespace, base).await {
+                Ok(_) => DataFusionError::Plan(format!(
+                    "table {} exists in the source catalog but is not shared; share it with `lakeport connection shares {} --add {}`",
+                    self.sql(base),
+                    self.connection,
+                    Share { namespace: self.namespace.clone(), table: Some(base.to_string()) }
+                )),
+                Err(e) => self.missing(client, base, e).await,
+            });
+        }
+        let loaded = match client.load_table(&self.namespace, base).await {
+            Ok(loaded) => loaded,
+            Err(e) => return Err(self.missing(client, base, e).await),
+        };
         let credentials = match loaded.vended_credentials() {
             Some(vended) if client.config().vended_credentials => Credentials::Static(Arc::new(vended)),
             _ => client.credentials().clone(),
         };
+        let mut loaded = loaded;
+        if version.is_none() {
+            loaded.metadata = read_with_current_schema(loaded.metadata).map_err(to_df)?;
+        }
         let table = loaded.into_table(file_io(client.config(), credentials.provider())).map_err(to_df)?;
         let provider = match version {
             None => IcebergStaticTableProvider::try_new_from_table(table).await,
@@ -138,6 +236,6 @@ impl SchemaProvider for ZeroCopySchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.tables.iter().any(|t| t == split_table_version(name).0)
+        self.shared(split_table_version(name).0)
     }
 }

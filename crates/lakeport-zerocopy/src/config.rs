@@ -77,6 +77,25 @@ pub struct SelectedShare {
     pub tables: Vec<String>,
 }
 
+/// An SQL identifier as DataFusion reads it back: bare when it is lowercase letters, digits and
+/// `_` (not starting with a digit) and not an SQL keyword, else in double quotes (`"Marketing-EU"`, inner `"` doubled),
+/// since DataFusion lowercases bare identifiers.
+pub fn quote_ident(part: &str) -> String {
+    let bare = part.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && datafusion::sql::sqlparser::keywords::ALL_KEYWORDS.binary_search(&part.to_ascii_uppercase().as_str()).is_err();
+    if bare {
+        part.to_string()
+    } else {
+        format!("\"{}\"", part.replace('"', "\"\""))
+    }
+}
+
+/// A dotted SQL name whose parts are each quoted as needed: `lake."Marketing-EU"."Campaign-Stats"`.
+pub fn sql_name(parts: &[&str]) -> String {
+    parts.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join(".")
+}
+
 impl std::fmt::Display for Share {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.table {
@@ -186,6 +205,15 @@ mod tests {
         assert!(c.validate().is_ok());
         c.catalog_url = Some("http://catalog.example.com/iceberg".into());
         assert!(c.validate().unwrap_err().to_string().contains("loopback"));
+    }
+
+    #[test]
+    fn sql_names_parse_back() {
+        assert_eq!(sql_name(&["lake", "Marketing-EU", "Campaign-Stats"]), r#"lake."Marketing-EU"."Campaign-Stats""#);
+        assert_eq!(sql_name(&["lake", "sales", "orders_2024"]), "lake.sales.orders_2024");
+        assert_eq!(quote_ident("2024"), r#""2024""#);
+        assert_eq!(quote_ident("order"), r#""order""#);
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
     }
 
     #[test]

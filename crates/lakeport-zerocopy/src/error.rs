@@ -12,6 +12,8 @@ pub enum ZeroCopyError {
     AssumeRole { role_arn: String, message: String },
     #[error("table {0} does not exist in the catalog")]
     NoSuchTable(String),
+    #[error("namespace {0} does not exist in the catalog")]
+    NoSuchNamespace(String),
     #[error("iceberg: {0}")]
     Iceberg(#[from] iceberg::Error),
 }

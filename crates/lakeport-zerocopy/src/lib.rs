@@ -22,7 +22,7 @@ mod rest;
 mod storage;
 
 pub use catalog::{split_table_version, ZeroCopyCatalog};
-pub use config::{SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
+pub use config::{quote_ident, sql_name, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 pub use credentials::{caller_identity, identity_from_env, trust_policy, Credentials};
 pub use error::ZeroCopyError;
 pub use pushdown::{is_pushable, PushdownGuard, PushdownGuardCatalog};

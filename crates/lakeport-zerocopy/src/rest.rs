@@ -169,10 +169,14 @@ impl RestCatalog {
         Ok(names)
     }
 
-    /// Every table of a namespace, all pages (needs glue:GetTables).
+    /// Every table of a namespace, all pages (needs glue:GetTables); [`ZeroCopyError::NoSuchNamespace`]
+    /// when the namespace is not (or no longer) in the catalog.
     pub async fn tables(&self, namespace: &str) -> Result<Vec<String>, ZeroCopyError> {
         let prefix = self.prefix().await?;
-        let raw = self.paged(&format!("ListTables {namespace}"), PERM_TABLES, &["v1", &prefix, "namespaces", namespace, "tables"], "identifiers").await?;
+        let raw = match self.paged(&format!("ListTables {namespace}"), PERM_TABLES, &["v1", &prefix, "namespaces", namespace, "tables"], "identifiers").await {
+            Err(ZeroCopyError::Request { message, .. }) if message.starts_with("not found") => return Err(ZeroCopyError::NoSuchNamespace(namespace.to_string())),
+            other => other?,
+        };
         let mut names: Vec<String> = raw.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect();
         names.sort();
         Ok(names)

@@ -200,7 +200,7 @@ async function viewZeroCopy(pool, conn) {
   app.innerHTML = `<h1>${esc(name)} <small class="muted">zero-copy · warehouse ${esc(conn.config.warehouse)}</small></h1>
     <div class="card"><p><button id="load-namespaces">Authenticate and Load Namespaces</button></p><div id="namespaces"></div>
     <p><button id="save-shares" disabled>Save</button> <span id="shares-status" class="muted"></span></p></div>
-    <div class="card"><h2>Selected shares</h2><ul id="shares">${shares.map((s) => `<li>${esc(s.share.namespace)}${s.share.table ? "." + esc(s.share.table) : ""} → ${s.tables.map((t) => `<code>${esc(name)}.${esc(s.share.namespace)}.${esc(t)}</code>`).join(", ")}</li>`).join("") || `<li class="muted">none</li>`}</ul></div>`;
+    <div class="card"><h2>Selected shares</h2><ul id="shares">${shares.map((s) => `<li>${esc(s.share.namespace)}${s.share.table ? "." + esc(s.share.table) : ""} → ${s.tables.map((t) => `<code>${esc(name)}.${esc(s.share.namespace)}.${esc(t)}</code>`).join(", ")}${s.gone ? ` <span class="error">gone: removed from the source catalog</span>` : ""}${(s.gone_tables || []).length ? ` <span class="error">gone from the source: ${s.gone_tables.map(esc).join(", ")}</span>` : ""}${(s.new_tables || []).length ? ` <span class="muted">new in the source (queryable): ${s.new_tables.map(esc).join(", ")}</span>` : ""}</li>`).join("") || `<li class="muted">none</li>`}</ul></div>`;
   const $ = (id) => document.getElementById(id);
   const selected = new Set(shares.map((s) => s.share.table ? `${s.share.namespace}.${s.share.table}` : s.share.namespace));
   $("load-namespaces").onclick = async () => {

@@ -1,0 +1,245 @@
+//! Zero-copy against a catalog that changes between queries: schema evolution without new data,
+//! tables and namespaces that appear and disappear. The Glue-style Iceberg REST catalog of the
+//! test server (ministack, SigV4, IAM enforced); pyiceberg changes the tables and reads them for
+//! comparison (testing/iceberg_evolve.py).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{lakeport, stdout as ok, text};
+use lakeport_testkit::TestS3;
+use serde_json::Value;
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run with ./scripts/test.sh"))
+}
+
+/// Runs testing/iceberg_evolve.py with the test server's endpoint; returns its JSON.
+fn evolve(endpoint: &str, args: &[&str]) -> Value {
+    let o = Command::new(var("LAKEPORT_TEST_PYTHON"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "iceberg_evolve.py {args:?}: {}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn unique(label: &str) -> String {
+    format!("{label}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// A pool with zero-copy connection `lake` (the key of the IAM user with the spec's permissions).
+async fn pool_with_lake(s3: &TestS3, dir: &Path) {
+    let endpoint = s3.endpoint.as_str();
+    let catalog = format!("{endpoint}/iceberg");
+    ok(dir, &[], &["pool", "create", "default"]);
+    let (key, secret) = s3.user("glue");
+    ok(
+        dir,
+        &[("SECRET", secret.expose())],
+        &[
+            "connection", "add", "lake", "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", endpoint,
+            "--path-style", "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET", "--skip-test",
+        ],
+    );
+}
+
+fn query_json(dir: &Path, sql: &str) -> Value {
+    serde_json::from_str(&ok(dir, &[], &["query", sql, "--json"])).unwrap()
+}
+
+/// Numbers compared by value: integral ones as integers (Python writes 1.0 where Rust may write 1),
+/// others at f32 precision (a float column before it is widened: pyiceberg prints the f32 widened
+/// to f64, 1.100000023841858, Rust the shortest f32 form, 1.1).
+fn normalised(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => serde_json::json!(i),
+            (None, Some(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => serde_json::json!(x as i64),
+            (None, Some(x)) => serde_json::json!((x as f32) as f64),
+            _ => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(normalised).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), normalised(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Rows equal to pyiceberg's, reporting the first row that differs (not all of them).
+fn assert_rows(got: &Value, want: &Value, context: &str) {
+    let (got, want) = (got.as_array().unwrap(), want.as_array().unwrap());
+    assert_eq!(got.len(), want.len(), "{context}: row count");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(normalised(g), normalised(w), "{context}: lakeport's row (left) differs from pyiceberg's (right)");
+    }
+}
+
+#[tokio::test]
+async fn every_schema_evolution_step_without_new_data_reads_as_pyiceberg_does() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = unique("evo");
+    evolve(&endpoint, &["create", &ns, "items"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    let t = format!("lake.{ns}.items");
+
+    for step in ["add", "rename", "widen-int", "widen-float", "widen-decimal", "drop", "reorder", "optional"] {
+        let schema = evolve(&endpoint, &["evolve", &ns, "items", step]);
+        let expected = evolve(&endpoint, &["read", &ns, "items"]);
+        // Every row and column, in the current schema's order, as pyiceberg reads them.
+        let all = query_json(d, &format!("SELECT * FROM {t} ORDER BY id"));
+        assert_rows(&all, &expected, &format!("after {step} (schema {schema})"));
+        let header = ok(d, &[], &["query", &format!("SELECT * FROM {t} LIMIT 1"), "--format", "csv"]);
+        let names: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+        let want: Vec<&str> = schema.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, want, "after {step}: columns in the current schema's order");
+        // Aggregates over the changed columns (the panic of issue 18 was `sum(qty)` after a widening).
+        let sums = query_json(d, &format!("SELECT sum(qty) AS q, sum(price) AS p, sum(amount) AS a, count(*) AS n FROM {t}"));
+        let want_q: i64 = expected.as_array().unwrap().iter().filter_map(|r| r["qty"].as_i64()).sum();
+        assert_eq!(sums[0]["q"].as_i64(), Some(want_q), "after {step}: {sums}");
+        assert_eq!(sums[0]["n"].as_i64(), Some(100), "after {step}: {sums}");
+    }
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = lakeport(dir, &[], args);
+    assert!(!o.status.success(), "lakeport {args:?} should fail:\n{}", text(&o));
+    text(&o)
+}
+
+fn count(dir: &Path, table: &str) -> i64 {
+    query_json(dir, &format!("SELECT count(*) AS n FROM {table}"))[0]["n"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn tables_and_namespaces_that_appear_and_disappear() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    // A namespace share (whole namespace) and a table share in another namespace; the second
+    // namespace has capitals and a dash, so its SQL names need quotes.
+    let a = unique("mkt");
+    let b = format!("Sales-{}", unique("EU"));
+    evolve(&endpoint, &["create", &a, "t1"]);
+    evolve(&endpoint, &["create", &b, "Campaign-Stats"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &a]);
+    let listed = ok(d, &[], &["connection", "shares", "lake", "--add", &format!("{b}.Campaign-Stats")]);
+    let quoted = format!("lake.\"{b}\".\"Campaign-Stats\"");
+    assert!(listed.contains(&quoted), "printed SQL names are quoted so that they parse: {listed}");
+    assert_eq!(count(d, &quoted), 100);
+    // A table inside a shared namespace is already shared: refused as a second share.
+    let e = fails(d, &["connection", "shares", "lake", "--add", &format!("{a}.t1")]);
+    assert!(e.contains("already shared through the namespace share"), "{e}");
+
+    // A table created in the shared namespace is queryable on the next query, no refresh.
+    evolve(&endpoint, &["create", &a, "t2"]);
+    assert_eq!(count(d, &format!("lake.{a}.t2")), 100);
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("new in the source (queryable): lake.{a}.t2")), "{listed}");
+
+    // Not shared vs does not exist.
+    evolve(&endpoint, &["create", &b, "other"]);
+    let e = fails(d, &["query", &format!("SELECT * FROM lake.\"{b}\".other")]);
+    assert!(e.contains("exists in the source catalog but is not shared") && e.contains(&format!("--add {b}.other")), "{e}");
+    let e = fails(d, &["query", &format!("SELECT * FROM lake.{a}.nope")]);
+    assert!(e.contains(&format!("table lake.{a}.nope does not exist in the source catalog")) && e.contains("t1, t2"), "{e}");
+    let e = fails(d, &["query", "SELECT * FROM lake.no_such_namespace.t"]);
+    assert!(e.contains("the source catalog has no namespace no_such_namespace"), "{e}");
+
+    // A table removed in the source: the query says so; `shares` and `namespaces` mark it gone.
+    evolve(&endpoint, &["drop-table", &a, "t1"]);
+    let e = fails(d, &["query", &format!("SELECT count(*) FROM lake.{a}.t1")]);
+    assert!(e.contains(&format!("table lake.{a}.t1 was removed from the source catalog")), "{e}");
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("GONE from the source: lake.{a}.t1")), "{listed}");
+    // A whole namespace removed: its share is marked gone, and every other operation still works.
+    evolve(&endpoint, &["drop-namespace", &b]);
+    let listed = ok(d, &[], &["connection", "shares", "lake"]);
+    assert!(listed.contains(&format!("{b}.Campaign-Stats")) && listed.contains("GONE: the table was removed from the source catalog"), "{listed}");
+    let status: Value = serde_json::from_str(&ok(d, &[], &["connection", "shares", "lake", "--json"])).unwrap();
+    let gone: Vec<bool> = status.as_array().unwrap().iter().map(|s| s["gone"].as_bool().unwrap()).collect();
+    assert_eq!(gone.iter().filter(|g| **g).count(), 1, "{status}");
+    let namespaces = ok(d, &[], &["connection", "namespaces", "lake"]);
+    assert!(namespaces.contains(&format!("{b}  GONE")) && namespaces.contains("[x] t1  GONE"), "{namespaces}");
+    let e = fails(d, &["query", &format!("SELECT count(*) FROM {quoted}")]);
+    assert!(e.contains("was removed from the source catalog"), "{e}");
+
+    // --refresh with a dead share present: refreshes the live one, keeps the dead one (gone).
+    let refreshed = ok(d, &[], &["connection", "shares", "lake", "--refresh"]);
+    assert!(refreshed.contains(&format!("lake.{a}.t2")) && !refreshed.contains("new in the source") && !refreshed.contains(&format!("lake.{a}.t1")), "{refreshed}");
+    // --remove of the dead share works, and the live share still answers.
+    let left = ok(d, &[], &["connection", "shares", "lake", "--remove", &format!("{b}.Campaign-Stats")]);
+    assert!(!left.contains("GONE") && left.contains(&format!("lake.{a}.t2")), "{left}");
+    assert_eq!(count(d, &format!("lake.{a}.t2")), 100);
+    // Connection names that would collide in SQL are refused.
+    let (key, secret) = s3.user("glue");
+    let catalog = format!("{endpoint}/iceberg");
+    for (name, says) in [("Lakeport", "the pool's own SQL catalog"), ("LAKE", "already exists"), ("La-Ke", "nothing"), ("la ke", "like the existing connection 'La-Ke'")] {
+        let args = [
+            "connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+            "--path-style", "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET", "--skip-test",
+        ];
+        let o = lakeport(d, &[("SECRET", secret.expose())], &args);
+        if says == "nothing" {
+            assert!(o.status.success(), "{}", text(&o));
+        } else {
+            assert!(!o.status.success() && text(&o).contains(says), "{name}: {}", text(&o));
+        }
+    }
+    // Adding what does not exist says so.
+    let e = fails(d, &["connection", "shares", "lake", "--add", &b]);
+    assert!(e.contains(&format!("namespace '{b}' does not exist in the catalog")), "{e}");
+}
+
+#[tokio::test]
+async fn test_connection_checks_the_shared_tables_with_the_credentials_queries_use() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let catalog = format!("{endpoint}/iceberg");
+    let empty = unique("empty");
+    let full = unique("full");
+    evolve(&endpoint, &["create-empty", &empty, "nothing_yet"]);
+    evolve(&endpoint, &["create", &full, "rows"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &[], &["pool", "create", "default"]);
+    // A key without s3:GetObject, saved untested.
+    let (key, secret) = s3.user("gluenos3");
+    for (name, extra) in [("own", None), ("vended", Some("--vended-credentials"))] {
+        let mut args = vec![
+            "connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+            "--path-style", "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET", "--skip-test",
+        ];
+        args.extend(extra);
+        ok(d, &[("SECRET", secret.expose())], &args);
+    }
+    // Only an empty table shared: the read cannot be checked, and that is not a pass.
+    ok(d, &[], &["connection", "shares", "own", "--add", &empty]);
+    let o = lakeport(d, &[], &["connection", "test", "own"]);
+    let out = text(&o);
+    assert!(o.status.success() && out.contains("warn  s3:GetObject") && !out.contains("ok    s3:GetObject"), "{out}");
+    assert!(out.contains(&format!("loaded {empty}.nothing_yet")), "the shared table is the one checked: {out}");
+    // With a table that has data: the read is refused, named, and every check is still reported.
+    ok(d, &[], &["connection", "shares", "own", "--add", &full]);
+    let o = lakeport(d, &[], &["connection", "test", "own"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("FAIL  s3:GetObject") && out.contains(&format!("loaded {empty}.nothing_yet")) && out.contains(&format!("loaded {full}.rows")), "{out}");
+    // The policy names the real region, account and bucket.
+    assert!(!out.contains("warn  s3:GetObject"), "a refused read is not also 'not checked': {out}");
+    assert!(out.contains("arn:aws:s3:::") && !out.contains("<bucket>") && !out.contains("<region>") && !out.contains("<account>"), "{out}");
+    // With vended credentials, the reads use the catalog's credentials, as queries do: it passes.
+    ok(d, &[], &["connection", "shares", "vended", "--add", &full]);
+    let out = ok(d, &[], &["connection", "test", "vended"]);
+    assert!(out.contains("ok    s3:GetObject") && out.contains("with the catalog's vended credentials") && out.contains("Connection OK."), "{out}");
+    assert_eq!(count(d, &format!("vended.{full}.rows")), 100);
+}
