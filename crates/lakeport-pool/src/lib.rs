@@ -6,6 +6,7 @@
 //! catalog.db            SQLite: the Iceberg SQL catalog (iceberg_tables, …) + lakeport's own tables
 //! warehouse/<pool>/<table>/{data,metadata}/   Iceberg tables (Parquet data files)
 //! secrets/<pool>/<connection>.secret          mode 0600, directory 0700
+//! secrets/<pool>/pseudonymisation.key         the pool's HMAC key (32 random bytes), mode 0600
 //! ```
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
@@ -13,6 +14,7 @@
 mod commit;
 mod connections;
 mod error;
+mod extractions;
 mod jobs;
 mod ledger;
 mod names;
@@ -27,7 +29,8 @@ mod writer;
 
 pub use connections::{Connection, ConnectionConfig};
 pub use error::PoolError;
-pub use jobs::{Job, JobStatus};
+pub use extractions::{SavedExtraction, PSEUDONYMISATION_KEY_BYTES};
+pub use jobs::{Job, JobOrigin, JobStatus, Trigger};
 pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{Pool, PoolDir, PoolInfo, TableInfo};
