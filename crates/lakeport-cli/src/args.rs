@@ -31,8 +31,17 @@ pub enum Command {
     /// Data connections of the pool: add (tests first), test, list, show, remove.
     #[command(subcommand)]
     Connection(ConnectionCommand),
-    /// Extract files or folders from an S3 connection into tables (full or delta load).
+    /// Extract files or folders from an S3 connection into tables (full or delta load), once.
     Extract(ExtractArgs),
+    /// Saved extractions: create, list, show, edit, remove, run, history (and schedules).
+    #[command(subcommand)]
+    Extraction(ExtractionCommand),
+    /// Run saved extractions on their schedules, without the HTTP server (`serve` does it too).
+    Scheduler {
+        /// Seconds between checks for due extractions.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+        interval_secs: u64,
+    },
     /// Run read-only SQL over the pool's tables (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW).
     Query(QueryArgs),
     /// List the pool's tables with row counts and last load.
@@ -58,6 +67,9 @@ pub enum Command {
         /// says so).
         #[arg(long, value_name = "ROWS", default_value_t = lakeport_server::DEFAULT_MAX_ROWS)]
         max_rows: usize,
+        /// Do not run saved extractions on their schedules in this process.
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// The pool's extraction history.
     Jobs {
@@ -270,6 +282,76 @@ pub struct ExtractArgs {
     /// The S3 extraction connection to read from.
     #[arg(long, short = 'c')]
     pub connection: String,
+    #[command(flatten)]
+    pub options: ExtractOptions,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExtractionCommand {
+    /// Save an extraction: a connection, items, load mode, reader options, table settings and an
+    /// optional schedule (the options of `lakeport extract`, plus scheduling).
+    Create(ExtractionArgs),
+    /// Replace an extraction's definition with the options given (as for create; the connection
+    /// stays when not given). The version grows by one.
+    Edit(ExtractionArgs),
+    /// List saved extractions with their schedule and next run time.
+    List,
+    /// Show an extraction's definition and state (JSON).
+    Show { name: String },
+    /// Remove a saved extraction (its tables and run history stay).
+    Remove { name: String },
+    /// Run a saved extraction now.
+    Run {
+        name: String,
+        /// Full load this time.
+        #[arg(long, conflicts_with = "delta")]
+        full: bool,
+        /// Delta load this time.
+        #[arg(long)]
+        delta: bool,
+    },
+    /// The runs of an extraction: trigger, mode, files, rows, bytes, duration, error, schema drift.
+    History {
+        name: String,
+        /// How many of the newest runs to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractionArgs {
+    /// The extraction's name (lowercase letters, digits, '_').
+    pub name: String,
+    /// The S3 extraction connection to read from (required for create).
+    #[arg(long, short = 'c')]
+    pub connection: Option<String>,
+    #[command(flatten)]
+    pub options: ExtractOptions,
+    /// Run on this schedule: a 5-field cron expression (minute hour day-of-month month
+    /// day-of-week), e.g. "0 * * * *" for hourly.
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+    /// The time zone of the schedule (IANA name, e.g. Europe/Berlin; default UTC).
+    #[arg(long, value_name = "TZ", requires = "schedule")]
+    pub timezone: Option<String>,
+    /// Retries of a failed scheduled run.
+    #[arg(long, default_value_t = 3)]
+    pub max_retries: u32,
+    /// Seconds before the first retry (doubling for each further one).
+    #[arg(long, default_value_t = 60)]
+    pub retry_backoff_secs: u64,
+    /// POST a JSON notification to this URL when a run fails.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Also notify the webhook when the first run after a failure succeeds.
+    #[arg(long, requires = "webhook")]
+    pub notify_recovery: bool,
+}
+
+/// What to extract and how: the options shared by `lakeport extract` and saved extractions.
+#[derive(Args, Debug)]
+pub struct ExtractOptions {
     /// A file to load into a table named after it (repeatable).
     #[arg(long = "file", value_name = "KEY")]
     pub files: Vec<String>,
@@ -338,6 +420,25 @@ pub struct ExtractArgs {
     /// Add _source_key and _source_modified columns.
     #[arg(long)]
     pub source_columns: bool,
+    /// Load only the files of a folder whose key below the folder matches this glob
+    /// (repeatable; `PREFIX=GLOB` names the folder when there are several), e.g. '**/*.csv'.
+    #[arg(long = "pattern", value_name = "[PREFIX=]GLOB")]
+    pub patterns: Vec<String>,
+    /// Pass over the files of a folder whose key below the folder matches this glob
+    /// (repeatable; `PREFIX=GLOB` as for --pattern), e.g. '**/tmp/**'.
+    #[arg(long = "exclude", value_name = "[PREFIX=]GLOB")]
+    pub excludes: Vec<String>,
+    /// Load only these columns of a table: `TABLE=col1,col2` (TABLE= may be left out with a
+    /// single --file or --folder; repeatable for several tables).
+    #[arg(long = "columns", value_name = "[TABLE=]COLS")]
+    pub columns: Vec<String>,
+    /// Load every column of a table but these: `TABLE=col1,col2`.
+    #[arg(long = "exclude-columns", value_name = "[TABLE=]COLS")]
+    pub exclude_columns: Vec<String>,
+    /// Pseudonymise these columns of a table (HMAC-SHA-256 under the pool's key, hex text; NULL
+    /// stays NULL): `TABLE=col1,col2`.
+    #[arg(long = "pseudonymise", value_name = "[TABLE=]COLS")]
+    pub pseudonymise: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

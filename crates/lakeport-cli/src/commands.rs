@@ -3,15 +3,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange};
+use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange, TableSettings};
 use lakeport_formats::{CsvOptions, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
 use lakeport_source::{S3Config, Secret};
-use lakeport_core::{self as core, AddOutcome, NewConnection};
+use lakeport_core::{self as core, AddOutcome, ExtractionDefinition, NewConnection, RetryPolicy, Schedule, Webhook};
 use lakeport_zerocopy::{caller_identity, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{
-    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
+    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
 };
 use crate::output;
 use crate::progress::BarProgress;
@@ -43,6 +43,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Extract(args) => {
             let pool = dir.pool(&cli.pool).await?;
             extract_command(&pool, args, json).await
+        }
+        Command::Extraction(cmd) => {
+            let pool = dir.pool(&cli.pool).await?;
+            extraction_command(&pool, cmd, json).await
+        }
+        Command::Scheduler { interval_secs } => {
+            println!("Running saved extractions on their schedules (checking every {interval_secs} s); Ctrl-C stops.");
+            core::scheduler::run(dir.clone(), std::time::Duration::from_secs(interval_secs), async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Query(args) => {
             let pool = dir.pool(&cli.pool).await?;
@@ -85,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen, token, limits: limit_args, max_rows } => {
+        Command::Serve { listen, token, limits: limit_args, max_rows, no_scheduler } => {
             let startup = lakeport_server::prepare_tokens(&dir, token.is_some()).await?;
             if startup.imported_legacy_file {
                 println!("Moved the API token of {} into the token store (hashed); the file is deleted, the token keeps working.", dir.root().join("server.token").display());
@@ -100,6 +112,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("warning: listening on {listen}, which is reachable from other machines; protect the tokens (plain HTTP)");
             }
             let state = lakeport_server::AppState::new(dir.clone(), token)?.with_query_limits(limits(&limit_args, Some(max_rows)));
+            if !no_scheduler {
+                // The same loop as `lakeport scheduler`, beside the HTTP server.
+                tokio::spawn(core::scheduler::run(dir.clone(), std::time::Duration::from_secs(15), std::future::pending::<()>()));
+            }
             lakeport_server::serve(state, listen, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -470,7 +486,9 @@ fn ascii_byte(what: &str, c: char) -> Result<u8> {
     }
 }
 
-async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<ExitCode> {
+/// The one [`ExtractRequest`] the extract options describe (for `lakeport extract` and saved
+/// extractions alike).
+fn build_request(args: ExtractOptions) -> Result<ExtractRequest> {
     let mut items: Vec<Item> = args.files.iter().map(Item::file).chain(args.folders.iter().map(Item::folder)).collect();
     if let Some(name) = &args.table {
         if items.len() != 1 {
@@ -478,6 +496,61 @@ async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<E
         }
         match &mut items[0] {
             Item::File { table, .. } | Item::Folder { table, .. } => *table = Some(name.clone()),
+        }
+    }
+    // Folder patterns: `PREFIX=GLOB`, or a bare GLOB with a single folder.
+    for (flag, list, include) in [("--pattern", &args.patterns, true), ("--exclude", &args.excludes, false)] {
+        for spec in list {
+            let folders: Vec<&mut Item> = items.iter_mut().filter(|i| matches!(i, Item::Folder { .. })).collect();
+            let (prefix, glob) = match spec.split_once('=') {
+                Some((p, g)) => (Some(p.trim_matches('/').to_string()), g.to_string()),
+                None => (None, spec.clone()),
+            };
+            let mut matched = false;
+            let count = folders.len();
+            for item in folders {
+                if let Item::Folder { prefix: p, include: inc, exclude: exc, .. } = item {
+                    if prefix.as_ref().is_some_and(|want| p.trim_matches('/') != want) || (prefix.is_none() && count != 1) {
+                        continue;
+                    }
+                    if include { inc.push(glob.clone()) } else { exc.push(glob.clone()) }
+                    matched = true;
+                }
+            }
+            if !matched {
+                match prefix {
+                    Some(p) => bail!("{flag} {spec}: no --folder {p}"),
+                    None if count == 0 => bail!("{flag} selects files of a folder: give a --folder"),
+                    None => bail!("{flag} {spec}: there are {count} folders; name one as PREFIX=GLOB"),
+                }
+            }
+        }
+    }
+    let tables: Vec<String> = items.iter().map(|i| i.table_name()).collect::<Result<_, _>>()?;
+    let mut settings: Vec<TableSettings> = Vec::new();
+    for (flag, list) in [("--columns", &args.columns), ("--exclude-columns", &args.exclude_columns), ("--pseudonymise", &args.pseudonymise)] {
+        for spec in list {
+            let (table, cols) = match spec.split_once('=') {
+                Some((t, c)) => (t.to_string(), c),
+                None if tables.len() == 1 => (tables[0].clone(), spec.as_str()),
+                None => bail!("{flag} {spec}: there are {} tables; name one as TABLE=COLS", tables.len()),
+            };
+            let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+            if cols.is_empty() {
+                bail!("{flag} {spec}: no columns given");
+            }
+            let entry = match settings.iter_mut().position(|s| s.table == table) {
+                Some(i) => &mut settings[i],
+                None => {
+                    settings.push(TableSettings { table: table.clone(), ..Default::default() });
+                    settings.last_mut().expect("just pushed")
+                }
+            };
+            match flag {
+                "--columns" => entry.columns.extend(cols),
+                "--exclude-columns" => entry.exclude_columns.extend(cols),
+                _ => entry.pseudonymise.extend(cols),
+            }
         }
     }
     let mode = if args.delta { LoadMode::Delta } else { LoadMode::Full };
@@ -504,8 +577,23 @@ async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<E
         SchemaChangeArg::Text => OnSchemaChange::Text,
         SchemaChangeArg::Fail => OnSchemaChange::Fail,
     };
-    let request =
-        ExtractRequest { items, mode, read, type_fallback: args.type_fallback, source_columns: args.source_columns, concurrency: args.concurrency, deleted, on_schema_change };
+    let request = ExtractRequest {
+        items,
+        mode,
+        read,
+        type_fallback: args.type_fallback,
+        source_columns: args.source_columns,
+        concurrency: args.concurrency,
+        deleted,
+        on_schema_change,
+        tables: settings,
+    };
+    request.validate()?;
+    Ok(request)
+}
+
+async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<ExitCode> {
+    let request = build_request(args.options)?;
     let progress = Arc::new(BarProgress::new(!json));
     let report = extract(pool, &args.connection, &request, progress.clone()).await;
     progress.finish();
@@ -516,4 +604,115 @@ async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<E
         output::print_report(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn extraction_command(pool: &Pool, cmd: ExtractionCommand, json: bool) -> Result<ExitCode> {
+    match cmd {
+        ExtractionCommand::Create(args) => {
+            let Some(connection) = args.connection.clone() else { bail!("an extraction needs a connection: -c CONNECTION") };
+            let name = args.name.clone();
+            let definition = definition(connection, args)?;
+            let saved = core::create_extraction(pool, &name, definition).await?;
+            print_saved(&saved, "Saved", json);
+        }
+        ExtractionCommand::Edit(args) => {
+            let current = core::get_extraction(pool, &args.name).await?;
+            let connection = args.connection.clone().unwrap_or(current.definition.connection);
+            let name = args.name.clone();
+            let definition = definition(connection, args)?;
+            let saved = core::edit_extraction(pool, &name, definition).await?;
+            print_saved(&saved, "Updated", json);
+        }
+        ExtractionCommand::List => {
+            let all = core::list_extractions(pool).await?;
+            if json {
+                output::print_json(&all);
+            } else if all.is_empty() {
+                println!("No saved extractions in pool '{}'. Save one with `lakeport extraction create`.", pool.name());
+            } else {
+                output::print_rows(
+                    &["extraction", "connection", "mode", "tables", "schedule", "next run (UTC)", "version", "state"],
+                    all.iter().map(|e| {
+                        let d = &e.definition;
+                        let tables = d.request.items.iter().filter_map(|i| i.table_name().ok()).collect::<Vec<_>>().join(", ");
+                        let schedule = d.schedule.as_ref().map(|s| format!("{}{}", s.cron, s.timezone.as_ref().map(|t| format!(" ({t})")).unwrap_or_default())).unwrap_or_else(|| "-".into());
+                        let next = match (e.retry_at, e.next_run_at) {
+                            (Some(r), Some(n)) if r < n => format!("{} (retry {})", r.format("%Y-%m-%d %H:%M:%S"), e.retry_attempt),
+                            (Some(r), None) => format!("{} (retry {})", r.format("%Y-%m-%d %H:%M:%S"), e.retry_attempt),
+                            (_, Some(n)) => n.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            (None, None) => "-".into(),
+                        };
+                        let state = if e.running_job.is_some() { "running" } else { "idle" };
+                        vec![e.name.clone(), d.connection.clone(), d.request.mode.as_str().into(), tables, schedule, next, e.version.to_string(), state.into()]
+                    }),
+                );
+            }
+        }
+        ExtractionCommand::Show { name } => {
+            let e = core::get_extraction(pool, &name).await?;
+            let mut value = serde_json::to_value(&e)?;
+            if let Some(s) = &e.definition.schedule {
+                value["upcoming_runs"] = serde_json::to_value(s.upcoming(chrono::Utc::now(), 3)?)?;
+            }
+            output::print_json(&value);
+        }
+        ExtractionCommand::Remove { name } => {
+            core::remove_extraction(pool, &name).await?;
+            if !json {
+                println!("Removed extraction '{name}' (its tables and run history stay).");
+            }
+        }
+        ExtractionCommand::Run { name, full, delta } => {
+            let mode = if full { Some(LoadMode::Full) } else if delta { Some(LoadMode::Delta) } else { None };
+            let progress = Arc::new(BarProgress::new(!json));
+            let outcome = core::run_extraction(pool, &name, mode, progress.clone()).await;
+            progress.finish();
+            let outcome = outcome?;
+            if let Some(delivery) = outcome.notification {
+                // The run is recorded already; give the notification a bounded time to go out
+                // before this process ends.
+                if !matches!(tokio::time::timeout(std::time::Duration::from_secs(20), delivery).await, Ok(Ok(true))) {
+                    eprintln!("warning: the webhook notification could not be delivered");
+                }
+            }
+            let report = outcome.result?;
+            if json {
+                output::print_json(&report);
+            } else {
+                output::print_report(&report);
+            }
+        }
+        ExtractionCommand::History { name, limit } => {
+            let history = core::extraction_history(pool, &name, limit).await?;
+            if json {
+                output::print_json(&history);
+            } else if history.is_empty() {
+                println!("Extraction '{name}' has not run yet.");
+            } else {
+                output::print_history(&history);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn definition(connection: String, args: ExtractionArgs) -> Result<ExtractionDefinition> {
+    let mut d = ExtractionDefinition::new(connection, build_request(args.options)?);
+    d.schedule = args.schedule.map(|cron| Schedule { cron, timezone: args.timezone });
+    d.retry = RetryPolicy { max_retries: args.max_retries, backoff_secs: args.retry_backoff_secs };
+    d.webhook = args.webhook.map(|url| Webhook { url, on_recovery: args.notify_recovery });
+    Ok(d)
+}
+
+fn print_saved(e: &core::Extraction, verb: &str, json: bool) {
+    if json {
+        output::print_json(e);
+        return;
+    }
+    println!("{verb} extraction '{}' (version {}).", e.name, e.version);
+    if let Some(s) = &e.definition.schedule {
+        let upcoming = s.upcoming(chrono::Utc::now(), 3).unwrap_or_default();
+        println!("Schedule {} ({}): next runs {}", s.cron, s.timezone.as_deref().unwrap_or("UTC"), upcoming.iter().map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).collect::<Vec<_>>().join(", "));
+        println!("Scheduled runs happen while `lakeport serve` or `lakeport scheduler` is running.");
+    }
 }

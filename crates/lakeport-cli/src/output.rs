@@ -168,6 +168,36 @@ pub fn print_jobs(jobs: &[Job]) {
     );
 }
 
+/// An extraction's runs, newest first, each followed by its schema-drift report if it has one.
+pub fn print_history(history: &[lakeport_core::HistoryEntry]) {
+    print_rows(
+        &["job", "started", "trigger", "version", "mode", "status", "files", "rows", "bytes", "seconds", "error"],
+        history.iter().map(|h| {
+            vec![
+                h.job_id[..8].to_string(),
+                h.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                h.trigger.as_str().to_string(),
+                h.version.to_string(),
+                h.mode.clone(),
+                h.status.as_str().to_string(),
+                h.files.to_string(),
+                h.rows.to_string(),
+                bytes(h.bytes),
+                h.seconds.map(|s| format!("{s:.1}")).unwrap_or_default(),
+                h.error.clone().unwrap_or_default(),
+            ]
+        }),
+    );
+    for h in history.iter().filter(|h| !h.schema_changes.is_empty()) {
+        println!("\nSchema drift in job {}:", &h.job_id[..8]);
+        for t in &h.schema_changes {
+            for c in &t.changes {
+                println!("  {}: {c}", t.table);
+            }
+        }
+    }
+}
+
 pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryFormat) -> anyhow::Result<()> {
     match format {
         QueryFormat::Table => {

@@ -386,3 +386,79 @@ async fn csv_dialect_and_encoding_flags() {
     let bad = lakeport(d, &[], &["extract", "-c", "src", "--file", "j.csv", "--encoding", "klingon"]);
     assert!(!bad.status.success() && text(&bad).contains("klingon") && text(&bad).contains("WHATWG"), "{}", text(&bad));
 }
+
+/// Saved extractions from the command line: create with a folder pattern, a column subset,
+/// pseudonymisation and a schedule; list shows the next run; run, edit (version 2), history.
+/// Then the headless scheduler, started after a missed slot, runs it once.
+#[tokio::test]
+async fn saved_extractions_and_the_headless_scheduler() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("clisaved").await;
+    bucket.put("crm/a.csv", "id,email,name\n1,ann@example.com,Ann\n2,,Bob\n").await;
+    bucket.put("crm/notes.txt", "not data").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    let out = ok(
+        d,
+        &[],
+        &["extraction", "create", "crm", "-c", "src", "--folder", "crm", "--pattern", "*.csv", "--columns", "id,email", "--pseudonymise", "crm=email", "--delta", "--schedule", "0 3 * * *", "--timezone", "Europe/Berlin"],
+    );
+    assert!(out.contains("Saved extraction 'crm' (version 1)") && out.contains("Schedule 0 3 * * * (Europe/Berlin): next runs"), "{out}");
+    let list = ok(d, &[], &["extraction", "list"]);
+    let row = list.lines().find(|l| l.starts_with("crm")).unwrap();
+    // 03:00 in Berlin is 01:00 or 02:00 UTC.
+    assert!(row.contains("delta") && row.contains("0 3 * * * (Europe/Berlin)") && (row.contains(" 01:00:00") || row.contains(" 02:00:00")), "{list}");
+    let out = ok(d, &[], &["extraction", "run", "crm"]);
+    assert!(out.contains("crm/notes.txt (matches none of the include patterns)"), "{out}");
+    let q = ok(d, &[], &["query", "SELECT * FROM crm ORDER BY id", "--format", "csv"]);
+    let lines: Vec<&str> = q.lines().collect();
+    assert_eq!(lines[0], "id,email");
+    assert!(lines[1].starts_with("1,") && lines[1].len() == 2 + 64 && !q.contains("ann@"), "{q}");
+    assert_eq!(lines[2], "2,");
+    // Bad settings: the error lists the real columns; the pool is unchanged.
+    let o = lakeport(d, &[], &["extraction", "edit", "crm", "--folder", "crm", "--pattern", "*.csv", "--columns", "id,mail"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lakeport(d, &[], &["extraction", "run", "crm", "--full"]);
+    assert!(!o.status.success() && text(&o).contains("names column 'mail', which the files do not have; their columns are: id, email, name"), "{}", text(&o));
+    let o = lakeport(d, &[], &["extraction", "create", "x", "-c", "src", "--folder", "crm", "--schedule", "0 3 * *"]);
+    assert!(!o.status.success() && text(&o).contains("has 4 fields"), "{}", text(&o));
+    ok(d, &[], &["extraction", "edit", "crm", "--delta", "--folder", "crm", "--pattern", "*.csv", "--exclude-columns", "name", "--pseudonymise", "email", "--schedule", "* * * * *"]);
+    let history: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extraction", "history", "crm", "--json"])).unwrap();
+    let h: Vec<(String, i64, String)> = history.as_array().unwrap().iter().map(|h| (h["status"].as_str().unwrap().into(), h["version"].as_i64().unwrap(), h["mode"].as_str().unwrap().into())).collect();
+    assert_eq!(h, vec![("failed".into(), 2, "full".into()), ("succeeded".into(), 1, "delta".into())]);
+    let shown: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extraction", "show", "crm"])).unwrap();
+    assert_eq!(shown["version"], 3);
+    assert_eq!(shown["upcoming_runs"].as_array().unwrap().len(), 3);
+
+    // Downtime: the next run was due an hour ago. The headless scheduler runs it once.
+    let python = std::env::var("LAKEPORT_TEST_PYTHON").unwrap();
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let db = d.join("catalog.db");
+    let set = Command::new(&python)
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE lakeport_extractions SET next_run_at=?', (sys.argv[2],)); c.commit()", db.to_str().unwrap(), &past])
+        .status()
+        .unwrap();
+    assert!(set.success());
+    bucket.put("crm/b.csv", "id,email,name\n3,ann@example.com,Ann\n").await;
+    let child = Command::new(common::binary()).arg("--pool-dir").arg(d).args(["scheduler", "--interval-secs", "1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let _stop = Served(child);
+    let mut runs = Vec::new();
+    for _ in 0..100 {
+        let history: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extraction", "history", "crm", "--json"])).unwrap();
+        runs = history.as_array().unwrap().iter().filter(|h| h["trigger"] == "schedule").cloned().collect();
+        if runs.iter().any(|h| h["status"] != "running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0]["status"].as_str(), runs[0]["version"].as_i64(), runs[0]["rows"].as_u64()), (Some("succeeded"), Some(3), Some(1)));
+    // Equal inputs, equal pseudonyms across runs.
+    let q = ok(d, &[], &["query", "SELECT count(DISTINCT email) AS n FROM crm WHERE id IN (1, 3)", "--format", "csv"]);
+    assert_eq!(q.lines().nth(1), Some("1"), "{q}");
+    let list = ok(d, &[], &["extraction", "list"]);
+    assert!(list.lines().any(|l| l.starts_with("crm") && l.contains("* * * * *")), "{list}");
+}

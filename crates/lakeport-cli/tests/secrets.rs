@@ -43,6 +43,14 @@ async fn no_output_log_error_or_file_contains_a_secret() {
         vec!["extract".into(), "-c".into(), "src".into(), "--file".into(), "d/a.csv".into(), "-v".into()],
         vec!["extract".into(), "-c".into(), "src".into(), "--folder".into(), "d".into(), "--json".into()],
         vec!["jobs".into(), "--json".into()],
+        // A saved extraction that pseudonymises: the pool's key must never show.
+        ["extraction", "create", "pseud", "-c", "src", "--folder", "d", "--pattern", "a.csv", "--pseudonymise", "v", "--webhook", "http://127.0.0.1:9/hook"].iter().map(|s| s.to_string()).collect(),
+        vec!["extraction".into(), "run".into(), "pseud".into(), "-v".into()],
+        vec!["extraction".into(), "run".into(), "pseud".into(), "--json".into()],
+        vec!["extraction".into(), "show".into(), "pseud".into()],
+        vec!["extraction".into(), "list".into(), "--json".into()],
+        vec!["extraction".into(), "history".into(), "pseud".into(), "--json".into()],
+        vec!["query".into(), "SELECT * FROM d".into(), "-v".into()],
     ];
     let zc = |name: &str, auth: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = ["connection", "add", name, "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &s3.endpoint, "--path-style", "--allow-http"].iter().map(|s| s.to_string()).collect();
@@ -71,12 +79,26 @@ async fn no_output_log_error_or_file_contains_a_secret() {
     for marker in ["x-amz-security-token", "SessionToken", "SecretAccessKey"] {
         assert!(!transcript.contains(marker), "{marker} appears in the CLI output");
     }
+    // The pool's pseudonymisation key: made by the runs above, owner-only, in no output.
+    let key_file = d.join("secrets/default/pseudonymisation.key");
+    let key_hex = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key_hex.len(), 64);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let key_bytes: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&key_hex[i..i + 2], 16).unwrap()).collect();
+    assert!(!transcript.contains(&key_hex) && !transcript.contains(&key_hex.to_uppercase()), "the pseudonymisation key appears in the CLI output");
+    assert!(transcript.contains("Saved extraction 'pseud'") && transcript.contains("\"trigger\": \"manual\""), "the extraction was saved and ran:\n{transcript}");
     let mut scanned = Vec::new();
     for file in lakeport_testkit::files_under(d) {
-        if file.extension().is_some_and(|e| e == "secret") {
+        if file.extension().is_some_and(|e| e == "secret") || file == key_file {
             continue;
         }
         let bytes = std::fs::read(&file).unwrap();
+        for value in [key_hex.as_bytes(), key_bytes.as_slice()] {
+            assert!(!bytes.windows(value.len()).any(|w| w == value), "the pseudonymisation key is stored in {}", file.display());
+        }
         for value in [secret.expose(), gsecret.expose(), lakeport_secret.as_str()] {
             assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()), "a secret is stored in {}", file.display());
         }

@@ -2,6 +2,15 @@
 //! adding a connection (Test Connection first, save only when it passed), testing a saved one,
 //! loading namespaces, selecting shares, browsing a bucket.
 
+pub mod extractions;
+pub mod scheduler;
+pub mod webhook;
+
+pub use extractions::{
+    create_extraction, edit_extraction, extraction_history, get_extraction, list_extractions, remove_extraction, run_extraction, Extraction, ExtractionDefinition, HistoryEntry,
+    RetryPolicy, RunOutcome, Schedule, Webhook,
+};
+
 use chrono::{DateTime, Utc};
 use lakeport_extract::ExtractError;
 use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, PoolError, CATALOG_NAME};

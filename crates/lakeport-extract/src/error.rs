@@ -30,6 +30,13 @@ pub enum ExtractError {
     Write { file: String, source: PoolError },
     #[error("table '{table}' was not loaded: {message}; nothing was committed")]
     Incomplete { table: String, message: String },
+    #[error("invalid file pattern '{pattern}': {message}")]
+    InvalidPattern { pattern: String, message: String },
+    /// A column setting names a column the table's files do not have.
+    #[error("table '{table}': {setting} names column '{column}', which the files do not have; their columns are: {available}")]
+    UnknownColumn { table: String, setting: &'static str, column: String, available: String },
+    #[error("table settings: {0}")]
+    TableSettings(String),
     #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
 }

@@ -9,8 +9,10 @@ mod error;
 mod plan;
 mod progress;
 mod run;
+mod settings;
 
 pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress};
-pub use run::{extract, ChangedObject, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};
+pub use settings::TableSettings;
+pub use run::{extract, extract_as, ChangedObject, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

@@ -9,11 +9,27 @@ use crate::ExtractError;
 
 /// What the user picked: one file (one table named after it) or a folder (one table named after
 /// the folder, from every file below it). `table` overrides the derived name.
+///
+/// A folder's `include` globs (none: every file) and `exclude` globs select its files by their
+/// key below the prefix (`events/2024/a.csv` under `events/` is matched as `2024/a.csv`), with
+/// globset's syntax: `*` stays within one path segment, `**` crosses them (`**/*.csv` is every
+/// CSV at any depth, `*.csv` only those directly in the folder). Files passed over are listed in
+/// the report with the reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Item {
-    File { key: String, table: Option<String> },
-    Folder { prefix: String, table: Option<String> },
+    File {
+        key: String,
+        table: Option<String>,
+    },
+    Folder {
+        prefix: String,
+        table: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        include: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        exclude: Vec<String>,
+    },
 }
 
 impl Item {
@@ -21,7 +37,16 @@ impl Item {
         Item::File { key: key.into(), table: None }
     }
     pub fn folder(prefix: impl Into<String>) -> Item {
-        Item::Folder { prefix: prefix.into(), table: None }
+        Item::Folder { prefix: prefix.into(), table: None, include: Vec::new(), exclude: Vec::new() }
+    }
+
+    /// Checks the item's globs (an invalid one is an error naming it), without asking S3.
+    pub fn validate(&self) -> Result<(), ExtractError> {
+        if let Item::Folder { include, exclude, .. } = self {
+            globs(include)?;
+            globs(exclude)?;
+        }
+        Ok(())
     }
     /// The table this item loads into (known without asking S3).
     pub fn table_name(&self) -> Result<String, ExtractError> {
@@ -54,6 +79,10 @@ pub enum SkipReason {
     Hidden,
     /// A key S3 stores but no request through object_store can name (`S3Source::addressable`).
     Unaddressable,
+    /// The folder item has include patterns and none matches the key.
+    NotIncluded,
+    /// One of the folder item's exclude patterns matches the key.
+    Excluded,
 }
 
 impl SkipReason {
@@ -64,6 +93,8 @@ impl SkipReason {
             SkipReason::JobMarker => "job marker file",
             SkipReason::Hidden => "hidden file",
             SkipReason::Unaddressable => "cannot be read",
+            SkipReason::NotIncluded => "matches none of the include patterns",
+            SkipReason::Excluded => "matches an exclude pattern",
         }
     }
 }
@@ -103,6 +134,23 @@ fn skip_reason(o: &ObjectInfo) -> Option<SkippedObject> {
     None
 }
 
+/// The globs as one set (globset: `*` does not cross `/`). An invalid glob is an error naming it.
+fn globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, ExtractError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| ExtractError::InvalidPattern { pattern: p.clone(), message: e.kind().to_string() })?;
+        set.add(glob);
+    }
+    set.build().map(Some).map_err(|e| ExtractError::InvalidPattern { pattern: patterns.join(", "), message: e.to_string() })
+}
+
 /// One table of the extraction and the objects that feed it.
 #[derive(Clone, Debug)]
 pub struct PlannedTable {
@@ -135,7 +183,8 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                 })?;
                 PlannedTable { table: item.table_name()?, format: kind.format, objects: vec![(info, kind)], skipped: Vec::new(), single_file: true }
             }
-            Item::Folder { prefix, .. } => {
+            Item::Folder { prefix, include, exclude, .. } => {
+                let (include, exclude) = (globs(include)?, globs(exclude)?);
                 // The folder as listed: `raw`, `/raw` and `raw/` are all `raw/` (S3Source::list).
                 let prefix = prefix.trim_start_matches('/');
                 let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
@@ -144,6 +193,16 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                 for o in listed {
                     if let Some(skip) = skip_reason(&o) {
                         skipped.push(skip);
+                        continue;
+                    }
+                    // Patterns match the key below the prefix.
+                    let below = o.key.strip_prefix(prefix.as_str()).unwrap_or(&o.key);
+                    if include.as_ref().is_some_and(|set| !set.is_match(below)) {
+                        skipped.push(SkippedObject::new(o.key.clone(), SkipReason::NotIncluded));
+                        continue;
+                    }
+                    if exclude.as_ref().is_some_and(|set| set.is_match(below)) {
+                        skipped.push(SkippedObject::new(o.key.clone(), SkipReason::Excluded));
                         continue;
                     }
                     let kind = FileKind::from_key(&o.key)?;

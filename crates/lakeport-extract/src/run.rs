@@ -6,12 +6,13 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ColumnRename, ConnectionConfig, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ColumnRename, ConnectionConfig, JobOrigin, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::plan::{plan, PlannedTable, SkippedObject};
+use crate::settings::{Pseudonymiser, TableSettings};
 use crate::{ExtractError, Item, Progress};
 
 const SOURCE_KEY: &str = "_source_key";
@@ -38,6 +39,9 @@ pub struct ExtractRequest {
     /// Delta loads: what happens when files differ from the table's schema.
     #[serde(default)]
     pub on_schema_change: OnSchemaChange,
+    /// Column settings per table (subset, pseudonymisation), by the table's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableSettings>,
 }
 
 /// What a delta load does when a file's columns differ from the table's.
@@ -125,7 +129,30 @@ pub struct RemovedObject {
 
 impl ExtractRequest {
     pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
-        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve }
+        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve, tables: Vec::new() }
+    }
+
+    /// Checks what can be checked without S3: file patterns and table settings (each for a table
+    /// an item loads, at most one per table).
+    pub fn validate(&self) -> Result<(), ExtractError> {
+        if self.items.is_empty() {
+            return Err(ExtractError::NoItems);
+        }
+        let mut names = Vec::new();
+        for item in &self.items {
+            item.validate()?;
+            names.push(item.table_name()?);
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            t.validate()?;
+            if !names.contains(&t.table) {
+                return Err(ExtractError::TableSettings(format!("settings for table '{}', which no item of the extraction loads (its tables: {})", t.table, names.join(", "))));
+            }
+            if self.tables[..i].iter().any(|o| o.table == t.table) {
+                return Err(ExtractError::TableSettings(format!("table '{}' has settings twice", t.table)));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -178,6 +205,12 @@ pub struct ExtractReport {
 /// All tables are staged first and committed only when every file of every table has been read,
 /// so bad input anywhere leaves the whole pool unchanged.
 pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
+    extract_as(pool, connection, request, progress, None).await
+}
+
+/// [`extract`] for a saved extraction: the job records `origin` (the extraction, its definition
+/// version, the trigger).
+pub async fn extract_as(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>, origin: Option<&JobOrigin>) -> Result<ExtractReport, ExtractError> {
     let conn = pool.connection(connection).await?;
     let config = match &conn.config {
         ConnectionConfig::S3Extraction(c) => c.clone(),
@@ -187,9 +220,12 @@ pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, pr
     let source = S3Source::connect(&config, &secret)?;
     let concurrency = request.concurrency.unwrap_or(config.concurrency).max(1);
 
-    let mut job = pool.start_job(connection, request.mode).await?;
+    let mut job = pool.start_extraction_job(connection, request.mode, origin).await?;
     let started = Instant::now();
-    let result = run(pool, &source, request, concurrency, progress, &job.id).await;
+    let result = match request.validate() {
+        Ok(()) => run(pool, &source, request, concurrency, progress, &job.id).await,
+        Err(e) => Err(e),
+    };
     job.ended_at = Some(Utc::now());
     match &result {
         Ok(tables) => {
@@ -240,10 +276,16 @@ async fn run(
     job_id: &str,
 ) -> Result<Vec<TableReport>, ExtractError> {
     let planned = plan(source, &request.items).await?;
+    // The pool's key, only when a table pseudonymises (it is generated at first use).
+    let key = if request.tables.iter().any(|t| !t.pseudonymise.is_empty()) { Some(pool.pseudonymisation_key()?) } else { None };
     let mut staged: Vec<Staged> = Vec::new();
     let mut idle: Vec<TableReport> = Vec::new();
     for table in planned {
-        match stage_table(pool, source, &table, request, concurrency, progress.clone()).await {
+        let columns = request.tables.iter().find(|t| t.table == table.table && !t.is_empty()).map(|settings| Columns {
+            settings: settings.clone(),
+            pseudonymiser: (!settings.pseudonymise.is_empty()).then(|| Pseudonymiser::new(&settings.pseudonymise, key.as_deref().expect("key loaded for pseudonymisation"))),
+        });
+        match stage_table(pool, source, &table, request, columns.as_ref(), concurrency, progress.clone()).await {
             Ok(Ok(s)) => staged.push(s),
             Ok(Err(report)) => idle.push(report),
             Err(e) => {
@@ -280,12 +322,21 @@ async fn run(
     Ok(reports)
 }
 
+/// A table's column settings, ready to apply.
+#[derive(Clone)]
+struct Columns {
+    settings: TableSettings,
+    pseudonymiser: Option<Pseudonymiser>,
+}
+
 /// Reads every selected object of one table into a staged writer. `Ok(Err(report))`: nothing to do.
+#[allow(clippy::too_many_arguments)]
 async fn stage_table(
     pool: &Pool,
     source: &S3Source,
     planned: &PlannedTable,
     request: &ExtractRequest,
+    columns: Option<&Columns>,
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<Result<Staged, TableReport>, ExtractError> {
@@ -323,9 +374,16 @@ async fn stage_table(
     }
 
     let mut read = request.read.clone();
+    // Pseudonymised columns are read as the files' text (CSV, JSON), so the hash is of the value
+    // as written (`007`, not 7).
+    for c in columns.iter().flat_map(|c| c.settings.pseudonymise.iter()) {
+        if !read.text_columns.contains(c) {
+            read.text_columns.push(c.clone());
+        }
+    }
     let mut seed: Option<Evolution> = None;
     loop {
-        match stage_once(pool, source, planned, &selected, existing.clone(), request, &read, seed.as_ref(), concurrency, progress.clone(), report.clone()).await {
+        match stage_once(pool, source, planned, &selected, existing.clone(), request, columns, &read, seed.as_ref(), concurrency, progress.clone(), report.clone()).await {
             // A file further on needs a wider schema than the first files gave: stage again with it.
             Ok(Attempt::Widen(evolution)) => seed = Some(evolution),
             Ok(Attempt::Staged(staged)) => return Ok(Ok(staged)),
@@ -361,11 +419,21 @@ struct Source {
     info: ObjectInfo,
     kind: FileKind,
     opened: OpenedFile,
+    /// The file's schema as the table sees it (after the table's column settings).
+    schema: SchemaRef,
 }
 
 impl Source {
+    fn new(info: ObjectInfo, kind: FileKind, opened: OpenedFile, columns: Option<&Columns>) -> Source {
+        let schema = match columns {
+            Some(c) => Arc::new(c.settings.view(&opened.schema())),
+            None => opened.schema(),
+        };
+        Source { info, kind, opened, schema }
+    }
+
     fn schema(&self) -> SchemaRef {
-        self.opened.schema()
+        self.schema.clone()
     }
 }
 
@@ -547,6 +615,7 @@ async fn stage_once(
     selected: &[(ObjectInfo, FileKind)],
     existing: Option<SchemaRef>,
     request: &ExtractRequest,
+    columns: Option<&Columns>,
     read: &ReadOptions,
     seed: Option<&Evolution>,
     concurrency: usize,
@@ -557,7 +626,7 @@ async fn stage_once(
     let notes: &dyn Progress = progress.as_ref();
     let open = |(info, kind): (ObjectInfo, FileKind)| async move {
         let opened = open_file(source, &info, kind, read, notes).await?;
-        Ok::<_, ExtractError>(Source { info, kind, opened })
+        Ok::<_, ExtractError>(Source::new(info, kind, opened, columns))
     };
     // Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap ranged
     // GETs) fix the table's schema, at least one of them with columns. They stay open for the
@@ -574,6 +643,20 @@ async fn stage_once(
         end = (next + concurrency).min(selected.len());
     }
     let rest: Vec<(ObjectInfo, FileKind)> = selected[next..].to_vec();
+    // Column settings name columns the files have (those of the probed files).
+    if let Some(c) = columns {
+        let mut available: Vec<String> = Vec::new();
+        for f in &probed {
+            for field in f.opened.schema().fields() {
+                if !available.contains(field.name()) {
+                    available.push(field.name().clone());
+                }
+            }
+        }
+        if !available.is_empty() {
+            c.settings.check_columns(&available)?;
+        }
+    }
 
     // Empty objects (no columns at all) have nothing to contribute.
     let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema().fields().is_empty());
@@ -670,11 +753,12 @@ async fn stage_once(
         let source = source.clone();
         let read = read.clone();
         let progress = progress.clone();
+        let columns = columns.cloned();
         tokio::spawn(async move {
             futures::stream::iter(work)
                 .for_each_concurrent(concurrency, |job: Result<Source, (ObjectInfo, FileKind)>| {
-                    let (tx, source, read, data_target, table_schema, check, progress) =
-                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone(), progress.clone());
+                    let (tx, source, read, data_target, table_schema, check, progress, columns) =
+                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone(), progress.clone(), columns.clone());
                     let (panic_tx, file) = (tx.clone(), object_name(source.bucket(), match &job {
                         Ok(f) => &f.info.key,
                         Err((info, _)) => &info.key,
@@ -687,7 +771,7 @@ async fn stage_once(
                                     Ok(o) => o,
                                     Err(e) => return drop(tx.send(Err(e)).await),
                                 };
-                                let f = Source { info, kind, opened };
+                                let f = Source::new(info, kind, opened, columns.as_ref());
                                 if f.schema().fields().is_empty() {
                                     return drop(tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await);
                                 }
@@ -699,9 +783,20 @@ async fn stage_once(
                             }
                         };
                         let Source { info, opened, .. } = f;
-                        let mut batches = opened.into_batches(data_target, &read);
+                        // A file with columns the table leaves out is read whole, then projected.
+                        let wider = columns.as_ref().and_then(|c| c.settings.read_target(&opened.schema(), &data_target));
+                        let mut batches = opened.into_batches(wider.clone().unwrap_or_else(|| data_target.clone()), &read);
                         let mut rows = 0u64;
+                        let pseudonymiser = columns.and_then(|c| c.pseudonymiser);
                         while let Some(b) = batches.next().await {
+                            let b = match (b, &wider) {
+                                (Ok(b), Some(_)) => crate::settings::project(b, &data_target, &object_name(source.bucket(), &info.key)),
+                                (other, _) => other,
+                            };
+                            let b = match (b, &pseudonymiser) {
+                                (Ok(b), Some(p)) => p.apply(b, &object_name(source.bucket(), &info.key)),
+                                (other, _) => other,
+                            };
                             let b = match b {
                                 Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &info),
                                 other => other,

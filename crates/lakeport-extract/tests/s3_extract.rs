@@ -358,7 +358,7 @@ async fn hostile_object_names_become_safe_tables_inside_the_warehouse() {
     assert_eq!(names[2], "n_c_d_v_nements");
     assert!(names[3].len() <= 128 && names[3].starts_with("very_long_name_"));
     // The folder of them all loads as one table too.
-    let r = env.run(vec![Item::Folder { prefix: "odd/".into(), table: Some("odd_names".into()) }], LoadMode::Full).await.unwrap();
+    let r = env.run(vec![Item::Folder { prefix: "odd/".into(), table: Some("odd_names".into()), include: vec![], exclude: vec![] }], LoadMode::Full).await.unwrap();
     let skipped: Vec<(&str, SkipReason)> = r.tables[0].skipped.iter().map(|s| (s.key.as_str(), s.reason)).collect();
     assert_eq!(skipped, vec![("odd/..csv", SkipReason::Hidden)], "hidden files are passed over in a folder");
     assert_eq!(env.scalar("SELECT count(*) FROM odd_names").await, 4);

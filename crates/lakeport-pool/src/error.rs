@@ -11,6 +11,12 @@ pub enum PoolError {
     ConnectionExists { pool: String, connection: String },
     #[error("table '{table}' does not exist in pool '{pool}'")]
     NoSuchTable { pool: String, table: String },
+    #[error("extraction '{extraction}' does not exist in pool '{pool}' (see `lakeport extraction list`)")]
+    NoSuchExtraction { pool: String, extraction: String },
+    #[error("an extraction named '{extraction}' already exists in pool '{pool}'")]
+    ExtractionExists { pool: String, extraction: String },
+    #[error("extraction '{extraction}' is running (job {job}); wait for it to finish")]
+    ExtractionRunning { extraction: String, job: String },
     #[error("invalid name: {0}")]
     InvalidName(String),
     #[error("schema of table '{table}' cannot take this load: {detail}")]

@@ -7,6 +7,9 @@ pub enum JobStatus {
     Running,
     Succeeded,
     Failed,
+    /// A scheduled run of a saved extraction that did not start because the previous run of the
+    /// same extraction was still going (runs of one extraction never overlap).
+    Skipped,
 }
 
 impl JobStatus {
@@ -15,12 +18,14 @@ impl JobStatus {
             JobStatus::Running => "running",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
+            JobStatus::Skipped => "skipped",
         }
     }
     pub(crate) fn parse(s: &str) -> JobStatus {
         match s {
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
+            "skipped" => JobStatus::Skipped,
             _ => JobStatus::Running,
         }
     }
@@ -44,4 +49,47 @@ pub struct Job {
     pub error: Option<String>,
     /// Per-table details (JSON), as reported by the extraction.
     pub details: serde_json::Value,
+    /// The saved extraction this job ran, with its definition version and what started it
+    /// (none for one-off `lakeport extract` runs and drops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<JobOrigin>,
+}
+
+/// Which saved extraction a job ran: its name, the version of its definition, and the trigger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOrigin {
+    pub extraction: String,
+    /// The definition version (1 at creation, +1 per edit).
+    pub version: i64,
+    pub trigger: Trigger,
+}
+
+/// What started a run of a saved extraction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// `lakeport extraction run`, the API's or the console's "Run now".
+    Manual,
+    /// The scheduler, at a time the extraction's schedule named.
+    Schedule,
+    /// The scheduler, retrying a failed run after its backoff.
+    Retry,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+            Trigger::Retry => "retry",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Trigger> {
+        match s {
+            "manual" => Some(Trigger::Manual),
+            "schedule" => Some(Trigger::Schedule),
+            "retry" => Some(Trigger::Retry),
+            _ => None,
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! catalog.db            SQLite: the Iceberg SQL catalog (iceberg_tables, …) + lakeport's own tables
 //! warehouse/<pool>/<table>/{data,metadata}/   Iceberg tables (Parquet data files)
 //! secrets/<pool>/<connection>.secret          mode 0600, directory 0700
+//! secrets/<pool>/pseudonymisation.key         the pool's HMAC key (32 random bytes), mode 0600
 //! ```
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
@@ -14,6 +15,7 @@ mod column_names;
 mod commit;
 mod connections;
 mod error;
+mod extractions;
 mod jobs;
 mod json_rows;
 mod ledger;
@@ -30,7 +32,8 @@ mod writer;
 pub use column_names::{is_reserved_column_name, ColumnRename, RENAMES_PROPERTY};
 pub use connections::{Connection, ConnectionConfig};
 pub use error::PoolError;
-pub use jobs::{Job, JobStatus};
+pub use extractions::{SavedExtraction, PSEUDONYMISATION_KEY_BYTES};
+pub use jobs::{Job, JobOrigin, JobStatus, Trigger};
 pub use json_rows::rows_json;
 pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};

@@ -23,7 +23,7 @@ use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
 use crate::names::validate_connection_name;
 use crate::writer::describe_difference;
 use crate::{
-    secrets, validate_identifier, Connection, ConnectionConfig, Job, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
+    secrets, validate_identifier, Connection, ConnectionConfig, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
 
 /// The directory that holds every pool: one SQLite catalog, one warehouse, the secrets.
@@ -67,6 +67,11 @@ const SCHEMA_SQL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS lakeport_jobs (id TEXT PRIMARY KEY, pool TEXT NOT NULL, connection TEXT NOT NULL,
         mode TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, tables TEXT NOT NULL,
         files INTEGER NOT NULL, rows INTEGER NOT NULL, bytes INTEGER NOT NULL, error TEXT, details TEXT NOT NULL)",
+    // Saved extractions (extractions.rs): the definition as versioned JSON (lakeport-core's
+    // ExtractionDefinition), and the scheduler's state, so schedules survive restarts.
+    "CREATE TABLE IF NOT EXISTS lakeport_extractions (pool TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL,
+        version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, next_run_at TEXT, retry_at TEXT,
+        retry_attempt INTEGER NOT NULL DEFAULT 0, running_job TEXT, running_pid INTEGER, PRIMARY KEY (pool, name))",
     // API tokens of `lakeport serve` (tokens.rs): only their SHA-256 hash.
     "CREATE TABLE IF NOT EXISTS lakeport_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,
         sha256 TEXT NOT NULL, created_at TEXT NOT NULL)",
@@ -87,6 +92,7 @@ impl PoolDir {
         for stmt in SCHEMA_SQL {
             sqlx::query(stmt).execute(&db).await?;
         }
+        crate::extractions::migrate_jobs(&db).await?;
         let catalog = SqlCatalogBuilder::default()
             .uri(format!("sqlite://{}", db_path.display()))
             .warehouse_location(format!("file://{}/warehouse", root.display()))
@@ -153,7 +159,8 @@ impl PoolDir {
         Ok(out)
     }
 
-    /// Drops a pool with its tables (data files included), connections, secrets and job history.
+    /// Drops a pool with its tables (data files included), connections, saved extractions, secrets
+    /// (the pseudonymisation key too) and job history.
     pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
         let pool = self.pool(name).await?;
         for t in pool.table_names().await? {
@@ -166,6 +173,7 @@ impl PoolDir {
         for stmt in [
             "DELETE FROM lakeport_connections WHERE pool = ?",
             "DELETE FROM lakeport_shares WHERE pool = ?",
+            "DELETE FROM lakeport_extractions WHERE pool = ?",
             "DELETE FROM lakeport_jobs WHERE pool = ?",
             "DELETE FROM lakeport_pools WHERE name = ?",
         ] {
@@ -200,7 +208,7 @@ impl Pool {
         self.dir.inner.catalog.clone()
     }
 
-    fn db(&self) -> &SqlitePool {
+    pub(crate) fn db(&self) -> &SqlitePool {
         &self.dir.inner.db
     }
 
@@ -437,11 +445,20 @@ impl Pool {
     // ---- jobs --------------------------------------------------------------------------------
 
     pub async fn start_job(&self, connection: &str, mode: LoadMode) -> Result<Job, PoolError> {
-        self.start_job_of(connection, mode.as_str()).await
+        self.start_job_for(connection, mode.as_str(), None).await
+    }
+
+    /// A job of a saved extraction (`origin`), or a one-off one.
+    pub async fn start_extraction_job(&self, connection: &str, mode: LoadMode, origin: Option<&JobOrigin>) -> Result<Job, PoolError> {
+        self.start_job_for(connection, mode.as_str(), origin).await
     }
 
     /// A job of any kind (`full`, `delta`, `drop`).
     pub(crate) async fn start_job_of(&self, connection: &str, mode: &str) -> Result<Job, PoolError> {
+        self.start_job_for(connection, mode, None).await
+    }
+
+    pub(crate) async fn start_job_for(&self, connection: &str, mode: &str, origin: Option<&JobOrigin>) -> Result<Job, PoolError> {
         let job = Job {
             id: uuid::Uuid::new_v4().to_string(),
             pool: self.name.clone(),
@@ -456,10 +473,12 @@ impl Pool {
             bytes: 0,
             error: None,
             details: serde_json::Value::Null,
+            origin: origin.cloned(),
         };
         sqlx::query(
-            "INSERT INTO lakeport_jobs (id, pool, connection, mode, started_at, status, tables, files, rows, bytes, details)
-             VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 0, 0, 'null')",
+            "INSERT INTO lakeport_jobs (id, pool, connection, mode, started_at, status, tables, files, rows, bytes, details,
+                extraction, extraction_version, trigger)
+             VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 0, 0, 'null', ?, ?, ?)",
         )
         .bind(&job.id)
         .bind(&job.pool)
@@ -467,6 +486,9 @@ impl Pool {
         .bind(&job.mode)
         .bind(job.started_at.to_rfc3339())
         .bind(job.status.as_str())
+        .bind(origin.map(|o| o.extraction.clone()))
+        .bind(origin.map(|o| o.version))
+        .bind(origin.map(|o| o.trigger.as_str()))
         .execute(self.db())
         .await?;
         Ok(job)
@@ -497,12 +519,22 @@ impl Pool {
             .bind(limit as i64)
             .fetch_all(self.db())
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
+        Ok(rows.into_iter().map(|r| job_from_row(&r)).collect())
+    }
+}
+
+/// A row of `lakeport_jobs` as a [`Job`].
+pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Job {
                 let tables: String = r.get("tables");
                 let details: String = r.get("details");
                 let ended: Option<String> = r.get("ended_at");
+                let extraction: Option<String> = r.get("extraction");
+                let trigger: Option<String> = r.get("trigger");
+                let origin = extraction.map(|extraction| JobOrigin {
+                    extraction,
+                    version: r.get::<Option<i64>, _>("extraction_version").unwrap_or(0),
+                    trigger: trigger.as_deref().and_then(crate::jobs::Trigger::parse).unwrap_or(crate::jobs::Trigger::Manual),
+                });
                 Job {
                     id: r.get("id"),
                     pool: r.get("pool"),
@@ -517,10 +549,8 @@ impl Pool {
                     bytes: r.get::<i64, _>("bytes") as u64,
                     error: r.get("error"),
                     details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    origin,
                 }
-            })
-            .collect())
-    }
 }
 
 fn table_info(name: &str, meta: &TableMetadata) -> TableInfo {
@@ -602,6 +632,6 @@ fn offset_field_ids(schema: &iceberg::spec::Schema, offset: i32) -> Result<icebe
     Ok(arrow_schema_to_schema(&bumped)?)
 }
 
-fn parse_time(s: String) -> DateTime<Utc> {
+pub(crate) fn parse_time(s: String) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }

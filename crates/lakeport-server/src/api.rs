@@ -66,6 +66,11 @@ pub fn router(state: AppState) -> Router {
         .route("/pools/{pool}/connections/{name}/namespaces", get(namespaces))
         .route("/pools/{pool}/connections/{name}/shares", get(get_shares).put(put_shares))
         .route("/pools/{pool}/extractions", post(start_extraction))
+        .route("/pools/{pool}/saved-extractions", get(list_saved).post(create_saved))
+        .route("/pools/{pool}/saved-extractions/{name}", get(get_saved).put(edit_saved).delete(remove_saved))
+        .route("/pools/{pool}/saved-extractions/{name}/run", post(run_saved))
+        .route("/pools/{pool}/saved-extractions/{name}/history", get(saved_history))
+        .route("/schedule-preview", post(schedule_preview))
         .route("/pools/{pool}/runs", get(list_runs))
         .route("/runs/{id}", get(get_run))
         .route("/pools/{pool}/jobs", get(jobs))
@@ -297,6 +302,77 @@ async fn start_extraction(State(s): State<AppState>, Path(p): Path<String>, Json
     Ok((StatusCode::ACCEPTED, Json(json!(run))))
 }
 
+/// A saved extraction as the API takes it: the definition (ExtractionDefinition) with its name.
+#[derive(Deserialize)]
+struct SavedBody {
+    name: String,
+    #[serde(flatten)]
+    definition: core::ExtractionDefinition,
+}
+
+/// The extraction with its next three run times (for people choosing a schedule).
+fn saved_json(e: &core::Extraction) -> Value {
+    let mut v = json!(e);
+    if let Some(s) = &e.definition.schedule {
+        v["upcoming_runs"] = json!(s.upcoming(chrono::Utc::now(), 3).unwrap_or_default());
+    }
+    v
+}
+
+async fn list_saved(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    Ok(Json(Value::Array(core::list_extractions(&pool).await?.iter().map(saved_json).collect())))
+}
+
+async fn create_saved(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<SavedBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let pool = pool(&s, &p).await?;
+    let saved = core::create_extraction(&pool, &body.name, body.definition).await?;
+    Ok((StatusCode::CREATED, Json(saved_json(&saved))))
+}
+
+async fn get_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    Ok(Json(saved_json(&core::get_extraction(&pool, &name).await?)))
+}
+
+async fn edit_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(definition): Json<core::ExtractionDefinition>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    Ok(Json(saved_json(&core::edit_extraction(&pool, &name, definition).await?)))
+}
+
+async fn remove_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    let pool = pool(&s, &p).await?;
+    core::remove_extraction(&pool, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct RunSaved {
+    #[serde(default)]
+    mode: Option<lakeport_pool::LoadMode>,
+}
+
+async fn run_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, body: Option<Json<RunSaved>>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let pool = pool(&s, &p).await?;
+    let extraction = core::get_extraction(&pool, &name).await?;
+    if let Some(job) = &extraction.running_job {
+        return Err(lakeport_pool::PoolError::ExtractionRunning { extraction: name, job: job.clone() }.into());
+    }
+    let mode = body.map(|b| b.0).unwrap_or_default().mode;
+    let run = s.runs.start_saved(&p, &extraction, mode)?;
+    Ok((StatusCode::ACCEPTED, Json(json!(run))))
+}
+
+async fn saved_history(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Query(q): Query<Limit>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    Ok(Json(json!(core::extraction_history(&pool, &name, q.limit.unwrap_or(50)).await?)))
+}
+
+/// The next run times of a schedule, for people typing one: {cron, timezone} → {upcoming_runs}.
+async fn schedule_preview(Json(schedule): Json<core::Schedule>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "upcoming_runs": schedule.upcoming(chrono::Utc::now(), 3)? })))
+}
+
 async fn list_runs(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.runs.list(&p))))
 }
@@ -384,6 +460,11 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/connections/{name}/namespaces": { "parameters": [p("pool"), p("name")], "get": op("Authenticate and load namespaces with their tables (zero-copy)") },
         "/api/pools/{pool}/connections/{name}/shares": { "parameters": [p("pool"), p("name")], "get": op("Selected shares (zero-copy)"), "put": op("Change shares: {add: [ns | ns.table], remove: [...]}") },
         "/api/pools/{pool}/extractions": { "parameters": [p("pool")], "post": op("Start an extraction in the background (202): {connection, items: [{type: file, key} | {type: folder, prefix}], mode: full|delta, read, type_fallback, source_columns, concurrency, deleted: keep|remove, on_schema_change: evolve|text|fail}; 409 when a table is already loading. Job details carry each table's schema_changes (the schema-drift report)") },
+        "/api/pools/{pool}/saved-extractions": { "parameters": [p("pool")], "get": op("Saved extractions with definition, version, next run time (and the next three for a schedule)"), "post": op("Save an extraction (201): {name, connection, request: {items (folder items may have include/exclude globs), mode, read, …, tables: [{table, columns, exclude_columns, pseudonymise}]}, schedule: {cron, timezone}, retry: {max_retries, backoff_secs}, webhook: {url, on_recovery}}") },
+        "/api/pools/{pool}/saved-extractions/{name}": { "parameters": [p("pool"), p("name")], "get": op("One saved extraction"), "put": op("Replace its definition (body as for saving, without name); the version grows by one"), "delete": op("Remove it (its tables and history stay); 409 while it runs") },
+        "/api/pools/{pool}/saved-extractions/{name}/run": { "parameters": [p("pool"), p("name")], "post": op("Run now in the background (202), optionally {mode: full|delta}; 409 while it runs") },
+        "/api/pools/{pool}/saved-extractions/{name}/history": { "parameters": [p("pool"), p("name"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Its runs: trigger (manual, schedule, retry), version, mode, status, files, rows, bytes, seconds, error, schema_changes") },
+        "/api/schedule-preview": { "post": op("The next three run times of {cron, timezone}; 400 for an invalid schedule") },
         "/api/pools/{pool}/runs": { "parameters": [p("pool")], "get": op("Extraction runs since the server started, with live progress") },
         "/api/runs/{id}": { "parameters": [p("id")], "get": op("One run: status, progress, log, report") },
         "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },

@@ -18,8 +18,8 @@ impl IntoResponse for ApiError {
 
 fn pool_status(e: &PoolError) -> StatusCode {
     match e {
-        PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } => StatusCode::NOT_FOUND,
-        PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) => StatusCode::CONFLICT,
+        PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } | PoolError::NoSuchExtraction { .. } => StatusCode::NOT_FOUND,
+        PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) | PoolError::ExtractionExists { .. } | PoolError::ExtractionRunning { .. } => StatusCode::CONFLICT,
         PoolError::NoSuchToken(_) => StatusCode::NOT_FOUND,
         PoolError::InvalidName(_) | PoolError::SchemaDrift { .. } | PoolError::UnsupportedType { .. } | PoolError::Query(_) | PoolError::ReadOnlySql { .. } => {
             StatusCode::BAD_REQUEST

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lakeport_extract::{extract, ExtractReport, ExtractRequest, Progress};
-use lakeport_pool::PoolDir;
+use lakeport_pool::{LoadMode, PoolDir};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -106,8 +106,30 @@ impl Runs {
 
     /// Starts an extraction in the background; refuses it when one of its tables is being loaded.
     pub fn start(self: &Arc<Self>, pool: &str, connection: &str, request: ExtractRequest) -> Result<RunState, ApiError> {
+        let mode = request.mode;
+        let connection_name = connection.to_string();
+        self.launch(pool, connection, mode, &request.items.clone(), move |p, progress| {
+            Box::pin(async move { extract(&p, &connection_name, &request, progress).await.map_err(|e| e.to_string()) })
+        })
+    }
+
+    /// Runs a saved extraction now ("Run now") in the background, as [`Runs::start`].
+    pub fn start_saved(self: &Arc<Self>, pool: &str, extraction: &lakeport_core::Extraction, mode: Option<LoadMode>) -> Result<RunState, ApiError> {
+        let name = extraction.name.clone();
+        self.launch(pool, &extraction.definition.connection, extraction.mode(mode), &extraction.definition.request.items, move |p, progress| {
+            Box::pin(async move {
+                let outcome = lakeport_core::run_extraction(&p, &name, mode, progress).await.map_err(|e| e.to_string())?;
+                outcome.result.map_err(|e| e.to_string())
+            })
+        })
+    }
+
+    fn launch<F>(self: &Arc<Self>, pool: &str, connection: &str, mode: LoadMode, items: &[lakeport_extract::Item], work: F) -> Result<RunState, ApiError>
+    where
+        F: FnOnce(lakeport_pool::Pool, Arc<dyn Progress>) -> futures::future::BoxFuture<'static, Result<ExtractReport, String>> + Send + 'static,
+    {
         let mut tables = Vec::new();
-        for item in &request.items {
+        for item in items {
             tables.push(item.table_name().map_err(ApiError::from)?);
         }
         let id = uuid::Uuid::new_v4().to_string();
@@ -115,7 +137,7 @@ impl Runs {
             id: id.clone(),
             pool: pool.to_string(),
             connection: connection.to_string(),
-            mode: request.mode.as_str().to_string(),
+            mode: mode.as_str().to_string(),
             status: RunStatus::Running,
             tables: tables.clone(),
             started_at: Utc::now(),
@@ -144,12 +166,12 @@ impl Runs {
             reg.runs.insert(id.clone(), run.clone());
         }
         let this = self.clone();
-        let (pool, connection) = (pool.to_string(), connection.to_string());
+        let pool = pool.to_string();
         self.jobs.spawn(async move {
             let result = async {
-                let dir = PoolDir::open(&this.root).await?;
-                let p = dir.pool(&pool).await?;
-                Ok::<_, lakeport_extract::ExtractError>(extract(&p, &connection, &request, Arc::new(RunProgress(run.clone()))).await?)
+                let dir = PoolDir::open(&this.root).await.map_err(|e| e.to_string())?;
+                let p = dir.pool(&pool).await.map_err(|e| e.to_string())?;
+                work(p, Arc::new(RunProgress(run.clone()))).await
             }
             .await;
             {

@@ -440,3 +440,70 @@ async fn the_console_and_the_api_send_security_headers_and_cap_request_bodies() 
     let r = s.http.post(format!("{}/api/pools/p1/query", s.base)).bearer_auth(TOKEN).json(&fits).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// Saved extractions over the API: save (with pattern, column settings, schedule), list with the
+/// next three run times, run now, history, edit (version 2), schedule preview, remove; the
+/// pseudonymisation key is in no response.
+#[tokio::test]
+async fn saved_extractions_over_the_api() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("apisaved").await;
+    bucket.put("people/a.csv", "id,email,age\n1,ann@example.com,30\n2,bob@example.com,40\n").await;
+    bucket.put("people/readme.md", "no data").await;
+    let s = start().await;
+    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
+    let (key, secret) = s3.user("reader");
+    let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
+    assert_eq!(s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
+
+    let definition = json!({
+        "connection": "src",
+        "request": { "mode": "full", "items": [{ "type": "folder", "prefix": "people/", "include": ["*.csv"] }],
+                     "tables": [{ "table": "people", "columns": ["id", "email"], "pseudonymise": ["email"] }] },
+        "schedule": { "cron": "0 6 * * *", "timezone": "UTC" }
+    });
+    let mut body = definition.clone();
+    body["name"] = json!("people");
+    let (st, saved) = s.post("/api/pools/p1/saved-extractions", body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["version"], 1);
+    let upcoming = saved["upcoming_runs"].as_array().unwrap();
+    assert_eq!(upcoming.len(), 3);
+    assert!(upcoming.iter().all(|t| t.as_str().unwrap().contains("T06:00:00")), "{upcoming:?}");
+    assert_eq!(saved["next_run_at"], upcoming[0]);
+    assert_eq!(s.post("/api/pools/p1/saved-extractions", body).await.0, StatusCode::CONFLICT);
+
+    let (st, run) = s.post("/api/pools/p1/saved-extractions/people/run", json!({})).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    let (_, history) = s.get("/api/pools/p1/saved-extractions/people/history").await;
+    assert_eq!((history[0]["trigger"].as_str(), history[0]["status"].as_str(), history[0]["rows"].as_u64(), history[0]["version"].as_i64()), (Some("manual"), Some("succeeded"), Some(2), Some(1)), "{history}");
+    let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT * FROM people ORDER BY id" })).await;
+    assert_eq!(q["columns"].as_array().unwrap().len(), 2, "{q}");
+    assert_eq!(q["rows"][0]["email"].as_str().unwrap().len(), 64);
+
+    let mut edited = definition.clone();
+    edited["schedule"] = json!({ "cron": "*/30 * * * *" });
+    let (st, e) = s.call(reqwest::Method::PUT, "/api/pools/p1/saved-extractions/people", Some(edited)).await;
+    assert_eq!((st, e["version"].clone()), (StatusCode::OK, json!(2)), "{e}");
+    let (_, list) = s.get("/api/pools/p1/saved-extractions").await;
+    assert_eq!(list[0]["definition"]["schedule"]["cron"], "*/30 * * * *");
+
+    let (st, p) = s.post("/api/schedule-preview", json!({ "cron": "15 8 * * *", "timezone": "America/New_York" })).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(p["upcoming_runs"].as_array().unwrap().len(), 3);
+    let (st, p) = s.post("/api/schedule-preview", json!({ "cron": "15 8 * *" })).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(p["error"].as_str().unwrap().contains("4 fields"));
+
+    // No response carries the pseudonymisation key or the connection secret.
+    let key_hex = std::fs::read_to_string(s.dir.path().join("secrets/p1/pseudonymisation.key")).unwrap();
+    for path in ["/api/pools/p1/saved-extractions", "/api/pools/p1/saved-extractions/people", "/api/pools/p1/saved-extractions/people/history", "/api/pools/p1/jobs", "/api/pools/p1/runs"] {
+        let (_, v) = s.get(path).await;
+        assert!(!v.to_string().contains(&key_hex) && !v.to_string().contains(secret.expose()), "{path} leaks a secret");
+    }
+    assert_eq!(s.call(reqwest::Method::DELETE, "/api/pools/p1/saved-extractions/people", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.get("/api/pools/p1/saved-extractions/people").await.0, StatusCode::NOT_FOUND);
+    // A read-only token cannot see or run saved extractions.
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/saved-extractions", None).await.0, StatusCode::FORBIDDEN);
+}
