@@ -10,7 +10,7 @@ COMMIT=${1:-HEAD}
 : "${GIT_DIR:?set GIT_DIR to a git copy of duckdb/duckdb}"
 rm -rf "$HERE/data"
 git --git-dir="$GIT_DIR" show "$COMMIT:LICENSE" > "$HERE/LICENSE"
-git --git-dir="$GIT_DIR" ls-tree -r -l "$COMMIT" data/csv data/json | while read -r mode type sha size path; do
+git --git-dir="$GIT_DIR" -c core.quotepath=off ls-tree -r -l "$COMMIT" data/csv data/json | while read -r mode type sha size path; do
   [ "$type" = blob ] && [ "$mode" != 120000 ] || continue   # no symbolic links
   case "$path" in
     data/json/*) ;;
