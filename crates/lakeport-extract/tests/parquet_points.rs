@@ -192,3 +192,34 @@ async fn timestamps_of_every_unit_are_exact_or_refused() {
     let e = load(&env, "units/nested_int96.parquet", buf, "x4").await.unwrap_err();
     assert!(e.contains("'s.t'") && e.contains("INT96"), "{e}");
 }
+
+/// Point 1, the kind: a footer whose counts disagree. The file-level count is not trusted (the
+/// row groups' sum is), and a row group whose count differs from the values its non-repeated
+/// columns hold is refused naming the column — not loaded short or long.
+#[tokio::test]
+async fn row_counts_that_disagree_are_not_trusted() {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use parquet::file::metadata::{FileMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader, ParquetMetaDataWriter};
+    let env = setup("pq-counts").await;
+    let good = common::parquet_bytes(&RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap());
+    // The same data with a rewritten footer: (file-level rows, row group rows).
+    let with_counts = |file_rows: i64, group_rows: i64| {
+        let len = u32::from_le_bytes(good[good.len() - 8..good.len() - 4].try_into().unwrap()) as usize;
+        let body = &good[..good.len() - 8 - len];
+        let md = ParquetMetaDataReader::decode_metadata(&good[good.len() - 8 - len..good.len() - 8]).unwrap();
+        let fm = md.file_metadata().clone();
+        let rg = md.row_group(0).clone().into_builder().set_num_rows(group_rows).build().unwrap();
+        let file = FileMetaData::new(fm.version(), file_rows, fm.created_by().map(String::from), None, fm.schema_descr_ptr(), None);
+        let md = ParquetMetaDataBuilder::new(file).set_row_groups(vec![rg]).build();
+        let mut out = body.to_vec();
+        ParquetMetaDataWriter::new(&mut out, &md).finish().unwrap();
+        out
+    };
+    assert_eq!(load(&env, "counts/file0.parquet", with_counts(0, 3), "file0").await, Ok(3));
+    assert_eq!(env.scalar("SELECT sum(id) FROM file0").await, 6);
+    assert_eq!(load(&env, "counts/file9.parquet", with_counts(9, 3), "file9").await, Ok(3));
+    let e = load(&env, "counts/group2.parquet", with_counts(3, 2), "group2").await.unwrap_err();
+    assert!(e.contains("column 'id'") && e.contains("row group 0 says it has 2 rows but this column holds 3 values"), "{e}");
+    let e = load(&env, "counts/group5.parquet", with_counts(5, 5), "group5").await.unwrap_err();
+    assert!(e.contains("column 'id'") && e.contains("5 rows but this column holds 3 values"), "{e}");
+}

@@ -6,7 +6,8 @@
 //! changing without a word:
 //! - The row count is what the row groups hold: the footer's file-level count is replaced by
 //!   their sum (parquet caps its batch size at the file-level count, so a footer saying 0 read 0
-//!   rows), and the rows streamed are checked against it at the end.
+//!   rows), each row group's count must match the value count of its non-repeated columns, and
+//!   the rows streamed are checked against the sum at the end.
 //! - Column chunk ranges: a dictionary page offset of 0 (or not before the data pages) is
 //!   ignored, as Arrow C++ does; in files of parquet-mr before 1.2.9, whose chunk sizes leave out
 //!   the dictionary page header (PARQUET-816), the chunk is extended by that header; a range
@@ -154,6 +155,7 @@ async fn normalize(name: &str, md: ParquetMetaData, size: u64, store: &Arc<dyn O
             return Err(parse_error(name, format!("row group {g} says it has {} rows", rg.num_rows())));
         }
         rows += rg.num_rows();
+        let rg_rows = rg.num_rows();
         let mut rgb = rg.into_builder();
         let columns = rgb.take_columns();
         let mut cols = Vec::with_capacity(columns.len());
@@ -164,6 +166,15 @@ async fn normalize(name: &str, md: ParquetMetaData, size: u64, store: &Arc<dyn O
                 if d <= 0 || d >= data {
                     cb = cb.set_dictionary_page_offset(None);
                 }
+            }
+            // A column that is not repeated has one value (or null) per row: a row group whose row
+            // count says otherwise has lost (or invented) rows somewhere, and no count is trusted.
+            if c.column_descr().max_rep_level() == 0 && c.num_values() != rg_rows {
+                return Err(FormatError::Parse {
+                    file: name.to_string(),
+                    at: Position { column: Some(c.column_path().string()), ..Default::default() },
+                    message: format!("not a readable Parquet file: row group {g} says it has {rg_rows} rows but this column holds {} values", c.num_values()),
+                });
             }
             let start = c.dictionary_page_offset().filter(|d| *d > 0 && *d < data).unwrap_or(data);
             let len = c.compressed_size();
