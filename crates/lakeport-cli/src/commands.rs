@@ -44,6 +44,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let pool = dir.pool(&cli.pool).await?;
             extract_command(&pool, args, json).await
         }
+        Command::Snapshots { table } => {
+            let pool = dir.pool(&cli.pool).await?;
+            let snapshots = core::snapshots(&pool, &table).await?;
+            if json {
+                output::print_json(&snapshots);
+            } else {
+                let n = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+                output::print_rows(
+                    &["snapshot", "committed (UTC)", "operation", "added rows", "deleted rows", "total rows", ""],
+                    snapshots.iter().map(|s| {
+                        vec![
+                            s.snapshot_id.to_string(),
+                            s.committed_at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+                            s.operation.clone(),
+                            n(s.added_rows),
+                            n(s.deleted_rows),
+                            n(s.total_rows),
+                            if s.current { "current".into() } else { String::new() },
+                        ]
+                    }),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Query(args) => {
             let pool = dir.pool(&cli.pool).await?;
             let result = pool.query_with(&args.sql, &limits(&args.limits, args.max_rows)).await?;
