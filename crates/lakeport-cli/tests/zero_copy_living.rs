@@ -242,6 +242,16 @@ async fn test_connection_checks_the_shared_tables_with_the_credentials_queries_u
     let out = ok(d, &[], &["connection", "test", "vended"]);
     assert!(out.contains("ok    s3:GetObject") && out.contains("with the catalog's vended credentials") && out.contains("Connection OK."), "{out}");
     assert_eq!(count(d, &format!("vended.{full}.rows")), 100);
+
+    // An STS that cannot be reached is not a trust-policy problem: no hint about it.
+    let args = [
+        "connection", "add", "unreachable", "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+        "--path-style", "--allow-http", "--role-arn", "arn:aws:iam::123456789012:role/r", "--external-id", "lakeport-x", "--sts-endpoint", "http://127.0.0.1:1",
+    ];
+    let o = lakeport(d, &[], &args);
+    let out = text(&o);
+    assert!(o.status.code() == Some(2) && out.contains("FAIL  sts:AssumeRole") && !out.contains("trust policy"), "{out}");
+    assert!(out.contains("skip  glue:GetCatalog"), "the later checks are reported as skipped: {out}");
 }
 
 #[tokio::test]
