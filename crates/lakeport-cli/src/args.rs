@@ -46,6 +46,12 @@ pub enum Command {
     Query(QueryArgs),
     /// List the pool's tables with row counts and last load.
     Tables,
+    /// The snapshots of a shared (zero-copy) table: id, time (UTC), operation, rows. Query an old
+    /// one as `<connection>.<namespace>."<table>@<snapshot id or time>"`.
+    Snapshots {
+        /// `<connection>.<namespace>.<table>`, as in SQL (quote parts with capitals or dashes).
+        table: String,
+    },
     /// Operations on one table of the pool: drop.
     #[command(subcommand)]
     Table(TableCommand),

@@ -56,6 +56,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Snapshots { table } => {
+            let pool = dir.pool(&cli.pool).await?;
+            let snapshots = core::snapshots(&pool, &table).await?;
+            if json {
+                output::print_json(&snapshots);
+            } else {
+                let n = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+                output::print_rows(
+                    &["snapshot", "committed (UTC)", "operation", "added rows", "deleted rows", "total rows", ""],
+                    snapshots.iter().map(|s| {
+                        vec![
+                            s.snapshot_id.to_string(),
+                            s.committed_at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+                            s.operation.clone(),
+                            n(s.added_rows),
+                            n(s.deleted_rows),
+                            n(s.total_rows),
+                            if s.current { "current".into() } else { String::new() },
+                        ]
+                    }),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Query(args) => {
             let pool = dir.pool(&cli.pool).await?;
             let result = pool.query_with(&args.sql, &limits(&args.limits, args.max_rows)).await?;
@@ -90,10 +114,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tables => {
             let pool = dir.pool(&cli.pool).await?;
             let tables = pool.tables().await?;
+            // Shared (zero-copy) tables beside the extracted ones, as their selection lists them
+            // (no catalog call; `connection shares` checks them against the source).
+            let mut shared = Vec::new();
+            for conn in pool.connections().await? {
+                if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+                    continue;
+                }
+                let catalog = lakeport_pool::table_name_from(&conn.name)?;
+                for s in pool.shares(&conn.name).await? {
+                    for t in &s.tables {
+                        shared.push(serde_json::json!({ "name": sql_name(&[&catalog, &s.share.namespace, t]), "connection": conn.name, "kind": "zero-copy" }));
+                    }
+                }
+            }
             if json {
-                output::print_json(&tables);
+                let mut all = serde_json::to_value(&tables)?;
+                if let Some(a) = all.as_array_mut() {
+                    a.extend(shared);
+                }
+                output::print_json(&all);
             } else {
-                output::print_tables(&tables);
+                if !(tables.is_empty() && !shared.is_empty()) {
+                    output::print_tables(&tables);
+                }
+                if !shared.is_empty() {
+                    println!("\nShared in place (zero-copy; queried as named, nothing copied):");
+                    output::print_rows(&["table", "connection"], shared.iter().map(|s| vec![s["name"].as_str().unwrap_or_default().to_string(), s["connection"].as_str().unwrap_or_default().to_string()]));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -397,7 +445,35 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             if pool.connection_secret_opt(&name).is_some() {
                 value["secret"] = serde_json::Value::String("********".into());
             }
-            output::print_json(&value);
+            let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(&name).await? } else { Vec::new() };
+            if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+                value["shares"] = serde_json::to_value(&shares)?;
+            }
+            if json {
+                output::print_json(&value);
+            } else {
+                // The settings as `key: value` lines (nested ones flattened with dots).
+                fn lines(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+                    match v {
+                        serde_json::Value::Object(o) => o.iter().filter(|(k, _)| k.as_str() != "shares").for_each(|(k, v)| lines(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+                        serde_json::Value::Null => {}
+                        serde_json::Value::String(s) => out.push(format!("{prefix}: {s}")),
+                        other => out.push(format!("{prefix}: {other}")),
+                    }
+                }
+                let mut out = Vec::new();
+                lines("", &value, &mut out);
+                println!("{}", out.join("\n"));
+                if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+                    let catalog = lakeport_pool::table_name_from(&name)?;
+                    if shares.is_empty() {
+                        println!("shares: none");
+                    }
+                    for s in &shares {
+                        println!("share {}: {}", s.share, s.tables.iter().map(|t| sql_name(&[&catalog, &s.share.namespace, t])).collect::<Vec<_>>().join(", "));
+                    }
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::Remove { name } => {

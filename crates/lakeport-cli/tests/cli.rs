@@ -88,8 +88,10 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     assert_eq!(jobs[0]["status"], "failed");
 
     // The secret: masked by `show`, stored 0600, and nowhere else on disk.
-    let show = ok(d, &[], &["connection", "show", "s3-src"]);
+    let show = ok(d, &[], &["connection", "show", "s3-src", "--json"]);
     assert!(show.contains("\"secret\": \"********\"") && !show.contains(secret.expose()), "{show}");
+    let show = ok(d, &[], &["connection", "show", "s3-src"]);
+    assert!(show.contains("secret: ********") && show.contains("bucket: ") && !show.contains(secret.expose()), "{show}");
     let secret_file = d.join("secrets/default/s3-src.secret");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);

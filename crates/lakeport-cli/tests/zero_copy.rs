@@ -97,12 +97,18 @@ async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
 
     // Nothing was copied: the pool holds only the extracted table, in catalog and on disk.
     let tables: Value = serde_json::from_str(&ok(d, &[], &["tables", "--json"])).unwrap();
-    assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["labels"]);
+    let names = |kind: Option<&str>| tables.as_array().unwrap().iter().filter(|t| t["kind"].as_str() == kind).map(|t| t["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(names(None), vec!["labels"]);
+    // The shared table is listed beside it, with its connection.
+    assert_eq!(names(Some("zero-copy")), vec![t.clone()]);
+    assert!(ok(d, &[], &["tables"]).contains(&format!("{t}  Glue Lake")));
     let on_disk: Vec<String> = std::fs::read_dir(d.join("warehouse/default")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(on_disk, vec!["labels".to_string()]);
     // The secret stays masked and out of every output.
-    let show = ok(d, &[], &["connection", "show", "Glue Lake"]);
+    let show = ok(d, &[], &["connection", "show", "Glue Lake", "--json"]);
     assert!(show.contains("\"secret\": \"********\"") && !show.contains(secret.expose()), "{show}");
+    let show = ok(d, &[], &["connection", "show", "Glue Lake"]);
+    assert!(show.contains("secret: ********") && show.contains(&format!("share {ns}: {t}")) && !show.contains(secret.expose()) && !show.contains('{'), "{show}");
 
     // Deselecting the share takes the table out of SQL again.
     let left = ok(d, &[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
@@ -162,7 +168,7 @@ async fn test_connection_and_assumed_role() {
     assert!(out.contains("ok    sts:AssumeRole") && out.contains("Saved connection 'role'"), "{out}");
     ok(d, &[], &["connection", "shares", "role", "--add", &ns]);
     assert_eq!(scalar(d, &format!("SELECT count(*) FROM role.{ns}.events")), 100);
-    let shown = ok(d, &[], &["connection", "show", "role"]);
+    let shown = ok(d, &[], &["connection", "show", "role", "--json"]);
     assert!(shown.contains(&external_id) && !shown.contains("secret"), "{shown}");
 
     // A wrong External ID is refused by STS, clearly; without one, lakeport generates one and

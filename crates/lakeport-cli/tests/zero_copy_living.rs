@@ -242,4 +242,50 @@ async fn test_connection_checks_the_shared_tables_with_the_credentials_queries_u
     let out = ok(d, &[], &["connection", "test", "vended"]);
     assert!(out.contains("ok    s3:GetObject") && out.contains("with the catalog's vended credentials") && out.contains("Connection OK."), "{out}");
     assert_eq!(count(d, &format!("vended.{full}.rows")), 100);
+
+    // An STS that cannot be reached is not a trust-policy problem: no hint about it.
+    let args = [
+        "connection", "add", "unreachable", "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--endpoint", &endpoint,
+        "--path-style", "--allow-http", "--role-arn", "arn:aws:iam::123456789012:role/r", "--external-id", "lakeport-x", "--sts-endpoint", "http://127.0.0.1:1",
+    ];
+    let o = lakeport(d, &[], &args);
+    let out = text(&o);
+    assert!(o.status.code() == Some(2) && out.contains("FAIL  sts:AssumeRole") && !out.contains("trust policy"), "{out}");
+    assert!(out.contains("skip  glue:GetCatalog"), "the later checks are reported as skipped: {out}");
+}
+
+#[tokio::test]
+async fn snapshots_are_listed_and_time_travel_takes_dates_and_zone_less_times_as_utc() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = format!("Hist-{}", unique("x"));
+    evolve(&endpoint, &["create", &ns, "items"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    let t = format!("lake.\"{ns}\".items");
+    let snaps: Value = serde_json::from_str(&ok(d, &[], &["snapshots", &t, "--json"])).unwrap();
+    let snaps = snaps.as_array().unwrap();
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    assert_eq!((snaps[0]["operation"].as_str(), snaps[0]["added_rows"].as_u64(), snaps[0]["total_rows"].as_u64()), (Some("append"), Some(50), Some(50)));
+    assert_eq!((snaps[1]["total_rows"].as_u64(), snaps[1]["current"].as_bool(), snaps[0]["current"].as_bool()), (Some(100), Some(true), Some(false)));
+    let listed = ok(d, &[], &["snapshots", &t]);
+    assert!(listed.contains("committed (UTC)") && listed.contains("current"), "{listed}");
+
+    // Time travel: a zone-less time is UTC; a date alone is its 00:00 UTC.
+    let first: chrono::DateTime<chrono::Utc> = snaps[0]["committed_at"].as_str().unwrap().parse().unwrap();
+    let second: chrono::DateTime<chrono::Utc> = snaps[1]["committed_at"].as_str().unwrap().parse().unwrap();
+    let at = |when: String| format!("lake.\"{ns}\".\"items@{when}\"");
+    if second > first {
+        assert_eq!(count(d, &at(first.format("%Y-%m-%d %H:%M:%S%.3f").to_string())), 50);
+    }
+    assert_eq!(count(d, &at(second.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())), 100);
+    let tomorrow = (second + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    assert_eq!(count(d, &at(tomorrow)), 100);
+    let today = second.format("%Y-%m-%d").to_string();
+    let e = fails(d, &["query", &format!("SELECT count(*) FROM {}", at(today))]);
+    assert!(e.contains("has no snapshot as old as"), "{e}");
+    let e = fails(d, &["snapshots", &format!("lake.\"{ns}\".nope")]);
+    assert!(e.contains("is not shared") || e.contains("does not exist"), "{e}");
 }

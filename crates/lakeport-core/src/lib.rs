@@ -271,6 +271,60 @@ pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[St
     Ok(shares)
 }
 
+/// The snapshots of a shared table, named as in SQL: `<connection>.<namespace>.<table>` (parts
+/// may be double-quoted: `lake."Marketing-EU"."Campaign-Stats"`). Oldest first.
+pub async fn snapshots(pool: &Pool, name: &str) -> Result<Vec<lakeport_zerocopy::SnapshotInfo>, CoreError> {
+    let parts = split_sql_name(name);
+    let [conn, ns, table] = parts.as_slice() else {
+        return Err(CoreError::Invalid(format!("'{name}' is not <connection>.<namespace>.<table> (a zero-copy table, as queries name it)")));
+    };
+    let connection = pool
+        .connections()
+        .await?
+        .into_iter()
+        .find(|c| matches!(c.config, ConnectionConfig::ZeroCopy(_)) && (c.name == *conn || table_name_from(&c.name).is_ok_and(|n| n == *conn)))
+        .ok_or_else(|| CoreError::Invalid(format!("no zero-copy connection is named '{conn}' in SQL (see `lakeport connection list`)")))?;
+    let shared = pool.shares(&connection.name).await?.iter().any(|s| s.share.namespace == *ns && (s.share.table.is_none() || s.share.table.as_deref() == Some(table.as_str())));
+    if !shared {
+        return Err(CoreError::Invalid(format!("{} is not shared (`lakeport connection shares {} --add {ns}.{table}`)", lakeport_zerocopy::sql_name(&[conn, ns, table]), connection.name)));
+    }
+    let loaded = rest_client(pool, &connection.name).await?.load_table(ns, table).await?;
+    Ok(lakeport_zerocopy::snapshots(&loaded.metadata))
+}
+
+/// `a."B-c".d` → [a, B-c, d]: bare parts lowercased (as SQL reads them), quoted ones as written.
+fn split_sql_name(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut chars = name.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        part.push('"');
+                        continue;
+                    }
+                    break;
+                }
+                part.push(c);
+            }
+        } else {
+            while let Some(c) = chars.peek().copied().filter(|c| *c != '.') {
+                chars.next();
+                part.push(c.to_ascii_lowercase());
+            }
+        }
+        parts.push(part);
+        match chars.next() {
+            Some('.') => continue,
+            _ => return parts,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct BrowseEntry {
     pub key: String,

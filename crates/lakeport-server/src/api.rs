@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pools/{pool}/connections/{name}/browse", get(browse))
         .route("/pools/{pool}/connections/{name}/namespaces", get(namespaces))
         .route("/pools/{pool}/connections/{name}/shares", get(get_shares).put(put_shares))
+        .route("/pools/{pool}/connections/{name}/snapshots", get(snapshots))
         .route("/pools/{pool}/extractions", post(start_extraction))
         .route("/pools/{pool}/saved-extractions", get(list_saved).post(create_saved))
         .route("/pools/{pool}/saved-extractions/{name}", get(get_saved).put(edit_saved).delete(remove_saved))
@@ -271,6 +272,17 @@ async fn get_shares(State(s): State<AppState>, Path((p, name)): Path<(String, St
 }
 
 #[derive(Deserialize)]
+struct SnapshotsQuery {
+    /// `<namespace>.<table>` (parts with dots or quotes double-quoted, as in SQL).
+    table: String,
+}
+
+async fn snapshots(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Query(q): Query<SnapshotsQuery>) -> ApiResult<Json<Value>> {
+    let full = format!("{}.{}", lakeport_zerocopy::quote_ident(&name), q.table);
+    Ok(Json(json!(core::snapshots(&pool(&s, &p).await?, &full).await?)))
+}
+
+#[derive(Deserialize)]
 struct PutShares {
     #[serde(default)]
     add: Vec<String>,
@@ -458,6 +470,7 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/connections/{name}/test": { "parameters": [p("pool"), p("name")], "post": op("Test Connection for a saved connection") },
         "/api/pools/{pool}/connections/{name}/browse": { "parameters": [p("pool"), p("name"), { "name": "prefix", "in": "query", "schema": { "type": "string" } }], "get": op("Folders and files one level below a prefix (extraction connections)") },
         "/api/pools/{pool}/connections/{name}/namespaces": { "parameters": [p("pool"), p("name")], "get": op("Authenticate and load namespaces with their tables (zero-copy)") },
+        "/api/pools/{pool}/connections/{name}/snapshots": { "parameters": [p("pool"), p("name"), { "name": "table", "in": "query", "required": true, "schema": { "type": "string" }, "description": "<namespace>.<table>" }], "get": op("Snapshots of a shared table: id, committed_at (UTC), operation, added/deleted/total rows, current (zero-copy)") },
         "/api/pools/{pool}/connections/{name}/shares": { "parameters": [p("pool"), p("name")], "get": op("Selected shares (zero-copy)"), "put": op("Change shares: {add: [ns | ns.table], remove: [...]}") },
         "/api/pools/{pool}/extractions": { "parameters": [p("pool")], "post": op("Start an extraction in the background (202): {connection, items: [{type: file, key} | {type: folder, prefix}], mode: full|delta, read, type_fallback, source_columns, concurrency, deleted: keep|remove, on_schema_change: evolve|text|fail}; 409 when a table is already loading. Job details carry each table's schema_changes (the schema-drift report)") },
         "/api/pools/{pool}/saved-extractions": { "parameters": [p("pool")], "get": op("Saved extractions with definition, version, next run time (and the next three for a schedule)"), "post": op("Save an extraction (201): {name, connection, request: {items (folder items may have include/exclude globs), mode, read, …, tables: [{table, columns, exclude_columns, pseudonymise}]}, schedule: {cron, timezone}, retry: {max_retries, backoff_secs}, webhook: {url, on_recovery}}") },

@@ -134,6 +134,62 @@ fn to_df(e: ZeroCopyError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
+/// One snapshot of a table, for `lakeport snapshots` and the API.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SnapshotInfo {
+    pub snapshot_id: i64,
+    pub parent_id: Option<i64>,
+    /// When the snapshot was committed (UTC).
+    pub committed_at: DateTime<Utc>,
+    /// `append`, `overwrite`, `delete` or `replace`.
+    pub operation: String,
+    /// Rows the snapshot added and deleted, and the table's rows in it (from its summary; absent
+    /// when the writer did not record them).
+    pub added_rows: Option<u64>,
+    pub deleted_rows: Option<u64>,
+    pub total_rows: Option<u64>,
+    /// The table's current snapshot (what a query without `@…` reads).
+    pub current: bool,
+}
+
+/// The snapshots of a table, oldest first.
+pub fn snapshots(metadata: &TableMetadata) -> Vec<SnapshotInfo> {
+    let current = metadata.current_snapshot_id();
+    let mut out: Vec<SnapshotInfo> = metadata
+        .snapshots()
+        .map(|s| {
+            let n = |k: &str| s.summary().additional_properties.get(k).and_then(|v| v.parse().ok());
+            SnapshotInfo {
+                snapshot_id: s.snapshot_id(),
+                parent_id: s.parent_snapshot_id(),
+                committed_at: DateTime::from_timestamp_millis(s.timestamp_ms()).unwrap_or_default(),
+                operation: s.summary().operation.as_str().to_string(),
+                added_rows: n("added-records"),
+                deleted_rows: n("deleted-records"),
+                total_rows: n("total-records"),
+                current: Some(s.snapshot_id()) == current,
+            }
+        })
+        .collect();
+    out.sort_by_key(|s| (s.committed_at, s.snapshot_id));
+    out
+}
+
+/// A point in time for time travel: RFC 3339 with a zone (`2024-01-31T12:00:00Z`,
+/// `…+02:00`); without a zone (`2024-01-31 12:00:00`, `2024-01-31T12:00:00`) it is UTC; a date
+/// alone (`2024-01-31`) is its start, 00:00:00 UTC (as Spark's `TIMESTAMP AS OF DATE`).
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
 /// A snapshot id, or the snapshot current at a timestamp.
 fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
     let meta = table.metadata();
@@ -144,13 +200,10 @@ fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
             message: format!("snapshot {id} does not exist (snapshots: {})", meta.snapshots().map(|s| s.snapshot_id().to_string()).collect::<Vec<_>>().join(", ")),
         });
     }
-    let at: DateTime<Utc> = DateTime::parse_from_rfc3339(version)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| NaiveDateTime::parse_from_str(version, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
-        .map_err(|_| ZeroCopyError::Request {
-            operation: format!("time travel on {name}"),
-            message: format!("'{version}' is neither a snapshot id nor a timestamp (2024-01-31T12:00:00Z)"),
-        })?;
+    let at: DateTime<Utc> = parse_time(version).ok_or_else(|| ZeroCopyError::Request {
+        operation: format!("time travel on {name}"),
+        message: format!("'{version}' is neither a snapshot id nor a time (2024-01-31T12:00:00Z; without a zone UTC; a date alone is 00:00 UTC)"),
+    })?;
     meta.snapshots()
         .filter(|s| s.timestamp_ms() <= at.timestamp_millis())
         .max_by_key(|s| (s.timestamp_ms(), s.sequence_number()))
@@ -237,5 +290,21 @@ impl SchemaProvider for ZeroCopySchema {
 
     fn table_exist(&self, name: &str) -> bool {
         self.shared(split_table_version(name).0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_for_time_travel() {
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(parse_time("2024-01-31T12:00:00+02:00"), Some(utc("2024-01-31T10:00:00Z")));
+        assert_eq!(parse_time("2024-01-31 12:00:00"), Some(utc("2024-01-31T12:00:00Z")));
+        assert_eq!(parse_time("2024-01-31T12:00"), Some(utc("2024-01-31T12:00:00Z")));
+        assert_eq!(parse_time("2024-01-31"), Some(utc("2024-01-31T00:00:00Z")));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2024-02-30"), None);
     }
 }

@@ -21,7 +21,7 @@ mod pushdown;
 mod rest;
 mod storage;
 
-pub use catalog::{split_table_version, ZeroCopyCatalog};
+pub use catalog::{snapshots, split_table_version, SnapshotInfo, ZeroCopyCatalog};
 pub use config::{quote_ident, sql_name, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 pub use credentials::{caller_identity, identity_from_env, trust_policy, Credentials};
 pub use error::ZeroCopyError;

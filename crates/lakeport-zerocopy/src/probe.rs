@@ -65,7 +65,9 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
             Ok(_) => s.pass("sts:AssumeRole", format!("assumed {role_arn}")),
             Err(e) => {
                 s.fail("sts:AssumeRole", &e);
-                if let Some(last) = s.checks.last_mut() {
+                // The trust policy is the fix only when STS answered with a refusal, not when it
+                // could not be reached (DNS, wrong --sts-endpoint).
+                if let (Some(last), true) = (s.checks.last_mut(), e.to_string().contains("AccessDenied")) {
                     last.reason.push_str(" — check that the role's trust policy names lakeport's principal and this External ID");
                 }
                 LATER.iter().for_each(|p| s.skip(p, "needs the assumed role's credentials"));
