@@ -255,6 +255,41 @@ pub async fn extract_as(pool: &Pool, connection: &str, request: &ExtractRequest,
     })
 }
 
+/// One table's columns as the files give them (before any table settings).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InferredTable {
+    pub table: String,
+    /// (name, Arrow type) in the files' order: those of the first file with columns.
+    pub columns: Vec<(String, String)>,
+}
+
+/// The columns each table of `request` would get, from the first files of each item with
+/// columns (CSV/JSON inferred from their sample, Parquet from the footer). For people choosing
+/// column settings; nothing is written.
+pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRequest) -> Result<Vec<InferredTable>, ExtractError> {
+    let conn = pool.connection(connection).await?;
+    let config = match &conn.config {
+        ConnectionConfig::S3Extraction(c) => c.clone(),
+        _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
+    };
+    let source = S3Source::connect(&config, &pool.connection_secret(connection)?)?;
+    let mut out = Vec::new();
+    for table in plan(&source, &request.items).await? {
+        let mut columns = Vec::new();
+        // A few files at most: empty ones have no columns.
+        for (info, kind) in table.objects.iter().take(5) {
+            let opened = open_file(&source, info, *kind, &request.read).await?;
+            let schema = opened.schema();
+            if !schema.fields().is_empty() {
+                columns = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect();
+                break;
+            }
+        }
+        out.push(InferredTable { table: table.table, columns });
+    }
+    Ok(out)
+}
+
 struct Staged {
     writer: TableWriter,
     objects: Vec<LoadedObject>,

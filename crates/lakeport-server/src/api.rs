@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pools/{pool}/connections/{name}", get(get_connection).delete(remove_connection))
         .route("/pools/{pool}/connections/{name}/test", post(test_saved))
         .route("/pools/{pool}/connections/{name}/browse", get(browse))
+        .route("/pools/{pool}/connections/{name}/columns", post(columns))
         .route("/pools/{pool}/connections/{name}/namespaces", get(namespaces))
         .route("/pools/{pool}/connections/{name}/shares", get(get_shares).put(put_shares))
         .route("/pools/{pool}/connections/{name}/snapshots", get(snapshots))
@@ -314,6 +315,12 @@ async fn start_extraction(State(s): State<AppState>, Path(p): Path<String>, Json
     Ok((StatusCode::ACCEPTED, Json(json!(run))))
 }
 
+/// The columns each table of an extraction would get (for choosing column settings).
+async fn columns(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(request): Json<ExtractRequest>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    Ok(Json(json!(lakeport_extract::inferred_columns(&pool, &name, &request).await?)))
+}
+
 /// A saved extraction as the API takes it: the definition (ExtractionDefinition) with its name.
 #[derive(Deserialize)]
 struct SavedBody {
@@ -469,6 +476,7 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/connections/{name}": { "parameters": [p("pool"), p("name")], "get": op("Show a connection"), "delete": op("Remove a connection and its secret") },
         "/api/pools/{pool}/connections/{name}/test": { "parameters": [p("pool"), p("name")], "post": op("Test Connection for a saved connection") },
         "/api/pools/{pool}/connections/{name}/browse": { "parameters": [p("pool"), p("name"), { "name": "prefix", "in": "query", "schema": { "type": "string" } }], "get": op("Folders and files one level below a prefix (extraction connections)") },
+        "/api/pools/{pool}/connections/{name}/columns": { "parameters": [p("pool"), p("name")], "post": op("The columns each table of {items, read} would get (inferred from the first files), for column settings: [{table, columns: [[name, type]]}]") },
         "/api/pools/{pool}/connections/{name}/namespaces": { "parameters": [p("pool"), p("name")], "get": op("Authenticate and load namespaces with their tables (zero-copy)") },
         "/api/pools/{pool}/connections/{name}/snapshots": { "parameters": [p("pool"), p("name"), { "name": "table", "in": "query", "required": true, "schema": { "type": "string" }, "description": "<namespace>.<table>" }], "get": op("Snapshots of a shared table: id, committed_at (UTC), operation, added/deleted/total rows, current (zero-copy)") },
         "/api/pools/{pool}/connections/{name}/shares": { "parameters": [p("pool"), p("name")], "get": op("Selected shares (zero-copy)"), "put": op("Change shares: {add: [ns | ns.table], remove: [...]}") },

@@ -72,11 +72,12 @@ async function viewPool(pool) {
     app.innerHTML = `<h1>${esc(pool)}</h1>` + tablesCard(pool, tables);
     return;
   }
-  const [conns, tables, jobs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections`), api("GET", `/pools/${enc(pool)}/tables`), api("GET", `/pools/${enc(pool)}/jobs?limit=10`)]);
+  const [conns, tables, jobs, saved] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections`), api("GET", `/pools/${enc(pool)}/tables`), api("GET", `/pools/${enc(pool)}/jobs?limit=10`), api("GET", `/pools/${enc(pool)}/saved-extractions`)]);
   app.innerHTML = `<h1>Data Integration — ${esc(pool)}</h1>
     <div class="card"><div class="row"><h2 class="grow">Data Connections</h2><a class="button" id="add-connection" href="#/pools/${enc(pool)}/add">+ Add Data Connection</a></div>
     <table><tr><th>Name</th><th>Type</th><th>Details</th></tr>${conns.map((c) => `<tr><td><a href="#/pools/${enc(pool)}/connections/${enc(c.name)}">${esc(c.name)}</a></td><td>${c.config.type === "zero-copy" ? "Zero-copy (via Iceberg REST catalog)" : "Extractions (via APIs)"}</td><td>${esc(c.config.bucket || c.config.warehouse || "")}</td></tr>`).join("") || `<tr><td colspan="3" class="muted">No data connections yet.</td></tr>`}</table></div>
     ${tablesCard(pool, tables)}
+    <div class="card"><h2>Saved extractions</h2><table id="saved"><tr><th>Extraction</th><th>Connection</th><th>Mode</th><th>Schedule</th><th>Next run (UTC)</th><th>Version</th></tr>${saved.map((x) => `<tr><td><a href="#/pools/${enc(pool)}/extractions/${enc(x.name)}">${esc(x.name)}</a></td><td>${esc(x.definition.connection)}</td><td>${esc(x.definition.request.mode)}</td><td>${esc(x.definition.schedule ? x.definition.schedule.cron : "–")}</td><td>${esc((x.next_run_at || "").slice(0, 16).replace("T", " "))}</td><td>${esc(x.version)}</td></tr>`).join("") || `<tr><td colspan="6" class="muted">None yet: pick files in a connection and "Save as extraction".</td></tr>`}</table></div>
     <div class="card"><h2>Job history</h2><table id="jobs"><tr><th>Started</th><th>Connection</th><th>Mode</th><th>Tables</th><th>Status</th><th>Files</th><th>Rows</th><th>Schema changes</th><th>Error</th></tr>${jobs.map((j) => `<tr><td>${esc(j.started_at.slice(0, 19).replace("T", " "))}</td><td>${esc(j.connection)}</td><td class="mode">${esc(j.mode)}</td><td>${esc(j.tables.join(", "))}</td><td class="status">${esc(j.status)}</td><td>${esc(j.files)}</td><td>${esc(j.rows)}</td><td class="drift">${schemaChanges(j)}</td><td class="error">${esc(j.error || "")}</td></tr>`).join("") || `<tr><td colspan="9" class="muted">No jobs yet.</td></tr>`}</table></div>`;
 }
 
@@ -158,11 +159,52 @@ async function viewConnection(pool, name) {
     <div class="card"><h2>Pick files and folders</h2><div class="crumbs" id="crumbs"></div><table id="browser"></table>
     <p><span class="radio"><input type="radio" name="mode" id="mode-full" checked><label for="mode-full" class="inline">Full load (replace)</label></span>
     <span class="radio"><input type="radio" name="mode" id="mode-delta"><label for="mode-delta" class="inline">Delta load (new files only)</label></span></p>
-    <p><button id="run-extraction" disabled>Run extraction</button> <span id="picked" class="muted"></span></p></div>
+    <p><button id="run-extraction" disabled>Run extraction</button> <button id="save-extraction" class="secondary" disabled>Save as extraction</button> <span id="picked" class="muted"></span></p></div>
+    <div class="card" id="save-card" hidden><h2>Save as extraction</h2>
+      <label for="x-name">Name</label><input id="x-name" type="text" placeholder="lowercase letters, digits, _">
+      <label for="x-schedule">Schedule (cron: minute hour day-of-month month day-of-week; empty: by hand only)</label><input id="x-schedule" type="text" placeholder="0 * * * *">
+      <label for="x-timezone">Time zone</label><input id="x-timezone" type="text" value="UTC">
+      <div id="x-upcoming" class="muted"></div>
+      <h3>Columns</h3><p class="muted">Untick a column to leave it out; tick "pseudonymise" to store its keyed hash instead of its value.</p><div id="x-columns"></div>
+      <p><button id="x-save">Save extraction</button> <span id="x-status"></span></p></div>
     <div class="card" id="run" hidden><h2>Extraction</h2><progress id="progress" value="0" max="1"></progress><p id="run-status"></p><pre id="run-log"></pre></div>`;
   const picked = new Map();
   const $ = (id) => document.getElementById(id);
-  const refreshPicked = () => { $("picked").textContent = picked.size ? `${picked.size} item(s): ${[...picked.keys()].join(", ")}` : ""; $("run-extraction").disabled = picked.size === 0; };
+  const refreshPicked = () => { $("picked").textContent = picked.size ? `${picked.size} item(s): ${[...picked.keys()].join(", ")}` : ""; $("run-extraction").disabled = picked.size === 0; $("save-extraction").disabled = picked.size === 0; };
+  const pickedItems = () => [...picked.entries()].map(([key, folder]) => folder ? { type: "folder", prefix: key } : { type: "file", key });
+  const mode = () => $("mode-delta").checked ? "delta" : "full";
+  // "Save as extraction": the columns come from the files (inferred like a load would), each
+  // with "load" and "pseudonymise"; the schedule shows its next three run times as it is typed.
+  $("save-extraction").onclick = async () => {
+    $("save-card").hidden = false; $("x-columns").textContent = "Reading the files' columns…";
+    try {
+      const tables = await api("POST", `/pools/${enc(pool)}/connections/${enc(name)}/columns`, { items: pickedItems(), mode: mode() });
+      $("x-columns").innerHTML = tables.map((t) => `<table class="x-table" data-table="${esc(t.table)}"><tr><th colspan="3">Table ${esc(t.table)}</th></tr><tr><th>Load</th><th>Column</th><th>Pseudonymise</th></tr>
+        ${t.columns.map(([c, type]) => `<tr><td><input type="checkbox" data-load="${esc(c)}" checked></td><td>${esc(c)} <span class="muted">${esc(type)}</span></td><td><input type="checkbox" data-pseudo="${esc(c)}"></td></tr>`).join("")}</table>`).join("");
+    } catch (e) { $("x-columns").innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+  };
+  let previewSeq = 0;
+  const preview = async () => {
+    const cron = $("x-schedule").value.trim(), seq = ++previewSeq;
+    if (!cron) { $("x-upcoming").textContent = "No schedule: runs by hand only."; return; }
+    try {
+      const p = await api("POST", "/schedule-preview", { cron, timezone: $("x-timezone").value.trim() || undefined });
+      if (seq === previewSeq) $("x-upcoming").innerHTML = `Next runs: <ol id="x-next">${p.upcoming_runs.map((t) => `<li>${esc(t.slice(0, 16).replace("T", " "))} UTC</li>`).join("")}</ol>`;
+    } catch (e) { if (seq === previewSeq) $("x-upcoming").innerHTML = `<span class="error" id="x-schedule-error">${esc(e.message)}</span>`; }
+  };
+  $("x-schedule").oninput = preview; $("x-timezone").oninput = preview;
+  $("x-save").onclick = async () => {
+    const tables = [...app.querySelectorAll(".x-table")].map((t) => {
+      const all = [...t.querySelectorAll("input[data-load]")];
+      const load = all.filter((c) => c.checked).map((c) => c.dataset.load);
+      return { table: t.dataset.table, columns: load.length === all.length ? [] : load, pseudonymise: [...t.querySelectorAll("input[data-pseudo]:checked")].map((c) => c.dataset.pseudo) };
+    }).filter((t) => t.columns.length || t.pseudonymise.length);
+    const cron = $("x-schedule").value.trim();
+    const body = { name: $("x-name").value.trim(), connection: name, request: { items: pickedItems(), mode: mode(), tables } };
+    if (cron) body.schedule = { cron, timezone: $("x-timezone").value.trim() || undefined };
+    try { await api("POST", `/pools/${enc(pool)}/saved-extractions`, body); location.hash = `#/pools/${enc(pool)}/extractions/${enc(body.name)}`; }
+    catch (e) { $("x-status").innerHTML = `<span class="error" id="x-save-error">${esc(e.message)}</span>`; }
+  };
   async function open(prefix) {
     const entries = await api("GET", `/pools/${enc(pool)}/connections/${enc(name)}/browse?prefix=${enc(prefix)}`);
     const parts = prefix.split("/").filter(Boolean);
@@ -173,7 +215,7 @@ async function viewConnection(pool, name) {
     app.querySelectorAll("#browser input[type=checkbox]").forEach((c) => c.onchange = () => { if (c.checked) picked.set(c.dataset.key, c.dataset.folder === "true"); else picked.delete(c.dataset.key); refreshPicked(); });
   }
   $("run-extraction").onclick = async () => {
-    const items = [...picked.entries()].map(([key, folder]) => folder ? { type: "folder", prefix: key } : { type: "file", key });
+    const items = pickedItems();
     $("run").hidden = false; $("run-status").textContent = "Starting…"; $("run-extraction").disabled = true;
     try {
       const run = await api("POST", `/pools/${enc(pool)}/extractions`, { connection: name, items, mode: $("mode-delta").checked ? "delta" : "full" });
@@ -192,6 +234,31 @@ async function viewConnection(pool, name) {
     } else $("run-status").innerHTML = `<span class="error" id="run-failed">Failed: ${esc(r.error)}</span>`;
   }
   open("");
+}
+
+// One saved extraction: its definition, schedule (next three runs), "Run now" and its history.
+async function viewExtraction(pool, name) {
+  const base = `/pools/${enc(pool)}/saved-extractions/${enc(name)}`;
+  const [x, history] = await Promise.all([api("GET", base), api("GET", base + "/history")]);
+  const d = x.definition, r = d.request;
+  const items = r.items.map((i) => i.type === "file" ? esc(i.key) : `${esc(i.prefix)}${(i.include || []).length ? ` <span class="muted">(${esc(i.include.join(", "))})</span>` : ""}`).join(", ");
+  const settings = (r.tables || []).map((t) => `<div>${esc(t.table)}: ${t.columns && t.columns.length ? `columns ${esc(t.columns.join(", "))}` : "all columns"}${t.pseudonymise && t.pseudonymise.length ? `; pseudonymised ${esc(t.pseudonymise.join(", "))}` : ""}</div>`).join("");
+  app.innerHTML = `<h1>Extraction ${esc(name)} <small class="muted">version ${esc(x.version)}</small></h1>
+    <div class="card"><p>Connection <b>${esc(d.connection)}</b>, ${esc(r.mode)} load of ${items}</p><div id="x-settings">${settings}</div>
+    <p id="x-schedule-info">${d.schedule ? `Schedule <code>${esc(d.schedule.cron)}</code> (${esc(d.schedule.timezone || "UTC")}); next runs: ${(x.upcoming_runs || []).map((t) => esc(t.slice(0, 16).replace("T", " ")) + " UTC").join(", ")}` : "No schedule: runs by hand."}</p>
+    <p><button id="x-run">Run now</button> <span id="x-run-status"></span></p></div>
+    <div class="card"><h2>History</h2><table id="x-history"><tr><th>Started</th><th>Trigger</th><th>Version</th><th>Mode</th><th>Status</th><th>Files</th><th>Rows</th><th>Bytes</th><th>Seconds</th><th>Schema changes</th><th>Error</th></tr>
+    ${history.map((h) => `<tr><td>${esc(h.started_at.slice(0, 19).replace("T", " "))}</td><td class="trigger">${esc(h.trigger)}</td><td>${esc(h.version)}</td><td>${esc(h.mode)}</td><td class="status">${esc(h.status)}</td><td>${esc(h.files)}</td><td class="rows">${esc(h.rows)}</td><td>${fmtBytes(h.bytes)}</td><td>${esc(h.seconds == null ? "" : h.seconds.toFixed(1))}</td>
+      <td>${h.schema_changes.flatMap((t) => t.changes.map((c) => `<div>${esc(t.table)}.${esc(c.column)}: ${esc(c.change)}</div>`)).join("")}</td><td class="error">${esc(h.error || "")}</td></tr>`).join("") || `<tr><td colspan="11" class="muted">Not run yet.</td></tr>`}</table></div>`;
+  document.getElementById("x-run").onclick = async () => {
+    const status = document.getElementById("x-run-status");
+    try {
+      const run = await api("POST", base + "/run", {});
+      status.textContent = "Running…";
+      const poll = async () => { const s = await api("GET", `/runs/${enc(run.id)}`); if (s.status === "running") return setTimeout(poll, 300); viewExtraction(pool, name); };
+      poll();
+    } catch (e) { status.innerHTML = `<span class="error">${esc(e.message)}</span>`; }
+  };
 }
 
 async function viewZeroCopy(pool, conn) {
@@ -263,6 +330,7 @@ async function route() {
     if (!isAdmin() && parts[2] !== "tables" && parts[2] !== "sql") return await viewPool(pool);
     if (parts[2] === "add") return parts[3] === "s3" ? viewS3Form(pool) : viewCatalog(pool);
     if (parts[2] === "connections") return await viewConnection(pool, parts[3]);
+    if (parts[2] === "extractions") return await viewExtraction(pool, parts[3]);
     if (parts[2] === "tables") return await viewTable(pool, parts[3]);
     if (parts[2] === "sql") return viewSql(pool);
     return await viewPools();
