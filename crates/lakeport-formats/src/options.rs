@@ -58,7 +58,7 @@ impl From<Encoding> for String {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CsvOptions {
     /// `None`: detected from the sample (see `sniff`): a first row whose values all fit the
@@ -80,11 +80,6 @@ pub struct CsvOptions {
     pub null_values: Vec<String>,
 }
 
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions { has_header: None, delimiter: None, quote: None, no_quoting: false, escape: None, encoding: Encoding::utf8(), null_values: Vec::new() }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
