@@ -278,7 +278,7 @@ pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRe
         let mut columns = Vec::new();
         // A few files at most: empty ones have no columns.
         for (info, kind) in table.objects.iter().take(5) {
-            let opened = open_file(&source, info, *kind, &request.read).await?;
+            let opened = open_file(&source, info, *kind, &request.read, &crate::NoProgress).await?;
             let schema = opened.schema();
             if !schema.fields().is_empty() {
                 columns = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect();
