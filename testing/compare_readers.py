@@ -158,8 +158,10 @@ def same_name(ours, ref, seen):
     generated name; a name made unique with a numeric suffix matches another such suffix."""
     if ours == ref or ours == ref.strip() or (GENERATED.match(ours) and GENERATED.match(ref.strip())):
         return True
-    base = DEDUP.sub("", ours)
-    return base in seen and base == DEDUP.sub("", ref) or (base in seen and ref == base)
+    # Case-insensitive readers (DuckDB) also make `id` after `ID` unique; lakeport keeps both.
+    base, seen = DEDUP.sub("", ours), {s.lower() for s in seen}
+    return base.lower() in seen and base == DEDUP.sub("", ref) or (base.lower() in seen and ref == base) or (
+        ours.lower() in seen and DEDUP.sub("", ref) == ours)
 
 
 def compare(ours, ref):

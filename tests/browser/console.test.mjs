@@ -290,6 +290,9 @@ test("save as extraction with column settings and a schedule, run now, history",
   assert.equal((await call("POST", "/pools/saved/connections", { name: "src", config, secret: env("LAKEPORT_TEST_READER_SECRET") }))[0], 201);
 
   await page.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
+  // The pools view of the sign-in renders first (a later view can still be overtaken by an
+  // earlier one's late render: issue 17, "a view never renders under another view's URL").
+  await page.waitForSelector("#create-pool");
   await page.goto(`${URL}/#/pools/saved/connections/src`);
   await page.click("a[data-prefix='events/']");
   await page.waitForSelector("input[data-key='events/daily/']");

@@ -77,6 +77,27 @@ async fn every_column_name_reads_its_own_values() {
     assert_eq!(rows, [row(1), row(2), row(3)], "{q}");
 }
 
+/// Names equal up to case stay apart in CSV as in JSON; a CSV header's empty name and exact
+/// repeat are the only names a reader makes up, and the load says so.
+#[tokio::test]
+async fn names_equal_up_to_case_stay_apart_and_made_up_names_are_told() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("casenames").await;
+    bucket.put("in/case.ndjson", "{\"ID\": 1, \"id\": 2, \"\": 3}\n").await;
+    bucket.put("in/case.csv", "ID,id,,x,x\n1,2,3,4,5\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    connect(d, &s3, &bucket.name);
+    ok(d, &[], &["extract", "-c", "src", "--file", "in/case.ndjson", "--table", "cj"]);
+    let q = ok(d, &[], &["query", r#"SELECT "ID", "id", "" FROM cj"#, "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["ID,id,", "1,2,3"], "{q}");
+    let out = ok(d, &[], &["extract", "-c", "src", "--file", "in/case.csv", "--table", "cc"]);
+    assert!(out.contains(r#"header column 3 has no name: named "column_3""#) && out.contains(r#"header column 5 repeats the name "x": named "x_2""#), "{out}");
+    assert!(!out.contains("header column 2"), "{out}");
+    let q = ok(d, &[], &["query", r#"SELECT "ID", "id", column_3, x, x_2 FROM cc"#, "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["ID,id,column_3,x,x_2", "1,2,3,4,5"], "{q}");
+}
+
 /// `query --format csv` prints lists, structs and maps as JSON text (NULL stays an empty field).
 #[tokio::test]
 async fn csv_output_prints_nested_values_as_json() {

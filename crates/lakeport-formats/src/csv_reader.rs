@@ -117,7 +117,7 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         let width = records.iter().map(|r| r.len()).max().unwrap_or(0);
         (1..=width).map(|i| format!("column_{i}")).collect()
     };
-    let names = clean_names(&header);
+    let (names, name_notes) = if has_header { clean_names(&header) } else { (header, Vec::new()) };
     let data = if has_header { records.get(1..).unwrap_or(&[]) } else { &records[..] };
 
     let mut stats = vec![ColumnStats::default(); names.len()];
@@ -138,7 +138,8 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         })
         .collect();
 
-    let notes = dialect_notes(csv, delimiter, quote, has_header, &names, data);
+    let mut notes = dialect_notes(csv, delimiter, quote, has_header, &names, data);
+    notes.extend(name_notes);
     let rest = if eof { None } else { Some(chunks) };
     let dialect = Dialect { delimiter, quote, escape: csv.escape };
     Ok((Arc::new(Schema::new(fields)), CsvBody { sample, rest, dialect, has_header, offsets, notes }))
@@ -179,21 +180,30 @@ fn dialect_notes(csv: &crate::CsvOptions, delimiter: u8, quote: u8, has_header: 
     notes
 }
 
-/// Header names made usable as column names: trimmed, never empty, unique.
-pub(crate) fn clean_names(raw: &[String]) -> Vec<String> {
+/// Header names made usable as column names: trimmed, never empty, unique. A name is kept as
+/// written (SQL reaches any name quoted, `ID` beside `id` too); only an empty name (`column_N`)
+/// and an exact repeat (`name_2`, …) cannot be, and each such rename comes with a note.
+pub(crate) fn clean_names(raw: &[String]) -> (Vec<String>, Vec<String>) {
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut notes = Vec::new();
     for (i, n) in raw.iter().enumerate() {
         let base = n.trim().trim_start_matches('\u{feff}').to_string();
-        let base = if base.is_empty() { format!("column_{}", i + 1) } else { base };
+        let empty = base.is_empty();
+        let base = if empty { format!("column_{}", i + 1) } else { base };
         let mut name = base.clone();
         let mut k = 2;
-        while out.iter().any(|o| o.eq_ignore_ascii_case(&name)) {
+        while out.contains(&name) {
             name = format!("{base}_{k}");
             k += 1;
         }
+        if empty {
+            notes.push(format!("header column {} has no name: named {name:?}", i + 1));
+        } else if name != base {
+            notes.push(format!("header column {} repeats the name {base:?}: named {name:?}", i + 1));
+        }
         out.push(name);
     }
-    out
+    (out, notes)
 }
 
 fn is_null_value(v: &str, nulls: &[String]) -> bool {
