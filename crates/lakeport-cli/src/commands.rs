@@ -693,11 +693,21 @@ async fn extraction_command(pool: &Pool, cmd: ExtractionCommand, json: bool) -> 
         }
         ExtractionCommand::Edit(args) => {
             let current = core::get_extraction(pool, &args.name).await?;
-            let connection = args.connection.clone().unwrap_or(current.definition.connection);
+            let connection = args.connection.clone().unwrap_or_else(|| current.definition.connection.clone());
             let name = args.name.clone();
             let definition = definition(connection, args)?;
             let saved = core::edit_extraction(pool, &name, definition).await?;
             print_saved(&saved, "Updated", json);
+            // An edit replaces the whole definition: say what the options left out removed (a
+            // pseudonymised column that is no longer pseudonymised would load plain values).
+            let removed = removed_settings(&serde_json::to_value(&current.definition)?, &serde_json::to_value(&saved.definition)?);
+            if !removed.is_empty() {
+                eprintln!(
+                    "warning: this edit replaced the whole definition; settings of version {} it no longer has (give them again to keep them):\n  {}",
+                    current.version,
+                    removed.join("\n  ")
+                );
+            }
         }
         ExtractionCommand::List => {
             let all = core::list_extractions(pool).await?;
@@ -778,6 +788,40 @@ fn definition(connection: String, args: ExtractionArgs) -> Result<ExtractionDefi
     d.retry = RetryPolicy { max_retries: args.max_retries, backoff_secs: args.retry_backoff_secs };
     d.webhook = args.webhook.map(|url| Webhook { url, on_recovery: args.notify_recovery });
     Ok(d)
+}
+
+/// The settings (JSON paths with their values) that `old` has and `new` lacks or holds empty:
+/// what an edit dropped. Changed values are not listed, only removed ones.
+fn removed_settings(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(path: &str, old: &Value, new: Option<&Value>, out: &mut Vec<String>) {
+        let empty = |v: Option<&Value>| matches!(v, None | Some(Value::Null)) || v.is_some_and(|v| v.as_array().is_some_and(|a| a.is_empty()) || v.as_object().is_some_and(|o| o.is_empty()));
+        match old {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    walk(&if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, v, new.and_then(|n| n.get(k)), out);
+                }
+            }
+            Value::Array(a) if a.iter().all(|v| !v.is_object()) => {
+                let kept: Vec<&Value> = new.and_then(|n| n.as_array()).map(|n| n.iter().collect()).unwrap_or_default();
+                let gone: Vec<String> = a.iter().filter(|v| !kept.contains(v)).map(|v| v.to_string()).collect();
+                if !gone.is_empty() {
+                    out.push(format!("{path}: {}", gone.join(", ")));
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(&format!("{path}[{i}]"), v, new.and_then(|n| n.get(i)), out);
+                }
+            }
+            Value::Null => {}
+            v if empty(new) && !empty(Some(v)) => out.push(format!("{path}: {v}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", old, Some(new), &mut out);
+    out
 }
 
 fn print_saved(e: &core::Extraction, verb: &str, json: bool) {

@@ -423,6 +423,10 @@ async fn saved_extractions_and_the_headless_scheduler() {
     // Bad settings: the error lists the real columns; the pool is unchanged.
     let o = lakeport(d, &[], &["extraction", "edit", "crm", "--folder", "crm", "--pattern", "*.csv", "--columns", "id,mail"]);
     assert!(o.status.success(), "{}", text(&o));
+    // The edit replaced the whole definition: what it dropped is named (pseudonymisation, schedule).
+    let warned = text(&o);
+    let dropped = warned.split("no longer has").nth(1).unwrap_or_default();
+    assert!(warned.contains("warning: this edit replaced the whole definition") && dropped.contains("pseudonymise") && dropped.contains("\"email\"") && dropped.contains("Europe/Berlin"), "{warned}");
     let o = lakeport(d, &[], &["extraction", "run", "crm", "--full"]);
     assert!(!o.status.success() && text(&o).contains("names column 'mail', which the files do not have; their columns are: id, email, name"), "{}", text(&o));
     let o = lakeport(d, &[], &["extraction", "create", "x", "-c", "src", "--folder", "crm", "--schedule", "0 3 * *"]);
