@@ -73,6 +73,7 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "s3-src", "--delta", "--folder", "in/more", "--json"])).unwrap();
     assert_eq!(json["tables"][0]["unchanged"], 1);
     assert_eq!(json["rows"], 0);
+    assert_eq!(json["tables"][0]["total_rows"], 2, "a no-op delta reports the rows the table holds");
 
     let q = ok(d, &[], &["query", "SELECT activity, count(*) AS n, sum(cost) AS c FROM events GROUP BY activity ORDER BY activity", "--format", "csv"]);
     assert_eq!(q.lines().next(), Some("activity,n,c"));

@@ -398,6 +398,10 @@ async fn stage_table(
         selected = planned.objects.clone();
     }
     if selected.is_empty() && report.removed.is_empty() {
+        // Nothing new: the table keeps its rows (the report says how many it holds).
+        if existing.is_some() {
+            report.total_rows = pool.table(&planned.table).await?.rows;
+        }
         progress.table_done(&planned.table, 0);
         return Ok(Err(report));
     }
