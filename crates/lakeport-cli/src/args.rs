@@ -82,7 +82,19 @@ pub enum Command {
         /// How many of the newest jobs to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only jobs older than this job (its id): the next page.
+        #[arg(long)]
+        before: Option<String>,
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// One job with its per-table details: files loaded / skipped / unchanged, rows, bytes,
+    /// seconds, outcome, the full error.
+    Show { id: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lakeport_extract::{extract, DeletedObjects, ExtractRequest, Item, OnSchemaChange, TableSettings};
+use lakeport_extract::{DeletedObjects, ExtractRequest, Item, OnSchemaChange, TableSettings};
 use lakeport_formats::{CsvOptions, ReadOptions};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
 use lakeport_source::{S3Config, Secret};
@@ -11,7 +11,7 @@ use lakeport_core::{self as core, AddOutcome, ExtractionDefinition, NewConnectio
 use lakeport_zerocopy::{caller_identity, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{
-    Cli, Command, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
+    Cli, Command, JobsCommand, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
 };
 use crate::output;
 use crate::progress::BarProgress;
@@ -42,13 +42,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Extract(args) => {
             let pool = dir.pool(&cli.pool).await?;
+            core::runs::recover(&pool).await?;
             extract_command(&pool, args, json).await
         }
         Command::Extraction(cmd) => {
             let pool = dir.pool(&cli.pool).await?;
+            core::runs::recover(&pool).await?;
             extraction_command(&pool, cmd, json).await
         }
         Command::Scheduler { interval_secs } => {
+            core::runs::recover_all(&dir).await?;
+            stop_runs_on_signal();
             println!("Running saved extractions on their schedules (checking every {interval_secs} s); Ctrl-C stops.");
             core::scheduler::run(dir.clone(), std::time::Duration::from_secs(interval_secs), async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -164,15 +168,44 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 // The same loop as `lakeport scheduler`, beside the HTTP server.
                 tokio::spawn(core::scheduler::run(dir.clone(), std::time::Duration::from_secs(15), std::future::pending::<()>()));
             }
-            lakeport_server::serve(state, listen, async {
-                let _ = tokio::signal::ctrl_c().await;
+            let signal = Arc::new(std::sync::Mutex::new(None));
+            let heard = signal.clone();
+            lakeport_server::serve(state.clone(), listen, async move {
+                let name = wait_for_signal().await;
+                *heard.lock().expect("signal") = Some(name);
             })
             .await?;
+            // Runs going on end as interrupted (each table old or new), recorded before the exit.
+            let name = signal.lock().expect("signal").unwrap_or("a signal");
+            let why = format!("lakeport serve received {name} and stopped");
+            let stopping = state.stop_runs(&why);
+            tokio::select! {
+                _ = stopping => {}
+                name = wait_for_signal() => {
+                    eprintln!("{name} again: stopping at once; unfinished runs are marked interrupted at the next start");
+                    return Ok(ExitCode::from(130));
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Jobs { limit } => {
+        Command::Jobs { command: Some(JobsCommand::Show { id }), .. } => {
             let pool = dir.pool(&cli.pool).await?;
-            let jobs = pool.jobs(limit).await?;
+            core::runs::recover(&pool).await?;
+            let job = core::runs::job_state(&pool, &id).await?;
+            if json {
+                output::print_json(&job);
+            } else {
+                output::print_job(&job.job);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Jobs { limit, before, command: None } => {
+            let pool = dir.pool(&cli.pool).await?;
+            core::runs::recover(&pool).await?;
+            let jobs = match before {
+                None => pool.jobs(limit).await?,
+                Some(id) => pool.jobs_page(limit, Some(&id), false).await?.jobs,
+            };
             if json {
                 output::print_json(&jobs);
             } else {
@@ -671,7 +704,8 @@ fn build_request(args: ExtractOptions) -> Result<ExtractRequest> {
 async fn extract_command(pool: &Pool, args: ExtractArgs, json: bool) -> Result<ExitCode> {
     let request = build_request(args.options)?;
     let progress = Arc::new(BarProgress::new(!json));
-    let report = extract(pool, &args.connection, &request, progress.clone()).await;
+    stop_runs_on_signal();
+    let report = core::runs::run(pool, &args.connection, request, None, progress.clone()).await;
     progress.finish();
     let report = report?;
     if json {
@@ -751,6 +785,7 @@ async fn extraction_command(pool: &Pool, cmd: ExtractionCommand, json: bool) -> 
         ExtractionCommand::Run { name, full, delta } => {
             let mode = if full { Some(LoadMode::Full) } else if delta { Some(LoadMode::Delta) } else { None };
             let progress = Arc::new(BarProgress::new(!json));
+            stop_runs_on_signal();
             let outcome = core::run_extraction(pool, &name, mode, progress.clone()).await;
             progress.finish();
             let outcome = outcome?;
@@ -835,4 +870,34 @@ fn print_saved(e: &core::Extraction, verb: &str, json: bool) {
         println!("Schedule {} ({}): next runs {}", s.cron, s.timezone.as_deref().unwrap_or("UTC"), upcoming.iter().map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).collect::<Vec<_>>().join(", "));
         println!("Scheduled runs happen while `lakeport serve` or `lakeport scheduler` is running.");
     }
+}
+
+/// The next SIGTERM or SIGINT (Ctrl-C), by name.
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
+
+/// While runs go on: the first SIGTERM/SIGINT stops every run of this process at its next
+/// checkpoint (each ends `interrupted`, every table old or new, and the command then fails
+/// saying so); a second one ends the process at once (the next start marks its runs interrupted).
+fn stop_runs_on_signal() {
+    tokio::spawn(async {
+        let name = wait_for_signal().await;
+        eprintln!("{name}: stopping the run at its next checkpoint (again to stop at once)");
+        tokio::spawn(async move { core::runs::stop_all(&format!("lakeport received {name}")).await });
+        let again = wait_for_signal().await;
+        eprintln!("{again} again: stopping at once");
+        std::process::exit(130);
+    });
 }

@@ -168,6 +168,28 @@ pub fn print_jobs(jobs: &[Job]) {
     );
 }
 
+/// One job and what happened to each of its tables.
+pub fn print_job(j: &Job) {
+    print_jobs(std::slice::from_ref(j));
+    if let Some(p) = &j.process {
+        println!("\nrun by {}", p.describe());
+    }
+    if let Some(e) = &j.error {
+        println!("\nerror: {e}");
+    }
+    let tables: Vec<lakeport_extract::TableReport> = serde_json::from_value(j.details.clone()).unwrap_or_default();
+    for t in &tables {
+        println!("\n{}: {}", t.table, t.summary());
+        println!("  files loaded {}, unchanged {}, skipped {}; {} rows, {}; {:.1} s", t.loaded.len(), t.unchanged, t.skipped.len() + t.skipped_empty.len(), t.rows, bytes(t.bytes), t.seconds);
+        for s in &t.skipped {
+            println!("  skipped {}: {}", s.key, s.detail);
+        }
+        for k in &t.skipped_empty {
+            println!("  skipped {k}: empty (no header, no rows)");
+        }
+    }
+}
+
 /// An extraction's runs, newest first, each followed by its schema-drift report if it has one.
 pub fn print_history(history: &[lakeport_core::HistoryEntry]) {
     print_rows(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds};
 use croner::Cron;
-use lakeport_extract::{extract_as, ExtractReport, ExtractRequest, NoProgress, Progress, SchemaChange, TableReport};
+use lakeport_extract::{ExtractReport, ExtractRequest, NoProgress, Progress, SchemaChange, TableReport};
 use lakeport_pool::{ConnectionConfig, Job, JobStatus, LoadMode, Pool, PoolError, SavedExtraction, Trigger};
 use serde::{Deserialize, Serialize};
 
@@ -318,7 +318,19 @@ pub(crate) async fn run_claimed(pool: &Pool, extraction: &Extraction, mode: Opti
     request.mode = extraction.mode(mode);
     let origin = trigger.origin(&extraction.name, extraction.version);
     let previous = pool.extraction_jobs(&extraction.name, 5).await.ok().and_then(|jobs| jobs.into_iter().find(|j| j.status != JobStatus::Skipped));
-    let result = extract_as(pool, &def.connection, &request, progress, Some(&origin)).await.map_err(CoreError::from);
+    let result = match crate::runs::begin(pool, &def.connection, request.clone(), Some(&origin)).await {
+        Ok(begun) => crate::runs::execute(pool, begun, progress).await.1,
+        Err(e) => {
+            // Not started (a table is held by another run): recorded, so the history says why.
+            if let Ok(mut job) = pool.start_extraction_job(&def.connection, request.mode, Some(&origin)).await {
+                job.status = JobStatus::Failed;
+                job.ended_at = Some(Utc::now());
+                job.error = Some(e.to_string());
+                let _ = pool.finish_job(&job).await;
+            }
+            Err(e)
+        }
+    };
     let _ = pool.release_extraction(&extraction.name, holder).await;
     // The job this run wrote (the newest of this extraction that is not a skip record).
     let job = pool.extraction_jobs(&extraction.name, 5).await.ok().and_then(|jobs| jobs.into_iter().find(|j| j.status != JobStatus::Skipped));

@@ -3,6 +3,7 @@
 //! loading namespaces, selecting shares, browsing a bucket.
 
 pub mod extractions;
+pub mod runs;
 pub mod scheduler;
 pub mod webhook;
 
@@ -30,6 +31,12 @@ pub enum CoreError {
     Extract(#[from] ExtractError),
     #[error("{0}")]
     Invalid(String),
+    /// A run stopped by a cancel or a signal (the text says which, and what was committed).
+    #[error("{0}")]
+    Stopped(String),
+    /// The operation conflicts with the state of things (e.g. cancelling a run that ended).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// The verdicts of Test Connection (the same shape for both connection types).

@@ -37,6 +37,9 @@ pub enum ExtractError {
     UnknownColumn { table: String, setting: &'static str, column: String, available: String },
     #[error("table settings: {0}")]
     TableSettings(String),
+    /// The run was stopped from outside (a cancel request, a signal) at a checkpoint.
+    #[error("the run was stopped before it finished; tables committed before that keep their new snapshot, the others their old one")]
+    Cancelled,
     #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
 }

@@ -13,6 +13,6 @@ mod settings;
 
 pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
-pub use progress::{NoProgress, Progress};
+pub use progress::{NoProgress, Progress, Steady};
 pub use settings::TableSettings;
-pub use run::{extract, extract_as, inferred_columns, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};
+pub use run::{extract, extract_as, inferred_columns, load, LoadOutcome, TableOutcome, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

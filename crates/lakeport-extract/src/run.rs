@@ -6,7 +6,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ColumnRename, ConnectionConfig, JobOrigin, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ColumnRename, ConnectionConfig, Job, JobOrigin, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use tokio_util::sync::CancellationToken;
 use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -186,6 +187,45 @@ pub struct TableReport {
     pub total_rows: u64,
     pub snapshot_id: Option<i64>,
     pub committed: bool,
+    /// How far this table got: committed, nothing new (a delta with nothing to load), not
+    /// committed (the run stopped before its commit; it keeps its previous snapshot), failed.
+    #[serde(default)]
+    pub outcome: TableOutcome,
+    /// Seconds from the start of its staging to its commit (or to where it stopped).
+    #[serde(default)]
+    pub seconds: f64,
+    /// The whole error, when this table is where the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How far one table of a run got.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TableOutcome {
+    /// A new snapshot with this run's rows.
+    Committed,
+    /// A delta load found nothing new or changed: no commit, the table is as it was.
+    NothingNew,
+    /// The run stopped (failed elsewhere, cancelled, interrupted) before this table's commit:
+    /// it keeps its previous snapshot.
+    #[default]
+    NotCommitted,
+    /// The run failed on this table (`error` says why); it keeps its previous snapshot.
+    Failed,
+}
+
+impl TableReport {
+    /// One line for people: "committed 300 rows from 1 file", "nothing new (the table holds
+    /// 300 rows)", "not committed: …", "failed: …".
+    pub fn summary(&self) -> String {
+        match self.outcome {
+            TableOutcome::Committed => format!("committed {} rows from {} file(s)", self.rows, self.loaded.len()),
+            TableOutcome::NothingNew => format!("nothing new: {} file(s) already loaded, the table holds {} rows", self.unchanged, self.total_rows),
+            TableOutcome::NotCommitted => "not committed: the run stopped before this table's commit; it keeps its previous snapshot".into(),
+            TableOutcome::Failed => format!("failed: {}", self.error.as_deref().unwrap_or("see the job's error")),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -204,6 +244,9 @@ pub struct ExtractReport {
 ///
 /// All tables are staged first and committed only when every file of every table has been read,
 /// so bad input anywhere leaves the whole pool unchanged.
+///
+/// Kept for callers that need neither a run lock nor cancelling (tests, tools); the CLI and the
+/// server run extractions through `lakeport_core::runs`, which owns the job bookkeeping.
 pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
     extract_as(pool, connection, request, progress, None).await
 }
@@ -211,48 +254,83 @@ pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, pr
 /// [`extract`] for a saved extraction: the job records `origin` (the extraction, its definition
 /// version, the trigger).
 pub async fn extract_as(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>, origin: Option<&JobOrigin>) -> Result<ExtractReport, ExtractError> {
+    // A connection that cannot be used is an error before any job is recorded (as always).
+    connect(pool, connection).await?;
+    let mut job = pool.start_extraction_job(connection, request.mode, origin).await?;
+    let started = Instant::now();
+    let outcome = load(pool, connection, request, progress, &job.id, &CancellationToken::new()).await;
+    outcome.record(&mut job);
+    pool.finish_job(&job).await?;
+    outcome.into_report(job, request.mode, started.elapsed().as_secs_f64())
+}
+
+/// What one extraction did: a report per table it got to (committed, nothing new, not
+/// committed, failed) and how it ended.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub connection: String,
+    pub tables: Vec<TableReport>,
+    /// `Err` when the run stopped: bad input, a source or pool failure, or
+    /// [`ExtractError::Cancelled`]. Tables committed before that keep their new snapshot.
+    pub result: Result<(), ExtractError>,
+}
+
+impl LoadOutcome {
+    /// Writes the outcome into `job` (status succeeded or failed, totals, per-table details);
+    /// the caller decides about cancelled and interrupted.
+    pub fn record(&self, job: &mut Job) {
+        job.ended_at = Some(Utc::now());
+        let committed = self.tables.iter().filter(|t| t.committed);
+        job.files = committed.clone().map(|t| t.loaded.len() as u64).sum();
+        job.rows = committed.clone().map(|t| t.rows).sum();
+        job.bytes = committed.map(|t| t.bytes).sum();
+        if !self.tables.is_empty() {
+            job.tables = self.tables.iter().map(|t| t.table.clone()).collect();
+        }
+        job.details = serde_json::to_value(&self.tables).unwrap_or_default();
+        match &self.result {
+            Ok(()) => job.status = JobStatus::Succeeded,
+            Err(e) => {
+                job.status = JobStatus::Failed;
+                job.error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// The report of a run that completed, or its error.
+    pub fn into_report(self, job: Job, mode: LoadMode, seconds: f64) -> Result<ExtractReport, ExtractError> {
+        self.result?;
+        Ok(ExtractReport { job_id: job.id, connection: self.connection, mode, files: job.files, rows: job.rows, bytes: job.bytes, seconds, tables: self.tables })
+    }
+}
+
+/// The S3 source of a saved extraction connection, with its request concurrency.
+async fn connect(pool: &Pool, connection: &str) -> Result<(S3Source, usize), ExtractError> {
     let conn = pool.connection(connection).await?;
     let config = match &conn.config {
         ConnectionConfig::S3Extraction(c) => c.clone(),
         _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
     };
     let secret = pool.connection_secret(connection)?;
-    let source = S3Source::connect(&config, &secret)?;
-    let concurrency = request.concurrency.unwrap_or(config.concurrency).max(1);
+    Ok((S3Source::connect(&config, &secret)?, config.concurrency))
+}
 
-    let mut job = pool.start_extraction_job(connection, request.mode, origin).await?;
-    let started = Instant::now();
-    let result = match request.validate() {
-        Ok(()) => run(pool, &source, request, concurrency, progress, &job.id).await,
-        Err(e) => Err(e),
-    };
-    job.ended_at = Some(Utc::now());
-    match &result {
-        Ok(tables) => {
-            job.status = JobStatus::Succeeded;
-            job.tables = tables.iter().map(|t| t.table.clone()).collect();
-            job.files = tables.iter().map(|t| t.loaded.len() as u64).sum();
-            job.rows = tables.iter().map(|t| t.rows).sum();
-            job.bytes = tables.iter().map(|t| t.bytes).sum();
-            job.details = serde_json::to_value(tables).unwrap_or_default();
-        }
-        Err(e) => {
-            job.status = JobStatus::Failed;
-            job.error = Some(e.to_string());
-        }
+/// Runs one extraction as job `job_id` without touching the job history (the caller keeps it):
+/// plans the items into tables, stages every table, then commits them one by one. `cancel`
+/// stops it at the next checkpoint — while staging (staged files are dropped, nothing is
+/// committed) or between two table commits (a commit under way finishes: each table is either
+/// its old or its new snapshot).
+pub async fn load(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>, job_id: &str, cancel: &CancellationToken) -> LoadOutcome {
+    let mut tables = Vec::new();
+    let progress: Arc<dyn Progress> = Arc::new(crate::progress::Steady::new(progress));
+    let result = async {
+        let (source, default_concurrency) = connect(pool, connection).await?;
+        let concurrency = request.concurrency.unwrap_or(default_concurrency).max(1);
+        request.validate()?;
+        run(pool, &source, request, concurrency, progress, job_id, cancel, &mut tables).await
     }
-    pool.finish_job(&job).await?;
-    let tables = result?;
-    Ok(ExtractReport {
-        job_id: job.id,
-        connection: connection.to_string(),
-        mode: request.mode,
-        files: job.files,
-        rows: job.rows,
-        bytes: job.bytes,
-        seconds: started.elapsed().as_secs_f64(),
-        tables,
-    })
+    .await;
+    LoadOutcome { connection: connection.to_string(), tables, result }
 }
 
 /// One table's columns as the files give them (before any table settings).
@@ -302,6 +380,7 @@ impl Staged {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     pool: &Pool,
     source: &S3Source,
@@ -309,31 +388,75 @@ async fn run(
     concurrency: usize,
     progress: Arc<dyn Progress>,
     job_id: &str,
-) -> Result<Vec<TableReport>, ExtractError> {
-    let planned = plan(source, &request.items).await?;
+    cancel: &CancellationToken,
+    reports: &mut Vec<TableReport>,
+) -> Result<(), ExtractError> {
+    let planned = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(ExtractError::Cancelled),
+        planned = plan(source, &request.items) => planned?,
+    };
+    // Every table is in the report from here on; each says how far it got.
+    let names: Vec<String> = planned.iter().map(|t| t.table.clone()).collect();
+    let not_yet = |table: &str| TableReport { table: table.to_string(), outcome: TableOutcome::NotCommitted, ..Default::default() };
     // The pool's key, only when a table pseudonymises (it is generated at first use).
     let key = if request.tables.iter().any(|t| !t.pseudonymise.is_empty()) { Some(pool.pseudonymisation_key()?) } else { None };
-    let mut staged: Vec<Staged> = Vec::new();
+    let mut staged: Vec<(Staged, Instant)> = Vec::new();
     let mut idle: Vec<TableReport> = Vec::new();
-    for table in planned {
+    let abort_all = |staged: Vec<(Staged, Instant)>, reports: &mut Vec<TableReport>| {
+        let mut writers = Vec::new();
+        for (s, _) in staged {
+            reports.push(TableReport { outcome: TableOutcome::NotCommitted, ..s.report });
+            writers.push(s.writer);
+        }
+        writers
+    };
+    for (i, table) in planned.iter().enumerate() {
         let columns = request.tables.iter().find(|t| t.table == table.table && !t.is_empty()).map(|settings| Columns {
             settings: settings.clone(),
             pseudonymiser: (!settings.pseudonymise.is_empty()).then(|| Pseudonymiser::new(&settings.pseudonymise, key.as_deref().expect("key loaded for pseudonymisation"))),
         });
-        match stage_table(pool, source, &table, request, columns.as_ref(), concurrency, progress.clone()).await {
-            Ok(Ok(s)) => staged.push(s),
-            Ok(Err(report)) => idle.push(report),
+        let started = Instant::now();
+        let staging = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(ExtractError::Cancelled),
+            staging = stage_table(pool, source, table, request, columns.as_ref(), concurrency, progress.clone()) => staging,
+        };
+        match staging {
+            Ok(Ok(s)) => staged.push((s, started)),
+            Ok(Err(mut report)) => {
+                report.outcome = TableOutcome::NothingNew;
+                report.seconds = started.elapsed().as_secs_f64();
+                progress.table_nothing_new(&report.table, report.total_rows);
+                idle.push(report);
+            }
             Err(e) => {
-                for s in staged {
-                    s.writer.abort().await;
+                reports.append(&mut idle);
+                for w in abort_all(staged, reports) {
+                    w.abort().await;
                 }
+                if !matches!(e, ExtractError::Cancelled) {
+                    reports.push(TableReport { table: table.table.clone(), outcome: TableOutcome::Failed, error: Some(e.to_string()), seconds: started.elapsed().as_secs_f64(), ..Default::default() });
+                } else {
+                    reports.push(not_yet(&table.table));
+                }
+                reports.extend(names[i + 1..].iter().map(|t| not_yet(t)));
                 return Err(e);
             }
         }
     }
-    let mut reports = idle;
+    reports.append(&mut idle);
     let mut pending = staged.into_iter();
-    while let Some(s) = pending.next() {
+    while let Some((s, started)) = pending.next() {
+        // A checkpoint between commits: tables committed so far stay, the rest keep their
+        // old snapshot.
+        if cancel.is_cancelled() {
+            let rest: Vec<(Staged, Instant)> = std::iter::once((s, started)).chain(pending).collect();
+            for w in abort_all(rest, reports) {
+                w.abort().await;
+            }
+            return Err(ExtractError::Cancelled);
+        }
         let change = s.change();
         let renamed = s.writer.renamed_columns().to_vec();
         match s.writer.commit(change, job_id).await {
@@ -343,18 +466,22 @@ async fn run(
                 report.snapshot_id = Some(summary.snapshot_id);
                 report.total_rows = summary.total_rows;
                 report.committed = true;
+                report.outcome = TableOutcome::Committed;
+                report.seconds = started.elapsed().as_secs_f64();
                 progress.table_done(&report.table, report.rows);
                 reports.push(report);
             }
             Err(e) => {
-                for rest in pending {
-                    rest.writer.abort().await;
+                let e = ExtractError::from(e);
+                reports.push(TableReport { outcome: TableOutcome::Failed, error: Some(e.to_string()), seconds: started.elapsed().as_secs_f64(), ..s.report });
+                for w in abort_all(pending.collect(), reports) {
+                    w.abort().await;
                 }
-                return Err(e.into());
+                return Err(e);
             }
         }
     }
-    Ok(reports)
+    Ok(())
 }
 
 /// A table's column settings, ready to apply.
@@ -402,7 +529,6 @@ async fn stage_table(
         if existing.is_some() {
             report.total_rows = pool.table(&planned.table).await?.rows;
         }
-        progress.table_done(&planned.table, 0);
         return Ok(Err(report));
     }
     if selected.is_empty() {

@@ -17,6 +17,11 @@ pub enum PoolError {
     ExtractionExists { pool: String, extraction: String },
     #[error("extraction '{extraction}' is running (job {job}); wait for it to finish")]
     ExtractionRunning { extraction: String, job: String },
+    #[error("job '{job}' does not exist in pool '{pool}' (see `lakeport jobs`)")]
+    NoSuchJob { pool: String, job: String },
+    /// Another run (or a drop) holds the table, in this process or another one.
+    #[error("table '{table}' is {} {holder}; wait for it to finish", if holder.starts_with("run ") { "being loaded by" } else { "held by" })]
+    TableBusy { table: String, holder: String },
     #[error("invalid name: {0}")]
     InvalidName(String),
     #[error("schema of table '{table}' cannot take this load: {detail}")]

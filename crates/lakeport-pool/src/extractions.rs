@@ -38,7 +38,7 @@ pub struct SavedExtraction {
 /// Adds the columns that tie a job to a saved extraction to a catalog made before they existed.
 pub(crate) async fn migrate_jobs(db: &SqlitePool) -> Result<(), PoolError> {
     let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('lakeport_jobs')").fetch_all(db).await?.iter().map(|r| r.get::<String, _>(0)).collect();
-    for (column, ty) in [("extraction", "TEXT"), ("extraction_version", "INTEGER"), ("trigger", "TEXT")] {
+    for (column, ty) in [("extraction", "TEXT"), ("extraction_version", "INTEGER"), ("trigger", "TEXT"), ("process", "TEXT"), ("request", "TEXT")] {
         if !columns.iter().any(|c| c == column) {
             // Two processes opening an old catalog at once: the second one's ALTER fails with
             // "duplicate column", which is the state it wanted.

@@ -10,6 +10,12 @@ pub enum JobStatus {
     /// A scheduled run of a saved extraction that did not start because the previous run of the
     /// same extraction was still going (runs of one extraction never overlap).
     Skipped,
+    /// Stopped on request (`POST /api/runs/{id}/cancel`): tables committed before the request
+    /// keep their new snapshot, the others their old one.
+    Cancelled,
+    /// Its process ended without finishing it: a signal (SIGTERM, SIGINT) or a crash, found on a
+    /// later start (see `lakeport_core::runs`).
+    Interrupted,
 }
 
 impl JobStatus {
@@ -19,6 +25,8 @@ impl JobStatus {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
             JobStatus::Skipped => "skipped",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Interrupted => "interrupted",
         }
     }
     pub(crate) fn parse(s: &str) -> JobStatus {
@@ -26,6 +34,8 @@ impl JobStatus {
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
             "skipped" => JobStatus::Skipped,
+            "cancelled" => JobStatus::Cancelled,
+            "interrupted" => JobStatus::Interrupted,
             _ => JobStatus::Running,
         }
     }
@@ -53,6 +63,21 @@ pub struct Job {
     /// (none for one-off `lakeport extract` runs and drops).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<JobOrigin>,
+    /// The process running it (recorded at its start), so that a later start can tell a job
+    /// whose process is gone (none for jobs of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::ProcessId>,
+    /// What it ran (lakeport-extract's `ExtractRequest` as JSON), for a re-run; none for drops
+    /// and jobs of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<serde_json::Value>,
+}
+
+impl JobStatus {
+    /// Whether the job has ended (every status but `running`).
+    pub fn is_final(self) -> bool {
+        self != JobStatus::Running
+    }
 }
 
 /// Which saved extraction a job ran: its name, the version of its definition, and the trigger.

@@ -72,6 +72,11 @@ const SCHEMA_SQL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS lakeport_extractions (pool TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL,
         version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, next_run_at TEXT, retry_at TEXT,
         retry_attempt INTEGER NOT NULL DEFAULT 0, running_job TEXT, running_pid INTEGER, PRIMARY KEY (pool, name))",
+    // Per-table run locks for every process of the pool (runs of the CLI, the server, the
+    // scheduler): the run (or drop) holding a table and its process, so a lock left by a process
+    // that died is taken over (Pool::lock_tables).
+    "CREATE TABLE IF NOT EXISTS lakeport_table_locks (pool TEXT NOT NULL, table_name TEXT NOT NULL, holder TEXT NOT NULL,
+        process TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (pool, table_name))",
     // API tokens of `lakeport serve` (tokens.rs): only their SHA-256 hash.
     "CREATE TABLE IF NOT EXISTS lakeport_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,
         sha256 TEXT NOT NULL, created_at TEXT NOT NULL)",
@@ -459,26 +464,34 @@ impl Pool {
     }
 
     pub(crate) async fn start_job_for(&self, connection: &str, mode: &str, origin: Option<&JobOrigin>) -> Result<Job, PoolError> {
+        self.start_run_job(&uuid::Uuid::new_v4().to_string(), connection, mode, origin, &[], None).await
+    }
+
+    /// Records a job that starts now in this process ([`crate::ProcessId::current`]), with the
+    /// tables it will write and the request it runs (JSON, for a re-run).
+    pub async fn start_run_job(&self, id: &str, connection: &str, mode: &str, origin: Option<&JobOrigin>, tables: &[String], request: Option<&serde_json::Value>) -> Result<Job, PoolError> {
         let job = Job {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: id.to_string(),
             pool: self.name.clone(),
             connection: connection.to_string(),
             mode: mode.to_string(),
             started_at: Utc::now(),
             ended_at: None,
             status: JobStatus::Running,
-            tables: Vec::new(),
+            tables: tables.to_vec(),
             files: 0,
             rows: 0,
             bytes: 0,
             error: None,
             details: serde_json::Value::Null,
             origin: origin.cloned(),
+            process: Some(crate::ProcessId::current()),
+            request: request.cloned(),
         };
         sqlx::query(
             "INSERT INTO lakeport_jobs (id, pool, connection, mode, started_at, status, tables, files, rows, bytes, details,
-                extraction, extraction_version, trigger)
-             VALUES (?, ?, ?, ?, ?, ?, '[]', 0, 0, 0, 'null', ?, ?, ?)",
+                extraction, extraction_version, trigger, process, request)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 'null', ?, ?, ?, ?, ?)",
         )
         .bind(&job.id)
         .bind(&job.pool)
@@ -486,9 +499,12 @@ impl Pool {
         .bind(&job.mode)
         .bind(job.started_at.to_rfc3339())
         .bind(job.status.as_str())
+        .bind(serde_json::to_string(&job.tables).expect("strings"))
         .bind(origin.map(|o| o.extraction.clone()))
         .bind(origin.map(|o| o.version))
         .bind(origin.map(|o| o.trigger.as_str()))
+        .bind(job.process.as_ref().map(|p| serde_json::to_string(p).expect("process id")))
+        .bind(job.request.as_ref().map(|r| r.to_string()))
         .execute(self.db())
         .await?;
         Ok(job)
@@ -521,6 +537,154 @@ impl Pool {
             .await?;
         Ok(rows.into_iter().map(|r| job_from_row(&r)).collect())
     }
+
+    /// One page of the job history, newest first: at most `limit` jobs older than job `before`
+    /// (from the newest without it); `extractions_only` leaves out drops. Unknown `before`: an
+    /// error naming it.
+    pub async fn jobs_page(&self, limit: usize, before: Option<&str>, extractions_only: bool) -> Result<JobPage, PoolError> {
+        let kinds = if extractions_only { " AND mode IN ('full', 'delta')" } else { "" };
+        // started_at as written (RFC 3339, UTC), then insertion order for equal times.
+        let rows = match before {
+            None => {
+                sqlx::query(&format!("SELECT * FROM lakeport_jobs WHERE pool = ?{kinds} ORDER BY started_at DESC, rowid DESC LIMIT ?"))
+                    .bind(&self.name)
+                    .bind(limit as i64 + 1)
+                    .fetch_all(self.db())
+                    .await?
+            }
+            Some(id) => {
+                let anchor = sqlx::query("SELECT started_at, rowid FROM lakeport_jobs WHERE pool = ? AND id = ?").bind(&self.name).bind(id).fetch_optional(self.db()).await?;
+                let Some(anchor) = anchor else { return Err(PoolError::NoSuchJob { pool: self.name.clone(), job: id.to_string() }) };
+                let (at, rowid): (String, i64) = (anchor.get(0), anchor.get(1));
+                sqlx::query(&format!(
+                    "SELECT * FROM lakeport_jobs WHERE pool = ?{kinds} AND (started_at < ? OR (started_at = ? AND rowid < ?)) ORDER BY started_at DESC, rowid DESC LIMIT ?"
+                ))
+                .bind(&self.name)
+                .bind(&at)
+                .bind(&at)
+                .bind(rowid)
+                .bind(limit as i64 + 1)
+                .fetch_all(self.db())
+                .await?
+            }
+        };
+        let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect();
+        let has_more = jobs.len() > limit;
+        jobs.truncate(limit);
+        let next_before = if has_more { jobs.last().map(|j| j.id.clone()) } else { None };
+        Ok(JobPage { jobs, has_more, next_before })
+    }
+
+    /// One job of this pool.
+    pub async fn job(&self, id: &str) -> Result<Job, PoolError> {
+        let row = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND id = ?").bind(&self.name).bind(id).fetch_optional(self.db()).await?;
+        row.map(|r| job_from_row(&r)).ok_or_else(|| PoolError::NoSuchJob { pool: self.name.clone(), job: id.to_string() })
+    }
+
+    /// Records live totals of a running job (files, rows, bytes so far), so that other processes
+    /// (`lakeport jobs`, another server) see how far it got.
+    pub async fn update_job_progress(&self, id: &str, files: u64, rows: u64, bytes: u64) -> Result<(), PoolError> {
+        sqlx::query("UPDATE lakeport_jobs SET files = ?, rows = ?, bytes = ? WHERE id = ? AND status = 'running'")
+            .bind(files as i64)
+            .bind(rows as i64)
+            .bind(bytes as i64)
+            .bind(id)
+            .execute(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every running job of this pool whose process is gone ([`crate::Liveness::Gone`], or
+    /// no process recorded: a job of an earlier version that never finished) as `interrupted`,
+    /// with `why(job)` as its error; frees the table locks and extraction claims of gone
+    /// processes. Returns the jobs it ended.
+    pub async fn interrupt_orphaned_jobs(&self, why: impl Fn(&Job) -> String) -> Result<Vec<Job>, PoolError> {
+        let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND status = 'running'").bind(&self.name).fetch_all(self.db()).await?;
+        let mut ended = Vec::new();
+        for row in &rows {
+            let mut job = job_from_row(row);
+            let gone = job.process.as_ref().map_or(true, |p| p.liveness() == crate::Liveness::Gone);
+            if !gone {
+                continue;
+            }
+            job.status = JobStatus::Interrupted;
+            job.ended_at = Some(Utc::now());
+            job.error = Some(why(&job));
+            let done = sqlx::query("UPDATE lakeport_jobs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
+                .bind(job.ended_at.expect("set").to_rfc3339())
+                .bind(&job.error)
+                .bind(&job.id)
+                .execute(self.db())
+                .await?;
+            if done.rows_affected() == 1 {
+                sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL WHERE pool = ? AND running_job = ?").bind(&self.name).bind(&job.id).execute(self.db()).await?;
+                ended.push(job);
+            }
+        }
+        for row in sqlx::query("SELECT holder, process FROM lakeport_table_locks WHERE pool = ?").bind(&self.name).fetch_all(self.db()).await? {
+            let (holder, process): (String, String) = (row.get(0), row.get(1));
+            if lock_process_gone(&process) {
+                sqlx::query("DELETE FROM lakeport_table_locks WHERE pool = ? AND holder = ? AND process = ?").bind(&self.name).bind(&holder).bind(&process).execute(self.db()).await?;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Holds `tables` for `holder` (e.g. `run <job id>`, `a drop`), all or none, across every
+    /// process of the pool: [`PoolError::TableBusy`] naming the first table another holder has
+    /// (and that holder's process). A lock whose process is gone is taken over.
+    pub async fn lock_tables(&self, tables: &[String], holder: &str) -> Result<(), PoolError> {
+        let me = serde_json::to_string(&crate::ProcessId::current()).expect("process id");
+        let mut conn = self.db().acquire().await?;
+        // IMMEDIATE: the write lock from the start, so two processes cannot both read "free".
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let result = async {
+            for t in tables {
+                let row = sqlx::query("SELECT holder, process FROM lakeport_table_locks WHERE pool = ? AND table_name = ?").bind(&self.name).bind(t).fetch_optional(&mut *conn).await?;
+                if let Some(row) = row {
+                    let (other, process): (String, String) = (row.get(0), row.get(1));
+                    if !lock_process_gone(&process) {
+                        let by = serde_json::from_str::<crate::ProcessId>(&process).ok().filter(|p| p != &crate::ProcessId::current()).map(|p| format!(" ({})", p.describe())).unwrap_or_default();
+                        return Err(PoolError::TableBusy { table: t.clone(), holder: format!("{other}{by}") });
+                    }
+                }
+                sqlx::query("INSERT OR REPLACE INTO lakeport_table_locks (pool, table_name, holder, process, since) VALUES (?, ?, ?, ?, ?)")
+                    .bind(&self.name)
+                    .bind(t)
+                    .bind(holder)
+                    .bind(&me)
+                    .bind(Utc::now().to_rfc3339())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await?;
+        result
+    }
+
+    /// Frees the tables `holder` holds.
+    pub async fn unlock_tables(&self, holder: &str) -> Result<(), PoolError> {
+        sqlx::query("DELETE FROM lakeport_table_locks WHERE pool = ? AND holder = ?").bind(&self.name).bind(holder).execute(self.db()).await?;
+        Ok(())
+    }
+}
+
+/// One page of the job history (newest first) and whether older jobs follow.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    pub has_more: bool,
+    /// The id to pass as `before` for the next page (none on the last page).
+    pub next_before: Option<String>,
+}
+
+/// Whether the process recorded with a table lock is gone (an unreadable record counts as gone:
+/// only this module writes it, and a lock nobody can attribute would block the table forever).
+fn lock_process_gone(process: &str) -> bool {
+    serde_json::from_str::<crate::ProcessId>(process).map_or(true, |p| p.liveness() == crate::Liveness::Gone)
 }
 
 /// A row of `lakeport_jobs` as a [`Job`].
@@ -550,6 +714,8 @@ pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Job {
                     error: r.get("error"),
                     details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
                     origin,
+                    process: r.get::<Option<String>, _>("process").and_then(|p| serde_json::from_str(&p).ok()),
+                    request: r.get::<Option<String>, _>("request").and_then(|p| serde_json::from_str(&p).ok()),
                 }
 }
 

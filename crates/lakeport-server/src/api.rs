@@ -75,7 +75,11 @@ pub fn router(state: AppState) -> Router {
         .route("/schedule-preview", post(schedule_preview))
         .route("/pools/{pool}/runs", get(list_runs))
         .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/cancel", post(cancel_run))
+        .route("/runs/{id}/rerun", post(rerun))
         .route("/pools/{pool}/jobs", get(jobs))
+        .route("/pools/{pool}/jobs/page", get(jobs_page))
+        .route("/pools/{pool}/jobs/{id}", get(get_job))
         .route("/pools/{pool}/tables", get(tables))
         .route("/pools/{pool}/tables/{table}", delete(drop_table))
         .route("/pools/{pool}/tables/{table}/preview", get(preview))
@@ -311,7 +315,7 @@ async fn start_extraction(State(s): State<AppState>, Path(p): Path<String>, Json
     if body.request.items.is_empty() {
         return Err(bad_request("pick at least one file or folder"));
     }
-    let run = s.runs.start(&p, &body.connection, body.request)?;
+    let run = s.runs.start(&pool, &body.connection, body.request).await?;
     Ok((StatusCode::ACCEPTED, Json(json!(run))))
 }
 
@@ -378,7 +382,7 @@ async fn run_saved(State(s): State<AppState>, Path((p, name)): Path<(String, Str
         return Err(lakeport_pool::PoolError::ExtractionRunning { extraction: name, job: job.clone() }.into());
     }
     let mode = body.map(|b| b.0).unwrap_or_default().mode;
-    let run = s.runs.start_saved(&p, &extraction, mode)?;
+    let run = s.runs.start_saved(&pool, &extraction, mode).await?;
     Ok((StatusCode::ACCEPTED, Json(json!(run))))
 }
 
@@ -392,12 +396,57 @@ async fn schedule_preview(Json(schedule): Json<core::Schedule>) -> ApiResult<Jso
     Ok(Json(json!({ "upcoming_runs": schedule.upcoming(chrono::Utc::now(), 3)? })))
 }
 
-async fn list_runs(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.runs.list(&p))))
+/// Extraction runs of the pool (of every process, also before a restart), newest first, with
+/// live progress for those this server runs.
+async fn list_runs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<Paging>) -> ApiResult<Json<Value>> {
+    let page = pool(&s, &p).await?.jobs_page(q.limit.unwrap_or(50), q.before.as_deref(), true).await?;
+    Ok(Json(json!(page.jobs.into_iter().map(|j| s.runs.overlay(j)).collect::<Vec<_>>())))
+}
+
+/// A job by id in any pool (runs are addressed without their pool).
+async fn find_job(s: &AppState, id: &str) -> ApiResult<(Pool, lakeport_pool::Job)> {
+    for info in s.dir.list_pools().await? {
+        let p = s.dir.pool(&info.name).await?;
+        if let Ok(job) = p.job(id).await {
+            return Ok((p, job));
+        }
+    }
+    Err(ApiError(StatusCode::NOT_FOUND, format!("no run {id}")))
 }
 
 async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    s.runs.get(&id).map(|r| Json(json!(r))).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no run {id}")))
+    if let Some(live) = s.runs.live(&id) {
+        return Ok(Json(json!(live)));
+    }
+    Ok(Json(json!(s.runs.overlay(find_job(&s, &id).await?.1))))
+}
+
+/// Cancels a run this server runs (202; it ends `cancelled` at its next checkpoint).
+async fn cancel_run(State(s): State<AppState>, Path(id): Path<String>, Extension(caller): Extension<Caller>) -> ApiResult<(StatusCode, Json<Value>)> {
+    if s.runs.cancel(&id, &format!("through the API (token '{}') at {}", caller.name, chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"))) {
+        return Ok((StatusCode::ACCEPTED, Json(json!(s.runs.live(&id)))));
+    }
+    let (_, job) = find_job(&s, &id).await?;
+    Err(core::runs::not_cancellable(&job).into())
+}
+
+/// Starts the same request again: a saved extraction's job re-runs that extraction (its current
+/// definition, the job's mode); a one-off job its recorded request.
+async fn rerun(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (pool, job) = find_job(&s, &id).await?;
+    let cannot = |why: &str| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("job {id} cannot be re-run: {why}"));
+    let mode: Option<lakeport_pool::LoadMode> = serde_json::from_value(json!(job.mode)).ok();
+    let Some(mode) = mode else { return Err(cannot(&format!("it is a {} job, not an extraction", job.mode))) };
+    if let Some(origin) = &job.origin {
+        let extraction = core::get_extraction(&pool, &origin.extraction).await?;
+        let run = s.runs.start_saved(&pool, &extraction, Some(mode)).await?;
+        return Ok((StatusCode::ACCEPTED, Json(json!(run))));
+    }
+    let Some(request) = job.request.clone() else { return Err(cannot("it was recorded by an earlier lakeport version without its request")) };
+    let request: ExtractRequest = serde_json::from_value(request).map_err(|e| cannot(&format!("its recorded request cannot be read: {e}")))?;
+    pool.connection(&job.connection).await?;
+    let run = s.runs.start(&pool, &job.connection, request).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!(run))))
 }
 
 #[derive(Deserialize)]
@@ -405,8 +454,32 @@ struct Limit {
     limit: Option<usize>,
 }
 
-async fn jobs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<Limit>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(pool(&s, &p).await?.jobs(q.limit.unwrap_or(50)).await?)))
+#[derive(Deserialize)]
+struct Paging {
+    limit: Option<usize>,
+    /// A job id: only jobs older than it.
+    before: Option<String>,
+}
+
+async fn jobs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<Paging>) -> ApiResult<Json<Value>> {
+    let pool = pool(&s, &p).await?;
+    match q.before {
+        None => Ok(Json(json!(pool.jobs(q.limit.unwrap_or(50)).await?))),
+        Some(before) => Ok(Json(json!(pool.jobs_page(q.limit.unwrap_or(50), Some(&before), false).await?.jobs))),
+    }
+}
+
+/// A page of the job history: {jobs, has_more, next_before}.
+async fn jobs_page(State(s): State<AppState>, Path(p): Path<String>, Query(q): Query<Paging>) -> ApiResult<Json<Value>> {
+    let page = pool(&s, &p).await?.jobs_page(q.limit.unwrap_or(10), q.before.as_deref(), false).await?;
+    let jobs: Vec<_> = page.jobs.into_iter().map(|j| s.runs.overlay(j)).collect();
+    Ok(Json(json!({ "jobs": jobs, "has_more": page.has_more, "next_before": page.next_before })))
+}
+
+/// One job with its per-table details.
+async fn get_job(State(s): State<AppState>, Path((p, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    let job = pool(&s, &p).await?.job(&id).await?;
+    Ok(Json(json!(s.runs.overlay(job))))
 }
 
 async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
@@ -453,8 +526,10 @@ async fn query(State(s): State<AppState>, Path(p): Path<String>, Json(body): Jso
 async fn drop_table(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     validate_identifier("table", &table)?;
     let pool = pool(&s, &p).await?;
-    let _hold = s.runs.hold(&p, &table, "a drop")?;
-    Ok(Json(json!(pool.drop_table(&table).await?)))
+    let hold = s.runs.hold(&pool, &table, "a drop").await?;
+    let dropped = pool.drop_table(&table).await;
+    hold.release().await;
+    Ok(Json(json!(dropped?)))
 }
 
 async fn openapi() -> Json<Value> {
@@ -486,9 +561,13 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/saved-extractions/{name}/run": { "parameters": [p("pool"), p("name")], "post": op("Run now in the background (202), optionally {mode: full|delta}; 409 while it runs") },
         "/api/pools/{pool}/saved-extractions/{name}/history": { "parameters": [p("pool"), p("name"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Its runs: trigger (manual, schedule, retry), version, mode, status, files, rows, bytes, seconds, error, schema_changes") },
         "/api/schedule-preview": { "post": op("The next three run times of {cron, timezone}; 400 for an invalid schedule") },
-        "/api/pools/{pool}/runs": { "parameters": [p("pool")], "get": op("Extraction runs since the server started, with live progress") },
-        "/api/runs/{id}": { "parameters": [p("id")], "get": op("One run: status, progress, log, report") },
-        "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },
+        "/api/pools/{pool}/runs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }, { "name": "before", "in": "query", "schema": { "type": "string" } }], "get": op("Extraction runs of the pool (every process, also before a restart), newest first, with live progress for those this server runs; status running|succeeded|failed|cancelled|interrupted|skipped") },
+        "/api/runs/{id}": { "parameters": [p("id")], "get": op("One run (= job): status, progress, log, per-table details, report") },
+        "/api/runs/{id}/cancel": { "parameters": [p("id")], "post": op("Cancel a run this server runs (202); it ends cancelled at its next checkpoint: tables committed before stay, the others keep their old snapshot. 409 when it has ended or another process runs it") },
+        "/api/runs/{id}/rerun": { "parameters": [p("id")], "post": op("Start the same request again (202, the new run); a saved extraction's job re-runs that extraction. 409 when a table is busy, 422 for a job that cannot be re-run") },
+        "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }, { "name": "before", "in": "query", "schema": { "type": "string" } }], "get": op("Job history of the pool, newest first (before=ID: older than that job)") },
+        "/api/pools/{pool}/jobs/page": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }, { "name": "before", "in": "query", "schema": { "type": "string" } }], "get": op("A page of the job history: {jobs, has_more, next_before}") },
+        "/api/pools/{pool}/jobs/{id}": { "parameters": [p("pool"), p("id")], "get": op("One job with per-table details: files loaded / skipped (why) / unchanged, rows, bytes, seconds, outcome, the full error") },
         "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
         "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
         "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },

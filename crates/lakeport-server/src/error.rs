@@ -18,8 +18,8 @@ impl IntoResponse for ApiError {
 
 fn pool_status(e: &PoolError) -> StatusCode {
     match e {
-        PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } | PoolError::NoSuchExtraction { .. } => StatusCode::NOT_FOUND,
-        PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) | PoolError::ExtractionExists { .. } | PoolError::ExtractionRunning { .. } => StatusCode::CONFLICT,
+        PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } | PoolError::NoSuchExtraction { .. } | PoolError::NoSuchJob { .. } => StatusCode::NOT_FOUND,
+        PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) | PoolError::ExtractionExists { .. } | PoolError::ExtractionRunning { .. } | PoolError::TableBusy { .. } => StatusCode::CONFLICT,
         PoolError::NoSuchToken(_) => StatusCode::NOT_FOUND,
         PoolError::InvalidName(_) | PoolError::SchemaDrift { .. } | PoolError::UnsupportedType { .. } | PoolError::Query(_) | PoolError::ReadOnlySql { .. } => {
             StatusCode::BAD_REQUEST
@@ -41,6 +41,7 @@ impl From<CoreError> for ApiError {
         let status = match &e {
             CoreError::Pool(p) => pool_status(p),
             CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+            CoreError::Conflict(_) | CoreError::Stopped(_) => StatusCode::CONFLICT,
             CoreError::Source(lakeport_source::SourceError::InvalidConfig(_)) => StatusCode::BAD_REQUEST,
             CoreError::ZeroCopy(lakeport_zerocopy::ZeroCopyError::InvalidConfig(_)) => StatusCode::BAD_REQUEST,
             _ => StatusCode::BAD_GATEWAY,

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use lakeport_pool::{token_hash, PoolDir, QueryLimits};
 
 pub use api::{openapi_document, READ_ONLY_OPERATIONS};
-pub use runs::{RunState, RunStatus};
+pub use lakeport_core::runs::RunState;
 pub use token::{prepare_tokens, TokenStartup};
 
 /// Largest request body the API reads (1 MiB); larger ones get 413.
@@ -62,6 +62,12 @@ impl AppState {
         self.limits = limits;
         self
     }
+
+    /// Stops every run of this process (they end `interrupted`, saying `why`) and waits until
+    /// each has recorded how it ended: for a server that is told to stop.
+    pub async fn stop_runs(&self, why: &str) {
+        lakeport_core::runs::stop_all(why).await
+    }
 }
 
 /// The router (API + console), for serving or for tests.
@@ -71,6 +77,10 @@ pub fn router(state: AppState) -> axum::Router {
 
 /// Serves until `shutdown` resolves.
 pub async fn serve(state: AppState, listen: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    // Jobs a process that is gone left "running" (a crash, a SIGKILL, a restart) end as interrupted.
+    if let Err(e) = lakeport_core::runs::recover_all(&state.dir).await {
+        tracing::warn!("cannot check the job log for interrupted runs: {e}");
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, "lakeport server listening");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await

@@ -1,94 +1,49 @@
 //! Extraction runs started through the API: background jobs on a runtime of their own (so heavy
-//! Parquet encoding cannot stall API requests), with live progress and a lock per table.
+//! Parquet encoding cannot stall API requests), with live progress. The job bookkeeping, the
+//! per-table lock (shared with the CLI and the scheduler, across processes) and cancelling are
+//! lakeport-core's (`lakeport_core::runs`); this keeps the live state of the runs it started.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use lakeport_extract::{extract, ExtractReport, ExtractRequest, Progress};
-use lakeport_pool::{LoadMode, PoolDir};
-use serde::Serialize;
+use lakeport_core::runs::{self, Live, RunState};
+use lakeport_extract::{ExtractRequest, NoProgress};
+use lakeport_pool::{LoadMode, Pool, PoolDir};
 
 use crate::error::ApiError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
+/// A table held by an operation other than a run (a drop); released when [`Hold::release`]d
+/// (or, failing that, when the guard is dropped).
+pub struct Hold {
+    pool: Option<Pool>,
+    holder: String,
 }
 
-/// What a run is doing, as the API reports it.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunState {
-    pub id: String,
-    pub pool: String,
-    pub connection: String,
-    pub mode: String,
-    pub status: RunStatus,
-    pub tables: Vec<String>,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub files_total: u64,
-    pub files_done: u64,
-    pub bytes_total: u64,
-    pub bytes_done: u64,
-    pub rows: u64,
-    pub current_table: Option<String>,
-    pub log: Vec<String>,
-    pub report: Option<ExtractReport>,
-    pub error: Option<String>,
+impl Hold {
+    pub async fn release(mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = pool.unlock_tables(&self.holder).await;
+        }
+    }
 }
 
-struct Registry {
-    runs: HashMap<String, Arc<Mutex<RunState>>>,
-    /// (pool, table) → what holds it: the id of the run loading it, or another operation (a drop).
-    busy: HashMap<(String, String), String>,
-}
-
-/// A table held by an operation other than a run (see [`Runs::hold`]); released when dropped.
-pub struct Hold<'a> {
-    runs: &'a Runs,
-    key: (String, String),
-}
-
-impl Drop for Hold<'_> {
+impl Drop for Hold {
     fn drop(&mut self) {
-        self.runs.registry.lock().expect("registry").busy.remove(&self.key);
+        if let Some(pool) = self.pool.take() {
+            let holder = self.holder.clone();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move { pool.unlock_tables(&holder).await });
+            }
+        }
     }
 }
 
 pub struct Runs {
     root: PathBuf,
     jobs: tokio::runtime::Handle,
-    registry: Mutex<Registry>,
-}
-
-struct RunProgress(Arc<Mutex<RunState>>);
-
-impl Progress for RunProgress {
-    fn table_started(&self, table: &str, files: usize, bytes: u64) {
-        let mut s = self.0.lock().expect("run state");
-        s.files_total += files as u64;
-        s.bytes_total += bytes;
-        s.current_table = Some(table.to_string());
-        s.log.push(format!("{table}: loading {files} file(s)"));
-    }
-    fn file_done(&self, _table: &str, _key: &str, rows: u64, bytes: u64) {
-        let mut s = self.0.lock().expect("run state");
-        s.files_done += 1;
-        s.bytes_done += bytes;
-        s.rows += rows;
-    }
-    fn table_done(&self, table: &str, rows: u64) {
-        self.0.lock().expect("run state").log.push(format!("{table}: committed ({rows} rows)"));
-    }
-    fn note(&self, message: &str) {
-        self.0.lock().expect("run state").log.push(message.to_string());
-    }
+    /// The runs this server started (live state while they run, final state after).
+    live: Mutex<HashMap<String, Arc<Live>>>,
 }
 
 impl Runs {
@@ -101,132 +56,106 @@ impl Runs {
             rt.block_on(std::future::pending::<()>());
         })?;
         let jobs = rx.recv().map_err(std::io::Error::other)?;
-        Ok(Runs { root, jobs, registry: Mutex::new(Registry { runs: HashMap::new(), busy: HashMap::new() }) })
+        Ok(Runs { root, jobs, live: Mutex::new(HashMap::new()) })
     }
 
-    /// Starts an extraction in the background; refuses it when one of its tables is being loaded.
-    pub fn start(self: &Arc<Self>, pool: &str, connection: &str, request: ExtractRequest) -> Result<RunState, ApiError> {
-        let mode = request.mode;
-        let connection_name = connection.to_string();
-        self.launch(pool, connection, mode, &request.items.clone(), move |p, progress| {
-            Box::pin(async move { extract(&p, &connection_name, &request, progress).await.map_err(|e| e.to_string()) })
-        })
+    /// Starts an extraction in the background; 409 when one of its tables is held by another
+    /// run (of this or another process) or a drop.
+    pub async fn start(self: &Arc<Self>, pool: &Pool, connection: &str, request: ExtractRequest) -> Result<RunState, ApiError> {
+        let begun = runs::begin(pool, connection, request, None).await?;
+        Ok(self.launch(pool.name(), begun, None))
     }
 
     /// Runs a saved extraction now ("Run now") in the background, as [`Runs::start`].
-    pub fn start_saved(self: &Arc<Self>, pool: &str, extraction: &lakeport_core::Extraction, mode: Option<LoadMode>) -> Result<RunState, ApiError> {
+    pub async fn start_saved(self: &Arc<Self>, pool: &Pool, extraction: &lakeport_core::Extraction, mode: Option<LoadMode>) -> Result<RunState, ApiError> {
         let name = extraction.name.clone();
-        self.launch(pool, &extraction.definition.connection, extraction.mode(mode), &extraction.definition.request.items, move |p, progress| {
-            Box::pin(async move {
-                let outcome = lakeport_core::run_extraction(&p, &name, mode, progress).await.map_err(|e| e.to_string())?;
-                outcome.result.map_err(|e| e.to_string())
-            })
-        })
-    }
-
-    fn launch<F>(self: &Arc<Self>, pool: &str, connection: &str, mode: LoadMode, items: &[lakeport_extract::Item], work: F) -> Result<RunState, ApiError>
-    where
-        F: FnOnce(lakeport_pool::Pool, Arc<dyn Progress>) -> futures::future::BoxFuture<'static, Result<ExtractReport, String>> + Send + 'static,
-    {
-        let mut tables = Vec::new();
-        for item in items {
-            tables.push(item.table_name().map_err(ApiError::from)?);
+        let holder = uuid::Uuid::new_v4().to_string();
+        if !pool.claim_extraction(&name, &holder).await? {
+            let job = pool.extraction(&name).await?.running_job.unwrap_or_default();
+            return Err(lakeport_pool::PoolError::ExtractionRunning { extraction: name, job }.into());
         }
-        let id = uuid::Uuid::new_v4().to_string();
-        let state = RunState {
-            id: id.clone(),
-            pool: pool.to_string(),
-            connection: connection.to_string(),
-            mode: mode.as_str().to_string(),
-            status: RunStatus::Running,
-            tables: tables.clone(),
-            started_at: Utc::now(),
-            ended_at: None,
-            files_total: 0,
-            files_done: 0,
-            bytes_total: 0,
-            bytes_done: 0,
-            rows: 0,
-            current_table: None,
-            log: Vec::new(),
-            report: None,
-            error: None,
+        let mut request = extraction.definition.request.clone();
+        request.mode = extraction.mode(mode);
+        let origin = lakeport_pool::Trigger::Manual.origin(&name, extraction.version);
+        let begun = match runs::begin(pool, &extraction.definition.connection, request, Some(&origin)).await {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = pool.release_extraction(&name, &holder).await;
+                return Err(e.into());
+            }
         };
-        let run = Arc::new(Mutex::new(state.clone()));
-        {
-            let mut reg = self.registry.lock().expect("registry");
-            for t in &tables {
-                if let Some(other) = reg.busy.get(&(pool.to_string(), t.clone())) {
-                    return Err(busy(t, other));
-                }
-            }
-            for t in &tables {
-                reg.busy.insert((pool.to_string(), t.clone()), format!("run {id}"));
-            }
-            reg.runs.insert(id.clone(), run.clone());
-        }
-        let this = self.clone();
-        let pool = pool.to_string();
+        Ok(self.launch(pool.name(), begun, Some((name, holder))))
+    }
+
+    fn launch(self: &Arc<Self>, pool: &str, begun: runs::Begun, claim: Option<(String, String)>) -> RunState {
+        let live = Live::new(&begun.job, Arc::new(NoProgress));
+        let id = begun.job.id.clone();
+        self.live.lock().expect("runs").insert(id, live.clone());
+        let state = live.snapshot();
+        let (root, pool) = (self.root.clone(), pool.to_string());
         self.jobs.spawn(async move {
-            let result = async {
-                let dir = PoolDir::open(&this.root).await.map_err(|e| e.to_string())?;
-                let p = dir.pool(&pool).await.map_err(|e| e.to_string())?;
-                work(p, Arc::new(RunProgress(run.clone()))).await
-            }
-            .await;
-            {
-                let mut s = run.lock().expect("run state");
-                s.ended_at = Some(Utc::now());
-                match result {
-                    Ok(report) => {
-                        s.status = RunStatus::Succeeded;
-                        s.rows = report.rows;
-                        s.report = Some(report);
-                    }
-                    Err(e) => {
-                        s.status = RunStatus::Failed;
-                        s.log.push(format!("failed: {e}"));
-                        s.error = Some(e.to_string());
-                    }
+            // The pool opened on this runtime (its database handles belong here).
+            let opened = async { PoolDir::open(&root).await?.pool(&pool).await }.await;
+            let p = match opened {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!("run {}: cannot open pool '{pool}': {e}", begun.job.id);
+                    return;
                 }
+            };
+            let (job, result) = runs::execute(&p, begun, live.clone()).await;
+            if let Some((name, holder)) = claim {
+                let _ = p.release_extraction(&name, &holder).await;
             }
-            let mut reg = this.registry.lock().expect("registry");
-            let holder = format!("run {}", id_of(&run));
-            reg.busy.retain(|_, h| *h != holder);
+            let report = result.ok();
+            let mut final_state = RunState::from_job(job);
+            let snapshot = live.snapshot();
+            final_state.log = snapshot.log;
+            final_state.cancel_requested = snapshot.cancel_requested;
+            final_state.files_total = final_state.files_total.max(snapshot.files_total);
+            final_state.bytes_total = final_state.bytes_total.max(snapshot.bytes_total);
+            final_state.files_done = final_state.files_done.max(snapshot.files_done).min(final_state.files_total);
+            final_state.bytes_done = final_state.bytes_done.max(snapshot.bytes_done).min(final_state.bytes_total);
+            if let Some(r) = &report {
+                final_state.job.rows = r.rows;
+            }
+            final_state.report = report;
+            live.finish(final_state);
         });
-        Ok(state)
+        state
     }
 
-    /// Holds a table for `what` (e.g. "a drop") until the guard is dropped: refused (409) while a
-    /// run loads it, and runs that would load it are refused meanwhile.
-    pub fn hold(&self, pool: &str, table: &str, what: &str) -> Result<Hold<'_>, ApiError> {
-        let key = (pool.to_string(), table.to_string());
-        let mut reg = self.registry.lock().expect("registry");
-        if let Some(other) = reg.busy.get(&key) {
-            return Err(busy(table, other));
+    /// Holds a table for `what` (e.g. "a drop") until the guard is released: refused (409) while
+    /// a run (of any process) loads it, and runs that would load it are refused meanwhile.
+    pub async fn hold(&self, pool: &Pool, table: &str, what: &str) -> Result<Hold, ApiError> {
+        let holder = format!("{what} ({})", uuid::Uuid::new_v4());
+        pool.lock_tables(&[table.to_string()], &holder).await?;
+        Ok(Hold { pool: Some(pool.clone()), holder })
+    }
+
+    /// A run this server started (live progress), if it did.
+    pub fn live(&self, id: &str) -> Option<RunState> {
+        self.live.lock().expect("runs").get(id).map(|l| l.snapshot())
+    }
+
+    /// Asks a run this server runs to stop as cancelled; false when it does not run it.
+    pub fn cancel(&self, id: &str, who: &str) -> bool {
+        let live = self.live.lock().expect("runs").get(id).cloned();
+        match live {
+            Some(l) if runs::cancel(id, who) => {
+                l.set_cancel_requested();
+                true
+            }
+            _ => false,
         }
-        reg.busy.insert(key.clone(), what.to_string());
-        Ok(Hold { runs: self, key })
     }
 
-    pub fn get(&self, id: &str) -> Option<RunState> {
-        self.registry.lock().expect("registry").runs.get(id).map(|r| r.lock().expect("run state").clone())
+    /// A job as the API shows it: the live state when this server runs it, else as recorded.
+    pub fn overlay(&self, job: lakeport_pool::Job) -> RunState {
+        match self.live(&job.id) {
+            Some(live) if live.job.status == lakeport_pool::JobStatus::Running || job.status == lakeport_pool::JobStatus::Running => live,
+            Some(live) if job.status.is_final() && live.job.status.is_final() => live,
+            _ => RunState::from_job(job),
+        }
     }
-
-    /// The runs of a pool since the server started, newest first.
-    pub fn list(&self, pool: &str) -> Vec<RunState> {
-        let reg = self.registry.lock().expect("registry");
-        let mut out: Vec<RunState> = reg.runs.values().map(|r| r.lock().expect("run state").clone()).filter(|r| r.pool == pool).collect();
-        out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
-        out
-    }
-}
-
-fn busy(table: &str, holder: &str) -> ApiError {
-    let doing = if holder.starts_with("run ") { "being loaded by" } else { "held by" };
-    ApiError(StatusCode::CONFLICT, format!("table '{table}' is {doing} {holder}; wait for it to finish"))
-}
-
-fn id_of(run: &Arc<Mutex<RunState>>) -> String {
-    run.lock().expect("run state").id.clone()
 }
