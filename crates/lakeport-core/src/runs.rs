@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use lakeport_extract::{load, ExtractReport, ExtractRequest, Progress, TableOutcome};
+use lakeport_extract::{load, ExtractError, ExtractReport, ExtractRequest, Progress, TableOutcome};
 use lakeport_pool::{Job, JobOrigin, JobStatus, Pool, PoolDir};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -246,19 +246,19 @@ pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origi
             tables.push(t);
         }
     }
+    // A connection that cannot be used is an error before anything is held or recorded.
+    lakeport_extract::check_connection(pool, connection).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let holder = format!("run {id}");
     pool.lock_tables(&tables, &holder).await?;
-    let recorded = async {
-        let request_json = serde_json::to_value(&request).map_err(|e| CoreError::Invalid(e.to_string()))?;
-        Ok::<_, CoreError>(pool.start_run_job(&id, connection, request.mode.as_str(), origin, &tables, Some(&request_json)).await?)
-    }
-    .await;
+    // An ExtractRequest is plain data: it always serialises.
+    let request_json = serde_json::to_value(&request).ok();
+    let recorded = pool.start_run_job(&id, connection, request.mode.as_str(), origin, &tables, request_json.as_ref()).await;
     let job = match recorded {
         Ok(job) => job,
         Err(e) => {
             let _ = pool.unlock_tables(&holder).await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     let stop = Arc::new(Stop::default());
@@ -323,3 +323,17 @@ pub fn not_cancellable(job: &Job) -> CoreError {
     CoreError::Conflict(format!("run {} is run by {by}, not by this server; stop that process (SIGTERM) to interrupt it", job.id))
 }
 
+
+/// One extraction recorded in the job log, with the run lock, as [`run`], for callers that
+/// work with lakeport-extract's errors (the extraction tests): a stopped run is
+/// [`ExtractError::Cancelled`].
+pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
+    run(pool, connection, request.clone(), None, progress).await.map_err(|e| match e {
+        CoreError::Extract(e) => e,
+        CoreError::Pool(e) => ExtractError::Pool(e),
+        CoreError::Source(e) => ExtractError::Source(e),
+        CoreError::Stopped(_) => ExtractError::Cancelled,
+        // run() makes no other kind of error; kept as text should that change.
+        other => ExtractError::Incomplete { table: String::new(), message: other.to_string() },
+    })
+}

@@ -78,7 +78,7 @@ async fn a_saved_extraction_runs_again_and_again_and_records_its_version() {
     let jobs = env.pool.jobs(10).await.unwrap();
     assert!(jobs.iter().all(|j| j.origin.as_ref().is_some_and(|o| o.extraction == "orders")));
     // `lakeport extract` style one-off runs have no origin.
-    lakeport_extract::extract(&env.pool, "src", &ExtractRequest::new(vec![Item::file("orders/a.csv")], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
+    lakeport_core::runs::extract(&env.pool, "src", &ExtractRequest::new(vec![Item::file("orders/a.csv")], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
     assert!(env.pool.jobs(1).await.unwrap()[0].origin.is_none());
     assert_eq!(core::extraction_history(&env.pool, "orders", 10).await.unwrap().len(), 3);
 
@@ -101,10 +101,10 @@ async fn a_pattern_selects_the_csvs_of_a_mixed_folder_and_lists_the_rest() {
     env.bucket.put("mixed/readme.json", "{\"about\": \"not data\"}\n").await;
     env.bucket.put("mixed/data.parquet", "not parquet either").await;
     // Without a pattern the folder cannot be one table.
-    let plain = lakeport_extract::extract(&env.pool, "src", &ExtractRequest::new(vec![Item::folder("mixed")], LoadMode::Full), Arc::new(NoProgress)).await;
+    let plain = lakeport_core::runs::extract(&env.pool, "src", &ExtractRequest::new(vec![Item::folder("mixed")], LoadMode::Full), Arc::new(NoProgress)).await;
     assert!(plain.unwrap_err().to_string().contains("mixes file types"));
     let item = Item::Folder { prefix: "mixed/".into(), table: None, include: vec!["**/*.csv".into()], exclude: vec!["tmp/**".into()] };
-    let report = lakeport_extract::extract(&env.pool, "src", &ExtractRequest::new(vec![item], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
+    let report = lakeport_core::runs::extract(&env.pool, "src", &ExtractRequest::new(vec![item], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
     let t = &report.tables[0];
     assert_eq!(t.loaded, vec!["mixed/2024/a.csv", "mixed/b.csv"]);
     let mut skipped: Vec<(&str, SkipReason)> = t.skipped.iter().map(|s| (s.key.as_str(), s.reason)).collect();
@@ -112,7 +112,7 @@ async fn a_pattern_selects_the_csvs_of_a_mixed_folder_and_lists_the_rest() {
     assert_eq!(skipped, vec![("mixed/data.parquet", SkipReason::NotIncluded), ("mixed/readme.json", SkipReason::NotIncluded), ("mixed/tmp/c.csv", SkipReason::Excluded)]);
     // `*` does not cross '/': only the file directly in the folder.
     let item = Item::Folder { prefix: "mixed".into(), table: Some("top".into()), include: vec!["*.csv".into()], exclude: vec![] };
-    let report = lakeport_extract::extract(&env.pool, "src", &ExtractRequest::new(vec![item], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
+    let report = lakeport_core::runs::extract(&env.pool, "src", &ExtractRequest::new(vec![item], LoadMode::Full), Arc::new(NoProgress)).await.unwrap();
     assert_eq!(report.tables[0].loaded, vec!["mixed/b.csv"]);
     // An invalid glob is an error naming it, before anything is read.
     let item = Item::Folder { prefix: "mixed".into(), table: None, include: vec!["[a-".into()], exclude: vec![] };

@@ -1,9 +1,10 @@
 //! Extraction jobs: source → format reader → Arrow batches → pool writer.
 //!
-//! [`extract`] runs one job over a saved S3 connection: it resolves the items (files and folders)
+//! [`load`] runs one extraction over a saved S3 connection: it resolves the items (files and folders)
 //! into tables, skips what a delta load already has (by key + ETag, from the table's ledger),
 //! checks that a folder's files share one schema, streams the files concurrently into the table
-//! writer and commits each table atomically. Every run lands in the pool's job history.
+//! writer and commits each table atomically. The job history (start, finish, interrupted), the run lock and
+//! cancelling are lakeport-core's (`lakeport_core::runs`), which calls [`load`].
 
 mod error;
 mod plan;
@@ -15,4 +16,4 @@ pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress, Steady};
 pub use settings::TableSettings;
-pub use run::{extract, extract_as, inferred_columns, load, LoadOutcome, TableOutcome, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};
+pub use run::{check_connection, inferred_columns, load, LoadOutcome, TableOutcome, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

@@ -6,7 +6,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ColumnRename, ConnectionConfig, Job, JobOrigin, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ColumnRename, ConnectionConfig, Job, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use tokio_util::sync::CancellationToken;
 use lakeport_source::{ObjectInfo, S3Source};
 use serde::{Deserialize, Serialize};
@@ -240,30 +240,6 @@ pub struct ExtractReport {
     pub seconds: f64,
 }
 
-/// Runs one extraction over a saved S3 extraction connection and records it in the job history.
-///
-/// All tables are staged first and committed only when every file of every table has been read,
-/// so bad input anywhere leaves the whole pool unchanged.
-///
-/// Kept for callers that need neither a run lock nor cancelling (tests, tools); the CLI and the
-/// server run extractions through `lakeport_core::runs`, which owns the job bookkeeping.
-pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
-    extract_as(pool, connection, request, progress, None).await
-}
-
-/// [`extract`] for a saved extraction: the job records `origin` (the extraction, its definition
-/// version, the trigger).
-pub async fn extract_as(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>, origin: Option<&JobOrigin>) -> Result<ExtractReport, ExtractError> {
-    // A connection that cannot be used is an error before any job is recorded (as always).
-    connect(pool, connection).await?;
-    let mut job = pool.start_extraction_job(connection, request.mode, origin).await?;
-    let started = Instant::now();
-    let outcome = load(pool, connection, request, progress, &job.id, &CancellationToken::new()).await;
-    outcome.record(&mut job);
-    pool.finish_job(&job).await?;
-    outcome.into_report(job, request.mode, started.elapsed().as_secs_f64())
-}
-
 /// What one extraction did: a report per table it got to (committed, nothing new, not
 /// committed, failed) and how it ended.
 #[derive(Debug)]
@@ -302,6 +278,13 @@ impl LoadOutcome {
         self.result?;
         Ok(ExtractReport { job_id: job.id, connection: self.connection, mode, files: job.files, rows: job.rows, bytes: job.bytes, seconds, tables: self.tables })
     }
+}
+
+/// Checks that `connection` is a saved extraction connection that can be used (before a run is
+/// recorded): [`ExtractError::WrongConnectionType`] for a zero-copy one, the pool's error for one
+/// that does not exist.
+pub async fn check_connection(pool: &Pool, connection: &str) -> Result<(), ExtractError> {
+    connect(pool, connection).await.map(|_| ())
 }
 
 /// The S3 source of a saved extraction connection, with its request concurrency.

@@ -35,7 +35,7 @@ async fn extractions_through_faults_are_exact_or_clean_failures() {
         let before = env.state().await;
         let mut req = ExtractRequest::new(vec![Item::folder("many/")], LoadMode::Full);
         req.concurrency = Some(8);
-        match lakeport_extract::extract(&env.pool, "flaky", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
+        match lakeport_core::runs::extract(&env.pool, "flaky", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
             Ok(report) => {
                 assert_eq!(report.rows as i64, expected, "run {run}");
                 assert_eq!(env.scalar("SELECT count(*) FROM many").await, expected, "run {run}: rows in the table");

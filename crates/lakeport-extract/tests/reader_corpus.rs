@@ -117,7 +117,7 @@ async fn duckdb_reader_tests_load_as_duckdb_or_pyarrow_read_them() {
             eprintln!("[{:.1}s] run {runs}: {} files from {}", started.elapsed().as_secs_f64(), batch.len(), paths[batch[0]]);
         }
         let request = ExtractRequest::new(items, LoadMode::Full);
-        if let Err(e) = lakeport_extract::extract(pool, "src", &request, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
+        if let Err(e) = lakeport_core::runs::extract(pool, "src", &request, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
             let msg = e.to_string();
             let named = batch.iter().copied().filter(|&i| msg.contains(&key_of(&paths[i]))).max_by_key(|&i| paths[i].len());
             let Some(failed) = named else {

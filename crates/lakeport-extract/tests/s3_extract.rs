@@ -296,7 +296,7 @@ async fn read_only_with_least_privilege_and_wrong_secret() {
         .add_connection("bad", ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), Some(&lakeport_source::Secret::new("wrong-secret")))
         .await
         .unwrap();
-    let e = lakeport_extract::extract(&env.pool, "bad", &ExtractRequest::new(vec![Item::folder("d")], LoadMode::Full), Arc::new(lakeport_extract::NoProgress))
+    let e = lakeport_core::runs::extract(&env.pool, "bad", &ExtractRequest::new(vec![Item::folder("d")], LoadMode::Full), Arc::new(lakeport_extract::NoProgress))
         .await
         .unwrap_err();
     let msg = e.to_string();

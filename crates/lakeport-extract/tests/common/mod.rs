@@ -5,7 +5,8 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Int64Type;
 use arrow::array::AsArray;
-use lakeport_extract::{extract, ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
+use lakeport_core::runs::extract;
+use lakeport_extract::{ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
 use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
 use lakeport_testkit::{TestBucket, TestS3};
 
