@@ -52,12 +52,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scheduler { interval_secs } => {
             core::runs::recover_all(&dir).await?;
-            stop_runs_on_signal();
             println!("Running saved extractions on their schedules (checking every {interval_secs} s); Ctrl-C stops.");
-            core::scheduler::run(dir.clone(), std::time::Duration::from_secs(interval_secs), async {
-                let _ = tokio::signal::ctrl_c().await;
+            let signal = Arc::new(std::sync::Mutex::new(None));
+            let heard = signal.clone();
+            core::scheduler::run(dir.clone(), std::time::Duration::from_secs(interval_secs), async move {
+                *heard.lock().expect("signal") = Some(wait_for_signal().await);
             })
             .await;
+            // Runs going on end as interrupted (each table old or new), recorded before the exit.
+            let why = format!("lakeport scheduler received {} and stopped", signal.lock().expect("signal").unwrap_or("a signal"));
+            tokio::select! {
+                _ = core::runs::stop_all(&why) => {}
+                name = wait_for_signal() => {
+                    eprintln!("{name} again: stopping at once; unfinished runs are marked interrupted at the next start");
+                    return Ok(ExitCode::from(130));
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Snapshots { table } => {

@@ -268,3 +268,35 @@ async fn a_server_stopped_by_sigterm_records_its_run_interrupted_before_it_exits
     assert!(all.iter().all(|j| j["status"] != "running"), "{all:?}");
     old_or_new(d);
 }
+
+#[tokio::test]
+async fn jobs_show_gives_per_table_details_and_jobs_page_with_before() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("jobs-show").await;
+    bucket.put("f/a.csv", "id\n1\n2\n").await;
+    bucket.put("f/_SUCCESS", "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(
+        d,
+        &[("SECRET", secret.expose())],
+        &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"],
+    );
+    ok(d, &[], &["extract", "-c", "src", "--folder", "f", "--delta"]);
+    ok(d, &[], &["extract", "-c", "src", "--folder", "f", "--delta"]);
+    let all = jobs(d);
+    let (noop, first) = (all[0]["id"].as_str().unwrap(), all[1]["id"].as_str().unwrap());
+    let shown = ok(d, &[], &["jobs", "show", first]);
+    assert!(shown.contains("f: committed 2 rows from 1 file(s)") && shown.contains("skipped f/_SUCCESS: job marker"), "{shown}");
+    let shown = ok(d, &[], &["jobs", "show", noop]);
+    assert!(shown.contains("f: nothing new: 1 file(s) already loaded, the table holds 2 rows") && !shown.contains("committed"), "{shown}");
+    let detail: Value = serde_json::from_str(&stdout(d, &[], &["jobs", "show", noop, "--json"])).unwrap();
+    assert_eq!(detail["details"][0]["outcome"], "nothing_new", "{detail}");
+    // Paging: the jobs before the newest one.
+    let older: Value = serde_json::from_str(&stdout(d, &[], &["jobs", "--json", "--before", noop])).unwrap();
+    assert_eq!(older.as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect::<Vec<_>>(), vec![first]);
+    let missing = lakeport(d, &[], &["jobs", "show", "nope"]);
+    assert!(!missing.status.success() && text(&missing).contains("job 'nope' does not exist in pool 'default'"), "{}", text(&missing));
+}

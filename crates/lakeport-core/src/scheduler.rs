@@ -77,8 +77,9 @@ pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<Ru
 }
 
 /// The scheduler loop: a [`tick`] every `interval` with the wall clock until `shutdown` resolves.
-/// Runs that are going on at shutdown are left to finish (their claim ends with the process; the
-/// next scheduler takes it over).
+/// Runs that are going on at shutdown are not waited for: a process that ends stops them with
+/// [`crate::runs::stop_all`] (they end interrupted); one that dies leaves them to the next start
+/// ([`crate::runs::recover`]), and the next scheduler takes their claims over.
 pub async fn run(dir: PoolDir, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
