@@ -1,3 +1,4 @@
+use lakeport_error::ErrorKind;
 use lakeport_formats::FormatError;
 use lakeport_pool::PoolError;
 use lakeport_source::SourceError;
@@ -39,4 +40,29 @@ pub enum ExtractError {
     TableSettings(String),
     #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
+}
+
+impl ExtractError {
+    /// What kind of failure this is: the wrapped error's own kind, or the variant's.
+    pub fn kind(&self) -> ErrorKind {
+        use ExtractError as E;
+        match self {
+            E::Source(e) => e.kind(),
+            E::Format(e) => e.kind(),
+            E::Pool(e) | E::Write { source: e, .. } => e.kind(),
+            E::NoSuchObject { .. } => ErrorKind::NotFound,
+            // A reader that failed, or objects not read completely: lakeport's bug, never the input's.
+            E::Incomplete { .. } => ErrorKind::Internal,
+            E::WrongConnectionType(_)
+            | E::NoItems
+            | E::EmptyFolder { .. }
+            | E::MixedTypes { .. }
+            | E::TableCollision { .. }
+            | E::EmptyFile(_)
+            | E::InvalidPattern { .. }
+            | E::UnknownColumn { .. }
+            | E::TableSettings(_)
+            | E::Drift { .. } => ErrorKind::Invalid,
+        }
+    }
 }

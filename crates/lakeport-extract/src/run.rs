@@ -857,7 +857,7 @@ async fn stage_once(
                     async move {
                         if let Err(e) = task.await {
                             let message = format!("its reader failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
-                            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message }))).await;
+                            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message, cause: lakeport_formats::ReadCause::Bug }))).await;
                         }
                     }
                 })

@@ -24,7 +24,7 @@ use arrow_schema::SchemaRef;
 use futures::stream::BoxStream;
 
 pub use bytes_in::ByteStream;
-pub use error::{FormatError, Position};
+pub use error::{FormatError, Position, ReadCause};
 pub use kind::{Compression, FileFormat, FileKind};
 pub use options::{CsvOptions, Encoding, ReadOptions};
 pub use parquet_reader::open_parquet;

@@ -21,13 +21,15 @@ impl JobStatus {
             JobStatus::Skipped => "skipped",
         }
     }
-    pub(crate) fn parse(s: &str) -> JobStatus {
-        match s {
+    /// The status as stored; `None` for text lakeport did not write.
+    pub(crate) fn parse(s: &str) -> Option<JobStatus> {
+        Some(match s {
+            "running" => JobStatus::Running,
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
             "skipped" => JobStatus::Skipped,
-            _ => JobStatus::Running,
-        }
+            _ => return None,
+        })
     }
 }
 

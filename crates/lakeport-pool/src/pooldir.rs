@@ -152,7 +152,7 @@ impl PoolDir {
             out.push(PoolInfo {
                 tables: pool.table_names().await?.len(),
                 connections: pool.connections().await?.len(),
-                created_at: parse_time(r.get("created_at")),
+                created_at: parse_time(&format!("pool '{name}'"), r.get("created_at"))?,
                 name,
             });
         }
@@ -249,11 +249,13 @@ impl Pool {
         rows.into_iter()
             .map(|r| {
                 let config: String = r.get("config");
+                let name: String = r.get("name");
+                let what = format!("connection '{name}' of pool '{}'", self.name);
                 Ok(Connection {
                     pool: self.name.clone(),
-                    name: r.get("name"),
-                    config: serde_json::from_str(&config).map_err(|e| PoolError::Catalog(format!("stored connection is unreadable: {e}")))?,
-                    created_at: parse_time(r.get("created_at")),
+                    config: serde_json::from_str(&config).map_err(|e| PoolError::corrupt(&what, format_args!("its stored settings do not parse: {e}")))?,
+                    created_at: parse_time(&what, r.get("created_at"))?,
+                    name,
                 })
             })
             .collect()
@@ -272,9 +274,11 @@ impl Pool {
         secrets::load(self.dir.root(), &self.name, name)
     }
 
-    /// The secret if the connection has one.
-    pub fn connection_secret_opt(&self, name: &str) -> Option<Secret> {
-        secrets::load(self.dir.root(), &self.name, name).ok()
+    /// The secret if the connection has one (`Ok(None)`: it has none, as an assumed-role
+    /// connection). Errors: [`PoolError::Io`] when the secret file exists but cannot be read
+    /// (permissions, I/O) — never read as "no secret", which would send unsigned requests.
+    pub fn connection_secret_opt(&self, name: &str) -> Result<Option<Secret>, PoolError> {
+        secrets::load_opt(self.dir.root(), &self.name, name)
     }
 
     /// The shares selected on a zero-copy connection.
@@ -285,7 +289,8 @@ impl Pool {
             .fetch_optional(self.db())
             .await?;
         Ok(match row {
-            Some(r) => serde_json::from_str(&r.get::<String, _>("shares")).unwrap_or_default(),
+            Some(r) => serde_json::from_str(&r.get::<String, _>("shares"))
+                .map_err(|e| PoolError::corrupt(format!("the shares of connection '{connection}' in pool '{}'", self.name), format_args!("they do not parse: {e}")))?,
             None => Vec::new(),
         })
     }
@@ -519,38 +524,52 @@ impl Pool {
             .bind(limit as i64)
             .fetch_all(self.db())
             .await?;
-        Ok(rows.into_iter().map(|r| job_from_row(&r)).collect())
+        rows.iter().map(job_from_row).collect()
     }
 }
 
 /// A row of `lakeport_jobs` as a [`Job`].
-pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Job {
+///
+/// Errors: [`PoolError::Corrupt`] when a stored field does not parse (a status, trigger, time or
+/// JSON column lakeport did not write): reading it as a default would misreport the job.
+pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, PoolError> {
                 let tables: String = r.get("tables");
                 let details: String = r.get("details");
                 let ended: Option<String> = r.get("ended_at");
                 let extraction: Option<String> = r.get("extraction");
                 let trigger: Option<String> = r.get("trigger");
-                let origin = extraction.map(|extraction| JobOrigin {
-                    extraction,
-                    version: r.get::<Option<i64>, _>("extraction_version").unwrap_or(0),
-                    trigger: trigger.as_deref().and_then(crate::jobs::Trigger::parse).unwrap_or(crate::jobs::Trigger::Manual),
-                });
-                Job {
-                    id: r.get("id"),
+                let id: String = r.get("id");
+                let what = format!("job {id}");
+                let corrupt = |field: &str, detail: &dyn std::fmt::Display| PoolError::corrupt(&what, format_args!("its {field} does not parse: {detail}"));
+                let origin = match extraction {
+                    None => None,
+                    Some(extraction) => Some(JobOrigin {
+                        extraction,
+                        version: r.get::<Option<i64>, _>("extraction_version").ok_or_else(|| corrupt("extraction version", &"it is missing"))?,
+                        trigger: match trigger.as_deref() {
+                            // Jobs recorded before triggers were: only manual runs existed then.
+                            None => crate::jobs::Trigger::Manual,
+                            Some(t) => crate::jobs::Trigger::parse(t).ok_or_else(|| corrupt("trigger", &t))?,
+                        },
+                    }),
+                };
+                let status: String = r.get("status");
+                Ok(Job {
                     pool: r.get("pool"),
                     connection: r.get("connection"),
                     mode: r.get("mode"),
-                    started_at: parse_time(r.get("started_at")),
-                    ended_at: ended.map(|e| parse_time(e)),
-                    status: JobStatus::parse(r.get::<String, _>("status").as_str()),
-                    tables: serde_json::from_str(&tables).unwrap_or_default(),
+                    started_at: parse_time(&what, r.get("started_at"))?,
+                    ended_at: ended.map(|e| parse_time(&what, &e)).transpose()?,
+                    status: JobStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                    tables: serde_json::from_str(&tables).map_err(|e| corrupt("table list", &e))?,
                     files: r.get::<i64, _>("files") as u64,
                     rows: r.get::<i64, _>("rows") as u64,
                     bytes: r.get::<i64, _>("bytes") as u64,
                     error: r.get("error"),
-                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    details: serde_json::from_str(&details).map_err(|e| corrupt("details", &e))?,
                     origin,
-                }
+                    id,
+                })
 }
 
 fn table_info(name: &str, meta: &TableMetadata) -> TableInfo {
@@ -632,6 +651,8 @@ fn offset_field_ids(schema: &iceberg::spec::Schema, offset: i32) -> Result<icebe
     Ok(arrow_schema_to_schema(&bumped)?)
 }
 
-pub(crate) fn parse_time(s: String) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+/// A time lakeport stored (RFC 3339). One that does not parse is corrupt state, reported as
+/// such: read as a default it would put the row at 1970 (and reorder histories and schedules).
+pub(crate) fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, PoolError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| PoolError::corrupt(what, format_args!("stored time '{s}' does not parse: {e}")))
 }

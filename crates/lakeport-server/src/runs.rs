@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use lakeport_extract::{extract, ExtractReport, ExtractRequest, Progress};
 use lakeport_pool::{LoadMode, PoolDir};
 use serde::Serialize;
 
 use crate::error::ApiError;
+use lakeport_core::ErrorKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -224,7 +224,7 @@ impl Runs {
 
 fn busy(table: &str, holder: &str) -> ApiError {
     let doing = if holder.starts_with("run ") { "being loaded by" } else { "held by" };
-    ApiError(StatusCode::CONFLICT, format!("table '{table}' is {doing} {holder}; wait for it to finish"))
+    ApiError::of_kind(ErrorKind::Conflict, format!("table '{table}' is {doing} {holder}; wait for it to finish"))
 }
 
 fn id_of(run: &Arc<Mutex<RunState>>) -> String {

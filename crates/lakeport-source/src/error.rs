@@ -1,3 +1,5 @@
+use lakeport_error::ErrorKind;
+
 /// Errors of the source side. Messages name the bucket/key involved and never contain secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -40,6 +42,17 @@ impl SourceError {
             key: key.to_string(),
             message: describe_store_error(&source),
             source,
+        }
+    }
+
+    /// What kind of failure this is, from object_store's error variant
+    /// ([`ErrorKind::of_object_store`]) or S3's HTTP status (never from message text).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SourceError::InvalidConfig(_) | SourceError::Unaddressable { .. } => ErrorKind::Invalid,
+            SourceError::Store { source, .. } => ErrorKind::of_object_store(source),
+            SourceError::S3 { status, .. } => ErrorKind::from_http_status(*status).unwrap_or(ErrorKind::Unavailable),
+            SourceError::BadListing { .. } | SourceError::Http { .. } => ErrorKind::Unavailable,
         }
     }
 
