@@ -11,7 +11,7 @@ use iceberg::arrow::{arrow_schema_to_schema_auto_assign_ids, schema_to_arrow_sch
 use crate::types::strip_field_ids;
 use iceberg::io::{FileIO, LocalFsStorageFactory};
 use iceberg::spec::{TableMetadata, TableMetadataBuilder};
-use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use lakeport_source::Secret;
 use lakeport_zerocopy::SelectedShare;
@@ -21,7 +21,8 @@ use sqlx::{Row, SqlitePool};
 
 use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
 use crate::names::validate_connection_name;
-use crate::writer::describe_difference;
+use crate::commit::{SqliteCommitter, TableCommitter};
+use crate::writer::{describe_difference, WriteBase};
 use crate::{
     secrets, validate_identifier, Connection, ConnectionConfig, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
@@ -36,6 +37,8 @@ struct Inner {
     root: PathBuf,
     db: SqlitePool,
     catalog: Arc<SqlCatalog>,
+    /// Publishes every table commit (`commit`): the embedded catalog's, for now the only kind.
+    committer: Arc<dyn TableCommitter>,
     file_io: FileIO,
 }
 
@@ -101,7 +104,8 @@ impl PoolDir {
             .load(CATALOG_NAME, HashMap::new())
             .await
             .map_err(|e| PoolError::Catalog(format!("cannot open the catalog at {}: {e}", db_path.display())))?;
-        Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), file_io: FileIO::new_with_fs() }) })
+        let committer = Arc::new(SqliteCommitter::new(db.clone()));
+        Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), committer, file_io: FileIO::new_with_fs() }) })
     }
 
     pub fn root(&self) -> &Path {
@@ -206,6 +210,10 @@ impl Pool {
 
     pub(crate) fn catalog(&self) -> Arc<SqlCatalog> {
         self.dir.inner.catalog.clone()
+    }
+
+    fn committer(&self) -> Arc<dyn TableCommitter> {
+        self.dir.inner.committer.clone()
     }
 
     pub(crate) fn db(&self) -> &SqlitePool {
@@ -404,7 +412,7 @@ impl Pool {
         let normalized = crate::types::normalize_schema(&names.assign(schema))?;
         let ident = TableIdent::new(self.namespace(), table.to_string());
         let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
-        let (staged, previous, base) = match loaded {
+        let (start, base) = match loaded {
             Some(t) => {
                 let current = t.metadata().clone();
                 let base = match mode {
@@ -413,8 +421,8 @@ impl Pool {
                 };
                 let current_cols = strip_field_ids(&schema_to_arrow_schema(current.current_schema())?);
                 let new_cols = strip_field_ids(&schema_to_arrow_schema(&fresh)?);
-                let staged = if same_columns(&current_cols, &new_cols) {
-                    current
+                let new_schema = if same_columns(&current_cols, &new_cols) {
+                    None
                 } else if mode == LoadMode::Delta {
                     // Schema evolution in the same commit as the data (Iceberg spec, "Schema
                     // Evolution"): new columns get new field ids, lossless promotions keep theirs.
@@ -422,23 +430,32 @@ impl Pool {
                         table: table.to_string(),
                         detail: format!("{detail} ({}); a delta load cannot make this change, run a full load", describe_difference(&current_cols, &new_cols)),
                     })?;
-                    current.into_builder(None).add_current_schema(evolved)?.build()?.metadata
+                    Some(evolved)
                 } else {
-                    let reid = offset_field_ids(&fresh, current.last_column_id())?;
-                    current.into_builder(None).add_current_schema(reid)?.build()?.metadata
+                    Some(offset_field_ids(&fresh, current.last_column_id())?)
                 };
-                (staged, Some(t.metadata_location_result()?.to_string()), base)
+                // Schema evolution as the catalog receives it (Iceberg REST spec, `TableUpdate`).
+                let mut schema_updates = match new_schema {
+                    Some(schema) => vec![TableUpdate::AddSchema { schema }, TableUpdate::SetCurrentSchema { schema_id: -1 }],
+                    None => Vec::new(),
+                };
+                if names != recorded {
+                    schema_updates.push(TableUpdate::SetProperties { updates: HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]) });
+                }
+                let location = Some(t.metadata_location_result()?.to_string());
+                (WriteBase { metadata: current, location, schema_updates }, base)
             }
-            None => (self.new_table_metadata(table, fresh)?, None, None),
-        };
-        let staged = if names == recorded {
-            staged
-        } else {
-            let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
-            staged.into_builder(None).set_properties(property)?.build()?.metadata
+            None => {
+                let mut metadata = self.new_table_metadata(table, fresh)?;
+                if names != recorded {
+                    let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
+                    metadata = metadata.into_builder(None).set_properties(property)?.build()?.metadata;
+                }
+                (WriteBase { metadata, location: None, schema_updates: Vec::new() }, None)
+            }
         };
         let renamed = names.applied_to(schema);
-        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode, base, names, renamed).await
+        TableWriter::new(ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, base, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {

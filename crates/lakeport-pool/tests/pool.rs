@@ -242,3 +242,60 @@ async fn stored_state_that_does_not_parse_is_an_error_naming_it() {
     let err = err.to_string();
     assert!(err.contains(&ledger_file.file_name().unwrap().to_string_lossy().to_string()) && err.contains("in/a.csv"), "{err}");
 }
+
+/// The `TableCommitter` contract (commit.rs), through the pool: a commit built on a table state
+/// that another commit replaced meets a conflict (kind Conflict, retryable) and publishes
+/// nothing; so does the second of two loads creating the same table; schema changes are checked
+/// the same way. The winner's rows, schema and ledger are what readers see.
+#[tokio::test]
+async fn a_commit_built_on_an_old_table_state_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let b = batch(&[1, 2], &["a", "b"]);
+
+    // Two loads create the same table: the first commit creates it, the second conflicts.
+    let mut first = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    let mut second = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    first.write("a.csv", &b).await.unwrap();
+    second.write("b.csv", &batch(&[9], &["z"])).await.unwrap();
+    first.commit(loaded(vec![obj("a.csv", "1", 2)]), "j1").await.unwrap();
+    let err = second.commit(loaded(vec![obj("b.csv", "1", 1)]), "j2").await.unwrap_err();
+    assert!(matches!(err, PoolError::CommitConflict(_)) && err.kind().is_retryable(), "{err}");
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 3);
+
+    // Two deltas begun on the same snapshot: the second one's requirements no longer hold.
+    let mut d1 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    let mut d2 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    d1.write("c.csv", &batch(&[10], &["c"])).await.unwrap();
+    d2.write("d.csv", &batch(&[100], &["d"])).await.unwrap();
+    d1.commit(loaded(vec![obj("c.csv", "1", 1)]), "j3").await.unwrap();
+    assert!(matches!(d2.commit(loaded(vec![obj("d.csv", "1", 1)]), "j4").await, Err(PoolError::CommitConflict(_))));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 13);
+    let ledger = pool.ledger("t").await.unwrap();
+    assert!(ledger.contains("c.csv", "1") && !ledger.objects.contains_key("d.csv"));
+
+    // A delta that widens the schema, begun before another delta committed: a conflict too, and
+    // the table keeps its schema.
+    let wide = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("extra", DataType::Utf8, true),
+    ]));
+    let wide_batch = RecordBatch::try_new(wide.clone(), vec![Arc::new(Int64Array::from(vec![5])), Arc::new(StringArray::from(vec!["e"])), Arc::new(StringArray::from(vec!["x"]))]).unwrap();
+    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
+    let mut plain = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    evolving.write("e.csv", &wide_batch).await.unwrap();
+    plain.write("f.csv", &batch(&[1000], &["f"])).await.unwrap();
+    plain.commit(loaded(vec![obj("f.csv", "1", 1)]), "j5").await.unwrap();
+    assert!(matches!(evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j6").await, Err(PoolError::CommitConflict(_))));
+    assert_eq!(pool.query("SELECT * FROM t").await.unwrap().schema.fields().len(), 2, "no new column");
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 1013);
+
+    // Begun again on the new state, the same evolution commits, with its new column.
+    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
+    evolving.write("e.csv", &wide_batch).await.unwrap();
+    evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j7").await.unwrap();
+    assert_eq!(count(&pool, "SELECT count(extra) FROM t").await, 1);
+    assert_eq!(pool.table("t").await.unwrap().rows, 5);
+}
