@@ -15,4 +15,4 @@ pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress};
 pub use settings::TableSettings;
-pub use run::{extract, extract_as, inferred_columns, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};
+pub use run::{extract, extract_as, extract_from, inferred_columns, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

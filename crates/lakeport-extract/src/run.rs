@@ -218,12 +218,25 @@ pub async fn extract_as(pool: &Pool, connection: &str, request: &ExtractRequest,
     };
     let secret = pool.connection_secret(connection)?;
     let source = S3Source::connect(&config, &secret)?;
-    let concurrency = request.concurrency.unwrap_or(config.concurrency).max(1);
+    extract_from(pool, &source, connection, request, progress, origin).await
+}
 
+/// [`extract_as`] from a source already opened — any object_store backend
+/// ([`S3Source::from_store`]): the in-process seam the orchestration tests run on `InMemory`.
+/// `connection` is the name the job history records.
+pub async fn extract_from(
+    pool: &Pool,
+    source: &S3Source,
+    connection: &str,
+    request: &ExtractRequest,
+    progress: Arc<dyn Progress>,
+    origin: Option<&JobOrigin>,
+) -> Result<ExtractReport, ExtractError> {
+    let concurrency = request.concurrency.unwrap_or(source.config().concurrency).max(1);
     let mut job = pool.start_extraction_job(connection, request.mode, origin).await?;
     let started = Instant::now();
     let result = match request.validate() {
-        Ok(()) => run(pool, &source, request, concurrency, progress, &job.id).await,
+        Ok(()) => run(pool, source, request, concurrency, progress, &job.id).await,
         Err(e) => Err(e),
     };
     job.ended_at = Some(Utc::now());
