@@ -27,10 +27,17 @@ pub enum CoreError {
     Source(#[from] SourceError),
     #[error(transparent)]
     ZeroCopy(#[from] ZeroCopyError),
+    /// Boxed: an extraction error is the largest of these, and every `Result` carries it.
     #[error(transparent)]
-    Extract(#[from] ExtractError),
+    Extract(Box<ExtractError>),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<ExtractError> for CoreError {
+    fn from(e: ExtractError) -> Self {
+        CoreError::Extract(Box::new(e))
+    }
 }
 
 impl CoreError {

@@ -20,15 +20,16 @@ pub enum ExtractError {
     EmptyFolder { bucket: String, prefix: String, note: String },
     #[error("s3://{bucket}/{key} does not exist")]
     NoSuchObject { bucket: String, key: String },
-    #[error("folder s3://{bucket}/{prefix} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]
-    MixedTypes { bucket: String, prefix: String, first: String, first_type: String, other: String, other_type: String },
+    /// `folder` as `s3://bucket/prefix`.
+    #[error("folder {folder} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]
+    MixedTypes { folder: String, first: String, first_type: String, other: String, other_type: String },
     #[error("{first} and {second} would both load into table '{table}'; give one of them another name with --table")]
     TableCollision { table: String, first: String, second: String },
     #[error("{0} is empty: it has no columns and no rows, so there is no table to make of it")]
     EmptyFile(String),
     /// Writing a file's rows into the table failed (the pool error names the column where known).
     #[error("{file}: cannot be written to the table: {source}; nothing was committed")]
-    Write { file: String, source: PoolError },
+    Write { file: String, source: Box<PoolError> },
     #[error("table '{table}' was not loaded: {message}; nothing was committed")]
     Incomplete { table: String, message: String },
     #[error("invalid file pattern '{pattern}': {message}")]
@@ -49,7 +50,8 @@ impl ExtractError {
         match self {
             E::Source(e) => e.kind(),
             E::Format(e) => e.kind(),
-            E::Pool(e) | E::Write { source: e, .. } => e.kind(),
+            E::Pool(e) => e.kind(),
+            E::Write { source, .. } => source.kind(),
             E::NoSuchObject { .. } => ErrorKind::NotFound,
             // A reader that failed, or objects not read completely: lakeport's bug, never the input's.
             E::Incomplete { .. } => ErrorKind::Internal,

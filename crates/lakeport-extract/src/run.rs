@@ -335,8 +335,8 @@ async fn run(
         });
         let staging = TableStaging { pool, source, planned: &table, request, columns: columns.as_ref(), concurrency, progress: progress.clone() };
         match staging.stage().await {
-            Ok(TableOutcome::Staged(s)) => staged.push(s),
-            Ok(TableOutcome::NothingNew(report)) => idle.push(report),
+            Ok(TableOutcome::Staged(s)) => staged.push(*s),
+            Ok(TableOutcome::NothingNew(report)) => idle.push(*report),
             Err(e) => {
                 for s in staged {
                     s.writer.abort().await;
@@ -381,9 +381,9 @@ struct Columns {
 /// What staging one table came to.
 enum TableOutcome {
     /// Its objects are read into a writer, ready to commit.
-    Staged(Staged),
+    Staged(Box<Staged>),
     /// Nothing new to load or remove (a delta whose objects are all unchanged): no commit.
-    NothingNew(TableReport),
+    NothingNew(Box<TableReport>),
 }
 
 /// Staging one table: what it needs from the run, borrowed for the table's duration. Staging
@@ -412,13 +412,13 @@ impl TableStaging<'_> {
                 report.total_rows = self.pool.table(&planned.table).await?.rows;
             }
             self.progress.table_done(&planned.table, 0);
-            return Ok(TableOutcome::NothingNew(report));
+            return Ok(TableOutcome::NothingNew(Box::new(report)));
         }
         if selected.is_empty() {
             // Only removals: a commit that drops the rows of the objects gone from the source.
             let schema = existing.clone().ok_or_else(|| ExtractError::Incomplete { table: planned.table.clone(), message: "the table to remove objects from does not exist".into() })?;
             let writer = self.pool.begin_write(&planned.table, &schema, LoadMode::Delta).await?;
-            return Ok(TableOutcome::Staged(Staged { writer, objects: Vec::new(), report }));
+            return Ok(TableOutcome::Staged(Box::new(Staged { writer, objects: Vec::new(), report })));
         }
 
         let mut read = self.request.read.clone();
@@ -478,7 +478,7 @@ impl TableStaging<'_> {
 
 /// One staging attempt: the table staged, or the wider schema a file needs (stage again with it).
 enum Attempt {
-    Staged(Staged),
+    Staged(Box<Staged>),
     Widen(Evolution),
 }
 
@@ -703,9 +703,10 @@ struct Probe {
 /// What the probe decided.
 enum Decision {
     /// The table's schema: every probed file fits it, and later files are checked against it.
-    Load(LoadPlan),
-    /// Every probed object is empty and the table exists (a delta): nothing to read.
-    OnlyEmpty(Vec<Source>),
+    Load(Box<LoadPlan>),
+    /// Every probed object is empty and the table exists (a delta): nothing to read; these
+    /// are their ledger entries.
+    OnlyEmpty(Vec<LoadedObject>),
 }
 
 struct LoadPlan {
@@ -733,8 +734,8 @@ impl StageAttempt<'_> {
     async fn run(&self, seed: Option<&Evolution>, mut report: TableReport) -> Result<Attempt, ExtractError> {
         let probe = self.probe().await?;
         match self.decide_schema(probe, seed, &mut report)? {
-            Decision::Load(plan) => self.stream_into_writer(plan, report).await,
-            Decision::OnlyEmpty(empty) => self.only_empty(&empty, report).await,
+            Decision::Load(plan) => self.stream_into_writer(*plan, report).await,
+            Decision::OnlyEmpty(objects) => self.only_empty(objects, report).await,
         }
     }
 
@@ -784,7 +785,7 @@ impl StageAttempt<'_> {
     }
 
     /// A delta into an existing table has its table already.
-    fn into_existing(&self) -> bool {
+    fn delta_into_existing(&self) -> bool {
         matches!((&self.existing, self.table.request.mode), (Some(_), LoadMode::Delta))
     }
 
@@ -796,15 +797,15 @@ impl StageAttempt<'_> {
         let (t, bucket) = (self.table, self.bucket());
         let (planned, request) = (t.planned, t.request);
         for e in &probe.empty {
-            if planned.single_file && !self.into_existing() {
+            if planned.single_file && !self.delta_into_existing() {
                 return Err(ExtractError::EmptyFile(object_name(bucket, &e.info.key)));
             }
             report.skipped_empty.push(e.info.key.clone());
         }
         let files = &probe.files;
         if files.is_empty() {
-            if self.into_existing() {
-                return Ok(Decision::OnlyEmpty(probe.empty));
+            if self.delta_into_existing() {
+                return Ok(Decision::OnlyEmpty(probe.empty.iter().map(|e| loaded_object(&e.info, 0)).collect()));
             }
             return Err(ExtractError::EmptyFile(format!("every file in the folder for table '{}'", planned.table)));
         }
@@ -826,7 +827,7 @@ impl StageAttempt<'_> {
                 // Source columns stay where the table has them; added columns come after.
                 let mut fields: Vec<Field> = Vec::new();
                 for t in table_schema.fields() {
-                    fields.push(data.field_with_name(t.name()).map(|f| f.clone()).unwrap_or_else(|_| t.as_ref().clone()));
+                    fields.push(data.field_with_name(t.name()).cloned().unwrap_or_else(|_| t.as_ref().clone()));
                 }
                 fields.extend(data.fields().iter().filter(|f| table_schema.field_with_name(f.name()).is_err()).map(|f| f.as_ref().clone()));
                 Schema::new(fields)
@@ -855,18 +856,17 @@ impl StageAttempt<'_> {
             changes,
             reference,
         };
-        Ok(Decision::Load(LoadPlan { target, check, probe }))
+        Ok(Decision::Load(Box::new(LoadPlan { target, check, probe })))
     }
 
     /// Every object of this delta is empty (new empty objects, or changed ones that were
     /// emptied): no rows to read, but the commit still records them in the ledger and drops the
     /// earlier rows of the changed ones.
-    async fn only_empty(&self, empty: &[Source], report: TableReport) -> Result<Attempt, ExtractError> {
+    async fn only_empty(&self, objects: Vec<LoadedObject>, report: TableReport) -> Result<Attempt, ExtractError> {
         let table = &self.table.planned.table;
         let schema = self.existing.as_ref().ok_or_else(|| ExtractError::Incomplete { table: table.clone(), message: "the table to record empty objects in does not exist".into() })?;
         let writer = self.table.pool.begin_write(table, schema, LoadMode::Delta).await?;
-        let objects = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
-        Ok(Attempt::Staged(Staged { writer, objects, report }))
+        Ok(Attempt::Staged(Box::new(Staged { writer, objects, report })))
     }
 
     /// Load: up to `concurrency` objects stream at once, each decoded in a task of its own (so
@@ -896,13 +896,13 @@ impl StageAttempt<'_> {
                 None => break None,
                 Some(Ok(Msg::Batch(b, key))) => {
                     if let Err(e) = writer.write(&key, &b).await {
-                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: e }));
+                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: Box::new(e) }));
                     }
                 }
                 Some(Ok(Msg::Done { key, rows, bytes })) => {
                     // Close the object's data files now: memory stays bounded by the open objects.
                     if let Err(e) = writer.finish_object(&key).await {
-                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: e }));
+                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: Box::new(e) }));
                     }
                     progress.file_done(&planned.table, &key, rows, bytes);
                     report.rows += rows;
@@ -947,7 +947,7 @@ impl StageAttempt<'_> {
         }
         report.loaded.sort();
         report.skipped_empty.sort();
-        Ok(Attempt::Staged(Staged { writer, objects, report }))
+        Ok(Attempt::Staged(Box::new(Staged { writer, objects, report })))
     }
 }
 

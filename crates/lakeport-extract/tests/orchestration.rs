@@ -27,7 +27,7 @@ struct Env {
 
 enum Backend {
     Memory(Arc<InMemory>),
-    S3(common::Env),
+    S3(Box<common::Env>),
 }
 
 impl Env {
@@ -45,7 +45,7 @@ impl Env {
         let lakeport_pool::ConnectionConfig::S3Extraction(config) = conn.config else { unreachable!() };
         let source = S3Source::connect(&config, &env.pool.connection_secret("src").unwrap()).unwrap();
         let pool = env.pool.clone();
-        Env { pool, source, backend: Backend::S3(env), _dir: tempfile::tempdir().unwrap() }
+        Env { pool, source, backend: Backend::S3(Box::new(env)), _dir: tempfile::tempdir().unwrap() }
     }
 
     async fn put(&self, key: &str, data: impl Into<Bytes>) {

@@ -61,7 +61,8 @@ pub struct OpenedFile {
 enum Body {
     Csv(csv_reader::CsvBody),
     Json(json_reader::JsonBody),
-    Parquet(parquet_reader::ParquetBody),
+    /// Boxed: a Parquet reader builder is several times the size of the text bodies.
+    Parquet(Box<parquet_reader::ParquetBody>),
 }
 
 impl OpenedFile {

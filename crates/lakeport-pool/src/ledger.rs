@@ -19,6 +19,7 @@
 //!   it, no delete files needed). If another engine rewrote those files (compaction), they are no
 //!   longer in the table and the commit refuses with [`crate::PoolError::LedgerStale`] instead of
 //!   duplicating rows.
+//!
 //! Tables written before ledger files existed (`lakeport.objects` inline in the summaries) do not
 //! say where each object's rows are: a delta load into one asks for one full load first.
 

@@ -412,7 +412,7 @@ impl Pool {
         let normalized = crate::types::normalize_schema(&names.assign(schema))?;
         let ident = TableIdent::new(self.namespace(), table.to_string());
         let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
-        let (start, base) = match loaded {
+        let start = match loaded {
             Some(t) => {
                 let current = t.metadata().clone();
                 let base = match mode {
@@ -443,7 +443,7 @@ impl Pool {
                     schema_updates.push(TableUpdate::SetProperties { updates: HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]) });
                 }
                 let location = Some(t.metadata_location_result()?.to_string());
-                (WriteBase { metadata: current, location, schema_updates }, base)
+                WriteBase { metadata: current, location, schema_updates, ledger: base }
             }
             None => {
                 let mut metadata = self.new_table_metadata(table, fresh)?;
@@ -451,11 +451,11 @@ impl Pool {
                     let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
                     metadata = metadata.into_builder(None).set_properties(property)?.build()?.metadata;
                 }
-                (WriteBase { metadata, location: None, schema_updates: Vec::new() }, None)
+                WriteBase { metadata, location: None, schema_updates: Vec::new(), ledger: None }
             }
         };
         let renamed = names.applied_to(schema);
-        TableWriter::new(ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, base, names, renamed).await
+        TableWriter::new(ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {

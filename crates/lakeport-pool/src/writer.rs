@@ -120,6 +120,8 @@ pub(crate) struct WriteBase {
     pub metadata: TableMetadata,
     pub location: Option<String>,
     pub schema_updates: Vec<TableUpdate>,
+    /// The ledger the load builds on (delta loads into an existing table).
+    pub ledger: Option<Ledger>,
 }
 
 impl TableWriter {
@@ -129,7 +131,6 @@ impl TableWriter {
         file_io: FileIO,
         start: WriteBase,
         mode: LoadMode,
-        base: Option<Ledger>,
         names: ColumnNames,
         renamed: Vec<ColumnRename>,
     ) -> Result<TableWriter, PoolError> {
@@ -160,7 +161,7 @@ impl TableWriter {
             schema_updates: start.schema_updates,
             staged,
             mode,
-            base,
+            base: start.ledger,
             schema,
             write_schema,
             renamed,

@@ -13,7 +13,8 @@ pub enum SourceError {
         key: String,
         message: String,
         #[source]
-        source: object_store::Error,
+        /// Boxed: object_store's error is large, and every `Result` of this crate carries it.
+        source: Box<object_store::Error>,
     },
 
     /// S3 answered a request lakeport signs itself (the listing) with an error status.
@@ -41,7 +42,7 @@ impl SourceError {
             bucket: bucket.to_string(),
             key: key.to_string(),
             message: describe_store_error(&source),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -58,7 +59,11 @@ impl SourceError {
 
     /// True when the object does not exist (any more).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, SourceError::Store { source: object_store::Error::NotFound { .. }, .. } | SourceError::S3 { status: 404, .. })
+        match self {
+            SourceError::Store { source, .. } => matches!(**source, object_store::Error::NotFound { .. }),
+            SourceError::S3 { status, .. } => *status == 404,
+            _ => false,
+        }
     }
 }
 

@@ -53,7 +53,7 @@ enum Access {
     /// S3 itself: listings signed by lakeport (keys exactly as stored), keys that object_store's
     /// `Path` cannot hold through stores of their own built from `builder` (sharing the
     /// connection pool).
-    S3 { builder: AmazonS3Builder, signed: SignedClient },
+    S3 { builder: Box<AmazonS3Builder>, signed: SignedClient },
     /// Any other [`ObjectStore`] ([`S3Source::from_store`]): listed through its own `list`;
     /// its keys are its `Path`s.
     Store,
@@ -120,7 +120,7 @@ impl S3Source {
         signing.access_key_id = config.access_key_id.trim().to_string();
         signing.region = config.region.trim().to_string();
         let signed = SignedClient::new(&signing, secret, None)?;
-        Ok(S3Source { store: Arc::new(store), access: Access::S3 { builder, signed }, config: config.clone() })
+        Ok(S3Source { store: Arc::new(store), access: Access::S3 { builder: Box::new(builder), signed }, config: config.clone() })
     }
 
     /// A source over any object_store backend, named `bucket` in messages: the in-process seam
