@@ -485,7 +485,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
         ConnectionCommand::Show { name } => {
             let conn = pool.connection(&name).await?;
             let mut value = serde_json::to_value(&conn)?;
-            if pool.connection_secret_opt(&name).is_some() {
+            if pool.connection_secret_opt(&name)?.is_some() {
                 value["secret"] = serde_json::Value::String("********".into());
             }
             let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(&name).await? } else { Vec::new() };

@@ -13,6 +13,7 @@ pub use extractions::{
 };
 
 use chrono::{DateTime, Utc};
+pub use lakeport_error::ErrorKind;
 use lakeport_extract::ExtractError;
 use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
 use lakeport_source::{probe, S3Source, Secret, SourceError};
@@ -27,8 +28,9 @@ pub enum CoreError {
     Source(#[from] SourceError),
     #[error(transparent)]
     ZeroCopy(#[from] ZeroCopyError),
+    /// Boxed: an extraction error is the largest of these, and every `Result` carries it.
     #[error(transparent)]
-    Extract(#[from] ExtractError),
+    Extract(Box<ExtractError>),
     #[error("{0}")]
     Invalid(String),
     /// A run stopped by a cancel or a signal (the text says which, and what was committed).
@@ -37,6 +39,27 @@ pub enum CoreError {
     /// The operation conflicts with the state of things (e.g. cancelling a run that ended).
     #[error("{0}")]
     Conflict(String),
+}
+
+impl From<ExtractError> for CoreError {
+    fn from(e: ExtractError) -> Self {
+        CoreError::Extract(Box::new(e))
+    }
+}
+
+impl CoreError {
+    /// What kind of failure this is (the wrapped error's own kind); the server maps kinds to
+    /// HTTP statuses and the CLI to exit codes, each in one place.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::Pool(e) => e.kind(),
+            CoreError::Source(e) => e.kind(),
+            CoreError::ZeroCopy(e) => e.kind(),
+            CoreError::Extract(e) => e.kind(),
+            CoreError::Invalid(_) => ErrorKind::Invalid,
+            CoreError::Stopped(_) | CoreError::Conflict(_) => ErrorKind::Conflict,
+        }
+    }
 }
 
 /// The verdicts of Test Connection (the same shape for both connection types).
@@ -119,7 +142,7 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
 pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError> {
     let conn = pool.connection(name).await?;
     let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
-    test_with_shares(&conn.config, pool.connection_secret_opt(name).as_ref(), &shares).await
+    test_with_shares(&conn.config, pool.connection_secret_opt(name)?.as_ref(), &shares).await
 }
 
 /// The REST client of a saved zero-copy connection.
@@ -128,7 +151,7 @@ pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreErr
     let ConnectionConfig::ZeroCopy(config) = &conn.config else {
         return Err(CoreError::Invalid(format!("connection '{name}' is an extraction connection; namespaces and shares belong to zero-copy connections")));
     };
-    let secret = pool.connection_secret_opt(name);
+    let secret = pool.connection_secret_opt(name)?;
     let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.clone()).flatten();
     Ok(RestCatalog::new(config, Credentials::for_config(config, secret.as_ref())?, bearer)?)
 }

@@ -329,7 +329,7 @@ pub fn not_cancellable(job: &Job) -> CoreError {
 /// [`ExtractError::Cancelled`].
 pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
     run(pool, connection, request.clone(), None, progress).await.map_err(|e| match e {
-        CoreError::Extract(e) => e,
+        CoreError::Extract(e) => *e,
         CoreError::Pool(e) => ExtractError::Pool(e),
         CoreError::Source(e) => ExtractError::Source(e),
         CoreError::Stopped(_) => ExtractError::Cancelled,

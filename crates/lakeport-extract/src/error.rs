@@ -1,3 +1,4 @@
+use lakeport_error::ErrorKind;
 use lakeport_formats::FormatError;
 use lakeport_pool::PoolError;
 use lakeport_source::SourceError;
@@ -19,15 +20,16 @@ pub enum ExtractError {
     EmptyFolder { bucket: String, prefix: String, note: String },
     #[error("s3://{bucket}/{key} does not exist")]
     NoSuchObject { bucket: String, key: String },
-    #[error("folder s3://{bucket}/{prefix} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]
-    MixedTypes { bucket: String, prefix: String, first: String, first_type: String, other: String, other_type: String },
+    /// `folder` as `s3://bucket/prefix`.
+    #[error("folder {folder} mixes file types: '{first}' is {first_type} but '{other}' is {other_type}; a folder's files must all be of one type")]
+    MixedTypes { folder: String, first: String, first_type: String, other: String, other_type: String },
     #[error("{first} and {second} would both load into table '{table}'; give one of them another name with --table")]
     TableCollision { table: String, first: String, second: String },
     #[error("{0} is empty: it has no columns and no rows, so there is no table to make of it")]
     EmptyFile(String),
     /// Writing a file's rows into the table failed (the pool error names the column where known).
     #[error("{file}: cannot be written to the table: {source}; nothing was committed")]
-    Write { file: String, source: PoolError },
+    Write { file: String, source: Box<PoolError> },
     #[error("table '{table}' was not loaded: {message}; nothing was committed")]
     Incomplete { table: String, message: String },
     #[error("invalid file pattern '{pattern}': {message}")]
@@ -42,4 +44,32 @@ pub enum ExtractError {
     Cancelled,
     #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
+}
+
+impl ExtractError {
+    /// What kind of failure this is: the wrapped error's own kind, or the variant's.
+    pub fn kind(&self) -> ErrorKind {
+        use ExtractError as E;
+        match self {
+            E::Source(e) => e.kind(),
+            E::Format(e) => e.kind(),
+            E::Pool(e) => e.kind(),
+            E::Write { source, .. } => source.kind(),
+            E::NoSuchObject { .. } => ErrorKind::NotFound,
+            // A reader that failed, or objects not read completely: lakeport's bug, never the input's.
+            E::Incomplete { .. } => ErrorKind::Internal,
+            // Stopped on request (a cancel or a signal): the state changed under the request.
+            E::Cancelled => ErrorKind::Conflict,
+            E::WrongConnectionType(_)
+            | E::NoItems
+            | E::EmptyFolder { .. }
+            | E::MixedTypes { .. }
+            | E::TableCollision { .. }
+            | E::EmptyFile(_)
+            | E::InvalidPattern { .. }
+            | E::UnknownColumn { .. }
+            | E::TableSettings(_)
+            | E::Drift { .. } => ErrorKind::Invalid,
+        }
+    }
 }

@@ -216,8 +216,7 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                 let (first, first_kind) = (&objects[0].0, objects[0].1);
                 if let Some((other, kind)) = objects.iter().find(|(_, k)| k.format != first_kind.format) {
                     return Err(ExtractError::MixedTypes {
-                        bucket: bucket.clone(),
-                        prefix: prefix.clone(),
+                        folder: format!("s3://{bucket}/{prefix}"),
                         first: first.key.clone(),
                         first_type: format!("{:?}", first_kind.format).to_uppercase(),
                         other: other.key.clone(),

@@ -5,7 +5,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray}
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
-use lakeport_formats::{open_parquet, open_text, unify, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
+use lakeport_formats::{open_parquet, open_text, unify, BatchStream, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
 use lakeport_pool::{ColumnRename, ConnectionConfig, Job, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use tokio_util::sync::CancellationToken;
 use lakeport_source::{ObjectInfo, S3Source};
@@ -304,13 +304,31 @@ async fn connect(pool: &Pool, connection: &str) -> Result<(S3Source, usize), Ext
 /// committed) or between two table commits (a commit under way finishes: each table is either
 /// its old or its new snapshot).
 pub async fn load(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>, job_id: &str, cancel: &CancellationToken) -> LoadOutcome {
+    match connect(pool, connection).await {
+        Ok((source, _)) => load_from(pool, &source, connection, request, progress, job_id, cancel).await,
+        Err(e) => LoadOutcome { connection: connection.to_string(), tables: Vec::new(), result: Err(e) },
+    }
+}
+
+/// [`load`] from a source already opened — any object_store backend
+/// ([`S3Source::from_store`]): the in-process seam the orchestration tests run on `InMemory`.
+/// `connection` is the name the outcome carries; the request's concurrency defaults to the
+/// source's.
+pub async fn load_from(
+    pool: &Pool,
+    source: &S3Source,
+    connection: &str,
+    request: &ExtractRequest,
+    progress: Arc<dyn Progress>,
+    job_id: &str,
+    cancel: &CancellationToken,
+) -> LoadOutcome {
     let mut tables = Vec::new();
     let progress: Arc<dyn Progress> = Arc::new(crate::progress::Steady::new(progress));
     let result = async {
-        let (source, default_concurrency) = connect(pool, connection).await?;
-        let concurrency = request.concurrency.unwrap_or(default_concurrency).max(1);
+        let concurrency = request.concurrency.unwrap_or(source.config().concurrency).max(1);
         request.validate()?;
-        run(pool, &source, request, concurrency, progress, job_id, cancel, &mut tables).await
+        run(pool, source, request, concurrency, progress, job_id, cancel, &mut tables).await
     }
     .await;
     LoadOutcome { connection: connection.to_string(), tables, result }
@@ -400,18 +418,19 @@ async fn run(
             pseudonymiser: (!settings.pseudonymise.is_empty()).then(|| Pseudonymiser::new(&settings.pseudonymise, key.as_deref().expect("key loaded for pseudonymisation"))),
         });
         let started = Instant::now();
+        let staging = TableStaging { pool, source, planned: table, request, columns: columns.as_ref(), concurrency, progress: progress.clone() };
         let staging = tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(ExtractError::Cancelled),
-            staging = stage_table(pool, source, table, request, columns.as_ref(), concurrency, progress.clone()) => staging,
+            staging = staging.stage() => staging,
         };
         match staging {
-            Ok(Ok(s)) => staged.push((s, started)),
-            Ok(Err(mut report)) => {
+            Ok(StageOutcome::Staged(s)) => staged.push((*s, started)),
+            Ok(StageOutcome::NothingNew(mut report)) => {
                 report.outcome = TableOutcome::NothingNew;
                 report.seconds = started.elapsed().as_secs_f64();
                 progress.table_nothing_new(&report.table, report.total_rows);
-                idle.push(report);
+                idle.push(*report);
             }
             Err(e) => {
                 reports.append(&mut idle);
@@ -474,22 +493,85 @@ struct Columns {
     pseudonymiser: Option<Pseudonymiser>,
 }
 
-/// Reads every selected object of one table into a staged writer. `Ok(Err(report))`: nothing to do.
-#[allow(clippy::too_many_arguments)]
-async fn stage_table(
-    pool: &Pool,
-    source: &S3Source,
-    planned: &PlannedTable,
-    request: &ExtractRequest,
-    columns: Option<&Columns>,
+/// What staging one table came to.
+enum StageOutcome {
+    /// Its objects are read into a writer, ready to commit.
+    Staged(Box<Staged>),
+    /// Nothing new to load or remove (a delta whose objects are all unchanged): no commit.
+    NothingNew(Box<TableReport>),
+}
+
+/// Staging one table: what it needs from the run, borrowed for the table's duration. Staging
+/// selects the objects to read (a delta compares them with the ledger), then runs attempts
+/// ([`StageAttempt`]) until one stages the table: a file may need a wider schema than the first
+/// files gave, or (with type fallback) a column as text.
+struct TableStaging<'a> {
+    pool: &'a Pool,
+    source: &'a S3Source,
+    planned: &'a PlannedTable,
+    request: &'a ExtractRequest,
+    columns: Option<&'a Columns>,
     concurrency: usize,
     progress: Arc<dyn Progress>,
-) -> Result<Result<Staged, TableReport>, ExtractError> {
-    let mut report = TableReport { table: planned.table.clone(), skipped: planned.skipped.clone(), ..Default::default() };
-    let existing = pool.table_schema(&planned.table).await?;
-    let mut selected: Vec<(ObjectInfo, FileKind)> = Vec::new();
-    if request.mode == LoadMode::Delta {
-        let ledger = pool.ledger(&planned.table).await?;
+}
+
+impl TableStaging<'_> {
+    async fn stage(&self) -> Result<StageOutcome, ExtractError> {
+        let planned = self.planned;
+        let mut report = TableReport { table: planned.table.clone(), skipped: planned.skipped.clone(), ..Default::default() };
+        let existing = self.pool.table_schema(&planned.table).await?;
+        let selected = self.select(&mut report).await?;
+        if selected.is_empty() && report.removed.is_empty() {
+            // Nothing new: the table keeps its rows (the report says how many it holds).
+            if existing.is_some() {
+                report.total_rows = self.pool.table(&planned.table).await?.rows;
+            }
+            return Ok(StageOutcome::NothingNew(Box::new(report)));
+        }
+        if selected.is_empty() {
+            // Only removals: a commit that drops the rows of the objects gone from the source.
+            let schema = existing.clone().ok_or_else(|| ExtractError::Incomplete { table: planned.table.clone(), message: "the table to remove objects from does not exist".into() })?;
+            let writer = self.pool.begin_write(&planned.table, &schema, LoadMode::Delta).await?;
+            return Ok(StageOutcome::Staged(Box::new(Staged { writer, objects: Vec::new(), report })));
+        }
+
+        let mut read = self.request.read.clone();
+        // Pseudonymised columns are read as the files' text (CSV, JSON), so the hash is of the value
+        // as written (`007`, not 7).
+        for c in self.columns.iter().flat_map(|c| c.settings.pseudonymise.iter()) {
+            if !read.text_columns.contains(c) {
+                read.text_columns.push(c.clone());
+            }
+        }
+        let mut seed: Option<Evolution> = None;
+        loop {
+            let attempt = StageAttempt { table: self, selected: &selected, existing: existing.clone(), read: &read };
+            match attempt.run(seed.as_ref(), report.clone()).await {
+                // A file further on needs a wider schema than the first files gave: stage again with it.
+                Ok(Attempt::Widen(evolution)) => seed = Some(evolution),
+                Ok(Attempt::Staged(staged)) => return Ok(StageOutcome::Staged(staged)),
+                Err(ExtractError::Format(e)) if self.request.type_fallback => match e.type_mismatch_column() {
+                    Some(col) if !read.text_columns.iter().any(|c| c == col) => {
+                        self.progress.note(&format!("{}: {e}; loading column '{col}' as text instead", planned.table));
+                        read.text_columns.push(col.to_string());
+                        report.text_columns.push(col.to_string());
+                    }
+                    _ => return Err(ExtractError::Format(e)),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The objects to read: every one (full load), or those the ledger does not hold in this
+    /// version (delta). Fills in the report's unchanged, changed and (with `remove`) removed ones.
+    async fn select(&self, report: &mut TableReport) -> Result<Vec<(ObjectInfo, FileKind)>, ExtractError> {
+        let planned = self.planned;
+        if self.request.mode != LoadMode::Delta {
+            return Ok(planned.objects.clone());
+        }
+        let mut selected = Vec::new();
+        let ledger = self.pool.ledger(&planned.table).await?;
         for (o, k) in &planned.objects {
             match ledger.get(&o.key) {
                 Some(had) if had.version == o.version() => report.unchanged += 1,
@@ -500,57 +582,17 @@ async fn stage_table(
                 None => selected.push((o.clone(), *k)),
             }
         }
-        if request.deleted == DeletedObjects::Remove {
+        if self.request.deleted == DeletedObjects::Remove {
             let listed: std::collections::HashSet<&str> = planned.objects.iter().map(|(o, _)| o.key.as_str()).collect();
             report.removed = ledger.objects.values().filter(|o| !listed.contains(o.key.as_str())).map(|o| RemovedObject { key: o.key.clone(), rows: o.rows }).collect();
         }
-    } else {
-        selected = planned.objects.clone();
-    }
-    if selected.is_empty() && report.removed.is_empty() {
-        // Nothing new: the table keeps its rows (the report says how many it holds).
-        if existing.is_some() {
-            report.total_rows = pool.table(&planned.table).await?.rows;
-        }
-        return Ok(Err(report));
-    }
-    if selected.is_empty() {
-        // Only removals: a commit that drops the rows of the objects gone from the source.
-        let schema = existing.clone().ok_or_else(|| ExtractError::Incomplete { table: planned.table.clone(), message: "the table to remove objects from does not exist".into() })?;
-        let writer = pool.begin_write(&planned.table, &schema, LoadMode::Delta).await?;
-        return Ok(Ok(Staged { writer, objects: Vec::new(), report }));
-    }
-
-    let mut read = request.read.clone();
-    // Pseudonymised columns are read as the files' text (CSV, JSON), so the hash is of the value
-    // as written (`007`, not 7).
-    for c in columns.iter().flat_map(|c| c.settings.pseudonymise.iter()) {
-        if !read.text_columns.contains(c) {
-            read.text_columns.push(c.clone());
-        }
-    }
-    let mut seed: Option<Evolution> = None;
-    loop {
-        match stage_once(pool, source, planned, &selected, existing.clone(), request, columns, &read, seed.as_ref(), concurrency, progress.clone(), report.clone()).await {
-            // A file further on needs a wider schema than the first files gave: stage again with it.
-            Ok(Attempt::Widen(evolution)) => seed = Some(evolution),
-            Ok(Attempt::Staged(staged)) => return Ok(Ok(staged)),
-            Err(ExtractError::Format(e)) if request.type_fallback => match e.type_mismatch_column() {
-                Some(col) if !read.text_columns.iter().any(|c| c == col) => {
-                    progress.note(&format!("{}: {e}; loading column '{col}' as text instead", planned.table));
-                    read.text_columns.push(col.to_string());
-                    report.text_columns.push(col.to_string());
-                }
-                _ => return Err(ExtractError::Format(e)),
-            },
-            Err(e) => return Err(e),
-        }
+        Ok(selected)
     }
 }
 
 /// One staging attempt: the table staged, or the wider schema a file needs (stage again with it).
 enum Attempt {
-    Staged(Staged),
+    Staged(Box<Staged>),
     Widen(Evolution),
 }
 
@@ -755,288 +797,385 @@ fn evolve(
     Ok(Schema::new(fields))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stage_once(
-    pool: &Pool,
-    source: &S3Source,
-    planned: &PlannedTable,
-    selected: &[(ObjectInfo, FileKind)],
+/// One staging attempt with fixed read options: probe the first files, decide the table's
+/// schema, stream every object into a writer.
+struct StageAttempt<'a> {
+    table: &'a TableStaging<'a>,
+    selected: &'a [(ObjectInfo, FileKind)],
     existing: Option<SchemaRef>,
-    request: &ExtractRequest,
-    columns: Option<&Columns>,
-    read: &ReadOptions,
-    seed: Option<&Evolution>,
-    concurrency: usize,
-    progress: Arc<dyn Progress>,
-    mut report: TableReport,
-) -> Result<Attempt, ExtractError> {
-    let bucket = source.bucket().to_string();
-    let notes: &dyn Progress = progress.as_ref();
-    let open = |(info, kind): (ObjectInfo, FileKind)| async move {
-        let opened = open_file(source, &info, kind, read, notes).await?;
-        Ok::<_, ExtractError>(Source::new(info, kind, opened, columns))
-    };
-    // Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap ranged
-    // GETs) fix the table's schema, at least one of them with columns. They stay open for the
-    // load. Every later file is opened once, by the load, and checked against that schema as it
-    // streams (one GET per object, not two); a file that needs a wider type restarts staging.
-    let probe_len = if planned.format == FileFormat::Parquet { selected.len() } else { concurrency.min(selected.len()) };
-    let mut probed: Vec<Source> = Vec::new();
-    let (mut next, mut end) = (0, probe_len);
-    // Past the probe only while every file so far was empty.
-    while next < selected.len() && (next == 0 || probed.iter().all(|f| f.schema().fields().is_empty())) {
-        let batch: Vec<Source> = futures::stream::iter(selected[next..end].iter().cloned()).map(open).buffered(concurrency).try_collect().await?;
-        probed.extend(batch);
-        next = end;
-        end = (next + concurrency).min(selected.len());
-    }
-    let rest: Vec<(ObjectInfo, FileKind)> = selected[next..].to_vec();
-    // Column settings name columns the files have (those of the probed files).
-    if let Some(c) = columns {
-        let mut available: Vec<String> = Vec::new();
-        for f in &probed {
-            for field in f.opened.schema().fields() {
-                if !available.contains(field.name()) {
-                    available.push(field.name().clone());
-                }
-            }
-        }
-        if !available.is_empty() {
-            c.settings.check_columns(&available)?;
+    read: &'a ReadOptions,
+}
+
+/// What the schema probe found: the first objects opened (those with columns, and the empty
+/// ones), and the objects the load opens as it streams.
+struct Probe {
+    files: Vec<Source>,
+    empty: Vec<Source>,
+    rest: Vec<(ObjectInfo, FileKind)>,
+}
+
+/// What the probe decided.
+enum Decision {
+    /// The table's schema: every probed file fits it, and later files are checked against it.
+    Load(Box<LoadPlan>),
+    /// Every probed object is empty and the table exists (a delta): nothing to read; these
+    /// are their ledger entries.
+    OnlyEmpty(Vec<LoadedObject>),
+}
+
+struct LoadPlan {
+    target: Schema,
+    check: SchemaCheck,
+    probe: Probe,
+}
+
+/// What a reader task tells the writing task.
+enum Msg {
+    /// A batch of rows and the key of the object it came from (named if writing it fails).
+    Batch(RecordBatch, String),
+    Done { key: String, rows: u64, bytes: u64 },
+    Empty { key: String },
+    Widen(Evolution),
+}
+
+/// Why the writing task stopped before every object was done.
+enum Stop {
+    Failed(ExtractError),
+    Widen(Evolution),
+}
+
+impl StageAttempt<'_> {
+    async fn run(&self, seed: Option<&Evolution>, mut report: TableReport) -> Result<Attempt, ExtractError> {
+        let probe = self.probe().await?;
+        match self.decide_schema(probe, seed, &mut report)? {
+            Decision::Load(plan) => self.stream_into_writer(*plan, report).await,
+            Decision::OnlyEmpty(objects) => self.only_empty(objects, report).await,
         }
     }
 
-    // Empty objects (no columns at all) have nothing to contribute.
-    let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema().fields().is_empty());
-    // A delta into an existing table has its table already: empty objects are only recorded.
-    let into_existing = matches!((&existing, request.mode), (Some(_), LoadMode::Delta));
-    for e in &empty {
-        if planned.single_file && !into_existing {
-            return Err(ExtractError::EmptyFile(object_name(&bucket, &e.info.key)));
-        }
-        report.skipped_empty.push(e.info.key.clone());
-    }
-    if files.is_empty() {
-        if let (Some(schema), true) = (&existing, into_existing) {
-            // Every object of this delta is empty (new empty objects, or changed ones that were
-            // emptied): no rows to read, but the commit still records them in the ledger and
-            // drops the earlier rows of the changed ones.
-            let writer = pool.begin_write(&planned.table, schema, LoadMode::Delta).await?;
-            let objects = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
-            return Ok(Attempt::Staged(Staged { writer, objects, report }));
-        }
-        return Err(ExtractError::EmptyFile(format!("every file in the folder for table '{}'", planned.table)));
+    fn bucket(&self) -> &str {
+        self.table.source.bucket()
     }
 
-    // The table's schema: a delta load into an existing table reads with the table's columns;
-    // otherwise the probed files' schemas are unified (with the wider schema of an earlier attempt),
-    // the first file being the reference.
-    let source_cols = [Field::new(SOURCE_KEY, DataType::Utf8, true), Field::new(SOURCE_MODIFIED, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true)];
-    let reference = object_name(&bucket, &files[0].info.key);
-    let data_schema = |s: &Schema| Schema::new(s.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>());
-    let delta = match (&existing, request.mode) {
-        (Some(table_schema), LoadMode::Delta) => Some(DeltaSchema { before: data_schema(table_schema), policy: request.on_schema_change }),
-        _ => None,
-    };
-    let mut changes: Vec<SchemaChange> = seed.map(|s| s.changes.clone()).unwrap_or_default();
-    let target: Schema = match (&existing, &delta) {
-        (Some(table_schema), Some(d)) => {
-            // Delta: the table's columns, evolved by each probed file (and by later files that
-            // needed more: the seed of this attempt).
-            let mut data = seed.map(|s| data_schema(&s.schema)).unwrap_or_else(|| d.before.clone());
-            for f in &files {
-                data = evolve(&planned.table, &d.before, &data, &f.schema(), &object_name(&bucket, &f.info.key), f.kind.format, d.policy, &mut changes)?;
-            }
-            // Source columns stay where the table has them; added columns come after.
-            let mut fields: Vec<Field> = Vec::new();
-            for t in table_schema.fields() {
-                fields.push(data.field_with_name(t.name()).map(|f| f.clone()).unwrap_or_else(|_| t.as_ref().clone()));
-            }
-            fields.extend(data.fields().iter().filter(|f| table_schema.field_with_name(f.name()).is_err()).map(|f| f.as_ref().clone()));
-            Schema::new(fields)
+    /// Schema probe: the first files (CSV/JSON: their samples; Parquet: every footer, cheap
+    /// ranged GETs) fix the table's schema, at least one of them with columns. They stay open for
+    /// the load. Every later file is opened once, by the load, and checked against that schema as
+    /// it streams (one GET per object, not two); a file that needs a wider type restarts staging.
+    async fn probe(&self) -> Result<Probe, ExtractError> {
+        let (t, selected) = (self.table, self.selected);
+        let (source, read, columns, concurrency) = (t.source, self.read, t.columns, t.concurrency);
+        let notes: &dyn Progress = t.progress.as_ref();
+        let open = |(info, kind): (ObjectInfo, FileKind)| async move {
+            let opened = open_file(source, &info, kind, read, notes).await?;
+            Ok::<_, ExtractError>(Source::new(info, kind, opened, columns))
+        };
+        let probe_len = if t.planned.format == FileFormat::Parquet { selected.len() } else { concurrency.min(selected.len()) };
+        let mut probed: Vec<Source> = Vec::new();
+        let (mut next, mut end) = (0, probe_len);
+        // Past the probe only while every file so far was empty.
+        while next < selected.len() && (next == 0 || probed.iter().all(|f| f.schema().fields().is_empty())) {
+            let batch: Vec<Source> = futures::stream::iter(selected[next..end].iter().cloned()).map(open).buffered(concurrency).try_collect().await?;
+            probed.extend(batch);
+            next = end;
+            end = (next + concurrency).min(selected.len());
         }
-        _ => {
-            let mut schema = seed.map(|s| s.schema.clone()).unwrap_or_else(|| files[0].schema().as_ref().clone());
-            for f in &files {
-                schema = unify(&schema, &reference, &f.schema(), &object_name(&bucket, &f.info.key), planned.format, request.type_fallback)?;
-            }
-            if request.source_columns && schema.field_with_name(SOURCE_KEY).is_err() {
-                let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-                fields.extend(source_cols.iter().cloned());
-                schema = Schema::new(fields);
-            }
-            schema
-        }
-    };
-    report.schema_changes = changes.clone();
-    let check = SchemaCheck {
-        table: planned.table.clone(),
-        bucket: bucket.clone(),
-        format: planned.format,
-        type_fallback: request.type_fallback,
-        delta,
-        data: data_schema(&target),
-        changes,
-        reference,
-    };
-    let with_source_cols = target.field_with_name(SOURCE_KEY).is_ok();
-
-    let mut writer = pool.begin_write(&planned.table, &target, request.mode).await?;
-    let table_schema = writer.schema();
-    let data_target: SchemaRef = Arc::new(data_schema(&table_schema));
-    progress.table_started(&planned.table, selected.len() - empty.len(), selected.iter().map(|(o, _)| o.size).sum());
-
-    // Load: up to `concurrency` objects stream at once, each decoded in a task of its own (so
-    // decoding spreads over the cores), into a bounded channel; this task writes.
-    enum Msg {
-        /// A batch of rows and the key of the object it came from (named if writing it fails).
-        Batch(RecordBatch, String),
-        Done { key: String, rows: u64, bytes: u64 },
-        Empty { key: String },
-        Widen(Evolution),
-    }
-    let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(concurrency * 2);
-    let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));
-    let producer = {
-        let source = source.clone();
-        let read = read.clone();
-        let progress = progress.clone();
-        let columns = columns.cloned();
-        tokio::spawn(async move {
-            futures::stream::iter(work)
-                .for_each_concurrent(concurrency, |job: Result<Source, (ObjectInfo, FileKind)>| {
-                    let (tx, source, read, data_target, table_schema, check, progress, columns) =
-                        (tx.clone(), source.clone(), read.clone(), data_target.clone(), table_schema.clone(), check.clone(), progress.clone(), columns.clone());
-                    let (panic_tx, file) = (tx.clone(), object_name(source.bucket(), match &job {
-                        Ok(f) => &f.info.key,
-                        Err((info, _)) => &info.key,
-                    }));
-                    let task = tokio::spawn(async move {
-                        let f = match job {
-                            Ok(probed) => probed,
-                            Err((info, kind)) => {
-                                let opened = match open_file(&source, &info, kind, &read, progress.as_ref()).await {
-                                    Ok(o) => o,
-                                    Err(e) => return drop(tx.send(Err(e)).await),
-                                };
-                                let f = Source::new(info, kind, opened, columns.as_ref());
-                                if f.schema().fields().is_empty() {
-                                    return drop(tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await);
-                                }
-                                match check.check(&f) {
-                                    Ok(Fit::Fits) => f,
-                                    Ok(Fit::Widen(evolution)) => return drop(tx.send(Ok(Msg::Widen(evolution))).await),
-                                    Err(e) => return drop(tx.send(Err(e)).await),
-                                }
-                            }
-                        };
-                        let Source { info, opened, .. } = f;
-                        // A file with columns the table leaves out is read whole, then projected.
-                        let wider = columns.as_ref().and_then(|c| c.settings.read_target(&opened.schema(), &data_target));
-                        let mut batches = opened.into_batches(wider.clone().unwrap_or_else(|| data_target.clone()), &read);
-                        let mut rows = 0u64;
-                        let pseudonymiser = columns.and_then(|c| c.pseudonymiser);
-                        while let Some(b) = batches.next().await {
-                            let b = match (b, &wider) {
-                                (Ok(b), Some(_)) => crate::settings::project(b, &data_target, &object_name(source.bucket(), &info.key)),
-                                (other, _) => other,
-                            };
-                            let b = match (b, &pseudonymiser) {
-                                (Ok(b), Some(p)) => p.apply(b, &object_name(source.bucket(), &info.key)),
-                                (other, _) => other,
-                            };
-                            let b = match b {
-                                Ok(b) if with_source_cols => add_source_columns(b, &table_schema, &info),
-                                other => other,
-                            };
-                            match b {
-                                Ok(b) => {
-                                    rows += b.num_rows() as u64;
-                                    if tx.send(Ok(Msg::Batch(b, info.key.clone()))).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Err(e) => return drop(tx.send(Err(e.into())).await),
-                            }
-                        }
-                        let _ = tx.send(Ok(Msg::Done { key: info.key, rows, bytes: info.size })).await;
-                    });
-                    // A task that panicked sends no Done: the completeness check below catches it,
-                    // and the error names the file whose reader failed.
-                    async move {
-                        if let Err(e) = task.await {
-                            let message = format!("its reader failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
-                            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message }))).await;
-                        }
+        // Column settings name columns the files have (those of the probed files).
+        if let Some(c) = columns {
+            let mut available: Vec<String> = Vec::new();
+            for f in &probed {
+                for field in f.opened.schema().fields() {
+                    if !available.contains(field.name()) {
+                        available.push(field.name().clone());
                     }
-                })
-                .await;
-        })
-    };
-    // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
-    let mut objects: Vec<LoadedObject> = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
-    let infos: std::collections::HashMap<String, ObjectInfo> = selected.iter().map(|(o, _)| (o.key.clone(), o.clone())).collect();
-    enum Stop {
-        Failed(ExtractError),
-        Widen(Evolution),
-    }
-    let stop = loop {
-        match rx.recv().await {
-            None => break None,
-            Some(Ok(Msg::Batch(b, key))) => {
-                if let Err(e) = writer.write(&key, &b).await {
-                    break Some(Stop::Failed(ExtractError::Write { file: object_name(source.bucket(), &key), source: e }));
                 }
             }
-            Some(Ok(Msg::Done { key, rows, bytes })) => {
-                // Close the object's data files now: memory stays bounded by the open objects.
-                if let Err(e) = writer.finish_object(&key).await {
-                    break Some(Stop::Failed(ExtractError::Write { file: object_name(source.bucket(), &key), source: e }));
-                }
-                progress.file_done(&planned.table, &key, rows, bytes);
-                report.rows += rows;
-                report.bytes += bytes;
-                objects.push(loaded_object(&infos[&key], rows));
-                if let Some(c) = report.changed.iter_mut().find(|c| c.key == key) {
-                    c.rows_after = rows;
-                }
-                report.loaded.push(key);
+            if !available.is_empty() {
+                c.settings.check_columns(&available)?;
             }
-            Some(Ok(Msg::Empty { key })) => {
-                objects.push(loaded_object(&infos[&key], 0));
-                report.skipped_empty.push(key);
-            }
-            Some(Ok(Msg::Widen(evolution))) => break Some(Stop::Widen(evolution)),
-            Some(Err(e)) => break Some(Stop::Failed(e)),
         }
-    };
-    if let Some(stop) = stop {
-        // Dropping the receiver ends the readers at their next send.
-        drop(rx);
-        producer.abort();
-        writer.abort().await;
-        return match stop {
-            Stop::Failed(e) => Err(e),
-            Stop::Widen(evolution) => {
-                progress.note(&format!("{}: a file needs a wider schema than the first files; staging again", planned.table));
-                Ok(Attempt::Widen(evolution))
+        // Empty objects (no columns at all) have nothing to contribute.
+        let (empty, files): (Vec<Source>, Vec<Source>) = probed.into_iter().partition(|f| f.schema().fields().is_empty());
+        Ok(Probe { files, empty, rest: selected[next..].to_vec() })
+    }
+
+    /// A delta into an existing table has its table already.
+    fn delta_into_existing(&self) -> bool {
+        matches!((&self.existing, self.table.request.mode), (Some(_), LoadMode::Delta))
+    }
+
+    /// The table's schema: a delta load into an existing table reads with the table's columns
+    /// (evolved by what the files bring, within `on_schema_change`); otherwise the probed files'
+    /// schemas are unified (with the wider schema of an earlier attempt), the first file being
+    /// the reference.
+    fn decide_schema(&self, probe: Probe, seed: Option<&Evolution>, report: &mut TableReport) -> Result<Decision, ExtractError> {
+        let (t, bucket) = (self.table, self.bucket());
+        let (planned, request) = (t.planned, t.request);
+        for e in &probe.empty {
+            if planned.single_file && !self.delta_into_existing() {
+                return Err(ExtractError::EmptyFile(object_name(bucket, &e.info.key)));
+            }
+            report.skipped_empty.push(e.info.key.clone());
+        }
+        let files = &probe.files;
+        if files.is_empty() {
+            if self.delta_into_existing() {
+                return Ok(Decision::OnlyEmpty(probe.empty.iter().map(|e| loaded_object(&e.info, 0)).collect()));
+            }
+            return Err(ExtractError::EmptyFile(format!("every file in the folder for table '{}'", planned.table)));
+        }
+        let source_cols = [Field::new(SOURCE_KEY, DataType::Utf8, true), Field::new(SOURCE_MODIFIED, DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true)];
+        let reference = object_name(bucket, &files[0].info.key);
+        let delta = match (&self.existing, request.mode) {
+            (Some(table_schema), LoadMode::Delta) => Some(DeltaSchema { before: data_schema(table_schema), policy: request.on_schema_change }),
+            _ => None,
+        };
+        let mut changes: Vec<SchemaChange> = seed.map(|s| s.changes.clone()).unwrap_or_default();
+        let target: Schema = match (&self.existing, &delta) {
+            (Some(table_schema), Some(d)) => {
+                // Delta: the table's columns, evolved by each probed file (and by later files that
+                // needed more: the seed of this attempt).
+                let mut data = seed.map(|s| data_schema(&s.schema)).unwrap_or_else(|| d.before.clone());
+                for f in files {
+                    data = evolve(&planned.table, &d.before, &data, &f.schema(), &object_name(bucket, &f.info.key), f.kind.format, d.policy, &mut changes)?;
+                }
+                // Source columns stay where the table has them; added columns come after.
+                let mut fields: Vec<Field> = Vec::new();
+                for t in table_schema.fields() {
+                    fields.push(data.field_with_name(t.name()).cloned().unwrap_or_else(|_| t.as_ref().clone()));
+                }
+                fields.extend(data.fields().iter().filter(|f| table_schema.field_with_name(f.name()).is_err()).map(|f| f.as_ref().clone()));
+                Schema::new(fields)
+            }
+            _ => {
+                let mut schema = seed.map(|s| s.schema.clone()).unwrap_or_else(|| files[0].schema().as_ref().clone());
+                for f in files {
+                    schema = unify(&schema, &reference, &f.schema(), &object_name(bucket, &f.info.key), planned.format, request.type_fallback)?;
+                }
+                if request.source_columns && schema.field_with_name(SOURCE_KEY).is_err() {
+                    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                    fields.extend(source_cols.iter().cloned());
+                    schema = Schema::new(fields);
+                }
+                schema
             }
         };
+        report.schema_changes = changes.clone();
+        let check = SchemaCheck {
+            table: planned.table.clone(),
+            bucket: bucket.to_string(),
+            format: planned.format,
+            type_fallback: request.type_fallback,
+            delta,
+            data: data_schema(&target),
+            changes,
+            reference,
+        };
+        Ok(Decision::Load(Box::new(LoadPlan { target, check, probe })))
     }
-    // A reader that panicked, or any object that did not report completion, fails the load:
-    // committing would lose rows silently.
-    let incomplete = match producer.await {
-        Err(e) => Some(format!("a reader task failed: {e}")),
-        Ok(()) if objects.len() != selected.len() => Some(format!("only {} of {} objects were read completely", objects.len(), selected.len())),
-        Ok(()) => None,
-    };
-    if let Some(message) = incomplete {
-        writer.abort().await;
-        return Err(ExtractError::Incomplete { table: planned.table.clone(), message });
+
+    /// Every object of this delta is empty (new empty objects, or changed ones that were
+    /// emptied): no rows to read, but the commit still records them in the ledger and drops the
+    /// earlier rows of the changed ones.
+    async fn only_empty(&self, objects: Vec<LoadedObject>, report: TableReport) -> Result<Attempt, ExtractError> {
+        let table = &self.table.planned.table;
+        let schema = self.existing.as_ref().ok_or_else(|| ExtractError::Incomplete { table: table.clone(), message: "the table to record empty objects in does not exist".into() })?;
+        let writer = self.table.pool.begin_write(table, schema, LoadMode::Delta).await?;
+        Ok(Attempt::Staged(Box::new(Staged { writer, objects, report })))
     }
-    report.loaded.sort();
-    report.skipped_empty.sort();
-    Ok(Attempt::Staged(Staged { writer, objects, report }))
+
+    /// Load: up to `concurrency` objects stream at once, each decoded in a task of its own (so
+    /// decoding spreads over the cores), into a bounded channel; this task writes. The probed
+    /// files are already open; the rest are opened here and checked against the schema.
+    async fn stream_into_writer(&self, plan: LoadPlan, mut report: TableReport) -> Result<Attempt, ExtractError> {
+        let t = self.table;
+        let (planned, progress) = (t.planned, &t.progress);
+        let with_source_cols = plan.target.field_with_name(SOURCE_KEY).is_ok();
+        let mut writer = t.pool.begin_write(&planned.table, &plan.target, t.request.mode).await?;
+        let table_schema = writer.schema();
+        let adapters = BatchAdapters { data_target: Arc::new(data_schema(&table_schema)), table_schema, with_source_cols, columns: t.columns.cloned() };
+        let Probe { files, empty, rest } = plan.probe;
+        progress.table_started(&planned.table, self.selected.len() - empty.len(), self.selected.iter().map(|(o, _)| o.size).sum());
+
+        let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(t.concurrency * 2);
+        let reader = ObjectReader { source: t.source.clone(), read: self.read.clone(), progress: progress.clone(), check: plan.check, adapters, tx };
+        let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));
+        let concurrency = t.concurrency;
+        let producer = tokio::spawn(async move { futures::stream::iter(work).for_each_concurrent(concurrency, |job| reader.clone().read(job)).await });
+
+        // Empty objects count as loaded (with no rows), so a delta load does not revisit them.
+        let mut objects: Vec<LoadedObject> = empty.iter().map(|e| loaded_object(&e.info, 0)).collect();
+        let infos: std::collections::HashMap<String, ObjectInfo> = self.selected.iter().map(|(o, _)| (o.key.clone(), o.clone())).collect();
+        let stop = loop {
+            match rx.recv().await {
+                None => break None,
+                Some(Ok(Msg::Batch(b, key))) => {
+                    if let Err(e) = writer.write(&key, &b).await {
+                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: Box::new(e) }));
+                    }
+                }
+                Some(Ok(Msg::Done { key, rows, bytes })) => {
+                    // Close the object's data files now: memory stays bounded by the open objects.
+                    if let Err(e) = writer.finish_object(&key).await {
+                        break Some(Stop::Failed(ExtractError::Write { file: object_name(self.bucket(), &key), source: Box::new(e) }));
+                    }
+                    progress.file_done(&planned.table, &key, rows, bytes);
+                    report.rows += rows;
+                    report.bytes += bytes;
+                    objects.push(loaded_object(&infos[&key], rows));
+                    if let Some(c) = report.changed.iter_mut().find(|c| c.key == key) {
+                        c.rows_after = rows;
+                    }
+                    report.loaded.push(key);
+                }
+                Some(Ok(Msg::Empty { key })) => {
+                    objects.push(loaded_object(&infos[&key], 0));
+                    report.skipped_empty.push(key);
+                }
+                Some(Ok(Msg::Widen(evolution))) => break Some(Stop::Widen(evolution)),
+                Some(Err(e)) => break Some(Stop::Failed(e)),
+            }
+        };
+        if let Some(stop) = stop {
+            // Dropping the receiver ends the readers at their next send.
+            drop(rx);
+            producer.abort();
+            writer.abort().await;
+            return match stop {
+                Stop::Failed(e) => Err(e),
+                Stop::Widen(evolution) => {
+                    progress.note(&format!("{}: a file needs a wider schema than the first files; staging again", planned.table));
+                    Ok(Attempt::Widen(evolution))
+                }
+            };
+        }
+        // A reader that panicked, or any object that did not report completion, fails the load:
+        // committing would lose rows silently.
+        let incomplete = match producer.await {
+            Err(e) => Some(format!("a reader task failed: {e}")),
+            Ok(()) if objects.len() != self.selected.len() => Some(format!("only {} of {} objects were read completely", objects.len(), self.selected.len())),
+            Ok(()) => None,
+        };
+        if let Some(message) = incomplete {
+            writer.abort().await;
+            return Err(ExtractError::Incomplete { table: planned.table.clone(), message });
+        }
+        report.loaded.sort();
+        report.skipped_empty.sort();
+        Ok(Attempt::Staged(Box::new(Staged { writer, objects, report })))
+    }
+}
+
+/// The columns of a schema without the source metadata columns.
+fn data_schema(s: &Schema) -> Schema {
+    Schema::new(s.fields().iter().filter(|f| f.name() != SOURCE_KEY && f.name() != SOURCE_MODIFIED).cloned().collect::<Vec<_>>())
+}
+
+/// What happens to a file's batches between its reader and the writer, in order: projection to
+/// the table's columns (a file read whole because the table leaves some of its columns out),
+/// pseudonymisation, and the source metadata columns (`_source_key`, `_source_modified`).
+#[derive(Clone)]
+struct BatchAdapters {
+    /// The table's columns without the source metadata columns: what readers decode into.
+    data_target: SchemaRef,
+    table_schema: SchemaRef,
+    with_source_cols: bool,
+    columns: Option<Columns>,
+}
+
+impl BatchAdapters {
+    /// The file's batches as the table takes them.
+    fn batches(&self, opened: OpenedFile, info: &ObjectInfo, bucket: &str, read: &ReadOptions) -> BatchStream {
+        let wider = self.columns.as_ref().and_then(|c| c.settings.read_target(&opened.schema(), &self.data_target));
+        let batches = opened.into_batches(wider.clone().unwrap_or_else(|| self.data_target.clone()), read);
+        let name = object_name(bucket, &info.key);
+        let (this, info) = (self.clone(), info.clone());
+        let pseudonymiser = self.columns.as_ref().and_then(|c| c.pseudonymiser.clone());
+        batches
+            .map(move |b| {
+                let b = match (b, &wider) {
+                    (Ok(b), Some(_)) => crate::settings::project(b, &this.data_target, &name),
+                    (other, _) => other,
+                };
+                let b = match (b, &pseudonymiser) {
+                    (Ok(b), Some(p)) => p.apply(b, &name),
+                    (other, _) => other,
+                };
+                match b {
+                    Ok(b) if this.with_source_cols => add_source_columns(b, &this.table_schema, &info),
+                    other => other,
+                }
+            })
+            .boxed()
+    }
+}
+
+/// Reads one object in a task of its own and sends its batches (then `Done`) to the writing
+/// task. A probed object comes open (`Ok`); any other is opened here and checked against the
+/// table's schema first.
+#[derive(Clone)]
+struct ObjectReader {
+    source: S3Source,
+    read: ReadOptions,
+    progress: Arc<dyn Progress>,
+    check: SchemaCheck,
+    adapters: BatchAdapters,
+    tx: mpsc::Sender<Result<Msg, ExtractError>>,
+}
+
+impl ObjectReader {
+    async fn read(self, job: Result<Source, (ObjectInfo, FileKind)>) {
+        let file = object_name(self.source.bucket(), match &job {
+            Ok(f) => &f.info.key,
+            Err((info, _)) => &info.key,
+        });
+        let panic_tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let tx = self.tx.clone();
+            if let Err(e) = self.stream(job).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        // A task that panicked sends no Done: the completeness check catches it, and the error
+        // names the file whose reader failed.
+        if let Err(e) = task.await {
+            let message = format!("its reader failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
+            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message, cause: lakeport_formats::ReadCause::Bug }))).await;
+        }
+    }
+
+    /// Sends the object's batches; `Err` for a failure to send on.
+    async fn stream(self, job: Result<Source, (ObjectInfo, FileKind)>) -> Result<(), ExtractError> {
+        let f = match job {
+            Ok(probed) => probed,
+            Err((info, kind)) => {
+                let opened = open_file(&self.source, &info, kind, &self.read, self.progress.as_ref()).await?;
+                let f = Source::new(info, kind, opened, self.adapters.columns.as_ref());
+                if f.schema().fields().is_empty() {
+                    let _ = self.tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await;
+                    return Ok(());
+                }
+                match self.check.check(&f)? {
+                    Fit::Fits => f,
+                    Fit::Widen(evolution) => {
+                        let _ = self.tx.send(Ok(Msg::Widen(evolution))).await;
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let Source { info, opened, .. } = f;
+        let mut batches = self.adapters.batches(opened, &info, self.source.bucket(), &self.read);
+        let mut rows = 0u64;
+        while let Some(b) = batches.next().await {
+            let b = b?;
+            rows += b.num_rows() as u64;
+            if self.tx.send(Ok(Msg::Batch(b, info.key.clone()))).await.is_err() {
+                return Ok(());
+            }
+        }
+        let _ = self.tx.send(Ok(Msg::Done { key: info.key, rows, bytes: info.size })).await;
+        Ok(())
+    }
 }
 
 /// The ledger entry of an object loaded with `rows` rows (the writer fills in its data files).

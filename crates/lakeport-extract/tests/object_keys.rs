@@ -136,8 +136,8 @@ async fn a_folder_with_one_of_each_odd_key_loads_every_key_as_stored() {
     // Each key as a file of its own (HEAD, then GET) loads the same rows.
     let items: Vec<Item> = keys.iter().enumerate().map(|(i, k)| Item::File { key: k.to_string(), table: Some(format!("k{i:02}")) }).collect();
     env.run(items, LoadMode::Full).await.unwrap();
-    for i in 0..keys.len() {
-        assert_eq!(env.scalar(&format!("SELECT count(*) FROM k{i:02} WHERE n = {i}")).await, i as i64 + 1, "{}", keys[i]);
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(env.scalar(&format!("SELECT count(*) FROM k{i:02} WHERE n = {i}")).await, i as i64 + 1, "{key}");
     }
     // The unreadable key, picked as a file, is a clear error naming it; the pool is unchanged.
     let before = env.state().await;

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
 
+use crate::error::ReadCause;
 use crate::{Compression, FileKind, FormatError, ReadOptions};
 
 /// Where the start of a text file shows binary content: a NUL byte, or (for UTF-8) a byte
@@ -80,7 +81,7 @@ impl Chunks {
         // Peek at the first bytes so a compressed object without a .gz/.zst name is still read.
         let first = match stream.next().await {
             Some(Ok(b)) => b,
-            Some(Err(e)) => return Err(FormatError::Read { file: name.to_string(), message: e.to_string() }),
+            Some(Err(e)) => return Err(FormatError::Read { file: name.to_string(), message: e.to_string(), cause: ReadCause::Transfer }),
             None => Bytes::new(),
         };
         let compression = match kind.compression {
@@ -127,6 +128,12 @@ impl Chunks {
             let read = self.reader.read_buf(&mut buf).await.map_err(|e| FormatError::Read {
                 file: self.name.clone(),
                 message: if self.compressed { format!("decompression failed: {e}") } else { e.to_string() },
+                // Decoders report corrupt or truncated input as InvalidData / UnexpectedEof (a
+                // failing body stream arrives as Other): compression-codecs' gzip and zstd decoders.
+                cause: match e.kind() {
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::FileTooLarge if self.compressed => ReadCause::Content,
+                    _ => ReadCause::Transfer,
+                },
             })?;
             if read == 0 {
                 break;
@@ -149,6 +156,7 @@ impl Chunks {
             return Err(FormatError::Read {
                 file: self.name.clone(),
                 message: format!("decompressed size exceeds the limit of {} bytes (a decompression bomb?)", self.limit),
+                cause: ReadCause::Content,
             });
         }
         // A short last chunk (all of a small object) would otherwise pin the whole 256 KiB

@@ -1,3 +1,4 @@
+use lakeport_error::ErrorKind;
 use std::fmt;
 use std::num::NonZeroU64;
 
@@ -41,8 +42,10 @@ impl fmt::Display for Position {
 /// Errors of the format readers. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
+    /// The bytes could not be read: `cause` says whether the transfer failed or the content
+    /// (compression, size limit) is at fault.
     #[error("{file}: cannot read: {message}")]
-    Read { file: String, message: String },
+    Read { file: String, message: String, cause: ReadCause },
 
     #[error("{file}{at}: {message}")]
     Parse { file: String, at: Position, message: String },
@@ -58,7 +61,28 @@ pub enum FormatError {
     Unsupported { file: String, message: String },
 }
 
+/// Why a file's bytes could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadCause {
+    /// The byte stream from the store failed (network, the store): a later try may work.
+    Transfer,
+    /// The bytes are not what they claim (corrupt compression, over the decompressed-size limit).
+    Content,
+    /// The reader itself failed (a panic in lakeport or a library it uses): a bug.
+    Bug,
+}
+
 impl FormatError {
+    /// The kind of failure: a failed transfer is [`ErrorKind::Unavailable`], a reader's panic
+    /// [`ErrorKind::Internal`]; everything else is about the file's content, [`ErrorKind::Invalid`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FormatError::Read { cause: ReadCause::Transfer, .. } => ErrorKind::Unavailable,
+            FormatError::Read { cause: ReadCause::Bug, .. } => ErrorKind::Internal,
+            _ => ErrorKind::Invalid,
+        }
+    }
+
     pub fn file(&self) -> &str {
         match self {
             FormatError::Read { file, .. }

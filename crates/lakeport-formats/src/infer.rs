@@ -14,6 +14,7 @@
 //!   microseconds; cutting digits would change the value);
 //! - a column with no values at all is `Null` (it unifies with any type across a folder and is
 //!   stored as text).
+//!
 //! Values after the sample are checked with the same rules as they load (`exact`).
 
 use arrow_schema::{DataType, TimeUnit};

@@ -24,7 +24,7 @@ use arrow_schema::SchemaRef;
 use futures::stream::BoxStream;
 
 pub use bytes_in::ByteStream;
-pub use error::{FormatError, Position};
+pub use error::{FormatError, Position, ReadCause};
 pub use kind::{Compression, FileFormat, FileKind};
 pub use options::{CsvOptions, Encoding, ReadOptions};
 pub use parquet_reader::open_parquet;
@@ -61,7 +61,8 @@ pub struct OpenedFile {
 enum Body {
     Csv(csv_reader::CsvBody),
     Json(json_reader::JsonBody),
-    Parquet(parquet_reader::ParquetBody),
+    /// Boxed: a Parquet reader builder is several times the size of the text bodies.
+    Parquet(Box<parquet_reader::ParquetBody>),
 }
 
 impl OpenedFile {

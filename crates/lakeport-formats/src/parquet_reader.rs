@@ -124,7 +124,7 @@ pub async fn open_parquet(
     Ok(OpenedFile {
         name: name.to_string(),
         schema: Arc::new(schema),
-        body: crate::Body::Parquet(ParquetBody { builder, int96, rows, store, path, metadata }),
+        body: crate::Body::Parquet(Box::new(ParquetBody { builder, int96, rows, store, path, metadata })),
     })
 }
 

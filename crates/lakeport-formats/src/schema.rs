@@ -129,7 +129,10 @@ pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<Rec
 /// [`conform`] for the text readers, whose column types were inferred from a sample: a value
 /// that does not fit is a [`FormatError::Value`] (the type fallback can make its column text),
 /// placed by `locate` (batch row, column name → its position in the file).
-pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, locate: Option<&dyn Fn(usize, &str) -> Position>) -> Result<RecordBatch, FormatError> {
+/// Places a value of a batch in its file: (batch row, column name) → position.
+pub(crate) type Locate<'a> = &'a dyn Fn(usize, &str) -> Position;
+
+pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, locate: Option<Locate<'_>>) -> Result<RecordBatch, FormatError> {
     if batch.schema().fields() == target.fields() {
         return RecordBatch::try_new(target.clone(), batch.columns().to_vec())
             .map_err(|e| FormatError::Parse { file: file.to_string(), at: Position::default(), message: e.to_string() });

@@ -1,35 +1,163 @@
-//! The one place where lakeport commits to an Iceberg table.
+//! The one place where lakeport commits to an Iceberg table, in two halves with a seam between:
 //!
-//! iceberg-rust 0.10.1 can only fast-append through its public API (`TableCommit` cannot be built
-//! outside the crate, and there is no overwrite action), so a full-load *replace* needs its own
-//! commit. We use one commit path for both load modes, built from public pieces:
-//! manifest (`ManifestWriterBuilder`) → manifest list (`ManifestListWriter`) → snapshot →
-//! `TableMetadata::into_builder().add_snapshot().set_ref(main)` → new metadata file → a single
-//! compare-and-swap on the catalog row (`UPDATE … WHERE metadata_location = <old>`), or a single
-//! `INSERT` for a table created by this load. Readers therefore see the old table or the new one,
-//! never a mix, and a crash at any point before the swap leaves the table as it was (the files
-//! written so far are orphans, removed by `vacuum`).
+//! 1. [`prepare`] builds the new snapshot from public iceberg pieces — manifest
+//!    (`ManifestWriterBuilder`) → manifest list (`ManifestListWriter`) → snapshot with its summary
+//!    — and states the commit the way the Iceberg REST spec's `CommitTableRequest` does, as a
+//!    [`TableCommit`]: *requirements* on the table as the catalog holds it (`assert-create`, or
+//!    `assert-table-uuid` + `assert-ref-snapshot-id` on `main`, plus the schema assertions when the
+//!    schema changes) and *updates* (schema changes, `add-snapshot`, `set-snapshot-ref main`).
+//!    This half knows no catalog. (iceberg-rust 0.10.1 can only fast-append through its public
+//!    API — `TableCommit` cannot be built outside the crate and there is no overwrite action — so a
+//!    full-load *replace* and a delta that drops files need this half of our own.)
+//! 2. A [`TableCommitter`] publishes a `TableCommit` atomically. [`SqliteCommitter`] is the
+//!    embedded catalog's: it applies the updates to the metadata the commit was built on, writes
+//!    the new metadata file, and swaps the catalog row with one compare-and-swap
+//!    (`UPDATE … WHERE metadata_location = <old>`, or one `INSERT` for a table this commit creates).
+//!    An Iceberg REST catalog implementation sends the same requirements and updates to
+//!    `updateTable`.
+//!
+//! Readers therefore see the old table or the new one, never a mix, and a crash at any point
+//! before the swap leaves the table as it was (the files written so far are orphans, removed by
+//! `vacuum`).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
-use iceberg::spec::{
-    DataFile, ManifestFile, ManifestList, ManifestListWriter, ManifestWriterBuilder, Operation, Snapshot,
-    SnapshotReference, SnapshotRetention, SnapshotSummaryCollector, Summary, TableMetadata, MAIN_BRANCH,
-};
 use iceberg::io::FileIO;
-use iceberg::{MetadataLocation, TableIdent};
+use iceberg::spec::{
+    DataFile, ManifestFile, ManifestList, ManifestListWriter, ManifestWriterBuilder, Operation, Snapshot, SnapshotReference, SnapshotRetention,
+    SnapshotSummaryCollector, Summary, TableMetadata, MAIN_BRANCH,
+};
+use iceberg::{MetadataLocation, TableIdent, TableRequirement, TableUpdate};
 use sqlx::SqlitePool;
 
 use crate::{PoolError, CATALOG_NAME};
 
+/// One commit as the catalog receives it (Iceberg REST spec, `CommitTableRequest`).
+#[derive(Clone, Debug)]
+pub struct TableCommit {
+    pub ident: TableIdent,
+    /// The metadata the updates apply to: the table's metadata as this load read it, or, for a
+    /// table this commit creates, its new metadata (schema, location, properties; no snapshot).
+    pub base: TableMetadata,
+    /// Where `base` is stored; `None` when this commit creates the table.
+    pub base_location: Option<String>,
+    /// What must hold of the table as the catalog holds it at the moment of the swap.
+    pub requirements: Vec<TableRequirement>,
+    /// What the commit changes, in order.
+    pub updates: Vec<TableUpdate>,
+}
+
+/// Publishes [`TableCommit`]s to a catalog. The contract every implementation keeps:
+///
+/// - **Atomic.** After `commit` returns `Ok`, every reader of the catalog sees the new metadata;
+///   before, and after any `Err`, it sees the old one. Never a mix, never a half-written table.
+/// - **Requirements or nothing.** The requirements are checked against the table as the catalog
+///   holds it *at the swap*. If one fails — another writer committed since `base` was read, or
+///   created the table this commit creates — nothing is published and the answer is
+///   [`PoolError::CommitConflict`] (kind `Conflict`, retryable).
+/// - **No retries inside.** The updates were built on `base`; only the caller can rebuild them on
+///   the table's new state (a delta load must re-check its objects against the new ledger first).
+///   lakeport today fails the load cleanly on a conflict; the table is unchanged.
+/// - **Files.** Data files, manifests and the manifest list are written before `commit` is
+///   called; the implementation writes the metadata file (or the catalog does). Anything written
+///   for a commit that fails stays behind as an orphan for `vacuum`.
+/// - **Other errors** (the catalog unreachable, corrupt state) leave the table as it was, too;
+///   their kind says whether a retry may help.
+#[async_trait::async_trait]
+pub trait TableCommitter: Send + Sync {
+    /// Publishes `commit`; returns the location of the table's new metadata file.
+    async fn commit(&self, file_io: &FileIO, commit: TableCommit) -> Result<String, PoolError>;
+}
+
+/// The embedded catalog's committer: iceberg's SQL catalog tables in the pool's SQLite file,
+/// written by hand (iceberg-catalog-sql 0.10.1 has no commit of its own), with a
+/// compare-and-swap on the catalog row.
+pub struct SqliteCommitter {
+    db: SqlitePool,
+}
+
+impl SqliteCommitter {
+    pub fn new(db: SqlitePool) -> SqliteCommitter {
+        SqliteCommitter { db }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableCommitter for SqliteCommitter {
+    async fn commit(&self, file_io: &FileIO, c: TableCommit) -> Result<String, PoolError> {
+        let name = c.ident.name().to_string();
+        // The compare-and-swap below makes the catalog's table exactly `base` at the swap, so the
+        // requirements are checked against `base` (none for a table this commit creates).
+        let current = c.base_location.as_ref().map(|_| &c.base);
+        for r in &c.requirements {
+            r.check(current).map_err(|_| PoolError::CommitConflict(name.clone()))?;
+        }
+        let location = c.base.location().trim_end_matches('/').to_string();
+        let mut builder = c.base.into_builder(c.base_location.clone());
+        for u in c.updates {
+            builder = u.apply(builder)?;
+        }
+        let new_meta = builder.build()?.metadata;
+        let new_location = match &c.base_location {
+            Some(prev) => MetadataLocation::from_str(prev)?.with_next_version().with_new_metadata(&new_meta),
+            None => MetadataLocation::new_with_metadata(&location, &new_meta),
+        };
+        new_meta.write_to(file_io, &new_location).await?;
+        let new_location = new_location.to_string();
+        let namespace = c.ident.namespace().join(".");
+        match &c.base_location {
+            Some(prev) => {
+                let done = sqlx::query(
+                    "UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
+                     WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?",
+                )
+                .bind(&new_location)
+                .bind(prev)
+                .bind(CATALOG_NAME)
+                .bind(&namespace)
+                .bind(&name)
+                .bind(prev)
+                .execute(&self.db)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err(PoolError::CommitConflict(name));
+                }
+            }
+            None => {
+                let inserted = sqlx::query(
+                    "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, iceberg_type)
+                     VALUES (?, ?, ?, ?, 'TABLE')",
+                )
+                .bind(CATALOG_NAME)
+                .bind(&namespace)
+                .bind(&name)
+                .bind(&new_location)
+                .execute(&self.db)
+                .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::CommitConflict(name)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(new_location)
+    }
+}
+
+/// What a load hands to [`prepare`].
 pub(crate) struct CommitRequest {
     pub ident: TableIdent,
-    /// Metadata the new snapshot builds on: the table's current metadata, possibly with a new
-    /// current schema (full load), or the metadata of a table this load creates.
+    /// The table's metadata as the load read it, or the new table's metadata (see [`TableCommit::base`]).
+    pub base: TableMetadata,
+    /// Where `base` is stored; `None` when this commit creates the table.
+    pub base_location: Option<String>,
+    /// Schema changes of this load (`add-schema` + `set-current-schema`, `set-properties` for
+    /// stored column names), already applied in `staged`.
+    pub schema_updates: Vec<TableUpdate>,
+    /// `base` with `schema_updates` applied: the schema and ids the data files were written with.
     pub staged: TableMetadata,
-    /// The catalog's current metadata location; `None` when this commit creates the table.
-    pub previous_location: Option<String>,
     pub files: Vec<DataFile>,
     /// Full load: the new snapshot holds only `files`. Delta: it keeps the current files too.
     pub replace: bool,
@@ -39,14 +167,20 @@ pub(crate) struct CommitRequest {
     pub properties: HashMap<String, String>,
 }
 
-pub(crate) struct Committed {
+/// What [`prepare`] built, besides the commit itself.
+pub(crate) struct Prepared {
+    pub commit: TableCommit,
     pub snapshot_id: i64,
     pub total_records: u64,
     pub removed_records: u64,
-    pub metadata_location: String,
 }
 
-pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest) -> Result<Committed, PoolError> {
+/// Writes the new snapshot's manifests and manifest list and states the commit (see the module
+/// doc). Nothing is visible to readers until a [`TableCommitter`] publishes the result.
+///
+/// Errors: [`PoolError::LedgerStale`] when a file to drop is no longer in the current snapshot;
+/// I/O and iceberg errors writing the manifests.
+pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prepared, PoolError> {
     let meta = &req.staged;
     let location = meta.location().trim_end_matches('/').to_string();
     let schema = meta.current_schema().clone();
@@ -147,59 +281,30 @@ pub(crate) async fn commit(db: &SqlitePool, file_io: &FileIO, req: CommitRequest
         .with_schema_id(meta.current_schema_id())
         .build();
 
-    let new_meta = req
-        .staged
-        .into_builder(req.previous_location.clone())
-        .add_snapshot(snapshot)?
-        .set_ref(MAIN_BRANCH, SnapshotReference::new(snapshot_id, SnapshotRetention::branch(None, None, None)))?
-        .build()?
-        .metadata;
-    let new_location = match &req.previous_location {
-        Some(prev) => MetadataLocation::from_str(prev)?.with_next_version().with_new_metadata(&new_meta),
-        None => MetadataLocation::new_with_metadata(&location, &new_meta),
+    let base = &req.base;
+    let requirements = match &req.base_location {
+        None => vec![TableRequirement::NotExist],
+        Some(_) => {
+            let mut r = vec![
+                TableRequirement::UuidMatch { uuid: base.uuid() },
+                TableRequirement::RefSnapshotIdMatch { r#ref: MAIN_BRANCH.to_string(), snapshot_id: base.current_snapshot_id() },
+            ];
+            if !req.schema_updates.is_empty() {
+                // Schema changes were computed from this schema and these field ids.
+                r.push(TableRequirement::CurrentSchemaIdMatch { current_schema_id: base.current_schema_id() });
+                r.push(TableRequirement::LastAssignedFieldIdMatch { last_assigned_field_id: base.last_column_id() });
+            }
+            r
+        }
     };
-    new_meta.write_to(file_io, &new_location).await?;
-    let new_location = new_location.to_string();
-
-    let namespace = req.ident.namespace().join(".");
-    let name = req.ident.name();
-    match &req.previous_location {
-        Some(prev) => {
-            let done = sqlx::query(
-                "UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ?
-                 WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? AND metadata_location = ?",
-            )
-            .bind(&new_location)
-            .bind(prev)
-            .bind(CATALOG_NAME)
-            .bind(&namespace)
-            .bind(name)
-            .bind(prev)
-            .execute(db)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Err(PoolError::CommitConflict(name.to_string()));
-            }
-        }
-        None => {
-            let inserted = sqlx::query(
-                "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, iceberg_type)
-                 VALUES (?, ?, ?, ?, 'TABLE')",
-            )
-            .bind(CATALOG_NAME)
-            .bind(&namespace)
-            .bind(name)
-            .bind(&new_location)
-            .execute(db)
-            .await;
-            match inserted {
-                Ok(_) => {}
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::CommitConflict(name.to_string())),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    Ok(Committed { snapshot_id, total_records, removed_records, metadata_location: new_location })
+    let mut updates = req.schema_updates;
+    updates.push(TableUpdate::AddSnapshot { snapshot });
+    updates.push(TableUpdate::SetSnapshotRef {
+        ref_name: MAIN_BRANCH.to_string(),
+        reference: SnapshotReference::new(snapshot_id, SnapshotRetention::branch(None, None, None)),
+    });
+    let commit = TableCommit { ident: req.ident, base: req.base, base_location: req.base_location, requirements, updates };
+    Ok(Prepared { commit, snapshot_id, total_records, removed_records })
 }
 
 /// Snapshot-summary totals, the "added" figure each one grows by and the "deleted" one it shrinks by.

@@ -1,3 +1,5 @@
+use lakeport_error::ErrorKind;
+
 /// Errors of the data pool.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -66,10 +68,69 @@ pub enum PoolError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// Something lakeport stored itself (a catalog row, a ledger file, a secret file) cannot be
+    /// read back: an error, never a silent default, because acting on a default could lose or
+    /// duplicate data (an unreadable ledger entry would make the next delta reload its object).
+    #[error("{what} is corrupt: {detail}")]
+    Corrupt { what: String, detail: String },
 }
 
 impl PoolError {
+    /// What kind of failure this is, from the variant and, for wrapped library errors, from
+    /// their own kinds (sqlx's error variants, iceberg's `ErrorKind`, DataFusion's variants).
+    pub fn kind(&self) -> ErrorKind {
+        use PoolError as P;
+        match self {
+            P::NoSuchPool(_) | P::NoSuchConnection { .. } | P::NoSuchTable { .. } | P::NoSuchExtraction { .. } | P::NoSuchToken(_) | P::NoSuchJob { .. } => ErrorKind::NotFound,
+            P::PoolExists(_) | P::ConnectionExists { .. } | P::ExtractionExists { .. } => ErrorKind::Exists,
+            P::ExtractionRunning { .. } | P::CommitConflict(_) | P::TableBusy { .. } => ErrorKind::Conflict,
+            P::InvalidName(_) | P::SchemaDrift { .. } | P::UnsupportedType { .. } | P::LossyValue { .. } | P::ReadOnlySql { .. } | P::LedgerStale { .. } => ErrorKind::Invalid,
+            P::QueryMemory { .. } | P::QueryTimeout { .. } => ErrorKind::LimitExceeded,
+            P::RowCountMismatch { .. } | P::QueryPanicked { .. } | P::Catalog(_) | P::Corrupt { .. } | P::Arrow(_) => ErrorKind::Internal,
+            P::Database(e) => sqlx_kind(e),
+            P::Iceberg(e) => ErrorKind::of_iceberg(e),
+            P::Query(e) => datafusion_kind(e),
+            P::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                std::io::ErrorKind::PermissionDenied => ErrorKind::Denied,
+                _ => ErrorKind::Internal,
+            },
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        PoolError::Corrupt { what: what.into(), detail: detail.to_string() }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         PoolError::Io { context: context.into(), source }
+    }
+}
+
+fn sqlx_kind(e: &sqlx::Error) -> ErrorKind {
+    match e {
+        sqlx::Error::RowNotFound => ErrorKind::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => ErrorKind::Exists,
+        // SQLite answers SQLITE_BUSY when another process holds the write lock past the timeout.
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => ErrorKind::Unavailable,
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "5" || c == "6") => ErrorKind::Conflict,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// DataFusion's variants: planning and SQL errors are the query's fault; store and I/O errors
+/// the storage's; `Internal` and join errors bugs. Wrappers (`Context`, `Diagnostic`, `Shared`)
+/// are looked through.
+fn datafusion_kind(e: &datafusion::error::DataFusionError) -> ErrorKind {
+    use datafusion::error::DataFusionError as D;
+    match e {
+        D::Context(_, inner) | D::Diagnostic(_, inner) => datafusion_kind(inner),
+        D::Shared(inner) => datafusion_kind(inner),
+        D::Collection(all) => all.first().map(datafusion_kind).unwrap_or(ErrorKind::Internal),
+        D::ObjectStore(e) => ErrorKind::of_object_store(e),
+        D::IoError(_) => ErrorKind::Unavailable,
+        D::Internal(_) | D::ExecutionJoin(_) => ErrorKind::Internal,
+        D::ResourcesExhausted(_) => ErrorKind::LimitExceeded,
+        _ => ErrorKind::Invalid,
     }
 }

@@ -52,19 +52,23 @@ pub(crate) async fn migrate_jobs(db: &SqlitePool) -> Result<(), PoolError> {
     Ok(())
 }
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> SavedExtraction {
+/// Errors: [`PoolError::Corrupt`] when the stored definition or a time does not parse.
+fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<SavedExtraction, PoolError> {
     let definition: String = r.get("definition");
-    SavedExtraction {
-        name: r.get("name"),
-        definition: serde_json::from_str(&definition).unwrap_or(serde_json::Value::Null),
+    let name: String = r.get("name");
+    let what = format!("saved extraction '{name}'");
+    let time = |column: &str| -> Result<Option<_>, PoolError> { r.get::<Option<String>, _>(column).map(|t| parse_time(&what, &t)).transpose() };
+    Ok(SavedExtraction {
+        definition: serde_json::from_str(&definition).map_err(|e| PoolError::corrupt(&what, format_args!("its stored definition does not parse: {e}")))?,
         version: r.get("version"),
-        created_at: parse_time(r.get("created_at")),
-        updated_at: parse_time(r.get("updated_at")),
-        next_run_at: r.get::<Option<String>, _>("next_run_at").map(parse_time),
-        retry_at: r.get::<Option<String>, _>("retry_at").map(parse_time),
+        created_at: parse_time(&what, r.get("created_at"))?,
+        updated_at: parse_time(&what, r.get("updated_at"))?,
+        next_run_at: time("next_run_at")?,
+        retry_at: time("retry_at")?,
         retry_attempt: r.get::<i64, _>("retry_attempt").max(0) as u32,
         running_job: r.get("running_job"),
-    }
+        name,
+    })
 }
 
 /// Whether the process that claimed a run is still alive (Linux: `/proc/<pid>`; elsewhere it is
@@ -117,12 +121,12 @@ impl Pool {
 
     pub async fn extractions(&self) -> Result<Vec<SavedExtraction>, PoolError> {
         let rows = sqlx::query("SELECT * FROM lakeport_extractions WHERE pool = ? ORDER BY name").bind(self.name()).fetch_all(self.db()).await?;
-        Ok(rows.iter().map(from_row).collect())
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn extraction(&self, name: &str) -> Result<SavedExtraction, PoolError> {
         let row = sqlx::query("SELECT * FROM lakeport_extractions WHERE pool = ? AND name = ?").bind(self.name()).bind(name).fetch_optional(self.db()).await?;
-        row.map(|r| from_row(&r)).ok_or_else(|| self.no_such_extraction(name))
+        row.map(|r| from_row(&r)).ok_or_else(|| self.no_such_extraction(name))?
     }
 
     fn no_such_extraction(&self, name: &str) -> PoolError {
@@ -206,7 +210,7 @@ impl Pool {
             .bind(limit as i64)
             .fetch_all(self.db())
             .await?;
-        Ok(rows.iter().map(job_from_row).collect())
+        rows.iter().map(job_from_row).collect()
     }
 
     /// Records a scheduled run that did not start because the extraction was still running.

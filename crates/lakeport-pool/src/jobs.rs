@@ -29,15 +29,17 @@ impl JobStatus {
             JobStatus::Interrupted => "interrupted",
         }
     }
-    pub(crate) fn parse(s: &str) -> JobStatus {
-        match s {
+    /// The status as stored; `None` for text lakeport did not write.
+    pub(crate) fn parse(s: &str) -> Option<JobStatus> {
+        Some(match s {
+            "running" => JobStatus::Running,
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
             "skipped" => JobStatus::Skipped,
             "cancelled" => JobStatus::Cancelled,
             "interrupted" => JobStatus::Interrupted,
-            _ => JobStatus::Running,
-        }
+            _ => return None,
+        })
     }
 }
 

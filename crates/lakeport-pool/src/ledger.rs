@@ -19,6 +19,7 @@
 //!   it, no delete files needed). If another engine rewrote those files (compaction), they are no
 //!   longer in the table and the commit refuses with [`crate::PoolError::LedgerStale`] instead of
 //!   duplicating rows.
+//!
 //! Tables written before ledger files existed (`lakeport.objects` inline in the summaries) do not
 //! say where each object's rows are: a delta load into one asks for one full load first.
 
@@ -97,7 +98,7 @@ impl Ledger {
         while let Some(snapshot) = next {
             let props = &snapshot.summary().additional_properties;
             if let Some(chain) = props.get(PROP_LEDGER) {
-                let chain: Vec<ChainLink> = serde_json::from_str(chain).map_err(|e| PoolError::Catalog(format!("table '{table}': unreadable ledger list: {e}")))?;
+                let chain: Vec<ChainLink> = serde_json::from_str(chain).map_err(|e| PoolError::corrupt(format!("the ledger list of table '{table}'"), e))?;
                 return Ledger::read_chain(file_io, chain, table).await;
             }
             if props.contains_key(PROP_OBJECTS) {
@@ -175,13 +176,19 @@ impl Ledger {
     }
 
     /// Every ledger file of every snapshot in `metadata` (for vacuum: these are not orphans).
-    pub(crate) fn files_of(metadata: &TableMetadata) -> Vec<String> {
-        metadata
-            .snapshots()
-            .filter_map(|s| s.summary().additional_properties.get(PROP_LEDGER))
-            .filter_map(|c| serde_json::from_str::<Vec<ChainLink>>(c).ok())
-            .flat_map(|c| c.into_iter().map(|l| l.path))
-            .collect()
+    ///
+    /// Errors: [`PoolError::Corrupt`] when a snapshot's ledger list does not parse — skipping it
+    /// would let vacuum delete ledger files a snapshot still needs.
+    pub(crate) fn files_of(metadata: &TableMetadata, table: &str) -> Result<Vec<String>, PoolError> {
+        let mut files = Vec::new();
+        for s in metadata.snapshots() {
+            if let Some(chain) = s.summary().additional_properties.get(PROP_LEDGER) {
+                let chain: Vec<ChainLink> = serde_json::from_str(chain)
+                    .map_err(|e| PoolError::corrupt(format!("the ledger list of snapshot {} of table '{table}'", s.snapshot_id()), e))?;
+                files.extend(chain.into_iter().map(|l| l.path));
+            }
+        }
+        Ok(files)
     }
 }
 
@@ -236,31 +243,46 @@ async fn read_file(file_io: &FileIO, path: &str) -> Result<Vec<(String, Option<L
     let bytes = file_io.new_input(path)?.read().await.map_err(|e| PoolError::Catalog(format!("ledger file {path} cannot be read: {e}")))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?.build().map_err(parquet_error)?;
     let mut out = Vec::new();
+    let corrupt = |detail: String| PoolError::corrupt(format!("ledger file {path}"), detail);
     for batch in reader {
         let b = batch?;
-        let col = |name: &str| b.column_by_name(name).cloned().ok_or_else(|| PoolError::Catalog(format!("ledger file {path} has no column '{name}'")));
+        // Every column is checked for its type, and every value an entry needs for presence: a
+        // default (an empty version, 0 rows) would make the next delta reload or skip an object.
+        let col = |name: &str| b.column_by_name(name).cloned().ok_or_else(|| corrupt(format!("it has no column '{name}'")));
+        let mistyped = |name: &str| corrupt(format!("its column '{name}' has another type than lakeport writes"));
         let (key, removed, version) = (col("key")?, col("removed")?, col("version")?);
         let (size, modified, rows, files) = (col("size")?, col("modified_ms")?, col("rows")?, col("data_files")?);
-        let (key, removed, version) = (key.as_string::<i32>(), removed.as_boolean(), version.as_string::<i32>());
-        let (size, modified, rows) = (size.as_primitive::<Int64Type>(), modified.as_primitive::<Int64Type>(), rows.as_primitive::<Int64Type>());
-        let files = files.as_list::<i32>();
+        let key = key.as_string_opt::<i32>().ok_or_else(|| mistyped("key"))?;
+        let removed = removed.as_boolean_opt().ok_or_else(|| mistyped("removed"))?;
+        let version = version.as_string_opt::<i32>().ok_or_else(|| mistyped("version"))?;
+        let size = size.as_primitive_opt::<Int64Type>().ok_or_else(|| mistyped("size"))?;
+        let modified = modified.as_primitive_opt::<Int64Type>().ok_or_else(|| mistyped("modified_ms"))?;
+        let rows = rows.as_primitive_opt::<Int64Type>().ok_or_else(|| mistyped("rows"))?;
+        let files = files.as_list_opt::<i32>().ok_or_else(|| mistyped("data_files"))?;
+        let listed_files = files.values().as_string_opt::<i32>().ok_or_else(|| mistyped("data_files"))?;
         for i in 0..b.num_rows() {
+            if key.is_null(i) || removed.is_null(i) {
+                return Err(corrupt(format!("row {i} has no key or no removed flag")));
+            }
             let k = key.value(i).to_string();
             if removed.value(i) {
                 out.push((k, None));
                 continue;
             }
-            let listed = files.value(i);
-            let listed = listed.as_string::<i32>();
+            if [version.is_null(i), size.is_null(i), modified.is_null(i), rows.is_null(i), files.is_null(i)].contains(&true) {
+                return Err(corrupt(format!("the entry of '{k}' lacks a value (version, size, modified_ms, rows or data_files)")));
+            }
+            let (start, end) = (files.value_offsets()[i] as usize, files.value_offsets()[i + 1] as usize);
+            let non_negative = |v: i64, what: &str| u64::try_from(v).map_err(|_| corrupt(format!("the entry of '{k}' has a negative {what}")));
             out.push((
                 k.clone(),
                 Some(LoadedObject {
-                    key: k,
                     version: version.value(i).to_string(),
-                    size: size.value(i) as u64,
+                    size: non_negative(size.value(i), "size")?,
                     modified_ms: modified.value(i),
-                    rows: rows.value(i) as u64,
-                    data_files: (0..listed.len()).map(|j| listed.value(j).to_string()).collect(),
+                    rows: non_negative(rows.value(i), "row count")?,
+                    data_files: (start..end).map(|j| listed_files.value(j).to_string()).collect(),
+                    key: k,
                 }),
             ));
         }

@@ -13,6 +13,7 @@
 
 mod column_names;
 mod commit;
+pub use commit::{SqliteCommitter, TableCommit, TableCommitter};
 mod connections;
 mod error;
 mod extractions;

@@ -11,7 +11,7 @@ use iceberg::arrow::{arrow_schema_to_schema_auto_assign_ids, schema_to_arrow_sch
 use crate::types::strip_field_ids;
 use iceberg::io::{FileIO, LocalFsStorageFactory};
 use iceberg::spec::{TableMetadata, TableMetadataBuilder};
-use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent};
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use lakeport_source::Secret;
 use lakeport_zerocopy::SelectedShare;
@@ -21,7 +21,8 @@ use sqlx::{Row, SqlitePool};
 
 use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
 use crate::names::validate_connection_name;
-use crate::writer::describe_difference;
+use crate::commit::{SqliteCommitter, TableCommitter};
+use crate::writer::{describe_difference, WriteBase};
 use crate::{
     secrets, validate_identifier, Connection, ConnectionConfig, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
@@ -36,6 +37,8 @@ struct Inner {
     root: PathBuf,
     db: SqlitePool,
     catalog: Arc<SqlCatalog>,
+    /// Publishes every table commit (`commit`): the embedded catalog's, for now the only kind.
+    committer: Arc<dyn TableCommitter>,
     file_io: FileIO,
 }
 
@@ -106,7 +109,8 @@ impl PoolDir {
             .load(CATALOG_NAME, HashMap::new())
             .await
             .map_err(|e| PoolError::Catalog(format!("cannot open the catalog at {}: {e}", db_path.display())))?;
-        Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), file_io: FileIO::new_with_fs() }) })
+        let committer = Arc::new(SqliteCommitter::new(db.clone()));
+        Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), committer, file_io: FileIO::new_with_fs() }) })
     }
 
     pub fn root(&self) -> &Path {
@@ -157,7 +161,7 @@ impl PoolDir {
             out.push(PoolInfo {
                 tables: pool.table_names().await?.len(),
                 connections: pool.connections().await?.len(),
-                created_at: parse_time(r.get("created_at")),
+                created_at: parse_time(&format!("pool '{name}'"), r.get("created_at"))?,
                 name,
             });
         }
@@ -213,6 +217,10 @@ impl Pool {
         self.dir.inner.catalog.clone()
     }
 
+    fn committer(&self) -> Arc<dyn TableCommitter> {
+        self.dir.inner.committer.clone()
+    }
+
     pub(crate) fn db(&self) -> &SqlitePool {
         &self.dir.inner.db
     }
@@ -254,11 +262,13 @@ impl Pool {
         rows.into_iter()
             .map(|r| {
                 let config: String = r.get("config");
+                let name: String = r.get("name");
+                let what = format!("connection '{name}' of pool '{}'", self.name);
                 Ok(Connection {
                     pool: self.name.clone(),
-                    name: r.get("name"),
-                    config: serde_json::from_str(&config).map_err(|e| PoolError::Catalog(format!("stored connection is unreadable: {e}")))?,
-                    created_at: parse_time(r.get("created_at")),
+                    config: serde_json::from_str(&config).map_err(|e| PoolError::corrupt(&what, format_args!("its stored settings do not parse: {e}")))?,
+                    created_at: parse_time(&what, r.get("created_at"))?,
+                    name,
                 })
             })
             .collect()
@@ -277,9 +287,11 @@ impl Pool {
         secrets::load(self.dir.root(), &self.name, name)
     }
 
-    /// The secret if the connection has one.
-    pub fn connection_secret_opt(&self, name: &str) -> Option<Secret> {
-        secrets::load(self.dir.root(), &self.name, name).ok()
+    /// The secret if the connection has one (`Ok(None)`: it has none, as an assumed-role
+    /// connection). Errors: [`PoolError::Io`] when the secret file exists but cannot be read
+    /// (permissions, I/O) — never read as "no secret", which would send unsigned requests.
+    pub fn connection_secret_opt(&self, name: &str) -> Result<Option<Secret>, PoolError> {
+        secrets::load_opt(self.dir.root(), &self.name, name)
     }
 
     /// The shares selected on a zero-copy connection.
@@ -290,7 +302,8 @@ impl Pool {
             .fetch_optional(self.db())
             .await?;
         Ok(match row {
-            Some(r) => serde_json::from_str(&r.get::<String, _>("shares")).unwrap_or_default(),
+            Some(r) => serde_json::from_str(&r.get::<String, _>("shares"))
+                .map_err(|e| PoolError::corrupt(format!("the shares of connection '{connection}' in pool '{}'", self.name), format_args!("they do not parse: {e}")))?,
             None => Vec::new(),
         })
     }
@@ -404,7 +417,7 @@ impl Pool {
         let normalized = crate::types::normalize_schema(&names.assign(schema))?;
         let ident = TableIdent::new(self.namespace(), table.to_string());
         let fresh = arrow_schema_to_schema_auto_assign_ids(&normalized)?;
-        let (staged, previous, base) = match loaded {
+        let start = match loaded {
             Some(t) => {
                 let current = t.metadata().clone();
                 let base = match mode {
@@ -413,8 +426,8 @@ impl Pool {
                 };
                 let current_cols = strip_field_ids(&schema_to_arrow_schema(current.current_schema())?);
                 let new_cols = strip_field_ids(&schema_to_arrow_schema(&fresh)?);
-                let staged = if same_columns(&current_cols, &new_cols) {
-                    current
+                let new_schema = if same_columns(&current_cols, &new_cols) {
+                    None
                 } else if mode == LoadMode::Delta {
                     // Schema evolution in the same commit as the data (Iceberg spec, "Schema
                     // Evolution"): new columns get new field ids, lossless promotions keep theirs.
@@ -422,23 +435,32 @@ impl Pool {
                         table: table.to_string(),
                         detail: format!("{detail} ({}); a delta load cannot make this change, run a full load", describe_difference(&current_cols, &new_cols)),
                     })?;
-                    current.into_builder(None).add_current_schema(evolved)?.build()?.metadata
+                    Some(evolved)
                 } else {
-                    let reid = offset_field_ids(&fresh, current.last_column_id())?;
-                    current.into_builder(None).add_current_schema(reid)?.build()?.metadata
+                    Some(offset_field_ids(&fresh, current.last_column_id())?)
                 };
-                (staged, Some(t.metadata_location_result()?.to_string()), base)
+                // Schema evolution as the catalog receives it (Iceberg REST spec, `TableUpdate`).
+                let mut schema_updates = match new_schema {
+                    Some(schema) => vec![TableUpdate::AddSchema { schema }, TableUpdate::SetCurrentSchema { schema_id: -1 }],
+                    None => Vec::new(),
+                };
+                if names != recorded {
+                    schema_updates.push(TableUpdate::SetProperties { updates: HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]) });
+                }
+                let location = Some(t.metadata_location_result()?.to_string());
+                WriteBase { metadata: current, location, schema_updates, ledger: base }
             }
-            None => (self.new_table_metadata(table, fresh)?, None, None),
-        };
-        let staged = if names == recorded {
-            staged
-        } else {
-            let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
-            staged.into_builder(None).set_properties(property)?.build()?.metadata
+            None => {
+                let mut metadata = self.new_table_metadata(table, fresh)?;
+                if names != recorded {
+                    let property = HashMap::from([(RENAMES_PROPERTY.to_string(), names.to_property())]);
+                    metadata = metadata.into_builder(None).set_properties(property)?.build()?.metadata;
+                }
+                WriteBase { metadata, location: None, schema_updates: Vec::new(), ledger: None }
+            }
         };
         let renamed = names.applied_to(schema);
-        TableWriter::new(ident, self.db().clone(), self.dir.inner.file_io.clone(), staged, previous, mode, base, names, renamed).await
+        TableWriter::new(ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {
@@ -535,7 +557,7 @@ impl Pool {
             .bind(limit as i64)
             .fetch_all(self.db())
             .await?;
-        Ok(rows.into_iter().map(|r| job_from_row(&r)).collect())
+        rows.iter().map(job_from_row).collect()
     }
 
     /// One page of the job history, newest first: at most `limit` jobs older than job `before`
@@ -568,7 +590,7 @@ impl Pool {
                 .await?
             }
         };
-        let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect();
+        let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect::<Result<_, _>>()?;
         let has_more = jobs.len() > limit;
         jobs.truncate(limit);
         let next_before = if has_more { jobs.last().map(|j| j.id.clone()) } else { None };
@@ -578,7 +600,7 @@ impl Pool {
     /// One job of this pool.
     pub async fn job(&self, id: &str) -> Result<Job, PoolError> {
         let row = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND id = ?").bind(&self.name).bind(id).fetch_optional(self.db()).await?;
-        row.map(|r| job_from_row(&r)).ok_or_else(|| PoolError::NoSuchJob { pool: self.name.clone(), job: id.to_string() })
+        row.map(|r| job_from_row(&r)).ok_or_else(|| PoolError::NoSuchJob { pool: self.name.clone(), job: id.to_string() })?
     }
 
     /// Records live totals of a running job (files, rows, bytes so far), so that other processes
@@ -602,7 +624,7 @@ impl Pool {
         let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND status = 'running'").bind(&self.name).fetch_all(self.db()).await?;
         let mut ended = Vec::new();
         for row in &rows {
-            let mut job = job_from_row(row);
+            let mut job = job_from_row(row)?;
             let gone = job.process.as_ref().map_or(true, |p| p.liveness() == crate::Liveness::Gone);
             if !gone {
                 continue;
@@ -688,35 +710,49 @@ fn lock_process_gone(process: &str) -> bool {
 }
 
 /// A row of `lakeport_jobs` as a [`Job`].
-pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Job {
+///
+/// Errors: [`PoolError::Corrupt`] when a stored field does not parse (a status, trigger, time or
+/// JSON column lakeport did not write): reading it as a default would misreport the job.
+pub(crate) fn job_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Job, PoolError> {
                 let tables: String = r.get("tables");
                 let details: String = r.get("details");
                 let ended: Option<String> = r.get("ended_at");
                 let extraction: Option<String> = r.get("extraction");
                 let trigger: Option<String> = r.get("trigger");
-                let origin = extraction.map(|extraction| JobOrigin {
-                    extraction,
-                    version: r.get::<Option<i64>, _>("extraction_version").unwrap_or(0),
-                    trigger: trigger.as_deref().and_then(crate::jobs::Trigger::parse).unwrap_or(crate::jobs::Trigger::Manual),
-                });
-                Job {
-                    id: r.get("id"),
+                let id: String = r.get("id");
+                let what = format!("job {id}");
+                let corrupt = |field: &str, detail: &dyn std::fmt::Display| PoolError::corrupt(&what, format_args!("its {field} does not parse: {detail}"));
+                let origin = match extraction {
+                    None => None,
+                    Some(extraction) => Some(JobOrigin {
+                        extraction,
+                        version: r.get::<Option<i64>, _>("extraction_version").ok_or_else(|| corrupt("extraction version", &"it is missing"))?,
+                        trigger: match trigger.as_deref() {
+                            // Jobs recorded before triggers were: only manual runs existed then.
+                            None => crate::jobs::Trigger::Manual,
+                            Some(t) => crate::jobs::Trigger::parse(t).ok_or_else(|| corrupt("trigger", &t))?,
+                        },
+                    }),
+                };
+                let status: String = r.get("status");
+                Ok(Job {
                     pool: r.get("pool"),
                     connection: r.get("connection"),
                     mode: r.get("mode"),
-                    started_at: parse_time(r.get("started_at")),
-                    ended_at: ended.map(|e| parse_time(e)),
-                    status: JobStatus::parse(r.get::<String, _>("status").as_str()),
-                    tables: serde_json::from_str(&tables).unwrap_or_default(),
+                    started_at: parse_time(&what, r.get("started_at"))?,
+                    ended_at: ended.map(|e| parse_time(&what, &e)).transpose()?,
+                    status: JobStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                    tables: serde_json::from_str(&tables).map_err(|e| corrupt("table list", &e))?,
                     files: r.get::<i64, _>("files") as u64,
                     rows: r.get::<i64, _>("rows") as u64,
                     bytes: r.get::<i64, _>("bytes") as u64,
                     error: r.get("error"),
-                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    details: serde_json::from_str(&details).map_err(|e| corrupt("details", &e))?,
                     origin,
-                    process: r.get::<Option<String>, _>("process").and_then(|p| serde_json::from_str(&p).ok()),
-                    request: r.get::<Option<String>, _>("request").and_then(|p| serde_json::from_str(&p).ok()),
-                }
+                    process: r.get::<Option<String>, _>("process").map(|p| serde_json::from_str(&p)).transpose().map_err(|e| corrupt("process record", &e))?,
+                    request: r.get::<Option<String>, _>("request").map(|p| serde_json::from_str(&p)).transpose().map_err(|e| corrupt("request", &e))?,
+                    id,
+                })
 }
 
 fn table_info(name: &str, meta: &TableMetadata) -> TableInfo {
@@ -798,6 +834,8 @@ fn offset_field_ids(schema: &iceberg::spec::Schema, offset: i32) -> Result<icebe
     Ok(arrow_schema_to_schema(&bumped)?)
 }
 
-pub(crate) fn parse_time(s: String) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+/// A time lakeport stored (RFC 3339). One that does not parse is corrupt state, reported as
+/// such: read as a default it would put the row at 1970 (and reorder histories and schedules).
+pub(crate) fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, PoolError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| PoolError::corrupt(what, format_args!("stored time '{s}' does not parse: {e}")))
 }

@@ -45,9 +45,14 @@ impl Pool {
             }
             // No network here: tables load when a query names them; a connection that cannot be
             // set up reports why only to the queries that use it.
-            let secret = self.connection_secret_opt(&conn.name);
-            let client = Credentials::for_config(zc, secret.as_ref())
-                .and_then(|c| RestCatalog::new(zc, c, matches!(zc.auth, ZeroCopyAuth::Bearer).then_some(secret).flatten()))
+            let client = self
+                .connection_secret_opt(&conn.name)
+                .map_err(|e| e.to_string())
+                .and_then(|secret| {
+                    Credentials::for_config(zc, secret.as_ref())
+                        .and_then(|c| RestCatalog::new(zc, c, matches!(zc.auth, ZeroCopyAuth::Bearer).then_some(secret).flatten()))
+                        .map_err(|e| e.to_string())
+                })
                 .map(Arc::new)
                 .map_err(|e| format!("zero-copy connection '{}': {e}", conn.name));
             let name = table_name_from(&conn.name)?;

@@ -94,6 +94,15 @@ pub(crate) fn load(root: &Path, pool: &str, connection: &str) -> Result<Secret, 
     Ok(Secret::new(s))
 }
 
+/// Like [`load`], but a secret file that does not exist is `Ok(None)`.
+pub(crate) fn load_opt(root: &Path, pool: &str, connection: &str) -> Result<Option<Secret>, PoolError> {
+    match load(root, pool, connection) {
+        Ok(s) => Ok(Some(s)),
+        Err(PoolError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn remove(root: &Path, pool: &str, connection: &str) -> Result<(), PoolError> {
     let path = secret_path(root, pool, connection);
     match fs::remove_file(&path) {

@@ -137,18 +137,17 @@ impl PoolDir {
 
     async fn token_rows(&self) -> Result<Vec<(TokenInfo, Option<[u8; 32]>)>, PoolError> {
         let rows = sqlx::query("SELECT id, name, scope, sha256, created_at FROM lakeport_tokens ORDER BY created_at, id").fetch_all(self.db()).await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|r| {
                 let info = TokenInfo {
                     id: r.get("id"),
                     name: r.get("name"),
                     scope: TokenScope::parse(r.get::<String, _>("scope").as_str()),
-                    created_at: DateTime::parse_from_rfc3339(r.get::<String, _>("created_at").as_str()).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+                    created_at: crate::pooldir::parse_time("an API token", r.get::<String, _>("created_at").as_str())?,
                 };
-                (info, from_hex(r.get::<String, _>("sha256").as_str()))
+                Ok((info, from_hex(r.get::<String, _>("sha256").as_str())))
             })
-            .collect())
+            .collect()
     }
 
     /// Revokes the token with this id or name; it stops working at once.

@@ -73,7 +73,7 @@ fn normalize_type(t: &DataType, path: &str) -> Result<DataType, PoolError> {
 /// The schema without field metadata (Iceberg field ids), nested fields included.
 /// (iceberg 0.10.1's `strip_metadata_from_schema` fails on list columns: "Field stack underflow".)
 pub(crate) fn strip_field_ids(schema: &Schema) -> Schema {
-    Schema::new(schema.fields().iter().map(|f| strip_field(f)).collect::<Vec<_>>())
+    Schema::new(schema.fields().iter().map(strip_field).collect::<Vec<_>>())
 }
 
 fn strip_field(f: &FieldRef) -> Field {

@@ -45,13 +45,13 @@ pub struct VacuumReport {
 
 /// Every file the table's metadata references: metadata files (current and logged), manifest
 /// lists, manifests, data files and ledger files of every snapshot.
-async fn referenced(file_io: &FileIO, metadata: &TableMetadata, current_location: &str) -> Result<HashSet<PathBuf>, PoolError> {
+async fn referenced(table: &str, file_io: &FileIO, metadata: &TableMetadata, current_location: &str) -> Result<HashSet<PathBuf>, PoolError> {
     let mut out = HashSet::new();
     out.insert(local_path(current_location));
     for log in metadata.metadata_log() {
         out.insert(local_path(&log.metadata_file));
     }
-    out.extend(crate::ledger::Ledger::files_of(metadata).iter().map(|p| local_path(p)));
+    out.extend(crate::ledger::Ledger::files_of(metadata, table)?.iter().map(|p| local_path(p)));
     for snapshot in metadata.snapshots() {
         out.insert(local_path(snapshot.manifest_list()));
         let bytes = file_io.new_input(snapshot.manifest_list())?.read().await?;
@@ -112,7 +112,7 @@ impl Pool {
     pub async fn drop_table(&self, table: &str) -> Result<DropReport, PoolError> {
         validate_identifier("table", table)?;
         let t = self.load_table(table).await?;
-        let files = referenced(t.file_io(), t.metadata(), t.metadata_location_result()?).await?;
+        let files = referenced(table, t.file_io(), t.metadata(), t.metadata_location_result()?).await?;
         let rows = self.table(table).await?.rows;
         let table_dir = local_path(t.metadata().location());
         let mut job = self.start_job_of("", "drop").await?;
@@ -172,7 +172,7 @@ impl Pool {
             }
             let keep = if tables.contains(&name) {
                 let table = self.load_table(&name).await?;
-                referenced(table.file_io(), table.metadata(), table.metadata_location_result()?).await?
+                referenced(&name, table.file_io(), table.metadata(), table.metadata_location_result()?).await?
             } else {
                 HashSet::new() // a table whose first load never committed
             };

@@ -20,10 +20,10 @@ use iceberg::writer::{IcebergWriter, IcebergWriterBuilder};
 use iceberg::TableIdent;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use iceberg::TableUpdate;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
-use crate::commit::{commit, CommitRequest};
+use crate::commit::{prepare, CommitRequest, TableCommitter};
 use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
 use crate::column_names::{ColumnNames, ColumnRename};
@@ -68,10 +68,15 @@ pub struct LedgerChange {
 /// later load can replace exactly one object's rows by dropping its files.
 pub struct TableWriter {
     pub(crate) ident: TableIdent,
-    pub(crate) db: SqlitePool,
+    committer: Arc<dyn TableCommitter>,
     pub(crate) file_io: FileIO,
+    /// What the commit builds on (see [`crate::commit::TableCommit::base`]) and where it is stored.
+    base_metadata: TableMetadata,
+    base_location: Option<String>,
+    /// This load's schema changes, applied to `base_metadata` in `staged`.
+    schema_updates: Vec<TableUpdate>,
+    /// The metadata the data files are written for (schema, field ids, location).
     pub(crate) staged: TableMetadata,
-    pub(crate) previous_location: Option<String>,
     pub(crate) mode: LoadMode,
     /// The ledger the load builds on (delta loads into an existing table).
     pub(crate) base: Option<Ledger>,
@@ -109,18 +114,31 @@ pub struct CommitSummary {
     pub ledger_bytes: u64,
 }
 
+/// Where a load starts from: the table's metadata as read (or a new table's), where it is stored,
+/// and this load's schema changes to it.
+pub(crate) struct WriteBase {
+    pub metadata: TableMetadata,
+    pub location: Option<String>,
+    pub schema_updates: Vec<TableUpdate>,
+    /// The ledger the load builds on (delta loads into an existing table).
+    pub ledger: Option<Ledger>,
+}
+
 impl TableWriter {
     pub(crate) async fn new(
         ident: TableIdent,
-        db: SqlitePool,
+        committer: Arc<dyn TableCommitter>,
         file_io: FileIO,
-        staged: TableMetadata,
-        previous_location: Option<String>,
+        start: WriteBase,
         mode: LoadMode,
-        base: Option<Ledger>,
         names: ColumnNames,
         renamed: Vec<ColumnRename>,
     ) -> Result<TableWriter, PoolError> {
+        let mut builder = start.metadata.clone().into_builder(None);
+        for u in start.schema_updates.iter().cloned() {
+            builder = u.apply(builder)?;
+        }
+        let staged = builder.build()?.metadata;
         let write_schema: SchemaRef = Arc::new(schema_to_arrow_schema(staged.current_schema())?);
         let schema = Arc::new(names.to_source(&crate::types::strip_field_ids(&write_schema)));
         let location = staged.location().trim_end_matches('/').to_string();
@@ -136,12 +154,14 @@ impl TableWriter {
         );
         Ok(TableWriter {
             ident,
-            db,
+            committer,
             file_io,
+            base_metadata: start.metadata,
+            base_location: start.location,
+            schema_updates: start.schema_updates,
             staged,
-            previous_location,
             mode,
-            base,
+            base: start.ledger,
             schema,
             write_schema,
             renamed,
@@ -251,15 +271,18 @@ impl TableWriter {
         ]);
         let request = CommitRequest {
             ident: self.ident.clone(),
+            base: self.base_metadata.clone(),
+            base_location: self.base_location.clone(),
+            schema_updates: self.schema_updates.clone(),
             staged: self.staged.clone(),
-            previous_location: self.previous_location.clone(),
             files,
             replace: self.mode == LoadMode::Full,
             drop_files,
             properties,
         };
-        let c = commit(&self.db, &self.file_io, request).await?;
-        tracing::debug!(table = %self.ident, metadata = %c.metadata_location, "committed");
+        let c = prepare(&self.file_io, request).await?;
+        let metadata_location = self.committer.commit(&self.file_io, c.commit).await?;
+        tracing::debug!(table = %self.ident, metadata = %metadata_location, "committed");
         Ok(CommitSummary {
             table: self.ident.name().to_string(),
             snapshot_id: c.snapshot_id,

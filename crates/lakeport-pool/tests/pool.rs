@@ -172,3 +172,130 @@ async fn vacuum_removes_what_no_snapshot_references_and_nothing_else() {
     assert_eq!(pool.vacuum(std::time::Duration::ZERO).await.unwrap().files_removed, 0, "nothing left to remove");
 }
 
+
+/// What lakeport stored itself and cannot read back is an error naming the thing, never a
+/// default (issue 11: a job read as "running", a time as 1970, shares as "none", a secret as "no
+/// secret", a ledger entry as empty — each would misreport or lose data).
+#[tokio::test]
+async fn stored_state_that_does_not_parse_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("catalog.db").display())).await.unwrap();
+    let exec = |sql: &'static str| {
+        let db = db.clone();
+        async move { sqlx::query(sql).execute(&db).await.unwrap() }
+    };
+
+    // A job whose status lakeport never writes, then one whose start time does not parse.
+    let job = pool.start_job("c", LoadMode::Full).await.unwrap();
+    assert_eq!(pool.jobs(10).await.unwrap().len(), 1);
+    exec("UPDATE lakeport_jobs SET status = 'bogus'").await;
+    let err = pool.jobs(10).await.unwrap_err();
+    assert!(matches!(err, PoolError::Corrupt { .. }) && err.to_string().contains(&format!("job {}", job.id)) && err.to_string().contains("status"), "{err}");
+    exec("UPDATE lakeport_jobs SET status = 'failed', started_at = 'yesterday'").await;
+    let err = pool.jobs(10).await.unwrap_err().to_string();
+    assert!(err.contains(&job.id) && err.contains("'yesterday'"), "{err}");
+    exec("DELETE FROM lakeport_jobs").await;
+
+    // A pool's creation time.
+    exec("UPDATE lakeport_pools SET created_at = '' WHERE name = 'p'").await;
+    let err = pd.list_pools().await.unwrap_err().to_string();
+    assert!(err.contains("pool 'p'") && err.contains("corrupt"), "{err}");
+    exec("UPDATE lakeport_pools SET created_at = '2026-01-01T00:00:00Z'").await;
+
+    // A shares row that is not the JSON lakeport writes.
+    exec("INSERT INTO lakeport_shares (pool, connection, shares) VALUES ('p', 'lake', '[{broken')").await;
+    let err = pool.shares("lake").await.unwrap_err().to_string();
+    assert!(err.contains("shares of connection 'lake'") && err.contains("corrupt"), "{err}");
+
+    // A secret: none stored is "no secret"; one that cannot be read is an error.
+    assert!(pool.connection_secret_opt("nosecret").unwrap().is_none());
+    std::fs::create_dir_all(dir.path().join("secrets/p/unreadable.secret")).unwrap();
+    let err = pool.connection_secret_opt("unreadable").unwrap_err().to_string();
+    assert!(err.contains("'unreadable'"), "{err}");
+
+    // A ledger file whose entry lacks its version: the delta ledger is not read as if the
+    // object had an empty version (the next delta would load it again).
+    let b = batch(&[1, 2], &["a", "b"]);
+    let mut w = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    w.write("in/a.csv", &b).await.unwrap();
+    w.commit(loaded(vec![obj("in/a.csv", "e1", 2)]), "job").await.unwrap();
+    assert!(pool.ledger("t").await.unwrap().contains("in/a.csv", "e1"));
+    let ledger_file = lakeport_testkit::files_under(&dir.path().join("warehouse/p/t"))
+        .into_iter()
+        .find(|f| f.file_name().unwrap().to_string_lossy().starts_with("ledger-"))
+        .expect("a ledger file");
+    let file = std::fs::File::open(&ledger_file).unwrap();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().next().unwrap().unwrap();
+    let version = batch.schema().index_of("version").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[version] = Arc::new(StringArray::from(vec![None::<&str>]));
+    let broken = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, broken.schema(), None).unwrap();
+    writer.write(&broken).unwrap();
+    writer.close().unwrap();
+    std::fs::write(&ledger_file, out).unwrap();
+    let err = pool.ledger("t").await.unwrap_err();
+    assert!(matches!(err, PoolError::Corrupt { .. }), "{err}");
+    let err = err.to_string();
+    assert!(err.contains(&ledger_file.file_name().unwrap().to_string_lossy().to_string()) && err.contains("in/a.csv"), "{err}");
+}
+
+/// The `TableCommitter` contract (commit.rs), through the pool: a commit built on a table state
+/// that another commit replaced meets a conflict (kind Conflict, retryable) and publishes
+/// nothing; so does the second of two loads creating the same table; schema changes are checked
+/// the same way. The winner's rows, schema and ledger are what readers see.
+#[tokio::test]
+async fn a_commit_built_on_an_old_table_state_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let b = batch(&[1, 2], &["a", "b"]);
+
+    // Two loads create the same table: the first commit creates it, the second conflicts.
+    let mut first = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    let mut second = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    first.write("a.csv", &b).await.unwrap();
+    second.write("b.csv", &batch(&[9], &["z"])).await.unwrap();
+    first.commit(loaded(vec![obj("a.csv", "1", 2)]), "j1").await.unwrap();
+    let err = second.commit(loaded(vec![obj("b.csv", "1", 1)]), "j2").await.unwrap_err();
+    assert!(matches!(err, PoolError::CommitConflict(_)) && err.kind().is_retryable(), "{err}");
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 3);
+
+    // Two deltas begun on the same snapshot: the second one's requirements no longer hold.
+    let mut d1 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    let mut d2 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    d1.write("c.csv", &batch(&[10], &["c"])).await.unwrap();
+    d2.write("d.csv", &batch(&[100], &["d"])).await.unwrap();
+    d1.commit(loaded(vec![obj("c.csv", "1", 1)]), "j3").await.unwrap();
+    assert!(matches!(d2.commit(loaded(vec![obj("d.csv", "1", 1)]), "j4").await, Err(PoolError::CommitConflict(_))));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 13);
+    let ledger = pool.ledger("t").await.unwrap();
+    assert!(ledger.contains("c.csv", "1") && !ledger.objects.contains_key("d.csv"));
+
+    // A delta that widens the schema, begun before another delta committed: a conflict too, and
+    // the table keeps its schema.
+    let wide = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("extra", DataType::Utf8, true),
+    ]));
+    let wide_batch = RecordBatch::try_new(wide.clone(), vec![Arc::new(Int64Array::from(vec![5])), Arc::new(StringArray::from(vec!["e"])), Arc::new(StringArray::from(vec!["x"]))]).unwrap();
+    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
+    let mut plain = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    evolving.write("e.csv", &wide_batch).await.unwrap();
+    plain.write("f.csv", &batch(&[1000], &["f"])).await.unwrap();
+    plain.commit(loaded(vec![obj("f.csv", "1", 1)]), "j5").await.unwrap();
+    assert!(matches!(evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j6").await, Err(PoolError::CommitConflict(_))));
+    assert_eq!(pool.query("SELECT * FROM t").await.unwrap().schema.fields().len(), 2, "no new column");
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 1013);
+
+    // Begun again on the new state, the same evolution commits, with its new column.
+    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
+    evolving.write("e.csv", &wide_batch).await.unwrap();
+    evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j7").await.unwrap();
+    assert_eq!(count(&pool, "SELECT count(extra) FROM t").await, 1);
+    assert_eq!(pool.table("t").await.unwrap().rows, 5);
+}

@@ -73,7 +73,7 @@ async fn every_statement_that_changes_something_is_refused_and_changes_nothing()
         ("CREATE SCHEMA other".into(), "CREATE SCHEMA", "query"),
         ("CREATE DATABASE other".into(), "CREATE DATABASE", "query"),
         (format!("CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '{}'", "/etc/passwd"), "CREATE EXTERNAL TABLE", "connection"),
-        (format!("CREATE EXTERNAL TABLE e2 STORED AS CSV LOCATION 's3://bucket/x.csv'"), "CREATE EXTERNAL TABLE", "connection"),
+        ("CREATE EXTERNAL TABLE e2 STORED AS CSV LOCATION 's3://bucket/x.csv'".into(), "CREATE EXTERNAL TABLE", "connection"),
         ("DROP TABLE orders".into(), "DROP TABLE", "lakeport table drop"),
         ("DROP TABLE IF EXISTS orders".into(), "DROP TABLE", "lakeport table drop"),
         ("DROP VIEW IF EXISTS v".into(), "DROP VIEW", "query"),

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, ApiError};
+use lakeport_core::ErrorKind;
 use crate::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -102,7 +103,7 @@ pub fn router(state: AppState) -> Router {
 fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
     tracing::error!(%message, "a request handler panicked");
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error (a bug in lakeport; please report it): {message}")).into_response()
+    ApiError::of_kind(ErrorKind::Internal, format!("internal error (a bug in lakeport; please report it): {message}")).into_response()
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -142,7 +143,7 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
         }
     };
     let Some(caller) = caller else {
-        return ApiError(StatusCode::UNAUTHORIZED, "missing or wrong API token (send it as `Authorization: Bearer <token>`)".into()).into_response();
+        return ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong API token (send it as `Authorization: Bearer <token>`)").into_response();
     };
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
     if scope_needed(request.method(), &route) == TokenScope::Admin && caller.scope != TokenScope::Admin {
@@ -152,7 +153,7 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
             request.method(),
             route
         );
-        return ApiError(StatusCode::FORBIDDEN, message).into_response();
+        return ApiError::new(StatusCode::FORBIDDEN, message).into_response();
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
@@ -193,16 +194,16 @@ async fn drop_pool(State(s): State<AppState>, Path(p): Path<String>) -> ApiResul
 }
 
 /// A connection as the API shows it: its settings, whether a secret is stored — never the secret.
-fn connection_json(pool: &Pool, c: &Connection) -> Value {
+fn connection_json(pool: &Pool, c: &Connection) -> ApiResult<Value> {
     let mut v = json!(c);
-    v["has_secret"] = json!(pool.connection_secret_opt(&c.name).is_some());
-    v
+    v["has_secret"] = json!(pool.connection_secret_opt(&c.name)?.is_some());
+    Ok(v)
 }
 
 async fn list_connections(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
     let pool = pool(&s, &p).await?;
     let conns = pool.connections().await?;
-    Ok(Json(Value::Array(conns.iter().map(|c| connection_json(&pool, c)).collect())))
+    Ok(Json(Value::Array(conns.iter().map(|c| connection_json(&pool, c)).collect::<ApiResult<_>>()?)))
 }
 
 #[derive(Deserialize)]
@@ -219,7 +220,7 @@ async fn add_connection(State(s): State<AppState>, Path(p): Path<String>, Json(b
     let status = if outcome.saved { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut v = json!(outcome);
     if let Some(c) = &outcome.connection {
-        v["connection"] = connection_json(&pool, c);
+        v["connection"] = connection_json(&pool, c)?;
     }
     Ok((status, Json(v)))
 }
@@ -240,7 +241,7 @@ async fn test_unsaved(State(s): State<AppState>, Path(p): Path<String>, Json(bod
 async fn get_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     let pool = pool(&s, &p).await?;
     let c = pool.connection(&name).await?;
-    Ok(Json(connection_json(&pool, &c)))
+    Ok(Json(connection_json(&pool, &c)?))
 }
 
 async fn remove_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
@@ -411,7 +412,7 @@ async fn find_job(s: &AppState, id: &str) -> ApiResult<(Pool, lakeport_pool::Job
             return Ok((p, job));
         }
     }
-    Err(ApiError(StatusCode::NOT_FOUND, format!("no run {id}")))
+    Err(ApiError::of_kind(ErrorKind::NotFound, format!("no run {id}")))
 }
 
 async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -434,7 +435,7 @@ async fn cancel_run(State(s): State<AppState>, Path(id): Path<String>, Extension
 /// definition, the job's mode); a one-off job its recorded request.
 async fn rerun(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
     let (pool, job) = find_job(&s, &id).await?;
-    let cannot = |why: &str| ApiError(StatusCode::UNPROCESSABLE_ENTITY, format!("job {id} cannot be re-run: {why}"));
+    let cannot = |why: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("job {id} cannot be re-run: {why}"));
     let mode: Option<lakeport_pool::LoadMode> = serde_json::from_value(json!(job.mode)).ok();
     let Some(mode) = mode else { return Err(cannot(&format!("it is a {} job, not an extraction", job.mode))) };
     if let Some(origin) = &job.origin {
@@ -499,8 +500,8 @@ async fn run_sql(state: &AppState, pool: &Pool, sql: &str) -> ApiResult<Value> {
     let result = pool.query_with(sql, &state.limits).await?;
     let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
     // Decimals as exact strings, nulls as null (lakeport_pool::rows_json).
-    let buf = lakeport_pool::rows_json(&result.batches).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let rows: Value = serde_json::from_slice(&buf).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let buf = lakeport_pool::rows_json(&result.batches).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
+    let rows: Value = serde_json::from_slice(&buf).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
     Ok(json!({ "columns": columns, "rows": rows, "row_count": result.num_rows(), "truncated": result.truncated, "max_rows": state.limits.max_rows }))
 }
 

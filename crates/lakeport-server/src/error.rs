@@ -1,64 +1,74 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use lakeport_core::CoreError;
+use lakeport_core::{CoreError, ErrorKind};
 use lakeport_extract::ExtractError;
 use lakeport_pool::PoolError;
 
-/// An API error: a status and a message for people. Messages come from the library errors, which
-/// never carry secrets.
+/// An API error: a status, the error's kind and a message for people. Messages come from the
+/// library errors, which never carry secrets. The body is `{"error": message, "kind": kind}`
+/// (`kind` as in [`ErrorKind`], snake_case; absent for the API's own authentication errors).
 #[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub String);
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: Option<ErrorKind>,
+    pub message: String,
+}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+impl ApiError {
+    /// An error with an explicit status (the API's own checks: authentication, request shape).
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, kind: None, message: message.into() }
+    }
+
+    /// An error of a kind; its status is [`status_of`]'s.
+    pub fn of_kind(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+        ApiError { status: status_of(kind), kind: Some(kind), message: message.into() }
     }
 }
 
-fn pool_status(e: &PoolError) -> StatusCode {
-    match e {
-        PoolError::NoSuchPool(_) | PoolError::NoSuchConnection { .. } | PoolError::NoSuchTable { .. } | PoolError::NoSuchExtraction { .. } | PoolError::NoSuchJob { .. } => StatusCode::NOT_FOUND,
-        PoolError::PoolExists(_) | PoolError::ConnectionExists { .. } | PoolError::CommitConflict(_) | PoolError::ExtractionExists { .. } | PoolError::ExtractionRunning { .. } | PoolError::TableBusy { .. } => StatusCode::CONFLICT,
-        PoolError::NoSuchToken(_) => StatusCode::NOT_FOUND,
-        PoolError::InvalidName(_) | PoolError::SchemaDrift { .. } | PoolError::UnsupportedType { .. } | PoolError::Query(_) | PoolError::ReadOnlySql { .. } => {
-            StatusCode::BAD_REQUEST
-        }
-        // A well-formed query that needs more than the server allows.
-        PoolError::QueryMemory { .. } | PoolError::QueryTimeout { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+/// The one place where error kinds become HTTP statuses. `Denied` and `Unavailable` are 502: the
+/// caller's request was fine and authorised, a service lakeport talks to (S3, a catalog, STS)
+/// refused it or failed — a 401/403 here would read as the API token's fault.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Exists | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Denied | ErrorKind::Unavailable => StatusCode::BAD_GATEWAY,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.kind {
+            Some(kind) => serde_json::json!({ "error": self.message, "kind": kind }),
+            None => serde_json::json!({ "error": self.message }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
 impl From<PoolError> for ApiError {
     fn from(e: PoolError) -> Self {
-        ApiError(pool_status(&e), e.to_string())
+        ApiError::of_kind(e.kind(), e.to_string())
     }
 }
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        let status = match &e {
-            CoreError::Pool(p) => pool_status(p),
-            CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
-            CoreError::Conflict(_) | CoreError::Stopped(_) => StatusCode::CONFLICT,
-            CoreError::Source(lakeport_source::SourceError::InvalidConfig(_)) => StatusCode::BAD_REQUEST,
-            CoreError::ZeroCopy(lakeport_zerocopy::ZeroCopyError::InvalidConfig(_)) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        ApiError(status, e.to_string())
+        ApiError::of_kind(e.kind(), e.to_string())
     }
 }
 
 impl From<ExtractError> for ApiError {
     fn from(e: ExtractError) -> Self {
-        match e {
-            ExtractError::Pool(p) => p.into(),
-            other => ApiError(StatusCode::BAD_REQUEST, other.to_string()),
-        }
+        ApiError::of_kind(e.kind(), e.to_string())
     }
 }
 
 pub fn bad_request(m: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, m.into())
+    ApiError::of_kind(ErrorKind::Invalid, m)
 }

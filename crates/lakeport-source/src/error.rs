@@ -1,3 +1,5 @@
+use lakeport_error::ErrorKind;
+
 /// Errors of the source side. Messages name the bucket/key involved and never contain secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -11,7 +13,8 @@ pub enum SourceError {
         key: String,
         message: String,
         #[source]
-        source: object_store::Error,
+        /// Boxed: object_store's error is large, and every `Result` of this crate carries it.
+        source: Box<object_store::Error>,
     },
 
     /// S3 answered a request lakeport signs itself (the listing) with an error status.
@@ -39,13 +42,28 @@ impl SourceError {
             bucket: bucket.to_string(),
             key: key.to_string(),
             message: describe_store_error(&source),
-            source,
+            source: Box::new(source),
+        }
+    }
+
+    /// What kind of failure this is, from object_store's error variant
+    /// ([`ErrorKind::of_object_store`]) or S3's HTTP status (never from message text).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SourceError::InvalidConfig(_) | SourceError::Unaddressable { .. } => ErrorKind::Invalid,
+            SourceError::Store { source, .. } => ErrorKind::of_object_store(source),
+            SourceError::S3 { status, .. } => ErrorKind::from_http_status(*status).unwrap_or(ErrorKind::Unavailable),
+            SourceError::BadListing { .. } | SourceError::Http { .. } => ErrorKind::Unavailable,
         }
     }
 
     /// True when the object does not exist (any more).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, SourceError::Store { source: object_store::Error::NotFound { .. }, .. } | SourceError::S3 { status: 404, .. })
+        match self {
+            SourceError::Store { source, .. } => matches!(**source, object_store::Error::NotFound { .. }),
+            SourceError::S3 { status, .. } => *status == 404,
+            _ => false,
+        }
     }
 }
 

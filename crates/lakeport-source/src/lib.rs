@@ -16,6 +16,7 @@ mod store;
 
 pub use config::{S3Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
 pub use error::SourceError;
+pub use lakeport_error::ErrorKind;
 pub use secret::Secret;
 pub use signed::{describe_reqwest_error, xml_tag, SignedClient, SignedResponse};
 pub use store::{ObjectInfo, S3Source};

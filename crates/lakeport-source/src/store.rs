@@ -43,11 +43,20 @@ impl ObjectInfo {
 #[derive(Clone)]
 pub struct S3Source {
     store: Arc<dyn ObjectStore>,
-    /// How `store` was built (sharing its connection pool): stores for keys `store` cannot
-    /// address are built from it.
-    builder: AmazonS3Builder,
-    signed: SignedClient,
+    access: Access,
     config: S3Config,
+}
+
+/// How keys are listed and addressed.
+#[derive(Clone)]
+enum Access {
+    /// S3 itself: listings signed by lakeport (keys exactly as stored), keys that object_store's
+    /// `Path` cannot hold through stores of their own built from `builder` (sharing the
+    /// connection pool).
+    S3 { builder: Box<AmazonS3Builder>, signed: SignedClient },
+    /// Any other [`ObjectStore`] ([`S3Source::from_store`]): listed through its own `list`;
+    /// its keys are its `Path`s.
+    Store,
 }
 
 /// Hands every object_store client of one source the same HTTP client (one connection pool).
@@ -111,7 +120,27 @@ impl S3Source {
         signing.access_key_id = config.access_key_id.trim().to_string();
         signing.region = config.region.trim().to_string();
         let signed = SignedClient::new(&signing, secret, None)?;
-        Ok(S3Source { store: Arc::new(store), builder, signed, config: config.clone() })
+        Ok(S3Source { store: Arc::new(store), access: Access::S3 { builder: Box::new(builder), signed }, config: config.clone() })
+    }
+
+    /// A source over any object_store backend, named `bucket` in messages: the in-process seam
+    /// (tests run the extract orchestration on `InMemory`), or a store lakeport does not build
+    /// itself. Listing goes through the store's own `list`, so keys are what its `Path` can hold
+    /// (no empty, `.` or `..` segments, no trailing `/`); others are
+    /// [`SourceError::Unaddressable`]. Reads use the store as given (its retries, its limits).
+    pub fn from_store(bucket: &str, store: Arc<dyn ObjectStore>) -> S3Source {
+        let config = S3Config {
+            region: String::new(),
+            bucket: bucket.to_string(),
+            access_key_id: String::new(),
+            endpoint: None,
+            path_style: false,
+            allow_http: false,
+            allow_http_anywhere: false,
+            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            max_retries: crate::config::DEFAULT_MAX_RETRIES,
+        };
+        S3Source { store, access: Access::Store, config }
     }
 
     pub fn config(&self) -> &S3Config {
@@ -127,7 +156,15 @@ impl S3Source {
     /// (`""` is the whole bucket). Folder markers (keys ending in `/`, usually zero-byte) are
     /// listed like any object: the caller decides what to skip, and says so.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, SourceError> {
-        let mut out = list_objects(&self.signed, &self.config, &folder_prefix(prefix), false).await?.objects;
+        let prefix = folder_prefix(prefix);
+        let mut out = match &self.access {
+            Access::S3 { signed, .. } => list_objects(signed, &self.config, &prefix, false).await?.objects,
+            Access::Store => {
+                let path = self.store_prefix(&prefix)?;
+                let listed: Vec<object_store::ObjectMeta> = self.store.list(path.as_ref()).try_collect().await.map_err(|e| SourceError::store("list", &self.config.bucket, &prefix, e))?;
+                listed.into_iter().map(object_info).collect()
+            }
+        };
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
@@ -135,8 +172,31 @@ impl S3Source {
     /// One level below the folder `prefix` (as in [`S3Source::list`]): the sub-folders (common
     /// prefixes, each ending in `/`) and the objects, keys as stored.
     pub async fn list_level(&self, prefix: &str) -> Result<(Vec<String>, Vec<ObjectInfo>), SourceError> {
-        let listing = list_objects(&self.signed, &self.config, &folder_prefix(prefix), true).await?;
-        Ok((listing.prefixes, listing.objects))
+        let prefix = folder_prefix(prefix);
+        match &self.access {
+            Access::S3 { signed, .. } => {
+                let listing = list_objects(signed, &self.config, &prefix, true).await?;
+                Ok((listing.prefixes, listing.objects))
+            }
+            Access::Store => {
+                let path = self.store_prefix(&prefix)?;
+                let listing = self.store.list_with_delimiter(path.as_ref()).await.map_err(|e| SourceError::store("list", &self.config.bucket, &prefix, e))?;
+                let prefixes = listing.common_prefixes.iter().map(|p| format!("{p}/")).collect();
+                Ok((prefixes, listing.objects.into_iter().map(object_info).collect()))
+            }
+        }
+    }
+
+    /// A folder prefix as the store's `Path` (`None` for the whole store).
+    fn store_prefix(&self, prefix: &str) -> Result<Option<Path>, SourceError> {
+        let trimmed = prefix.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        match Path::parse(trimmed) {
+            Ok(p) if p.as_ref() == trimmed => Ok(Some(p)),
+            _ => Err(SourceError::Unaddressable { bucket: self.config.bucket.clone(), key: prefix.to_string(), reason: "this store cannot list a folder of that name".into() }),
+        }
     }
 
     /// HEAD one object.
@@ -183,11 +243,13 @@ impl S3Source {
         }
         let unaddressable = |reason: String| SourceError::Unaddressable { bucket: self.config.bucket.clone(), key: key.to_string(), reason };
         Self::addressable(key).map_err(unaddressable)?;
+        let Access::S3 { builder, .. } = &self.access else {
+            return Err(unaddressable("this store has no object of such a name".into()));
+        };
         let (dir, name) = key.rsplit_once('/').expect("addressable keys have a '/'");
         let path = Path::from_iter([PathPart::parse(name).expect("checked by addressable")]);
         let endpoint = format!("{}{}", self.config.bucket_url()?.as_str(), uri_encode(dir));
-        let store = self
-            .builder
+        let store = builder
             .clone()
             .with_virtual_hosted_style_request(true)
             .with_endpoint(endpoint)
@@ -221,6 +283,10 @@ impl S3Source {
         }
         Ok(())
     }
+}
+
+fn object_info(m: object_store::ObjectMeta) -> ObjectInfo {
+    ObjectInfo { key: m.location.to_string(), size: m.size, etag: m.e_tag, last_modified: m.last_modified }
 }
 
 /// The prefix of a folder as S3 lists it: no leading `/` (as typed: `/raw` means `raw/`), one

@@ -1,3 +1,5 @@
+use lakeport_error::ErrorKind;
+
 /// Errors of zero-copy connections. Messages never contain secrets or session tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum ZeroCopyError {
@@ -19,6 +21,17 @@ pub enum ZeroCopyError {
 }
 
 impl ZeroCopyError {
+    /// What kind of failure this is, from the variant (and iceberg's own kind).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ZeroCopyError::InvalidConfig(_) => ErrorKind::Invalid,
+            ZeroCopyError::Denied { .. } | ZeroCopyError::AssumeRole { .. } => ErrorKind::Denied,
+            ZeroCopyError::NoSuchTable(_) | ZeroCopyError::NoSuchNamespace(_) => ErrorKind::NotFound,
+            ZeroCopyError::Request { .. } => ErrorKind::Unavailable,
+            ZeroCopyError::Iceberg(e) => ErrorKind::of_iceberg(e),
+        }
+    }
+
     /// The IAM permission whose absence caused this error, if that is what happened.
     pub fn missing_permission(&self) -> Option<&'static str> {
         match self {

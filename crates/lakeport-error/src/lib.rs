@@ -1,0 +1,92 @@
+//! The kinds of error every lakeport crate sorts its errors into.
+//!
+//! Each library crate keeps its own typed error (thiserror) with messages for people; each of
+//! those errors also says which [`ErrorKind`] it is, decided from the libraries' own variants
+//! (object_store's `Error`, an HTTP status, sqlx's and iceberg's error kinds) and never from
+//! message text. Callers match on the kind: the HTTP server maps kinds to status codes in one
+//! place, retry loops retry what [`ErrorKind::is_retryable`] says, the CLI picks its exit code.
+//!
+//! Modelled on iceberg-rust's `ErrorKind` + retryable flag and on object_store's typed `Error`
+//! (`NotFound`, `AlreadyExists`, `Precondition`, `PermissionDenied`, …).
+
+use serde::Serialize;
+
+/// What went wrong, in the terms a caller acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The named thing (pool, connection, table, object, job, share…) does not exist.
+    NotFound,
+    /// Something of that name exists already.
+    Exists,
+    /// Another operation got there first (a commit conflict, a run holding the table); the same
+    /// request may succeed once the other has finished.
+    Conflict,
+    /// The request or the input is wrong (a bad setting, an unreadable file, a query that does not
+    /// plan, data that does not fit the table): repeating it unchanged fails the same way.
+    Invalid,
+    /// The credentials lack a permission, or were refused.
+    Denied,
+    /// A service lakeport talks to (S3, a catalog, STS) could not be reached or failed on its
+    /// side (timeouts, connection errors, HTTP 5xx); a later try may succeed.
+    Unavailable,
+    /// A well-formed request that needs more than the configured limits allow (a query's
+    /// memory budget or time limit): narrowing the request or raising the limit helps.
+    LimitExceeded,
+    /// lakeport's own state is broken (a corrupt catalog row or ledger file) or a bug was hit.
+    Internal,
+}
+
+impl ErrorKind {
+    /// True for kinds where the same request may succeed later without any change:
+    /// [`ErrorKind::Conflict`] and [`ErrorKind::Unavailable`].
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Conflict | ErrorKind::Unavailable)
+    }
+
+    /// The kind an HTTP error status stands for (RFC 9110 §15): 404 not found, 409/412
+    /// conflict, 401/403 denied, 408/429/5xx unavailable, other 4xx invalid. `None` for a status
+    /// that is not an error (below 400).
+    pub fn from_http_status(status: u16) -> Option<ErrorKind> {
+        Some(match status {
+            0..=399 => return None,
+            404 | 410 => ErrorKind::NotFound,
+            409 | 412 => ErrorKind::Conflict,
+            401 | 403 => ErrorKind::Denied,
+            408 | 429 => ErrorKind::Unavailable,
+            400..=499 => ErrorKind::Invalid,
+            _ => ErrorKind::Unavailable,
+        })
+    }
+
+    /// The kind of an object_store (0.13) error, from its variant. object_store turns 404, 403,
+    /// 401, 412 and 304 answers into variants of their own; what it reports as `Generic` is a
+    /// transport failure or a 5xx answer after its retries, hence [`ErrorKind::Unavailable`].
+    #[cfg(feature = "object_store")]
+    pub fn of_object_store(err: &object_store::Error) -> ErrorKind {
+        use object_store::Error as E;
+        match err {
+            E::NotFound { .. } => ErrorKind::NotFound,
+            E::AlreadyExists { .. } => ErrorKind::Exists,
+            E::Precondition { .. } | E::NotModified { .. } => ErrorKind::Conflict,
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => ErrorKind::Denied,
+            E::InvalidPath { .. } | E::UnknownConfigurationKey { .. } | E::NotSupported { .. } | E::NotImplemented { .. } => ErrorKind::Invalid,
+            E::JoinError { .. } => ErrorKind::Internal,
+            _ => ErrorKind::Unavailable,
+        }
+    }
+
+    /// The kind of an iceberg-rust (0.10) error, from its `ErrorKind` and `retryable` flag.
+    #[cfg(feature = "iceberg")]
+    pub fn of_iceberg(e: &iceberg::Error) -> ErrorKind {
+        use iceberg::ErrorKind as K;
+        match e.kind() {
+            K::TableNotFound | K::NamespaceNotFound => ErrorKind::NotFound,
+            K::TableAlreadyExists | K::NamespaceAlreadyExists => ErrorKind::Exists,
+            K::CatalogCommitConflicts | K::PreconditionFailed => ErrorKind::Conflict,
+            K::DataInvalid | K::FeatureUnsupported => ErrorKind::Invalid,
+            _ if e.retryable() => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
