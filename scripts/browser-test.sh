@@ -17,6 +17,15 @@ eval "$("$LAKEPORT_TEST_PYTHON" testing/sample_data.py "$LAKEPORT_TEST_S3_ENDPOI
 # A file whose values (and a column name, and a key) are HTML/JS payloads, for the console's XSS test.
 "$LAKEPORT_TEST_PYTHON" testing/hostile_data.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_BUCKET"
 export EXPECTED_DAILY_ROWS EXPECTED_DAILY_CASES EXPECTED_P2P_ROWS
+# A large folder (130 small CSV files, beyond one page of the picker) with a file lakeport does
+# not read (README.md), for the picker's paging, filter, select-all and "skipped" marks.
+"$LAKEPORT_TEST_PYTHON" - "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_BUCKET" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+for i in range(130):
+    s3.put_object(Bucket=sys.argv[2], Key=f"big/part-{i:03d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
+s3.put_object(Bucket=sys.argv[2], Key="big/README.md", Body=b"# not data\n")
+PY
 "$LAKEPORT_TEST_PYTHON" testing/iceberg_fixture.py "$LAKEPORT_TEST_S3_ENDPOINT" "$BROWSER_NAMESPACE" --rows 400 >/dev/null
 POOL_DIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -77,7 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(get_run))
         .route("/pools/{pool}/jobs", get(jobs))
         .route("/pools/{pool}/tables", get(tables))
-        .route("/pools/{pool}/tables/{table}", delete(drop_table))
+        .route("/pools/{pool}/tables/{table}", get(table_details).delete(drop_table))
         .route("/pools/{pool}/tables/{table}/preview", get(preview))
         .route("/pools/{pool}/query", post(query))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { asset("text/html; charset=utf-8", include_str!("assets/index.html")) }))
         .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("assets/app.js")) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("assets/app.css")) }))
+        .route("/favicon.svg", get(|| async { asset("image/svg+xml", include_str!("assets/favicon.svg")) }))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         // Queries turn their own panics into errors (PoolError::QueryPanicked); this is the net
         // for every other handler: the request gets a 500 answer and the server goes on.
@@ -448,6 +449,37 @@ async fn query(State(s): State<AppState>, Path(p): Path<String>, Json(body): Jso
     Ok(Json(run_sql(&s, &pool(&s, &p).await?, &body.sql).await?))
 }
 
+/// One extracted table for its console page: the table list's entry, its columns in table order
+/// (`{name, type, nullable}`; `type` as Arrow names it) and the source objects its current
+/// snapshot holds rows of (`files`: `{key, size, modified, rows}`, size in bytes, modified UTC).
+/// When the table's history no longer says what it was loaded from, `files` is null and
+/// `files_note` says why. 404 for an unknown table.
+async fn table_details(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    validate_identifier("table", &table)?;
+    let pool = pool(&s, &p).await?;
+    let mut v = json!(pool.table(&table).await?);
+    let columns: Vec<Value> = match pool.table_schema(&table).await? {
+        Some(schema) => schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable() })).collect(),
+        None => Vec::new(),
+    };
+    v["columns"] = json!(columns);
+    match pool.ledger(&table).await {
+        Ok(ledger) => {
+            let files: Vec<Value> = ledger
+                .objects
+                .values()
+                .map(|o| json!({ "key": o.key, "size": o.size, "modified": chrono::DateTime::from_timestamp_millis(o.modified_ms), "rows": o.rows }))
+                .collect();
+            v["files"] = json!(files);
+        }
+        Err(e) => {
+            v["files"] = Value::Null;
+            v["files_note"] = json!(e.to_string());
+        }
+    }
+    Ok(Json(v))
+}
+
 /// Drops a table (its data files go, as `pool vacuum` would remove them; recorded in the job
 /// history). 409 while a run loads the table.
 async fn drop_table(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
@@ -491,7 +523,7 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },
         "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
         "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
-        "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
+        "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "get": op("One extracted table: rows, data_files, snapshots, last_load, last_mode, location, columns [{name, type, nullable}] in table order, files [{key, size, modified, rows}] the current snapshot holds rows of (null with files_note when unknown)"), "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
         "/api/pools/{pool}/tables/{table}/preview": { "parameters": [p("pool"), p("table"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("The first rows of a table") },
         "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run read-only SQL (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW; anything else is 400) within the server's memory budget and time limit (422 beyond them): {sql} → {columns, rows, row_count, truncated, max_rows}") }
     });

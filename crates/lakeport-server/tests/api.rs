@@ -186,6 +186,40 @@ async fn connections_extractions_tables_and_query_over_the_api() {
     }
 }
 
+/// The console's table page: the table's columns in the file's order with their types, and the
+/// source objects its current snapshot holds rows of (after a delta, both files).
+#[tokio::test]
+async fn table_details_give_columns_in_order_and_source_files() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("apitable").await;
+    bucket.put("in/b.csv", "zeta,alpha,when\n1,x,2024-01-02T03:04:05Z\n2,y,2024-01-03T03:04:05Z\n").await;
+    let s = start().await;
+    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
+    let (key, secret) = s3.user("reader");
+    let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
+    assert_eq!(s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
+    let load = |mode: &'static str| s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": mode, "items": [{ "type": "folder", "prefix": "in/", "table": "t" }] }));
+    let (_, run) = load("full").await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    bucket.put("in/c.csv", "zeta,alpha,when\n3,z,2024-01-04T03:04:05Z\n").await;
+    let (_, run) = load("delta").await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+
+    let (st, t) = s.get("/api/pools/p1/tables/t").await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!((t["name"].as_str(), t["rows"].as_u64(), t["snapshots"].as_u64()), (Some("t"), Some(3), Some(2)), "{t}");
+    let columns: Vec<(&str, &str)> = t["columns"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap())).collect();
+    assert_eq!(columns.iter().map(|c| c.0).collect::<Vec<_>>(), vec!["zeta", "alpha", "when"], "file order, not sorted");
+    assert_eq!((columns[0].1, columns[1].1), ("Int64", "Utf8"));
+    assert!(columns[2].1.starts_with("Timestamp"), "{columns:?}");
+    let files: Vec<(&str, u64)> = t["files"].as_array().unwrap().iter().map(|f| (f["key"].as_str().unwrap(), f["rows"].as_u64().unwrap())).collect();
+    assert_eq!(files, vec![("in/b.csv", 2), ("in/c.csv", 1)]);
+    assert!(t["files"][0]["size"].as_u64().unwrap() > 20 && t["files"][0]["modified"].as_str().unwrap().starts_with("20"), "{t}");
+    // Source keys are connection business: admin only; an unknown table is 404.
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables/t", None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/pools/p1/tables/nosuch").await.0, StatusCode::NOT_FOUND);
+}
+
 async fn wait(s: &Server, id: &str) -> Value {
     for _ in 0..300 {
         let (_, r) = s.get(&format!("/api/runs/{id}")).await;
