@@ -700,6 +700,96 @@ test("runs after the runs branch: cancel, re-run a one-off job", { skip: !AFTER_
   assert.equal(await page.textContent("#run-state"), "succeeded");
 });
 
+// Point 6: options in the console's own terms; errors name the console's controls.
+test("file options in the console's terms; errors name its controls, not CLI flags", async () => {
+  await page.goto(`${URL}/#/pools/browser/connections/s3-events/at/${encodeURIComponent("opts/")}`);
+  await page.waitForSelector("input[data-key='opts/semi.csv']");
+  await page.check("input[data-key='opts/semi.csv']");
+  await page.click("#file-options summary");
+  await page.selectOption("#opt-delimiter", ";");
+  await page.fill("#opt-nulls", "NA");
+  await page.check("#header-yes");
+  await shot("file-options");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-done", { timeout: 60000 });
+  const [, q] = await apiCall("POST", "/pools/browser/query", { sql: "SELECT id, name, amount FROM semi ORDER BY id" });
+  assert.deepEqual(q.rows, [{ id: 1, name: "a", amount: null }, { id: 2, name: "b", amount: 3.5 }, { id: 3, name: "c", amount: 4 }]);
+
+  // A value that breaks the type the first rows suggested: the error names the console's controls.
+  await page.uncheck("input[data-key='opts/semi.csv']");
+  await page.check("input[data-key='opts/misfit.csv']");
+  await page.fill("#opt-infer-rows", "2");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-failed", { timeout: 60000 });
+  const error = await page.textContent("#run-failed");
+  assert.match(error, /misfit\.csv/);
+  assert.match(error, /"Rows read to infer types" \(File options\)/);
+  assert.match(error, /"Load a column as text when a value does not fit" \(File options\)/);
+  assert.doesNotMatch(error, /--[a-z]/, "no CLI flags in the console");
+  await shot("error-names-console-controls");
+  await page.check("#opt-type-fallback");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-done", { timeout: 60000 });
+  const [, m] = await apiCall("POST", "/pools/browser/query", { sql: "SELECT n FROM misfit ORDER BY n" });
+  assert.deepEqual(m.rows.map((r) => r.n), ["1", "2", "3", "x"], "the column was loaded as text");
+  // A bad option is named before anything runs.
+  await page.fill("#opt-escape", "\u00e9");
+  await page.click("#run-extraction");
+  await page.waitForSelector("#run-error");
+  assert.match(await page.textContent("#run-error"), /^Escape character \(File options\): give one ASCII character/);
+});
+
+// Point 6: the zero-copy role path shows lakeport's principal, the External ID and the trust policy.
+test("zero-copy role path: lakeport's principal, a generated External ID and the trust policy in the form", async () => {
+  await page.goto(`${URL}/#/pools/browser/add/s3`);
+  await page.waitForSelector("#s3-form");
+  await page.check("#type-zerocopy");
+  assert.equal(await page.isChecked("#auth-role"), true);
+  await page.click("#advanced summary");
+  await page.fill("#sts-endpoint", S3);
+  await page.check("#allow-http");
+  await page.click("#show-trust");
+  await page.waitForSelector("#trust-policy");
+  assert.match(await page.textContent("#trust-principal"), /:user\/lakeport$/);
+  const id = await page.inputValue("#external-id");
+  assert.match(id, /^lakeport-[0-9a-f]{32}$/);
+  const policy = JSON.parse(await page.textContent("#trust-policy"));
+  assert.equal(policy.Statement[0].Condition.StringEquals["sts:ExternalId"], id);
+  assert.equal(policy.Statement[0].Principal.AWS, await page.textContent("#trust-principal"));
+  await shot("zero-copy-trust-policy");
+  // Leaving the half-filled form: confirm.
+  await page.click("#nav-integration");
+  await page.click("#leave-anyway");
+  await page.waitForSelector("#create-pool");
+});
+
+// Point 10: rotate a stored token from the console: the browser keeps working with the new one,
+// the old one is refused.
+test("token rotation from the console", async () => {
+  const old = env("LAKEPORT_ROTATE_TOKEN");
+  await page.goto(`${URL}/#token=${encodeURIComponent(old)}`);
+  await page.waitForSelector("#create-pool");
+  await page.click("#account-link");
+  await page.waitForSelector("#rotate-token");
+  await page.click("#rotate-token");
+  await page.waitForSelector("#new-token");
+  const fresh = await page.inputValue("#new-token");
+  assert.ok(fresh && fresh !== old);
+  assert.equal(await page.evaluate(() => localStorage.getItem("lakeport.token")), fresh);
+  await shot("token-rotated");
+  const status = async (t) => (await fetch(`${URL}/api/whoami`, { headers: { Authorization: `Bearer ${t}` } })).status;
+  assert.equal(await status(old), 401);
+  assert.equal(await status(fresh), 200);
+  await page.click("#nav-integration");
+  await page.waitForSelector("#create-pool");
+  // The server's --token cannot be rotated here, and the page says why.
+  await page.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
+  await page.waitForSelector("#create-pool");
+  await page.click("#account-link");
+  await page.waitForSelector("#no-rotate");
+  assert.match(await page.textContent("#no-rotate"), /--token/);
+});
+
 // Point 10: sign out (the token leaves this browser), sign in again with Enter.
 test("sign out, and sign in again with Enter", async () => {
   await page.goto(`${URL}/#/`);

@@ -56,6 +56,8 @@ async fn security_headers(mut response: Response) -> Response {
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/whoami", get(whoami))
+        .route("/token/rotate", post(rotate_token))
+        .route("/trust-policy", post(trust_policy))
         .route("/pools", get(list_pools).post(create_pool))
         .route("/pools/{pool}", delete(drop_pool))
         .route("/pools/{pool}/connections", get(list_connections).post(add_connection))
@@ -111,6 +113,8 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 struct Caller {
     scope: TokenScope,
     name: String,
+    /// A token stored in the catalog (false: the server's `--token`, kept in memory only).
+    stored: bool,
 }
 
 /// The token travels in a header (`Authorization: Bearer …` or `X-Lakeport-Token`), never in a
@@ -131,10 +135,10 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
     let caller = if given.is_empty() {
         None
     } else if explicit {
-        Some(Caller { scope: TokenScope::Admin, name: "--token".into() })
+        Some(Caller { scope: TokenScope::Admin, name: "--token".into(), stored: false })
     } else {
         match state.dir.authenticate(&given).await {
-            Ok(found) => found.map(|t| Caller { scope: t.scope, name: t.name }),
+            Ok(found) => found.map(|t| Caller { scope: t.scope, name: t.name, stored: true }),
             Err(e) => return ApiError::from(e).into_response(),
         }
     };
@@ -157,6 +161,46 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
 
 async fn whoami(Extension(caller): Extension<Caller>) -> Json<Value> {
     Json(json!({ "name": caller.name, "scope": caller.scope }))
+}
+
+/// Rotates the calling (stored) token: a new one under the same name and scope, shown in this
+/// answer only; the old one is refused from now on. The server's `--token` lives in its memory
+/// and is not rotated here (409).
+async fn rotate_token(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !caller.stored {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "this is the server's --token (kept in its memory only): restart `lakeport serve` with another one, or sign in with a stored token (`lakeport token create`) to rotate it here".into(),
+        ));
+    }
+    s.dir.revoke_token(&caller.name).await?;
+    let new = s.dir.create_token(Some(&caller.name), caller.scope).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "name": caller.name, "scope": caller.scope, "token": new.token }))))
+}
+
+#[derive(Deserialize)]
+struct TrustPolicyRequest {
+    region: String,
+    #[serde(default)]
+    sts_endpoint: Option<String>,
+    #[serde(default)]
+    allow_http: bool,
+    /// Kept when given; else a new `lakeport-<uuid>` is made.
+    #[serde(default)]
+    external_id: Option<String>,
+}
+
+/// Zero-copy with an assumed role: the IAM principal lakeport runs as (STS GetCallerIdentity of
+/// the server's own credentials), the External ID, and the trust policy the user's role needs —
+/// what `lakeport connection trust-policy` prints. 400 for bad settings, 502 when STS fails.
+async fn trust_policy(Json(body): Json<TrustPolicyRequest>) -> ApiResult<Json<Value>> {
+    let external_id = body.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).unwrap_or_else(|| format!("lakeport-{}", uuid::Uuid::new_v4().simple()));
+    let principal = lakeport_zerocopy::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| {
+        let status = if matches!(e, lakeport_zerocopy::ZeroCopyError::Request { .. }) { StatusCode::BAD_GATEWAY } else { StatusCode::BAD_REQUEST };
+        ApiError(status, e.to_string())
+    })?;
+    let policy: Value = serde_json::from_str(&lakeport_zerocopy::trust_policy(&principal, &external_id)).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({ "principal": principal, "external_id": external_id, "trust_policy": policy })))
 }
 
 async fn pool(state: &AppState, name: &str) -> ApiResult<Pool> {
@@ -523,6 +567,8 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("Job history of the pool") },
         "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
         "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
+        "/api/token/rotate": { "post": op("Rotate the calling stored token (201): {name, scope, token} — the new token, shown once; the old one is refused from now on. 409 for the server's --token") },
+        "/api/trust-policy": { "post": op("Zero-copy, assumed role: {region, sts_endpoint, allow_http, external_id} → {principal, external_id (a new lakeport-… when none given), trust_policy} for the user's IAM role") },
         "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "get": op("One extracted table: rows, data_files, snapshots, last_load, last_mode, location, columns [{name, type, nullable}] in table order, files [{key, size, modified, rows}] the current snapshot holds rows of (null with files_note when unknown)"), "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
         "/api/pools/{pool}/tables/{table}/preview": { "parameters": [p("pool"), p("table"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("The first rows of a table") },
         "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run read-only SQL (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW; anything else is 400) within the server's memory budget and time limit (422 beyond them): {sql} → {columns, rows, row_count, truncated, max_rows}") }

@@ -309,7 +309,8 @@ function s3FormHtml(conn) {
     <div id="zerocopy-fields" ${zc ? "" : "hidden"}>${field("zc-region", "AWS region", "text", v(zc ? c.region : "us-east-1"))}${field("warehouse", "Warehouse (AWS account id)", "text", v(c.warehouse))}${field("catalog-url", "Catalog URL", "text", `placeholder="https://glue.<region>.amazonaws.com/iceberg" ${v(c.catalog_url)}`)}
       ${fieldset("Authentication", radio("auth", "auth-role", "Assumed IAM role (recommended)", !zc || auth.method !== "access-key") + radio("auth", "auth-key", "Access key / secret key", zc && auth.method === "access-key"))}
       <div id="role-fields" ${zc && auth.method === "access-key" ? "hidden" : ""}>${field("role-arn", "Role ARN", "text", v(auth.role_arn))}${field("external-id", "External ID", "text", v(auth.external_id))}
-        <p class="muted">The role must trust lakeport's IAM principal with this External ID as <code>sts:ExternalId</code> condition; <code>lakeport connection trust-policy</code> prints the policy.</p></div>
+        <p class="muted" id="trust-hint">Your role must trust the IAM principal lakeport runs as, with this External ID as its <code>sts:ExternalId</code> condition. Leave the External ID empty to get a new one.</p>
+        <p><button type="button" class="secondary" id="show-trust">Show lakeport's principal and the trust policy</button></p><div id="trust" aria-live="polite"></div></div>
       <div id="key-fields" ${zc && auth.method === "access-key" ? "" : "hidden"}>${field("zc-access-key", "Access key ID", "text", v(auth.access_key_id))}${field("zc-secret", "Secret access key", "password", 'autocomplete="new-password"')}${keepNote.replace('id="secret-note"', 'id="zc-secret-note"')}</div></div>
     <details id="advanced" ${editing && (c.endpoint || c.s3_endpoint) ? "open" : ""}><summary>Advanced settings</summary>
       ${field("endpoint", "Endpoint URL (S3-compatible stores)", "text", v(c.endpoint || c.s3_endpoint))}${field("sts-endpoint", "STS endpoint (zero-copy)", "text", v(c.sts_endpoint))}
@@ -342,6 +343,18 @@ function wireS3Form(pool, conn) {
       auth: role ? { method: "assume-role", role_arn: $("role-arn").value.trim(), external_id: $("external-id").value.trim() } : { method: "access-key", access_key_id: $("zc-access-key").value.trim() },
       s3_endpoint: opt("endpoint"), s3_path_style: $("path-style").checked, sts_endpoint: opt("sts-endpoint"), allow_http: $("allow-http").checked, vended_credentials: $("vended").checked }, secret: role ? null : $("zc-secret").value };
   };
+  // The role path: lakeport's principal, the External ID (a new one when empty) and the trust
+  // policy to give the role, as `lakeport connection trust-policy` prints them.
+  $("show-trust").onclick = async () => {
+    $("trust").innerHTML = `<p class="muted">Asking STS who lakeport is…</p>`;
+    try {
+      const t = await api("POST", "/trust-policy", { region: $("zc-region").value.trim(), sts_endpoint: opt("sts-endpoint"), allow_http: $("allow-http").checked, external_id: $("external-id").value.trim() || undefined });
+      if (!$("external-id").value.trim()) { $("external-id").value = t.external_id; invalidate(); }
+      $("trust").innerHTML = `<dl class="settings"><dt>lakeport runs as</dt><dd id="trust-principal"><code>${esc(t.principal)}</code></dd><dt>External ID</dt><dd id="trust-external-id"><code>${esc(t.external_id)}</code></dd></dl>
+        <p>Give your IAM role this trust relationship, then Test Connection:</p><pre id="trust-policy" tabindex="0">${esc(JSON.stringify(t.trust_policy, null, 2))}</pre>`;
+      announce("Trust policy shown");
+    } catch (e) { if (!(e instanceof Stale)) $("trust").innerHTML = errorHtml("trust-error", consoleTerms(e.message)); }
+  };
   const showVerdicts = (report) => { $("test-result").innerHTML = renderVerdicts(report); announce(report.checks.every((c) => c.verdict !== "failed") ? "Test Connection passed" : "Test Connection failed"); };
   if (editing) {
     // PUT runs Test Connection with the new settings and saves only when it passes
@@ -370,7 +383,7 @@ function wireS3Form(pool, conn) {
       tested = report.checks.every((c) => c.verdict !== "failed");
       $("save").disabled = !tested;
       showVerdicts(report);
-    } catch (e) { if (!(e instanceof Stale)) $("test-result").innerHTML = errorHtml("test-error", e.message); }
+    } catch (e) { if (!(e instanceof Stale)) $("test-result").innerHTML = errorHtml("test-error", consoleTerms(e.message)); }
   };
   $("save").onclick = async () => {
     if (!tested) return;
@@ -449,6 +462,70 @@ function tableNameOf(key) {
   return n.slice(0, 128);
 }
 
+// File options in the console's own words (ExtractRequest.read and its neighbours).
+function fileOptionsHtml() {
+  const sel = (id, label, opts, hint = "") => `<label for="${id}">${label}</label><select id="${id}" ${hint ? `aria-describedby="${id}-hint"` : ""}>${opts.map(([v, t]) => `<option value="${esc(v)}">${esc(t)}</option>`).join("")}</select>${hint ? `<p class="muted" id="${id}-hint">${hint}</p>` : ""}`;
+  return `<details id="file-options"><summary>File options</summary>
+    ${fieldset("CSV files", fieldset("Header row", radio("header", "header-detect", "Detect", true) + radio("header", "header-yes", "First row is the header") + radio("header", "header-no", "No header (columns named column_1, column_2, …)"))
+      + sel("opt-delimiter", "Delimiter", [["", "Detect (comma, tab, semicolon or pipe)"], [",", "Comma ,"], [";", "Semicolon ;"], ["tab", "Tab"], ["|", "Pipe |"], ["other", "Other…"]])
+      + `<div id="opt-delimiter-other-box" hidden>${field("opt-delimiter-other", "Other delimiter (one character)", "text", 'maxlength="1"')}</div>`
+      + field("opt-quote", "Quote character", "text", 'maxlength="1" placeholder="&quot;" aria-describedby="opt-quote-hint"') + `<p class="muted" id="opt-quote-hint">Empty: " (tab-separated files: none).</p>`
+      + check("opt-no-quoting", "No quote character at all")
+      + field("opt-escape", "Escape character", "text", 'maxlength="1" aria-describedby="opt-escape-hint"') + `<p class="muted" id="opt-escape-hint">Empty: a quote inside quotes is doubled ("").</p>`
+      + sel("opt-encoding", "Text encoding (files without a byte order mark)", [["utf-8", "UTF-8"], ["windows-1252", "Windows-1252 (Western European, Latin-1)"], ["iso-8859-15", "ISO-8859-15 (Latin-9)"], ["utf-16le", "UTF-16 LE"], ["utf-16be", "UTF-16 BE"], ["shift_jis", "Shift JIS"], ["gbk", "GBK"], ["euc-kr", "EUC-KR"]])
+      + field("opt-nulls", "Values read as empty (NULL)", "text", 'placeholder="NA, NULL, -" aria-describedby="opt-nulls-hint"') + `<p class="muted" id="opt-nulls-hint">Separated by commas. An empty value is always empty.</p>`)}
+    ${fieldset("Column types", field("opt-infer-rows", "Rows read to infer types", "number", 'min="1" placeholder="1000"')
+      + check("opt-type-fallback", "Load a column as text when a value does not fit its inferred type (instead of failing)")
+      + field("opt-text-columns", "Text columns (always loaded as text)", "text", 'placeholder="zip_code, id" aria-describedby="opt-text-hint"') + `<p class="muted" id="opt-text-hint">Column names separated by commas.</p>`
+      + check("opt-source-columns", "Add the source file's key and modification time (_source_key, _source_modified)"))}
+    ${fieldset("Delta loads", sel("opt-schema-change", "When the schema changes", [["evolve", "Evolve the table (add columns, widen types)"], ["text", "Evolve, loading misfits into text columns as text"], ["fail", "Fail (keep the table's schema)"]])
+      + sel("opt-deleted", "Objects deleted from the source", [["keep", "Keep their rows"], ["remove", "Remove their rows (the table mirrors the folder)"]]))}</details>`;
+}
+// The options as the API takes them. Errors name the control.
+function fileOptions() {
+  const one = (id, label) => { const v = $(id).value; if (!v) return undefined; if (v.length !== 1 || v.charCodeAt(0) > 127) throw new Error(`${label} (File options): give one ASCII character, not '${v}'`); return v.charCodeAt(0); };
+  const list = (id) => $(id).value.split(",").map((x) => x.trim()).filter(Boolean);
+  const csv = {};
+  if ($("header-yes").checked) csv.has_header = true;
+  if ($("header-no").checked) csv.has_header = false;
+  const d = $("opt-delimiter").value;
+  if (d === "tab") csv.delimiter = 9; else if (d === "other") csv.delimiter = one("opt-delimiter-other", "Other delimiter"); else if (d) csv.delimiter = d.charCodeAt(0);
+  if ($("opt-no-quoting").checked) csv.no_quoting = true; else csv.quote = one("opt-quote", "Quote character");
+  csv.escape = one("opt-escape", "Escape character");
+  csv.encoding = $("opt-encoding").value;
+  csv.null_values = list("opt-nulls");
+  const read = { csv, text_columns: list("opt-text-columns") };
+  if ($("opt-infer-rows").value) {
+    const n = Number($("opt-infer-rows").value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`Rows read to infer types (File options): give a whole number of at least 1, not '${$("opt-infer-rows").value}'`);
+    read.infer_rows = n;
+  }
+  return { read, type_fallback: $("opt-type-fallback").checked, source_columns: $("opt-source-columns").checked, on_schema_change: $("opt-schema-change").value, deleted: $("opt-deleted").value };
+}
+function wireFileOptions() {
+  $("opt-delimiter").onchange = () => { $("opt-delimiter-other-box").hidden = $("opt-delimiter").value !== "other"; };
+  $("opt-no-quoting").onchange = () => { $("opt-quote").disabled = $("opt-no-quoting").checked; };
+}
+
+// Errors from the server name the CLI's flags; the console names its own controls instead.
+const CONSOLE_TERMS = [
+  [/--infer-rows/g, '"Rows read to infer types" (File options)'],
+  [/--type-fallback/g, '"Load a column as text when a value does not fit" (File options)'],
+  [/--on-schema-change (evolve|text|fail)/g, (m, v) => `"When the schema changes: ${{ evolve: "Evolve the table", text: "Evolve, loading misfits as text", fail: "Fail" }[v]}" (File options)`],
+  [/--on-schema-change/g, '"When the schema changes" (File options)'],
+  [/--allow-http-anywhere/g, "allow_http_anywhere (API and CLI only)"],
+  [/Pass --allow-http/g, 'Tick "Allow plain HTTP" (Advanced settings)'],
+  [/--allow-http/g, '"Allow plain HTTP" (Advanced settings)'],
+  [/\(--path-style\)/g, '("Path-style addressing", Advanced settings)'],
+  [/with --table/g, 'in its "Loads into table" field (What will happen)'],
+  [/--file or --folder/g, "file or folder (tick one)"],
+  [/--text-column/g, '"Text columns" (File options)'],
+  [/--null-value/g, '"Values read as empty" (File options)'],
+  [/--delimiter/g, '"Delimiter" (File options)'],
+  [/--encoding/g, '"Text encoding" (File options)'],
+];
+const consoleTerms = (message) => CONSOLE_TERMS.reduce((m, [re, to]) => m.replace(re, to), String(message ?? ""));
+
 async function viewConnection(seq, pool, name, prefix) {
   const [conn, saved, runs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections/${enc(name)}`), api("GET", `/pools/${enc(pool)}/saved-extractions`), api("GET", `/pools/${enc(pool)}/runs`)]);
   if (conn.config.type === "zero-copy") return viewZeroCopy(seq, pool, { ...conn, pool }, saved);
@@ -463,6 +540,7 @@ async function viewConnection(seq, pool, name, prefix) {
     <div id="browser-slot"></div><p id="pager" class="row"></p>
     <h3>What will happen</h3><div id="plan" aria-live="polite"><p class="muted">Nothing picked yet.</p></div>
     ${fieldset("Load mode", radio("mode", "mode-full", "Full load (replace)", true) + radio("mode", "mode-delta", "Delta load (new files only)"))}
+    ${fileOptionsHtml()}
     <p class="row"><button type="button" id="run-extraction" disabled>Run extraction</button> <button type="button" id="save-extraction" class="secondary" disabled>Save as extraction</button> <span id="picked" class="muted"></span></p></div>
     <div class="card" id="save-card" hidden><h2>Save as extraction</h2>
       <label for="x-name">Name</label><input id="x-name" type="text" aria-describedby="x-name-hint"><p class="muted" id="x-name-hint">Lowercase letters, digits and _.</p>
@@ -473,12 +551,16 @@ async function viewConnection(seq, pool, name, prefix) {
       <p><button type="button" id="x-save">Save extraction</button> <span id="x-status"></span></p></div>
     <div class="card" id="run" hidden><h2>Extraction</h2><progress id="progress" value="0" max="1" aria-label="Extraction progress"></progress><p id="run-status" aria-live="polite"></p><pre id="run-log" tabindex="0"></pre></div>`)) return;
   wireSettings(pool, conn);
+  wireFileOptions();
   const pickedItems = () => [...picks.entries()].map(([key, p]) => {
     const item = p.folder ? { type: "folder", prefix: key } : { type: "file", key };
     if (p.table && p.table !== tableNameOf(key)) item.table = p.table;
     return item;
   });
   const mode = () => $("mode-delta").checked ? "delta" : "full";
+  // The whole request: picks, load mode and the file options (checked first; a bad value is an
+  // error naming its control).
+  const request = () => ({ items: pickedItems(), mode: mode(), ...fileOptions() });
   // What will happen: a table per pick (its name editable), files inside a picked folder shown
   // as included, two picks into one table flagged.
   const refreshPicked = () => {
@@ -499,10 +581,10 @@ async function viewConnection(seq, pool, name, prefix) {
   $("save-extraction").onclick = async () => {
     $("save-card").hidden = false; $("x-columns").textContent = "Reading the files' columns…"; $("x-name").focus();
     try {
-      const tables = await api("POST", `/pools/${enc(pool)}/connections/${enc(name)}/columns`, { items: pickedItems(), mode: mode() });
+      const tables = await api("POST", `/pools/${enc(pool)}/connections/${enc(name)}/columns`, request());
       $("x-columns").innerHTML = tables.map((t) => `<table class="x-table" data-table="${esc(t.table)}"><tr><th colspan="3" scope="colgroup">Table ${esc(t.table)}</th></tr><tr><th scope="col">Load</th><th scope="col">Column</th><th scope="col">Pseudonymise</th></tr>
         ${t.columns.map(([c, type]) => `<tr><td><input type="checkbox" data-load="${esc(c)}" aria-label="Load ${esc(c)}" checked></td><td>${esc(c)} <span class="muted">${esc(typeWords(type))}</span></td><td><input type="checkbox" data-pseudo="${esc(c)}" aria-label="Pseudonymise ${esc(c)}"></td></tr>`).join("")}</table>`).join("");
-    } catch (e) { if (!(e instanceof Stale)) $("x-columns").innerHTML = errorHtml("x-columns-error", e.message); }
+    } catch (e) { if (!(e instanceof Stale)) $("x-columns").innerHTML = errorHtml("x-columns-error", consoleTerms(e.message)); }
   };
   $("save-card").addEventListener("input", () => markDirty("the new saved extraction"));
   let previewSeq = 0;
@@ -522,10 +604,11 @@ async function viewConnection(seq, pool, name, prefix) {
       return { table: t.dataset.table, columns: load.length === all.length ? [] : load, pseudonymise: [...t.querySelectorAll("input[data-pseudo]:checked")].map((c) => c.dataset.pseudo) };
     }).filter((t) => t.columns.length || t.pseudonymise.length);
     const cron = $("x-schedule").value.trim();
-    const body = { name: $("x-name").value.trim(), connection: name, request: { items: pickedItems(), mode: mode(), tables } };
+    let body;
+    try { body = { name: $("x-name").value.trim(), connection: name, request: { ...request(), tables } }; } catch (e) { $("x-status").innerHTML = `<span class="error" role="alert" id="x-save-error">${esc(e.message)}</span>`; return; }
     if (cron) body.schedule = { cron, timezone: $("x-timezone").value.trim() || undefined };
     try { await api("POST", `/pools/${enc(pool)}/saved-extractions`, body); clean(); location.hash = `#/pools/${enc(pool)}/extractions/${enc(body.name)}`; }
-    catch (e) { if (!(e instanceof Stale)) $("x-status").innerHTML = `<span class="error" role="alert" id="x-save-error">${esc(e.message)}</span>`; }
+    catch (e) { if (!(e instanceof Stale)) $("x-status").innerHTML = `<span class="error" role="alert" id="x-save-error">${esc(consoleTerms(e.message))}</span>`; }
   };
 
   // The folder listing: paged (100 a page) and filtered in the page; a ticked folder's files show
@@ -574,10 +657,10 @@ async function viewConnection(seq, pool, name, prefix) {
   $("run-extraction").onclick = async () => {
     $("run").hidden = false; $("run-status").textContent = "Starting…"; $("run-extraction").disabled = true;
     try {
-      const run = await api("POST", `/pools/${enc(pool)}/extractions`, { connection: name, items: pickedItems(), mode: mode() });
+      const run = await api("POST", `/pools/${enc(pool)}/extractions`, { connection: name, ...request() });
       $("run-status").innerHTML = `Started: <a href="#/pools/${enc(pool)}/runs/${enc(run.id)}" id="run-link">follow this run</a> (also after a reload, or in another tab).`;
       poll(run.id);
-    } catch (e) { if (!(e instanceof Stale)) { $("run-status").innerHTML = errorHtml("run-error", e.message); $("run-extraction").disabled = false; } }
+    } catch (e) { if (!(e instanceof Stale)) { $("run-status").innerHTML = errorHtml("run-error", consoleTerms(e.message)); $("run-extraction").disabled = false; } }
   };
   async function poll(id) {
     let r;
@@ -590,7 +673,7 @@ async function viewConnection(seq, pool, name, prefix) {
       $("progress").value = $("progress").max;
       $("run-status").innerHTML = `<span class="ok" id="run-done">Done: ${fmtNum(r.report.rows)} rows from ${fmtNum(r.report.files)} file(s) into ${r.report.tables.map((t) => `<a href="#/pools/${enc(pool)}/tables/${enc(t.table)}">${esc(t.table)}</a>`).join(", ")}.</span> <a href="#/pools/${enc(pool)}/jobs/${enc(r.report.job_id || r.id)}">Job details</a>`;
       announce("Extraction done");
-    } else { $("run-status").innerHTML = `<span class="error" role="alert" id="run-failed">${esc(statusWords[r.status] || r.status)}: ${esc(r.error)}</span>`; }
+    } else { $("run-status").innerHTML = `<span class="error" role="alert" id="run-failed">${esc(statusWords[r.status] || r.status)}: ${esc(consoleTerms(r.error))}</span>`; }
   }
   refreshPicked();
   await open(prefix || "");
@@ -737,7 +820,7 @@ async function viewRun(seq, pool, id) {
     const running = r.status === "running";
     $("run-card").innerHTML = `<dl class="settings"><dt>Status</dt><dd id="run-state" aria-live="polite">${esc(statusWords[r.status] || r.status)}${r.cancel_requested && running ? " (cancelling…)" : ""}</dd><dt>Started</dt><dd>${fmtTime(r.started_at)}</dd><dt>Tables</dt><dd>${esc((r.tables || []).join(", "))}</dd><dt>Progress</dt><dd>${progressText(r)}</dd></dl>
       <progress id="run-progress" max="${Math.max(r.bytes_total, 1)}" value="${running ? r.bytes_done : Math.max(r.bytes_total, 1)}" aria-label="Run progress"></progress>
-      ${r.error ? errorHtml("run-error", r.error) : ""}
+      ${r.error ? errorHtml("run-error", consoleTerms(r.error)) : ""}
       <p class="row">${running && r.live !== false ? `<button type="button" class="danger" id="cancel-run" ${r.cancel_requested ? "disabled" : ""}>Cancel run</button>` : ""}${!running ? `<a class="button secondary" id="run-job" href="#/pools/${enc(pool)}/jobs/${enc((r.report && r.report.job_id) || r.id)}">Job details</a>` : ""}</p>
       <h2>Log</h2><pre id="run-log" tabindex="0">${esc((r.log || []).join("\n"))}</pre>`;
     if ($("cancel-run")) $("cancel-run").onclick = async () => {
@@ -763,11 +846,11 @@ async function viewJob(seq, pool, id) {
   if (!render(seq, { title: `Job ${job.mode} ${job.tables.join(", ")} — ${pool}`, trail: [[pool, `#/pools/${enc(pool)}`], ["Runs", `#/pools/${enc(pool)}/runs`], ["Job"]] }, `<h1>Job: ${esc(job.mode)} ${job.mode === "drop" ? "of" : "load of"} ${esc(job.tables.join(", "))}</h1>
     <div class="card"><dl class="settings" id="job-facts"><dt>Status</dt><dd id="job-status">${esc(jobStatus(job))}</dd><dt>Connection</dt><dd>${esc(job.connection)}</dd>${job.origin ? `<dt>Saved extraction</dt><dd><a href="#/pools/${enc(pool)}/extractions/${enc(job.origin.extraction)}">${esc(job.origin.extraction)}</a> (version ${esc(job.origin.version)}, ${esc(job.origin.trigger)})</dd>` : ""}
       <dt>Started</dt><dd>${fmtTime(job.started_at)}</dd><dt>Ended</dt><dd>${fmtTime(job.ended_at)}</dd><dt>Duration</dt><dd>${esc(fmtSecs(secondsOf(job)))}</dd><dt>Files loaded</dt><dd>${fmtNum(job.files)}</dd><dt>Rows loaded</dt><dd>${fmtNum(job.rows)}</dd><dt>Bytes read</dt><dd>${fmtBytes(job.bytes)}</dd></dl>
-      ${job.error ? `<h2>Error</h2><pre class="error" id="job-error" tabindex="0">${esc(job.error)}</pre>` : ""}
+      ${job.error ? `<h2>Error</h2><pre class="error" id="job-error" tabindex="0">${esc(consoleTerms(job.error))}</pre>` : ""}
       ${job.mode !== "drop" && job.status !== "running" ? `<p><button type="button" id="rerun">Re-run</button> <span id="rerun-status" aria-live="polite"></span></p>` : ""}</div>
     ${tables.map((t) => `<div class="card job-table"><h2>Table <a href="#/pools/${enc(pool)}/tables/${enc(t.table)}">${esc(t.table)}</a>: <span class="outcome">${esc(tableOutcome(job, t))}</span></h2>
       <dl class="settings"><dt>Files loaded</dt><dd>${fmtNum(t.files_loaded ?? (t.loaded || []).length)}</dd><dt>Files unchanged</dt><dd>${fmtNum(t.unchanged)}</dd><dt>Files skipped</dt><dd>${fmtNum(skippedOf(t).length)}</dd><dt>Rows loaded</dt><dd>${fmtNum(t.rows)}</dd><dt>Rows in table after</dt><dd>${fmtNum(t.total_rows)}</dd><dt>Bytes</dt><dd>${fmtBytes(t.bytes)}</dd>${t.seconds != null ? `<dt>Duration</dt><dd>${esc(fmtSecs(t.seconds))}</dd>` : ""}</dl>
-      ${t.error ? `<pre class="error" tabindex="0">${esc(t.error)}</pre>` : ""}
+      ${t.error ? `<pre class="error" tabindex="0">${esc(consoleTerms(t.error))}</pre>` : ""}
       ${(t.loaded || []).length ? `<details><summary>Loaded files (${(t.loaded || []).length})</summary><ul>${t.loaded.map((k) => `<li><code>${esc(k)}</code></li>`).join("")}</ul></details>` : ""}
       ${skippedOf(t).length ? `<details><summary>Skipped files (${skippedOf(t).length})</summary><ul>${skippedOf(t).map((k) => `<li><code>${esc(k)}</code></li>`).join("")}</ul></details>` : ""}
       ${(t.schema_changes || []).length ? `<details open><summary>Schema changes</summary>${schemaChanges({ details: [t] })}</details>` : ""}</div>`).join("")}`)) return;
@@ -838,6 +921,27 @@ async function viewSql(seq, pool) {
   };
 }
 
+// This browser's sign-in: the token's name and scope, Sign out, and rotating a stored token (a
+// new secret under the same name; the old one stops working at once).
+function viewAccount(seq) {
+  const stored = caller.name !== "--token";
+  if (!render(seq, { title: "Your API token", trail: [["API token"]] }, `<h1>Your API token</h1>
+    <div class="card"><dl class="settings"><dt>Name</dt><dd id="token-name">${esc(caller.name)}</dd><dt>Scope</dt><dd>${esc(caller.scope)}</dd></dl>
+    <h2>Rotate</h2>${isAdmin() && stored ? `<p class="muted">Makes a new token under the same name and scope and signs this browser in with it. The old token stops working at once, everywhere it is used.</p>
+      <p><button type="button" id="rotate-token">Rotate token</button></p><div id="rotated" aria-live="polite"></div>`
+      : `<p class="muted" id="no-rotate">${stored ? "Read-only tokens are rotated by an admin (<code>lakeport token revoke</code>, then <code>lakeport token create --read-only</code>)." : "This is the server's <code>--token</code>, kept in its memory only: restart <code>lakeport serve</code> with another one, or sign in with a stored token (<code>lakeport token create</code>) to rotate it here."}</p>`}
+    <h2>Sign out</h2><p class="muted">This browser forgets the token; the token itself stays valid.</p><p><button type="button" class="secondary" id="sign-out-here">Sign out</button></p></div>`)) return;
+  $("sign-out-here").onclick = signOut;
+  if ($("rotate-token")) $("rotate-token").onclick = async () => {
+    try {
+      const t = await api("POST", "/token/rotate");
+      localStorage.setItem("lakeport.token", t.token);
+      $("rotated").innerHTML = `<p class="ok">Rotated. This browser now uses the new token. Copy it for other places that used the old one — it is shown only now:</p><label for="new-token">New token</label><input id="new-token" type="text" readonly value="${esc(t.token)}">`;
+      $("new-token").focus(); $("new-token").select();
+    } catch (e) { if (!(e instanceof Stale)) $("rotated").innerHTML = errorHtml("rotate-error", e.message); }
+  };
+}
+
 // ---- routing ----------------------------------------------------------------------------------
 
 function viewKey(parts) {
@@ -850,7 +954,7 @@ async function route(force) {
   if (!token()) return renderLogin();
   if (!caller) {
     try { caller = await api("GET", "/whoami"); } catch (e) { return showError(e); }
-    $("who").innerHTML = `<span class="muted-light">${esc(caller.name)} (${esc(caller.scope)})</span> <button type="button" class="secondary small" id="sign-out">Sign out</button>`;
+    $("who").innerHTML = `<a href="#/account" id="account-link">${esc(caller.name)} (${esc(caller.scope)})</a> <button type="button" class="secondary small" id="sign-out">Sign out</button>`;
     $("sign-out").onclick = signOut;
   }
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -861,6 +965,7 @@ async function route(force) {
   shownHash = location.hash;
   clearError();
   try {
+    if (parts[0] === "account") return viewAccount(seq);
     if (parts[0] !== "pools" || parts.length < 2) return await viewPools(seq);
     const pool = parts[1];
     if (parts.length === 2) return await viewPool(seq, pool);
