@@ -46,4 +46,5 @@ SERVE_PID=$!
 trap 'kill $SERVE_PID $S3_PID 2>/dev/null || true; wait $SERVE_PID $S3_PID 2>/dev/null || true; rm -rf "$POOL_DIR" "$S3_WORK"' EXIT
 for _ in $(seq 100); do curl -sf -o /dev/null "$LAKEPORT_URL/api/health" && break; sleep 0.1; done
 export SCREENSHOT_DIR="$ROOT/target/screenshots"
+rm -rf "$SCREENSHOT_DIR"
 cd tests/browser && node --test --test-concurrency=1 console.test.mjs

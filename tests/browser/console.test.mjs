@@ -653,11 +653,21 @@ test("runs and jobs: live run page across a reload and a second tab, job details
   assert.match(await page.textContent("#job-facts"), /Files loaded130/);
   await shot("job-details");
 
+  // The pool page follows runs without a reload: a run started meanwhile shows its table.
+  await page.goto(`${URL}/#/pools/browser`);
+  await page.waitForSelector("#tables");
+  assert.equal(await page.$("#tables a:text-is('big_live')"), null);
+  const [, live] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "full", items: [{ type: "folder", prefix: "big/", include: ["*.csv"], table: "big_live" }] });
+  await page.waitForSelector("#tables a:text-is('big_live')", { timeout: 30000 });
+  assert.equal((await waitRun(live.id)).status, "succeeded");
+  await shot("pool-page-followed-a-run");
+
   // The same delta again: nothing new, never "committed (0 rows)".
   const again = await waitRun((await load()).id);
   await page.goto(`${URL}/#/pools/browser/jobs/${again.report.job_id ?? again.id}`);
   await page.waitForSelector(".job-table");
   assert.match(await page.textContent(".job-table .outcome"), /^nothing new \(table holds 130 rows\)$/);
+  assert.equal(await page.textContent("#job-status"), "succeeded: nothing new");
   assert.doesNotMatch(await page.textContent("main"), /committed \(0 rows\)/);
   await shot("job-nothing-new");
 

@@ -173,8 +173,9 @@ function tableOutcome(job, t) {
   if (t.committed) return `committed ${fmtNum(t.rows)} rows from ${fmtNum((t.loaded || []).length)} file(s)`;
   return t.error ? "failed" : "not committed";
 }
+// A delta load that found nothing new says so (it succeeded, and loaded nothing).
 function jobStatus(j) {
-  if (j.status === "succeeded" && (j.mode === "delta") && Array.isArray(j.details) && j.details.length && j.details.every((t) => t.outcome === "nothing_new" || (!t.committed && (t.loaded || []).length === 0))) return "succeeded";
+  if (j.status === "succeeded" && j.mode === "delta" && Array.isArray(j.details) && j.details.length && j.details.every((t) => t.outcome === "nothing_new" || (!t.committed && (t.loaded || []).length === 0))) return "succeeded: nothing new";
   return statusWords[j.status] || j.status;
 }
 
@@ -270,17 +271,20 @@ async function viewPool(seq, pool) {
   $("drop-pool").onclick = async () => {
     try { await api("DELETE", `/pools/${enc(pool)}`); location.hash = "#/"; } catch (e) { showError(e); }
   };
-  // While runs go on, the page follows them: the running card, then tables and history when one ends.
-  let wasRunning = running.length;
+  // While runs go on, the page follows them: the running card, and tables and history whenever
+  // the runs changed (also a run that started and ended between two looks).
+  const signature = (rs) => rs.map((r) => `${r.id}:${r.status}:${r.rows}`).join(",");
+  let seen = signature(runs);
   every(seq, 1500, async () => {
-    const now = (await api("GET", `/pools/${enc(pool)}/runs`)).filter((r) => r.status === "running");
+    const all = await api("GET", `/pools/${enc(pool)}/runs`);
+    const now = all.filter((r) => r.status === "running");
     $("running-card").innerHTML = runningCard(pool, now);
-    if (now.length !== wasRunning || now.length) {
+    if (signature(all) !== seen) {
+      seen = signature(all);
       const [t, p] = await Promise.all([api("GET", `/pools/${enc(pool)}/tables`), jobsPage(pool, Math.max(10, jobs.length))]);
       $("tables-slot").innerHTML = tablesCard(pool, t.filter((x) => !x.kind || x.kind === "extracted"));
       jobs = p.jobs; $("jobs-slot").innerHTML = scroller("Job history", jobsTable(pool, jobs));
     }
-    wasRunning = now.length;
   });
 }
 
@@ -790,7 +794,7 @@ async function viewRuns(seq, pool) {
   const draw = async () => {
     const [runs, page] = await Promise.all([api("GET", `/pools/${enc(pool)}/runs`), jobsPage(pool, 10)]);
     const sorted = [...runs].sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
-    return { html: `${scroller("Runs", `<table id="runs"><tr><th scope="col">Started</th><th scope="col">Connection</th><th scope="col">Mode</th><th scope="col">Tables</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Rows</th></tr>${sorted.map((r) => `<tr data-run="${esc(r.id)}"><td><a href="#/pools/${enc(pool)}/runs/${enc(r.id)}">${fmtTime(r.started_at)}</a></td><td>${esc(r.connection)}</td><td>${esc(r.mode)}</td><td>${esc((r.tables || []).join(", "))}</td><td class="status">${esc(statusWords[r.status] || r.status)}</td><td>${r.status === "running" ? `<progress max="${Math.max(r.bytes_total, 1)}" value="${r.bytes_done}" aria-label="Progress of the run started ${esc(r.started_at)}"></progress> ${fmtNum(r.files_done)}/${fmtNum(r.files_total)} files` : `${fmtNum(r.files_done ?? r.files)} files`}</td><td>${fmtNum(r.rows)}</td></tr>`).join("") || `<tr><td colspan="7" class="muted">No runs since the server started.</td></tr>`}</table>`)}`, running: runs.some((r) => r.status === "running"), page };
+    return { html: `${scroller("Runs", `<table id="runs"><tr><th scope="col">Started</th><th scope="col">Connection</th><th scope="col">Mode</th><th scope="col">Tables</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Rows</th></tr>${sorted.map((r) => `<tr data-run="${esc(r.id)}"><td><a href="#/pools/${enc(pool)}/runs/${enc(r.id)}">${fmtTime(r.started_at)}</a></td><td>${esc(r.connection)}</td><td>${esc(r.mode)}</td><td>${esc((r.tables || []).join(", "))}</td><td class="status">${esc(r.status === "succeeded" && r.mode === "delta" && r.report && r.report.files === 0 ? "succeeded: nothing new" : statusWords[r.status] || r.status)}</td><td>${r.status === "running" ? `<progress max="${Math.max(r.bytes_total, 1)}" value="${r.bytes_done}" aria-label="Progress of the run started ${esc(r.started_at)}"></progress> ${fmtNum(r.files_done)}/${fmtNum(r.files_total)} files` : `${fmtNum(r.files_done ?? r.files)} files`}</td><td>${fmtNum(r.rows)}</td></tr>`).join("") || `<tr><td colspan="7" class="muted">No runs since the server started.</td></tr>`}</table>`)}`, running: runs.some((r) => r.status === "running"), page };
   };
   const first = await draw();
   if (!render(seq, { title: `Runs — ${pool}`, trail: [[pool, `#/pools/${enc(pool)}`], ["Runs"]] }, `<h1>Runs — ${esc(pool)}</h1>
