@@ -736,6 +736,7 @@ test("file options in the console's terms; errors name its controls, not CLI fla
   assert.match(error, /"Rows read to infer types" \(File options\)/);
   assert.match(error, /"Load a column as text when a value does not fit" \(File options\)/);
   assert.doesNotMatch(error, /--[a-z]/, "no CLI flags in the console");
+  assert.doesNotMatch(await page.textContent("#run-log"), /--[a-z]/, "nor in the run's log");
   await shot("error-names-console-controls");
   await page.check("#opt-type-fallback");
   await page.click("#run-extraction");

@@ -670,7 +670,7 @@ async function viewConnection(seq, pool, name, prefix) {
     let r;
     try { r = await api("GET", `/runs/${enc(id)}`); } catch (e) { if (!(e instanceof Stale)) showError(e); return; }
     $("progress").max = Math.max(r.bytes_total, 1); $("progress").value = r.bytes_done;
-    $("run-log").textContent = (r.log || []).join("\n");
+    $("run-log").textContent = consoleTerms((r.log || []).join("\n"));
     if (r.status === "running") { $("run-status").innerHTML = `Loading ${esc(r.current_table || "")}: ${progressText(r)} — <a href="#/pools/${enc(pool)}/runs/${enc(id)}" id="run-link">details</a>`; setTimeout(() => poll(id), 300); return; }
     $("run-extraction").disabled = false;
     if (r.status === "succeeded") {
@@ -826,7 +826,7 @@ async function viewRun(seq, pool, id) {
       <progress id="run-progress" max="${Math.max(r.bytes_total, 1)}" value="${running ? r.bytes_done : Math.max(r.bytes_total, 1)}" aria-label="Run progress"></progress>
       ${r.error ? errorHtml("run-error", consoleTerms(r.error)) : ""}
       <p class="row">${running && r.live !== false ? `<button type="button" class="danger" id="cancel-run" ${r.cancel_requested ? "disabled" : ""}>Cancel run</button>` : ""}${!running ? `<a class="button secondary" id="run-job" href="#/pools/${enc(pool)}/jobs/${enc((r.report && r.report.job_id) || r.id)}">Job details</a>` : ""}</p>
-      <h2>Log</h2><pre id="run-log" tabindex="0">${esc((r.log || []).join("\n"))}</pre>`;
+      <h2>Log</h2><pre id="run-log" tabindex="0">${esc(consoleTerms((r.log || []).join("\n")))}</pre>`;
     if ($("cancel-run")) $("cancel-run").onclick = async () => {
       try { await api("POST", `/runs/${enc(id)}/cancel`); announce("Cancelling: the run stops at its next checkpoint; each table keeps its old or its new snapshot"); } catch (e) { showError(e); }
     };
