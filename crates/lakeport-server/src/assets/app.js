@@ -368,7 +368,6 @@ function wireS3Form(pool, conn) {
       const s = settings();
       const body = { config: s.config };
       if (s.secret) body.secret = s.secret;
-      if (!zc()) delete body.config.concurrency;
       $("test-result").innerHTML = `<p class="muted">Testing…</p>`;
       try {
         const out = await api("PUT", `/pools/${enc(pool)}/connections/${enc(conn.name)}`, body);
