@@ -25,6 +25,9 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_a
 for i in range(130):
     s3.put_object(Bucket=sys.argv[2], Key=f"big/part-{i:03d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
 s3.put_object(Bucket=sys.argv[2], Key="big/README.md", Body=b"# not data\n")
+# A folder that takes a few seconds to load, for Cancel and a restart mid-run.
+for i in range(600):
+    s3.put_object(Bucket=sys.argv[2], Key=f"slow/part-{i:03d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
 # For the console's file options: a semicolon CSV with NA for missing values, and a file whose
 # last value does not fit the type its first rows suggest.
 s3.put_object(Bucket=sys.argv[2], Key="opts/semi.csv", Body=b"id;name;amount\n1;a;NA\n2;b;3.5\n3;c;4\n")
@@ -41,6 +44,9 @@ export LAKEPORT_READONLY_TOKEN
 # A stored admin token for the console's token rotation.
 LAKEPORT_ROTATE_TOKEN=$("$BIN" --pool-dir "$POOL_DIR" token create --name browser-rotate --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 export LAKEPORT_ROTATE_TOKEN
+# The binary, for the browser test that restarts a server of its own mid-run.
+LAKEPORT_SERVE_BIN=$(realpath "$BIN")
+export LAKEPORT_SERVE_BIN
 "$BIN" --pool-dir "$POOL_DIR" serve --listen "127.0.0.1:$PORT" --token "$LAKEPORT_API_TOKEN" > "$POOL_DIR/serve.log" 2>&1 &
 SERVE_PID=$!
 trap 'kill $SERVE_PID $S3_PID 2>/dev/null || true; wait $SERVE_PID $S3_PID 2>/dev/null || true; rm -rf "$POOL_DIR" "$S3_WORK"' EXIT

@@ -317,11 +317,11 @@ function s3FormHtml(conn) {
         <p><button type="button" class="secondary" id="show-trust">Show lakeport's principal and the trust policy</button></p><div id="trust" aria-live="polite"></div></div>
       <div id="key-fields" ${zc && auth.method === "access-key" ? "" : "hidden"}>${field("zc-access-key", "Access key ID", "text", v(auth.access_key_id))}${field("zc-secret", "Secret access key", "password", 'autocomplete="new-password"')}${keepNote.replace('id="secret-note"', 'id="zc-secret-note"')}</div></div>
     <details id="advanced" ${editing && (c.endpoint || c.s3_endpoint) ? "open" : ""}><summary>Advanced settings</summary>
-      ${field("endpoint", "Endpoint URL (S3-compatible stores)", "text", v(c.endpoint || c.s3_endpoint))}${field("sts-endpoint", "STS endpoint (zero-copy)", "text", v(c.sts_endpoint))}
+      ${field("endpoint", "Endpoint URL (S3-compatible stores)", "text", v(c.endpoint || c.s3_endpoint))}<div class="zc-only" ${zc ? "" : "hidden"}>${field("sts-endpoint", "STS endpoint", "text", v(c.sts_endpoint))}</div>
       <label class="check"><input type="checkbox" id="path-style" ${c.path_style || c.s3_path_style ? "checked" : ""}> Path-style addressing</label>
       <label class="check"><input type="checkbox" id="allow-http" ${c.allow_http ? "checked" : ""}> Allow plain HTTP (loopback only)</label>
-      <label class="check"><input type="checkbox" id="vended" ${c.vended_credentials ? "checked" : ""}> Use vended credentials (zero-copy)</label>
-      ${field("concurrency", "Request concurrency", "number", `value="${esc(c.concurrency || 8)}" min="1"`)}</details>
+      <div class="zc-only" ${zc ? "" : "hidden"}><label class="check"><input type="checkbox" id="vended" ${c.vended_credentials ? "checked" : ""}> Use the storage credentials the catalog vends</label></div>
+      <div class="extraction-only" ${zc ? "hidden" : ""}>${field("concurrency", "Request concurrency", "number", `value="${esc(c.concurrency || 8)}" min="1"`)}</div></details>
     <p class="row actions">${editing ? `<button id="save" type="submit">Test Connection and save</button><a class="button secondary" href="#/pools/${enc(conn.pool)}/connections/${enc(conn.name)}" id="cancel-edit">Cancel</a>`
       : `<button id="test-connection" type="submit" class="secondary">Test Connection</button><button id="save" type="button" disabled>Save</button>`}</p>
     <div id="test-result" aria-live="polite"></div></form>`;
@@ -336,6 +336,7 @@ function wireS3Form(pool, conn) {
   form.querySelectorAll("input").forEach((i) => i.addEventListener("input", invalidate));
   form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach((i) => i.addEventListener("change", () => {
     $("extraction-fields").hidden = zc(); $("zerocopy-fields").hidden = !zc();
+    form.querySelectorAll(".zc-only").forEach((e) => { e.hidden = !zc(); }); form.querySelectorAll(".extraction-only").forEach((e) => { e.hidden = zc(); });
     $("role-fields").hidden = !$("auth-role").checked; $("key-fields").hidden = $("auth-role").checked; invalidate();
   }));
   if (editing) { $("type-extraction").disabled = true; $("type-zerocopy").disabled = true; }
