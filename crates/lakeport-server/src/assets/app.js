@@ -243,7 +243,7 @@ async function viewPool(seq, pool) {
     render(seq, { title: pool, trail: [[pool]] }, `<h1>${esc(pool)}</h1>` + tablesCard(pool, tables));
     return;
   }
-  const [conns, allTables, page, saved, runs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections`), api("GET", `/pools/${enc(pool)}/tables`), jobsPage(pool, 10), api("GET", `/pools/${enc(pool)}/saved-extractions`), api("GET", `/pools/${enc(pool)}/runs`)]);
+  const [conns, allTables, page, saved, runs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections`), api("GET", `/pools/${enc(pool)}/tables`), jobsPage(pool, 10), api("GET", `/pools/${enc(pool)}/saved-extractions`), api("GET", `/pools/${enc(pool)}/runs?limit=20`)]);
   const tables = allTables.filter((t) => !t.kind || t.kind === "extracted");
   const shared = await sharedTables(pool, allTables, conns).catch(() => []);
   const running = runs.filter((r) => r.status === "running");
@@ -276,7 +276,7 @@ async function viewPool(seq, pool) {
   const signature = (rs) => rs.map((r) => `${r.id}:${r.status}:${r.rows}`).join(",");
   let seen = signature(runs);
   every(seq, 1500, async () => {
-    const all = await api("GET", `/pools/${enc(pool)}/runs`);
+    const all = await api("GET", `/pools/${enc(pool)}/runs?limit=20`);
     const now = all.filter((r) => r.status === "running");
     $("running-card").innerHTML = runningCard(pool, now);
     if (signature(all) !== seen) {
@@ -531,7 +531,7 @@ const CONSOLE_TERMS = [
 const consoleTerms = (message) => CONSOLE_TERMS.reduce((m, [re, to]) => m.replace(re, to), String(message ?? ""));
 
 async function viewConnection(seq, pool, name, prefix) {
-  const [conn, saved, runs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections/${enc(name)}`), api("GET", `/pools/${enc(pool)}/saved-extractions`), api("GET", `/pools/${enc(pool)}/runs`)]);
+  const [conn, saved, runs] = await Promise.all([api("GET", `/pools/${enc(pool)}/connections/${enc(name)}`), api("GET", `/pools/${enc(pool)}/saved-extractions`), api("GET", `/pools/${enc(pool)}/runs?limit=20`)]);
   if (conn.config.type === "zero-copy") return viewZeroCopy(seq, pool, { ...conn, pool }, saved);
   if (picksOf !== `${pool}/${name}`) { picks.clear(); picksOf = `${pool}/${name}`; }
   const base = `#/pools/${enc(pool)}/connections/${enc(name)}`;
@@ -792,7 +792,7 @@ async function viewShare(seq, pool, connection, namespace, table) {
 // lives in the server, so a reload, a second tab or coming back later shows the same.
 async function viewRuns(seq, pool) {
   const draw = async () => {
-    const [runs, page] = await Promise.all([api("GET", `/pools/${enc(pool)}/runs`), jobsPage(pool, 10)]);
+    const [runs, page] = await Promise.all([api("GET", `/pools/${enc(pool)}/runs?limit=20`), jobsPage(pool, 10)]);
     const sorted = [...runs].sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     return { html: `${scroller("Runs", `<table id="runs"><tr><th scope="col">Started</th><th scope="col">Connection</th><th scope="col">Mode</th><th scope="col">Tables</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Rows</th></tr>${sorted.map((r) => `<tr data-run="${esc(r.id)}"><td><a href="#/pools/${enc(pool)}/runs/${enc(r.id)}">${fmtTime(r.started_at)}</a></td><td>${esc(r.connection)}</td><td>${esc(r.mode)}</td><td>${esc((r.tables || []).join(", "))}</td><td class="status">${esc(r.status === "succeeded" && r.mode === "delta" && r.report && r.report.files === 0 ? "succeeded: nothing new" : statusWords[r.status] || r.status)}</td><td>${r.status === "running" ? `<progress max="${Math.max(r.bytes_total, 1)}" value="${r.bytes_done}" aria-label="Progress of the run started ${esc(r.started_at)}"></progress> ${fmtNum(r.files_done)}/${fmtNum(r.files_total)} files` : `${fmtNum(r.files_done ?? r.files)} files`}</td><td>${fmtNum(r.rows)}</td></tr>`).join("") || `<tr><td colspan="7" class="muted">No runs since the server started.</td></tr>`}</table>`)}`, running: runs.some((r) => r.status === "running"), page };
   };
