@@ -235,9 +235,14 @@ test("hostile values in a file are shown as text and nothing runs", async () => 
   assert.ok(names.includes(PAYLOADS.key.slice("hostile/".length)), JSON.stringify(names));
   await nothingRan("bucket browser");
   await page.check("input[data-key='hostile/payloads.csv']");
+  await nothingRan("the picker's plan");
   await page.click("#run-extraction");
   await page.waitForSelector("#run-done", { timeout: 60000 });
   await shot("hostile-extracted");
+  // The job page lists the loaded key; the table page its columns and source files.
+  await page.click("#run-status a:text-is('Job details')");
+  await page.waitForSelector(".job-table");
+  await nothingRan("job page");
 
   const cells = async () => page.$$eval("#result tr", (trs) => trs.slice(1).map((tr) => [...tr.cells].map((c) => c.textContent)));
   await page.goto(`${URL}/#/pools/browser/tables/payloads`);

@@ -215,6 +215,13 @@ async fn table_details_give_columns_in_order_and_source_files() {
     let files: Vec<(&str, u64)> = t["files"].as_array().unwrap().iter().map(|f| (f["key"].as_str().unwrap(), f["rows"].as_u64().unwrap())).collect();
     assert_eq!(files, vec![("in/b.csv", 2), ("in/c.csv", 1)]);
     assert!(t["files"][0]["size"].as_u64().unwrap() > 20 && t["files"][0]["modified"].as_str().unwrap().starts_with("20"), "{t}");
+    // JSON too: the columns in the order of the records' keys, not sorted.
+    bucket.put("j/a.ndjson", "{\"zeta\": 1, \"alpha\": \"x\", \"mid\": true}\n").await;
+    let (_, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "full", "items": [{ "type": "folder", "prefix": "j/", "table": "j" }] })).await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    let (_, j) = s.get("/api/pools/p1/tables/j").await;
+    let names: Vec<&str> = j["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["zeta", "alpha", "mid"], "{j}");
     // Source keys are connection business: admin only; an unknown table is 404.
     assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables/t", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(s.get("/api/pools/p1/tables/nosuch").await.0, StatusCode::NOT_FOUND);
