@@ -258,7 +258,7 @@ async function viewPool(seq, pool) {
       <p><button type="button" class="secondary" id="older-jobs" ${page.has_more ? "" : "hidden"}>Show older jobs</button></p></div>
     <div class="card" id="drop-pool-card"><h2>Delete data pool</h2>
       <p class="muted">Deletes the pool with its ${tables.length} table(s) and their data, ${conns.length} connection(s) with their stored secrets, ${saved.length} saved extraction(s) and its job history. Nothing in the source buckets is touched.</p>
-      <label for="drop-pool-confirm">Type the pool name <b>${esc(pool)}</b> to confirm</label><div class="row"><input id="drop-pool-confirm" type="text" autocomplete="off"><button type="button" id="drop-pool" class="danger" disabled>Delete pool</button></div></div>`)) return;
+      <form id="drop-pool-form"><label for="drop-pool-confirm">Type the pool name <b>${esc(pool)}</b> to confirm</label><div class="row"><input id="drop-pool-confirm" type="text" autocomplete="off"><button id="drop-pool" class="danger" disabled>Delete pool</button></div></form></div>`)) return;
   let jobs = page.jobs, next = page.next_before;
   $("older-jobs").onclick = async () => {
     const more = await jobsPage(pool, 10, next);
@@ -268,7 +268,9 @@ async function viewPool(seq, pool) {
     announce(`${more.jobs.length} older job(s) shown`);
   };
   $("drop-pool-confirm").oninput = () => { $("drop-pool").disabled = $("drop-pool-confirm").value !== pool; };
-  $("drop-pool").onclick = async () => {
+  $("drop-pool-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    if ($("drop-pool-confirm").value !== pool) return;
     try { await api("DELETE", `/pools/${enc(pool)}`); location.hash = "#/"; } catch (e) { showError(e); }
   };
   // While runs go on, the page follows them: the running card, and tables and history whenever
@@ -553,7 +555,7 @@ async function viewConnection(seq, pool, name, prefix) {
       <div id="x-upcoming" class="muted" aria-live="polite"></div>
       <h3>Columns</h3><p class="muted">Untick a column to leave it out; tick "pseudonymise" to store its keyed hash instead of its value.</p><div id="x-columns"></div>
       <p><button type="button" id="x-save">Save extraction</button> <span id="x-status"></span></p></div>
-    <div class="card" id="run" hidden><h2>Extraction</h2><progress id="progress" value="0" max="1" aria-label="Extraction progress"></progress><p id="run-status" aria-live="polite"></p><pre id="run-log" tabindex="0"></pre></div>`)) return;
+    <div class="card" id="run" hidden><h2>Extraction</h2><progress id="progress" value="0" max="1" aria-label="Extraction progress"></progress><p id="run-status"></p><pre id="run-log" tabindex="0"></pre></div>`)) return;
   wireSettings(pool, conn);
   wireFileOptions();
   const pickedItems = () => [...picks.entries()].map(([key, p]) => {
@@ -663,6 +665,7 @@ async function viewConnection(seq, pool, name, prefix) {
     try {
       const run = await api("POST", `/pools/${enc(pool)}/extractions`, { connection: name, ...request() });
       $("run-status").innerHTML = `Started: <a href="#/pools/${enc(pool)}/runs/${enc(run.id)}" id="run-link">follow this run</a> (also after a reload, or in another tab).`;
+      announce("Extraction started");
       poll(run.id);
     } catch (e) { if (!(e instanceof Stale)) { $("run-status").innerHTML = errorHtml("run-error", consoleTerms(e.message)); $("run-extraction").disabled = false; } }
   };
@@ -762,11 +765,13 @@ async function viewTable(seq, pool, table) {
     ${details && details.files ? `<div class="card"><h2>Source files</h2><p class="muted">The objects the current snapshot holds rows of.</p>${scroller("Source files", `<table id="source-files"><tr><th scope="col">Key</th><th scope="col">Size</th><th scope="col">Modified</th><th scope="col">Rows</th></tr>${details.files.map((f) => `<tr><td>${esc(f.key)}</td><td>${fmtBytes(f.size)}</td><td>${fmtTime(f.modified)}</td><td>${fmtNum(f.rows)}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">None recorded.</td></tr>`}</table>`)}${details.files_note ? `<p class="muted">${esc(details.files_note)}</p>` : ""}</div>` : ""}
     ${admin ? `<div class="card" id="drop-card"><h2>Drop table</h2>
     <p class="muted">Removes the table from the pool and deletes its data files; the job history records it.</p>
-    <label for="drop-confirm">Type the table name <b>${esc(table)}</b> to confirm</label><div class="row"><input id="drop-confirm" type="text" autocomplete="off"><button type="button" id="drop-table" class="danger" disabled>Drop table</button></div><p id="drop-result"></p></div>` : ""}`)) return;
+    <form id="drop-form"><label for="drop-confirm">Type the table name <b>${esc(table)}</b> to confirm</label><div class="row"><input id="drop-confirm" type="text" autocomplete="off"><button id="drop-table" class="danger" disabled>Drop table</button></div></form><p id="drop-result"></p></div>` : ""}`)) return;
   $("query-table").onclick = () => sessionStorage.setItem(`lakeport.sql.${pool}`, $("query-table").dataset.sql);
   if (!admin) return;
   $("drop-confirm").addEventListener("input", () => { $("drop-table").disabled = $("drop-confirm").value !== table; });
-  $("drop-table").onclick = async () => {
+  $("drop-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    if ($("drop-confirm").value !== table) return;
     $("drop-table").disabled = true;
     try { await api("DELETE", `/pools/${enc(pool)}/tables/${enc(table)}`); location.hash = `#/pools/${enc(pool)}`; }
     catch (e) { if (!(e instanceof Stale)) $("drop-result").innerHTML = errorHtml("drop-error", e.message); }
