@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 [ -x /usr/bin/chromium ] || { echo "installing chromium (Debian)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --silent)
+# playwright-core drives Chromium; axe-core checks each view's accessibility (tests/browser/package.json).
+{ [ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ]; } || (cd tests/browser && npm ci --no-audit --no-fund --silent)
 BIN=${LAKEPORT_BIN:-${CARGO_TARGET_DIR:-target}/debug/lakeport}
 [ -x "$BIN" ] || cargo build --locked -p lakeport-cli
 source "$ROOT/scripts/test-env.sh"
