@@ -286,6 +286,9 @@ test("a read-only token sees tables, previews and SQL, and nothing else", async 
   await page.click("a[href='#/pools/browser/tables/daily']");
   await page.waitForSelector("#result");
   assert.equal(await page.$("#drop-card"), null, "no drop for read-only tokens");
+  assert.equal(await page.$("#source-files"), null, "no source keys for read-only tokens");
+  assert.equal(await page.textContent("#row-count"), `Showing 50 of ${Number(env("EXPECTED_DAILY_ROWS")).toLocaleString("en-US")} rows`);
+  await shot("read-only-table");
   await page.goto(`${URL}/#/pools/browser/sql`);
   await page.fill("#sql", "SELECT count(*) AS n FROM daily");
   await page.click("#run-sql");
