@@ -643,22 +643,40 @@ test("edit a saved connection: Test Connection runs again before saving", { skip
 // tab too), job details (per table; a no-op delta says "nothing new"), paging, re-run.
 test("runs and jobs: live run page across a reload and a second tab, job details, nothing new, paging, re-run", async () => {
   const load = async () => { const [st, run] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "delta", items: [{ type: "folder", prefix: "big/", include: ["*.csv"], table: "big" }] }); assert.equal(st, 202, JSON.stringify(run)); return run; };
-  const first = await load();
-  await page.goto(`${URL}/#/pools/browser/runs/${first.id}`);
+  // A slow run (600 files), followed mid-run: its page after a reload and in a second tab shows
+  // it still going, and its progress never moves backwards.
+  const [st, slow] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "full", items: [{ type: "folder", prefix: "slow/", table: "slow_reload" }] });
+  assert.equal(st, 202, JSON.stringify(slow));
+  await page.goto(`${URL}/#/pools/browser/runs/${slow.id}`);
   await page.waitForSelector("#run-state");
+  assert.equal(await page.textContent("#run-state"), "running");
   await page.reload();
   await page.waitForSelector("#run-state");
+  assert.equal(await page.textContent("#run-state"), "running", "a reload mid-run shows the run going on");
+  await shot("run-page-mid-run");
   const second = await browser.newPage();
   try {
     await second.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
     await second.waitForSelector("#create-pool");
-    await second.goto(`${URL}/#/pools/browser/runs/${first.id}`);
+    await second.goto(`${URL}/#/pools/browser/runs/${slow.id}`);
+    await second.waitForSelector("#run-state");
+    assert.equal(await second.textContent("#run-state"), "running", "a second tab shows the same run going on");
+    const seen = [];
+    while ((await second.textContent("#run-state")) === "running") {
+      seen.push(Number(await second.getAttribute("#run-progress", "value")));
+      await second.waitForTimeout(100);
+    }
+    assert.ok(seen.length > 2 && seen.every((v, i) => i === 0 || v >= seen[i - 1]), `progress moved backwards: ${seen.join(" ")}`);
     await second.waitForSelector("#run-job", { timeout: 60000 });
     assert.equal(await second.textContent("#run-state"), "succeeded");
   } finally { await second.close(); }
   await page.waitForSelector("#run-job", { timeout: 60000 });
   assert.equal(await page.textContent("#run-state"), "succeeded");
   await shot("run-page");
+  const first = await waitRun((await load()).id);
+  assert.equal(first.status, "succeeded");
+  await page.goto(`${URL}/#/pools/browser/runs/${first.id}`);
+  await page.waitForSelector("#run-job");
   await page.click("#run-job");
   await page.waitForSelector(".job-table");
   assert.match(await page.textContent(".job-table .outcome"), /^committed 130 rows from 130 file/);
