@@ -26,9 +26,9 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_a
 for i in range(130):
     s3.put_object(Bucket=sys.argv[2], Key=f"big/part-{i:03d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
 s3.put_object(Bucket=sys.argv[2], Key="big/README.md", Body=b"# not data\n")
-# A folder that takes a few seconds to load, for Cancel and a restart mid-run.
-for i in range(600):
-    s3.put_object(Bucket=sys.argv[2], Key=f"slow/part-{i:03d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
+# A folder that takes a few seconds to load, for a reload, Cancel and a restart mid-run.
+for i in range(1200):
+    s3.put_object(Bucket=sys.argv[2], Key=f"slow/part-{i:04d}.csv", Body=f"id,value\n{i},v{i}\n".encode())
 # For the console's file options: a semicolon CSV with NA for missing values, and a file whose
 # last value does not fit the type its first rows suggest.
 s3.put_object(Bucket=sys.argv[2], Key="opts/semi.csv", Body=b"id;name;amount\n1;a;NA\n2;b;3.5\n3;c;4\n")

@@ -607,7 +607,8 @@ test("manage a saved connection: settings with the secret masked, re-test, delet
 
   assert.equal((await apiCall("POST", "/pools", { name: "scratch" }))[0], 201);
   await page.goto(`${URL}/#/pools/scratch`);
-  await page.waitForSelector("#drop-pool-card");
+  await page.waitForSelector("h1:text-is('Data Integration — scratch')");
+  assert.equal(await page.isHidden("#older-jobs"), true, "no older jobs to show");
   assert.equal(await page.isDisabled("#drop-pool"), true);
   await page.fill("#drop-pool-confirm", "scratch");
   await shot("delete-pool");
@@ -643,30 +644,33 @@ test("edit a saved connection: Test Connection runs again before saving", { skip
 // tab too), job details (per table; a no-op delta says "nothing new"), paging, re-run.
 test("runs and jobs: live run page across a reload and a second tab, job details, nothing new, paging, re-run", async () => {
   const load = async () => { const [st, run] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "delta", items: [{ type: "folder", prefix: "big/", include: ["*.csv"], table: "big" }] }); assert.equal(st, 202, JSON.stringify(run)); return run; };
-  // A slow run (600 files), followed mid-run: its page after a reload and in a second tab shows
-  // it still going, and its progress never moves backwards.
-  const [st, slow] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "full", items: [{ type: "folder", prefix: "slow/", table: "slow_reload" }] });
-  assert.equal(st, 202, JSON.stringify(slow));
-  await page.goto(`${URL}/#/pools/browser/runs/${slow.id}`);
-  await page.waitForSelector("#run-state");
-  assert.equal(await page.textContent("#run-state"), "running");
-  await page.reload();
-  await page.waitForSelector("#run-state");
-  assert.equal(await page.textContent("#run-state"), "running", "a reload mid-run shows the run going on");
-  await shot("run-page-mid-run");
+  // A slow run (1,200 files), followed mid-run: its page after a reload and in a second tab
+  // shows it still going, and its progress never moves backwards.
   const second = await browser.newPage();
   try {
     await second.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
     await second.waitForSelector("#create-pool");
+    const [st, slow] = await apiCall("POST", "/pools/browser/extractions", { connection: "s3-events", mode: "full", items: [{ type: "folder", prefix: "slow/", table: "slow_reload" }] });
+    assert.equal(st, 202, JSON.stringify(slow));
+    await page.goto(`${URL}/#/pools/browser/runs/${slow.id}`);
+    await page.waitForSelector("#run-state");
+    assert.equal(await page.textContent("#run-state"), "running");
     await second.goto(`${URL}/#/pools/browser/runs/${slow.id}`);
     await second.waitForSelector("#run-state");
     assert.equal(await second.textContent("#run-state"), "running", "a second tab shows the same run going on");
+    await page.reload();
+    await page.waitForSelector("#run-state");
+    assert.equal(await page.textContent("#run-state"), "running", "a reload mid-run shows the run going on");
+    await shot("run-page-mid-run");
+    // While the numbers move, the keyboard focus stays where it was.
+    await page.focus("#run-log");
     const seen = [];
-    while ((await second.textContent("#run-state")) === "running") {
-      seen.push(Number(await second.getAttribute("#run-progress", "value")));
-      await second.waitForTimeout(100);
+    while ((await page.textContent("#run-state")) === "running") {
+      seen.push(Number(await page.getAttribute("#run-progress", "value")));
+      await page.waitForTimeout(100);
     }
-    assert.ok(seen.length > 2 && seen.every((v, i) => i === 0 || v >= seen[i - 1]), `progress moved backwards: ${seen.join(" ")}`);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "run-log");
+    assert.ok(seen.length >= 2 && seen.every((v, i) => i === 0 || v >= seen[i - 1]), `progress moved backwards: ${seen.join(" ")}`);
     await second.waitForSelector("#run-job", { timeout: 60000 });
     assert.equal(await second.textContent("#run-state"), "succeeded");
   } finally { await second.close(); }

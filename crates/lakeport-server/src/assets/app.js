@@ -90,6 +90,19 @@ function render(seq, chrome, html) {
   return true;
 }
 
+// Redraws a part of a view that a timer refreshes: only when it changed, and the keyboard focus
+// stays on the control it was on (found again by id or link target), so a keyboard user can
+// reach "Cancel run" or a link while the numbers move.
+const drawn = new WeakMap();
+function patch(el, html) {
+  if (drawn.get(el) === html) return false;
+  const a = document.activeElement;
+  const key = a && el.contains(a) ? (a.id ? `#${CSS.escape(a.id)}` : a.getAttribute("href") ? `[href="${CSS.escape(a.getAttribute("href"))}"]` : null) : null;
+  el.innerHTML = html; drawn.set(el, html);
+  if (key) { const again = el.querySelector(key); if (again) again.focus(); }
+  return true;
+}
+
 // Repeats fn every ms while the view that started it is shown.
 function every(seq, ms, fn) {
   const tick = async () => { if (seq !== navSeq) return; try { await fn(); } catch (e) { if (!(e instanceof Stale)) showError(e); return; } if (seq === navSeq) setTimeout(tick, ms); };
@@ -263,8 +276,11 @@ async function viewPool(seq, pool) {
   $("older-jobs").onclick = async () => {
     const more = await jobsPage(pool, 10, next);
     jobs = jobs.concat(more.jobs); next = more.next_before;
-    $("jobs-slot").innerHTML = scroller("Job history", jobsTable(pool, jobs));
+    const shownBefore = jobs.length - more.jobs.length;
+    patch($("jobs-slot"), scroller("Job history", jobsTable(pool, jobs)));
     $("older-jobs").hidden = !more.has_more;
+    const firstNew = $("jobs-slot").querySelectorAll("tr")[shownBefore + 1];
+    if (firstNew && firstNew.querySelector("a")) firstNew.querySelector("a").focus();
     announce(`${more.jobs.length} older job(s) shown`);
   };
   $("drop-pool-confirm").oninput = () => { $("drop-pool").disabled = $("drop-pool-confirm").value !== pool; };
@@ -280,12 +296,12 @@ async function viewPool(seq, pool) {
   every(seq, 1500, async () => {
     const all = await api("GET", `/pools/${enc(pool)}/runs?limit=20`);
     const now = all.filter((r) => r.status === "running");
-    $("running-card").innerHTML = runningCard(pool, now);
+    patch($("running-card"), runningCard(pool, now));
     if (signature(all) !== seen) {
       seen = signature(all);
       const [t, p] = await Promise.all([api("GET", `/pools/${enc(pool)}/tables`), jobsPage(pool, Math.max(10, jobs.length))]);
-      $("tables-slot").innerHTML = tablesCard(pool, t.filter((x) => !x.kind || x.kind === "extracted"));
-      jobs = p.jobs; $("jobs-slot").innerHTML = scroller("Job history", jobsTable(pool, jobs));
+      patch($("tables-slot"), tablesCard(pool, t.filter((x) => !x.kind || x.kind === "extracted")));
+      jobs = p.jobs; patch($("jobs-slot"), scroller("Job history", jobsTable(pool, jobs)));
     }
   });
 }
@@ -727,6 +743,7 @@ async function viewZeroCopy(seq, pool, conn, saved) {
       $("namespaces").innerHTML = listing.map((n) => fieldset(`Namespace ${esc(n.namespace)}`, `<label class="check"><input type="checkbox" data-share="${esc(n.namespace)}" ${selected.has(n.namespace) ? "checked" : ""}> all ${n.tables.length} tables of ${esc(n.namespace)}</label>
         ${n.tables.map((t) => `<label class="check nested"><input type="checkbox" data-share="${esc(n.namespace + "." + t)}" ${selected.has(n.namespace + "." + t) ? "checked" : ""}> ${esc(t)}</label>`).join("")}`)).join("") || `<p class="muted">The catalog has no namespaces.</p>`;
       $("save-shares").disabled = false; announce(`${listing.length} namespace(s) loaded`);
+      const firstBox = $("namespaces").querySelector("input"); if (firstBox) firstBox.focus();
     } catch (e) { if (!(e instanceof Stale)) $("namespaces").innerHTML = errorHtml("namespaces-error", e.message); }
   };
   $("save-shares").onclick = async () => {
@@ -808,14 +825,17 @@ async function viewRuns(seq, pool) {
   let jobs = first.page.jobs, next = first.page.next_before;
   $("older-jobs").onclick = async () => {
     const more = await jobsPage(pool, 10, next); jobs = jobs.concat(more.jobs); next = more.next_before;
-    $("jobs-slot").innerHTML = scroller("Job history", jobsTable(pool, jobs)); $("older-jobs").hidden = !more.has_more;
+    const shownBefore = jobs.length - more.jobs.length;
+    patch($("jobs-slot"), scroller("Job history", jobsTable(pool, jobs))); $("older-jobs").hidden = !more.has_more;
+    const firstNew = $("jobs-slot").querySelectorAll("tr")[shownBefore + 1];
+    if (firstNew && firstNew.querySelector("a")) firstNew.querySelector("a").focus();
   };
   let wasRunning = first.running;
   every(seq, 1000, async () => {
     if (!wasRunning && document.hidden) return;
     const now = await draw();
-    $("runs-slot").innerHTML = now.html;
-    if (wasRunning && !now.running) { jobs = now.page.jobs; $("jobs-slot").innerHTML = scroller("Job history", jobsTable(pool, jobs)); announce("A run ended"); }
+    patch($("runs-slot"), now.html);
+    if (wasRunning && !now.running) { jobs = now.page.jobs; patch($("jobs-slot"), scroller("Job history", jobsTable(pool, jobs))); announce("A run ended"); }
     wasRunning = now.running;
   });
 }
@@ -827,11 +847,11 @@ async function viewRun(seq, pool, id) {
     <div class="card" id="run-card"></div>`)) return;
   const draw = (r) => {
     const running = r.status === "running";
-    $("run-card").innerHTML = `<dl class="settings"><dt>Status</dt><dd id="run-state" aria-live="polite">${esc(statusWords[r.status] || r.status)}${r.cancel_requested && running ? " (cancelling…)" : ""}</dd><dt>Started</dt><dd>${fmtTime(r.started_at)}</dd><dt>Tables</dt><dd>${esc((r.tables || []).join(", "))}</dd><dt>Progress</dt><dd>${progressText(r)}</dd></dl>
+    patch($("run-card"), `<dl class="settings"><dt>Status</dt><dd id="run-state" aria-live="polite">${esc(statusWords[r.status] || r.status)}${r.cancel_requested && running ? " (cancelling…)" : ""}</dd><dt>Started</dt><dd>${fmtTime(r.started_at)}</dd><dt>Tables</dt><dd>${esc((r.tables || []).join(", "))}</dd><dt>Progress</dt><dd>${progressText(r)}</dd></dl>
       <progress id="run-progress" max="${Math.max(r.bytes_total, 1)}" value="${running ? r.bytes_done : Math.max(r.bytes_total, 1)}" aria-label="Run progress"></progress>
       ${r.error ? errorHtml("run-error", consoleTerms(r.error)) : ""}
       <p class="row">${running && r.live !== false ? `<button type="button" class="danger" id="cancel-run" ${r.cancel_requested ? "disabled" : ""}>Cancel run</button>` : ""}${!running ? `<a class="button secondary" id="run-job" href="#/pools/${enc(pool)}/jobs/${enc((r.report && r.report.job_id) || r.id)}">Job details</a>` : ""}</p>
-      <h2>Log</h2><pre id="run-log" tabindex="0">${esc(consoleTerms((r.log || []).join("\n")))}</pre>`;
+      <h2>Log</h2><pre id="run-log" tabindex="0">${esc(consoleTerms((r.log || []).join("\n")))}</pre>`);
     if ($("cancel-run")) $("cancel-run").onclick = async () => {
       try { await api("POST", `/runs/${enc(id)}/cancel`); announce("Cancelling: the run stops at its next checkpoint; each table keeps its old or its new snapshot"); } catch (e) { showError(e); }
     };
