@@ -207,6 +207,11 @@ test("zero-copy: Test Connection, Save, Authenticate and Load Namespaces, pick s
   await page.click("#save-shares");
   await page.waitForSelector(`#shares code:has-text('lake.${ns}.events')`);
   await shot("zero-copy-shares");
+  // Deleting the connection would take its shared tables out of the pool: the confirmation says which.
+  await page.click("#settings-card summary");
+  await page.click("#delete-connection");
+  assert.match(await page.textContent("#delete-deps"), new RegExp(`shared tables leave the pool: lake\\.${ns}\\.events`));
+  await page.click("#delete-connection-cancel");
   await page.goto(`${URL}/#/pools/browser/sql`);
   await page.fill("#sql", `SELECT count(*) AS n FROM lake.${ns}.events`);
   await page.click("#run-sql");

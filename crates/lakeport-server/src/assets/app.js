@@ -438,7 +438,7 @@ function renderVerdicts(report) {
 
 // A saved connection's settings (the secret never: only whether one is stored), with Test
 // Connection, Edit and Delete (the confirmation names what depends on it).
-function settingsCard(pool, conn, saved) {
+function settingsCard(pool, conn, saved, shares = []) {
   const c = conn.config;
   const rows = c.type === "zero-copy"
     ? [["Type", "Zero-copy (via Iceberg REST catalog)"], ["AWS region", c.region], ["Warehouse", c.warehouse], ["Catalog URL", c.catalog_url || "AWS Glue (default)"], ["Authentication", c.auth && c.auth.method === "assume-role" ? "Assumed IAM role" : c.auth && c.auth.method === "bearer" ? "Bearer token" : "Access key"],
@@ -450,7 +450,7 @@ function settingsCard(pool, conn, saved) {
   return `<details class="card" id="settings-card"><summary>Settings</summary><dl class="settings" id="settings">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
     <p class="row"><button type="button" class="secondary" id="retest">Test Connection</button><a class="button secondary" id="edit-connection" href="#/pools/${enc(pool)}/connections/${enc(conn.name)}/edit">Edit</a><button type="button" class="danger" id="delete-connection">Delete…</button></p>
     <div id="retest-result" aria-live="polite"></div>
-    <div id="delete-confirm" hidden><p id="delete-deps">${deps.length ? `These saved extractions use it and will fail until they get another connection: <b>${deps.map(esc).join(", ")}</b>. ` : "No saved extraction uses it. "}${c.type === "zero-copy" ? "Its shared tables leave the pool (nothing in the source catalog is touched). " : "Tables it loaded stay, with their history. "}The stored secret is deleted.</p>
+    <div id="delete-confirm" hidden><p id="delete-deps">${deps.length ? `These saved extractions use it and will fail until they get another connection: <b>${deps.map(esc).join(", ")}</b>. ` : "No saved extraction uses it. "}${c.type === "zero-copy" ? (shares.length ? `Its shared tables leave the pool: <b>${shares.flatMap((s) => s.tables.map((t) => esc(`${conn.name}.${s.share.namespace}.${t}`))).join(", ")}</b> (nothing in the source catalog is touched). ` : "It has no shared tables. ") : "Tables it loaded stay, with their history. "}The stored secret is deleted.</p>
       <p class="row"><button type="button" class="danger" id="delete-connection-confirm">Delete ${esc(conn.name)}</button><button type="button" class="secondary" id="delete-connection-cancel">Keep it</button></p></div></details>`;
 }
 function wireSettings(pool, conn) {
@@ -730,7 +730,7 @@ async function viewZeroCopy(seq, pool, conn, saved) {
   const name = conn.name;
   const shares = await api("GET", `/pools/${enc(pool)}/connections/${enc(name)}/shares`);
   if (!render(seq, { title: `${name} — shares`, trail: [[pool, `#/pools/${enc(pool)}`], [name]] }, `<h1>${esc(name)} <small class="muted">zero-copy · warehouse ${esc(conn.config.warehouse)}</small></h1>${takeNotice()}
-    ${settingsCard(pool, conn, saved)}
+    ${settingsCard(pool, conn, saved, shares)}
     <div class="card"><p><button type="button" id="load-namespaces">Authenticate and Load Namespaces</button></p><div id="namespaces" aria-live="polite"></div>
     <p><button type="button" id="save-shares" disabled>Save</button> <span id="shares-status" class="muted"></span></p></div>
     <div class="card"><h2>Selected shares</h2><ul id="shares">${shares.map((s) => `<li>${esc(s.share.namespace)}${s.share.table ? "." + esc(s.share.table) : ""} → ${s.tables.map((t) => `<a href="#/pools/${enc(pool)}/shares/${enc(name)}/${enc(s.share.namespace)}/${enc(t)}"><code>${esc(name)}.${esc(s.share.namespace)}.${esc(t)}</code></a>`).join(", ")}${s.gone ? ` <span class="error">gone: removed from the source catalog</span>` : ""}${(s.gone_tables || []).length ? ` <span class="error">gone from the source: ${s.gone_tables.map(esc).join(", ")}</span>` : ""}${(s.new_tables || []).length ? ` <span class="muted">new in the source (queryable): ${s.new_tables.map(esc).join(", ")}</span>` : ""}</li>`).join("") || `<li class="muted">none</li>`}</ul></div>`)) return;
