@@ -57,6 +57,8 @@ async fn security_headers(mut response: Response) -> Response {
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/whoami", get(whoami))
+        .route("/token/rotate", post(rotate_token))
+        .route("/trust-policy", post(trust_policy))
         .route("/pools", get(list_pools).post(create_pool))
         .route("/pools/{pool}", delete(drop_pool))
         .route("/pools/{pool}/connections", get(list_connections).post(add_connection))
@@ -82,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pools/{pool}/jobs/page", get(jobs_page))
         .route("/pools/{pool}/jobs/{id}", get(get_job))
         .route("/pools/{pool}/tables", get(tables))
-        .route("/pools/{pool}/tables/{table}", delete(drop_table))
+        .route("/pools/{pool}/tables/{table}", get(table_details).delete(drop_table))
         .route("/pools/{pool}/tables/{table}/preview", get(preview))
         .route("/pools/{pool}/query", post(query))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { asset("text/html; charset=utf-8", include_str!("assets/index.html")) }))
         .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("assets/app.js")) }))
         .route("/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("assets/app.css")) }))
+        .route("/favicon.svg", get(|| async { asset("image/svg+xml", include_str!("assets/favicon.svg")) }))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         // Queries turn their own panics into errors (PoolError::QueryPanicked); this is the net
         // for every other handler: the request gets a 500 answer and the server goes on.
@@ -115,6 +118,8 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 struct Caller {
     scope: TokenScope,
     name: String,
+    /// A token stored in the catalog (false: the server's `--token`, kept in memory only).
+    stored: bool,
 }
 
 /// The token travels in a header (`Authorization: Bearer …` or `X-Lakeport-Token`), never in a
@@ -135,10 +140,10 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
     let caller = if given.is_empty() {
         None
     } else if explicit {
-        Some(Caller { scope: TokenScope::Admin, name: "--token".into() })
+        Some(Caller { scope: TokenScope::Admin, name: "--token".into(), stored: false })
     } else {
         match state.dir.authenticate(&given).await {
-            Ok(found) => found.map(|t| Caller { scope: t.scope, name: t.name }),
+            Ok(found) => found.map(|t| Caller { scope: t.scope, name: t.name, stored: true }),
             Err(e) => return ApiError::from(e).into_response(),
         }
     };
@@ -161,6 +166,46 @@ async fn require_token(State(state): State<AppState>, mut request: Request, next
 
 async fn whoami(Extension(caller): Extension<Caller>) -> Json<Value> {
     Json(json!({ "name": caller.name, "scope": caller.scope }))
+}
+
+/// Rotates the calling (stored) token: a new one under the same name and scope, shown in this
+/// answer only; the old one is refused from now on. The server's `--token` lives in its memory
+/// and is not rotated here (409).
+async fn rotate_token(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !caller.stored {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "this is the server's --token (kept in its memory only): restart `lakeport serve` with another one, or sign in with a stored token (`lakeport token create`) to rotate it here".into(),
+        ));
+    }
+    s.dir.revoke_token(&caller.name).await?;
+    let new = s.dir.create_token(Some(&caller.name), caller.scope).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "name": caller.name, "scope": caller.scope, "token": new.token }))))
+}
+
+#[derive(Deserialize)]
+struct TrustPolicyRequest {
+    region: String,
+    #[serde(default)]
+    sts_endpoint: Option<String>,
+    #[serde(default)]
+    allow_http: bool,
+    /// Kept when given; else a new `lakeport-<uuid>` is made.
+    #[serde(default)]
+    external_id: Option<String>,
+}
+
+/// Zero-copy with an assumed role: the IAM principal lakeport runs as (STS GetCallerIdentity of
+/// the server's own credentials), the External ID, and the trust policy the user's role needs —
+/// what `lakeport connection trust-policy` prints. 400 for bad settings, 502 when STS fails.
+async fn trust_policy(Json(body): Json<TrustPolicyRequest>) -> ApiResult<Json<Value>> {
+    let external_id = body.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).unwrap_or_else(|| format!("lakeport-{}", uuid::Uuid::new_v4().simple()));
+    let principal = lakeport_zerocopy::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| {
+        let status = if matches!(e, lakeport_zerocopy::ZeroCopyError::Request { .. }) { StatusCode::BAD_GATEWAY } else { StatusCode::BAD_REQUEST };
+        ApiError(status, e.to_string())
+    })?;
+    let policy: Value = serde_json::from_str(&lakeport_zerocopy::trust_policy(&principal, &external_id)).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({ "principal": principal, "external_id": external_id, "trust_policy": policy })))
 }
 
 async fn pool(state: &AppState, name: &str) -> ApiResult<Pool> {
@@ -522,6 +567,37 @@ async fn query(State(s): State<AppState>, Path(p): Path<String>, Json(body): Jso
     Ok(Json(run_sql(&s, &pool(&s, &p).await?, &body.sql).await?))
 }
 
+/// One extracted table for its console page: the table list's entry, its columns in table order
+/// (`{name, type, nullable}`; `type` as Arrow names it) and the source objects its current
+/// snapshot holds rows of (`files`: `{key, size, modified, rows}`, size in bytes, modified UTC).
+/// When the table's history no longer says what it was loaded from, `files` is null and
+/// `files_note` says why. 404 for an unknown table.
+async fn table_details(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    validate_identifier("table", &table)?;
+    let pool = pool(&s, &p).await?;
+    let mut v = json!(pool.table(&table).await?);
+    let columns: Vec<Value> = match pool.table_schema(&table).await? {
+        Some(schema) => schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable() })).collect(),
+        None => Vec::new(),
+    };
+    v["columns"] = json!(columns);
+    match pool.ledger(&table).await {
+        Ok(ledger) => {
+            let files: Vec<Value> = ledger
+                .objects
+                .values()
+                .map(|o| json!({ "key": o.key, "size": o.size, "modified": chrono::DateTime::from_timestamp_millis(o.modified_ms), "rows": o.rows }))
+                .collect();
+            v["files"] = json!(files);
+        }
+        Err(e) => {
+            v["files"] = Value::Null;
+            v["files_note"] = json!(e.to_string());
+        }
+    }
+    Ok(Json(v))
+}
+
 /// Drops a table (its data files go, as `pool vacuum` would remove them; recorded in the job
 /// history). 409 while a run loads the table.
 async fn drop_table(State(s): State<AppState>, Path((p, table)): Path<(String, String)>) -> ApiResult<Json<Value>> {
@@ -571,7 +647,9 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/jobs/{id}": { "parameters": [p("pool"), p("id")], "get": op("One job with per-table details: files loaded / skipped (why) / unchanged, rows, bytes, seconds, outcome, the full error") },
         "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
         "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
-        "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
+        "/api/token/rotate": { "post": op("Rotate the calling stored token (201): {name, scope, token} — the new token, shown once; the old one is refused from now on. 409 for the server's --token") },
+        "/api/trust-policy": { "post": op("Zero-copy, assumed role: {region, sts_endpoint, allow_http, external_id} → {principal, external_id (a new lakeport-… when none given), trust_policy} for the user's IAM role") },
+        "/api/pools/{pool}/tables/{table}": { "parameters": [p("pool"), p("table")], "get": op("One extracted table: rows, data_files, snapshots, last_load, last_mode, location, columns [{name, type, nullable}] in table order, files [{key, size, modified, rows}] the current snapshot holds rows of (null with files_note when unknown)"), "delete": op("Drop a table: out of the catalog, its data files removed, recorded in the job history; 409 while a run loads it") },
         "/api/pools/{pool}/tables/{table}/preview": { "parameters": [p("pool"), p("table"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }], "get": op("The first rows of a table") },
         "/api/pools/{pool}/query": { "parameters": [p("pool")], "post": op("Run read-only SQL (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW; anything else is 400) within the server's memory budget and time limit (422 beyond them): {sql} → {columns, rows, row_count, truncated, max_rows}") }
     });

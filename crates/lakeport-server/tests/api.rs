@@ -186,6 +186,88 @@ async fn connections_extractions_tables_and_query_over_the_api() {
     }
 }
 
+/// The console's table page: the table's columns in the file's order with their types, and the
+/// source objects its current snapshot holds rows of (after a delta, both files).
+#[tokio::test]
+async fn table_details_give_columns_in_order_and_source_files() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("apitable").await;
+    bucket.put("in/b.csv", "zeta,alpha,when\n1,x,2024-01-02T03:04:05Z\n2,y,2024-01-03T03:04:05Z\n").await;
+    let s = start().await;
+    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
+    let (key, secret) = s3.user("reader");
+    let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
+    assert_eq!(s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
+    let load = |mode: &'static str| s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": mode, "items": [{ "type": "folder", "prefix": "in/", "table": "t" }] }));
+    let (_, run) = load("full").await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    bucket.put("in/c.csv", "zeta,alpha,when\n3,z,2024-01-04T03:04:05Z\n").await;
+    let (_, run) = load("delta").await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+
+    let (st, t) = s.get("/api/pools/p1/tables/t").await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    assert_eq!((t["name"].as_str(), t["rows"].as_u64(), t["snapshots"].as_u64()), (Some("t"), Some(3), Some(2)), "{t}");
+    let columns: Vec<(&str, &str)> = t["columns"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap())).collect();
+    assert_eq!(columns.iter().map(|c| c.0).collect::<Vec<_>>(), vec!["zeta", "alpha", "when"], "file order, not sorted");
+    assert_eq!((columns[0].1, columns[1].1), ("Int64", "Utf8"));
+    assert!(columns[2].1.starts_with("Timestamp"), "{columns:?}");
+    let files: Vec<(&str, u64)> = t["files"].as_array().unwrap().iter().map(|f| (f["key"].as_str().unwrap(), f["rows"].as_u64().unwrap())).collect();
+    assert_eq!(files, vec![("in/b.csv", 2), ("in/c.csv", 1)]);
+    assert!(t["files"][0]["size"].as_u64().unwrap() > 20 && t["files"][0]["modified"].as_str().unwrap().starts_with("20"), "{t}");
+    // JSON too: the columns in the order of the records' keys, not sorted.
+    bucket.put("j/a.ndjson", "{\"zeta\": 1, \"alpha\": \"x\", \"mid\": true}\n").await;
+    let (_, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "full", "items": [{ "type": "folder", "prefix": "j/", "table": "j" }] })).await;
+    assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
+    let (_, j) = s.get("/api/pools/p1/tables/j").await;
+    let names: Vec<&str> = j["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["zeta", "alpha", "mid"], "{j}");
+    // Source keys are connection business: admin only; an unknown table is 404.
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables/t", None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/api/pools/p1/tables/nosuch").await.0, StatusCode::NOT_FOUND);
+}
+
+/// Token rotation from the console: a stored token gets a new secret under its name and scope;
+/// the old one is refused at once; the server's `--token` is not rotated (409).
+#[tokio::test]
+async fn the_calling_token_rotates() {
+    let s = start().await;
+    let old = s.pd.create_token(Some("ops"), TokenScope::Admin).await.unwrap().token;
+    let (st, out) = s.call_as(Some(&old), reqwest::Method::POST, "/api/token/rotate", None).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!((out["name"].as_str(), out["scope"].as_str()), (Some("ops"), Some("admin")));
+    let new = out["token"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(s.call_as(Some(&old), reqwest::Method::GET, "/api/whoami", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.call_as(Some(&new), reqwest::Method::GET, "/api/whoami", None).await.1, json!({ "name": "ops", "scope": "admin" }));
+    let (st, e) = s.post("/api/token/rotate", json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("--token"), "{e}");
+    // A read-only token may not (rotation is an admin operation), and stays valid.
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::POST, "/api/token/rotate", None).await.0, StatusCode::FORBIDDEN);
+}
+
+/// The zero-copy role path in the console: lakeport's principal, an External ID and the trust
+/// policy, from the real STS of the test server.
+#[tokio::test]
+async fn the_trust_policy_names_lakeports_principal_and_the_external_id() {
+    let s3 = TestS3::from_env();
+    let s = start().await;
+    let (st, t) = s.post("/api/trust-policy", json!({ "region": "us-east-1", "sts_endpoint": s3.endpoint, "allow_http": true })).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let principal = t["principal"].as_str().unwrap();
+    assert!(principal.ends_with(":user/lakeport"), "{t}");
+    let id = t["external_id"].as_str().unwrap();
+    assert!(id.starts_with("lakeport-") && id.len() > 20, "{t}");
+    let statement = &t["trust_policy"]["Statement"][0];
+    assert_eq!((statement["Principal"]["AWS"].as_str(), statement["Condition"]["StringEquals"]["sts:ExternalId"].as_str()), (Some(principal), Some(id)));
+    let (_, t) = s.post("/api/trust-policy", json!({ "region": "us-east-1", "sts_endpoint": s3.endpoint, "allow_http": true, "external_id": "mine-123" })).await;
+    assert_eq!(t["external_id"], "mine-123");
+    // Plain HTTP to a non-loopback STS without allow_http: refused before anything is sent.
+    let (st, e) = s.post("/api/trust-policy", json!({ "region": "us-east-1", "sts_endpoint": s3.endpoint })).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+}
+
 async fn wait(s: &Server, id: &str) -> Value {
     for _ in 0..300 {
         let (_, r) = s.get(&format!("/api/runs/{id}")).await;
@@ -269,7 +351,10 @@ async fn every_operation_enforces_its_scope() {
                 other => panic!("{what}: unknown scope {other}"),
             }
             // An admin token passes the check everywhere (names that do not exist, so nothing changes).
-            let (st, out) = s.call_as(Some(&admin), m, &fill(path, "nosuch", "nosuch"), body).await;
+            // (Rotating would replace the `ops` token this loop goes on with: the server's --token
+            // passes the check there and is answered 409.)
+            let admin_token = if path == "/api/token/rotate" { TOKEN } else { &admin[..] };
+            let (st, out) = s.call_as(Some(admin_token), m, &fill(path, "nosuch", "nosuch"), body).await;
             assert!(st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN, "{what}: {st} {out}");
         }
     }
