@@ -289,3 +289,61 @@ async fn snapshots_are_listed_and_time_travel_takes_dates_and_zone_less_times_as
     let e = fails(d, &["snapshots", &format!("lake.\"{ns}\".nope")]);
     assert!(e.contains("is not shared") || e.contains("does not exist"), "{e}");
 }
+
+#[tokio::test]
+async fn connection_update_tests_first_keeps_the_shares_and_changes_nothing_when_the_test_fails() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = unique("upd");
+    evolve(&endpoint, &["create", &ns, "items"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    let t = format!("lake.{ns}.items");
+    let before: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    let secret_file = d.join("secrets/default/lake.secret");
+    let stored_secret = std::fs::read(&secret_file).unwrap();
+
+    // A key without s3:GetObject: the test (on the shared table) fails, and nothing changes.
+    let (nos3, nos3_secret) = s3.user("gluenos3");
+    let o = lakeport(d, &[("NEW", nos3_secret.expose())], &["connection", "update", "lake", "--access-key-id", &nos3, "--secret-env", "NEW"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("FAIL  s3:GetObject") && out.contains("Not updated") && out.contains("auth.access_key_id, secret"), "{out}");
+    let after: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!(after, before, "a failed test changes neither settings nor shares");
+    assert_eq!(std::fs::read(&secret_file).unwrap(), stored_secret, "nor the secret");
+    assert_eq!(count(d, &t), 100);
+
+    // Switching to the assumed role (External ID): tested, saved, the key's secret deleted, shares kept.
+    let role = var("LAKEPORT_TEST_ROLE_ARN");
+    let external_id = var("LAKEPORT_TEST_EXTERNAL_ID");
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--role-arn", &role, "--external-id", "wrong-id", "--sts-endpoint", &endpoint]);
+    assert!(o.status.code() == Some(2) && text(&o).contains("FAIL  sts:AssumeRole"), "{}", text(&o));
+    assert_eq!(std::fs::read(&secret_file).unwrap(), stored_secret);
+    let out = ok(d, &[], &["connection", "update", "lake", "--role-arn", &role, "--external-id", &external_id, "--sts-endpoint", &endpoint]);
+    assert!(out.contains("ok    sts:AssumeRole") && out.contains("Updated connection 'lake'") && out.contains("its 1 share(s) are kept"), "{out}");
+    assert!(!secret_file.exists(), "an assumed role keeps no secret");
+    let shown: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!((shown["config"]["auth"]["method"].as_str(), shown["config"]["auth"]["external_id"].as_str()), (Some("assume-role"), Some(external_id.as_str())));
+    assert_eq!(shown["shares"], before["shares"]);
+    assert_eq!(count(d, &t), 100);
+    // Only the External ID: the role ARN and everything else stay.
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--external-id", "another-wrong-id"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let shown: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!(shown["config"]["auth"]["external_id"].as_str(), Some(external_id.as_str()));
+    // Back to the key: it needs the secret.
+    let (key, secret) = s3.user("glue");
+    let e = fails(d, &["connection", "update", "lake", "--access-key-id", &key]);
+    assert!(e.contains("needs its secret"), "{e}");
+    ok(d, &[("S", secret.expose())], &["connection", "update", "lake", "--access-key-id", &key, "--secret-env", "S"]);
+    // A wrong S3 endpoint fails the read check; the queries keep the working one.
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--endpoint", "http://127.0.0.1:1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(count(d, &t), 100);
+    // A setting the type does not have is refused, not ignored.
+    let e = fails(d, &["connection", "update", "lake", "--bucket", "x"]);
+    assert!(e.contains("has no setting 'bucket'"), "{e}");
+}
