@@ -139,6 +139,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(created) = &startup.created {
                 println!("Admin API token '{}' (printed once; only its hash is stored — keep it now):\n  {}", created.info.name, created.token);
                 println!("Web console: http://{listen}/#token={}", created.token);
+            } else if token.is_some() {
+                // The token came in by flag or environment: it is accepted, never stored.
+                println!("Web console: http://{listen}/ (sign in with the admin token given by --token/LAKEPORT_TOKEN: accepted while this server runs, written nowhere; `lakeport token create` makes stored ones)");
             } else {
                 println!("Web console: http://{listen}/ (sign in with an API token; `lakeport token create [--read-only]` makes one)");
             }
@@ -616,7 +619,9 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
     }
     let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::ZeroCopy(config), secret: secret.map(|s| s.expose().to_string()) };
     let outcome = core::add_connection(pool, new, args.skip_test).await?;
-    if !outcome.saved && generated {
+    // Only when STS refused the role: an STS that could not be reached is not a trust problem.
+    let refused = outcome.test.as_ref().is_some_and(|t| t.checks.iter().any(|c| c.permission == "sts:AssumeRole" && c.reason.contains("trust policy")));
+    if !outcome.saved && generated && refused {
         eprintln!("Once the role trusts it, add the connection again with --external-id of the one above.");
     }
     report_added(pool, &args.name, outcome, json).await
