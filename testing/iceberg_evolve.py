@@ -6,6 +6,11 @@ Usage:
   iceberg_evolve.py ENDPOINT create NAMESPACE TABLE   # id long, qty int, price float,
                                                      # amount decimal(9,2), note string; 2 snapshots
   iceberg_evolve.py ENDPOINT create-empty NAMESPACE TABLE  # id long; no snapshot
+  iceberg_evolve.py ENDPOINT create-partitioned NAMESPACE TABLE  # id long, day date, ts
+                                                     # timestamptz, amount decimal(12,2); partitioned
+                                                     # by day (identity; the day() transform needs
+                                                     # pyiceberg-core to write); 4 days, one append
+                                                     # (one data file) each
   iceberg_evolve.py ENDPOINT evolve NAMESPACE TABLE STEP
       STEP: add | rename | widen-int | widen-float | widen-decimal | drop | reorder | optional
   iceberg_evolve.py ENDPOINT read NAMESPACE TABLE     # rows (ordered by id) as JSON: decimals
@@ -71,6 +76,36 @@ elif action == "create":
             "note": pa.array([f"note-{i}" for i in range(lo, hi)]),
         }, schema=arrow_schema))
     print(json.dumps(schema_json(table)))
+elif action == "create-partitioned":
+    import datetime
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.transforms import IdentityTransform
+    from pyiceberg.types import DateType, TimestamptzType
+    try:
+        catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+    schema = Schema(
+        NestedField(1, "id", LongType(), required=True),
+        NestedField(2, "day", DateType(), required=False),
+        NestedField(3, "ts", TimestamptzType(), required=False),
+        NestedField(4, "amount", DecimalType(12, 2), required=False),
+    )
+    spec = PartitionSpec(PartitionField(source_id=2, field_id=1000, transform=IdentityTransform(), name="day"))
+    table = catalog.create_table(ident, schema=schema, partition_spec=spec)
+    arrow_schema = table.schema().as_arrow()
+    utc = datetime.timezone.utc
+    # Day d holds amounts d*100000.00 + i*1000.25 (i < 25): each day's file has its own range,
+    # so column statistics prune as well as the day partition.
+    for day in range(4):
+        ids = range(day * 25, day * 25 + 25)
+        table.append(pa.table({
+            "id": pa.array(ids, pa.int64()),
+            "day": pa.array([datetime.date(2024, 6, 1 + day)] * 25, pa.date32()),
+            "ts": pa.array([datetime.datetime(2024, 6, 1 + day, i % 24, 30, tzinfo=utc) for i in range(25)], pa.timestamp("us", tz="UTC")),
+            "amount": pa.array([None if i == 7 else decimal.Decimal(day * 100000) + decimal.Decimal("1000.25") * i for i in range(25)], pa.decimal128(12, 2)),
+        }, schema=arrow_schema))
+    print(json.dumps(schema_json(table)))
 elif action == "evolve":
     step = sys.argv[5]
     table = catalog.load_table(ident)
@@ -100,7 +135,9 @@ elif action == "read":
     rows = table.scan().to_arrow().sort_by("id").to_pylist()
 
     def plain(v):
-        return str(v) if isinstance(v, decimal.Decimal) else v
+        if isinstance(v, decimal.Decimal):
+            return str(v)
+        return v.isoformat() if hasattr(v, "isoformat") else v
     print(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows]))
 elif action in ("drop-table", "drop-namespace"):
     # The test server's Iceberg REST endpoint does not implement DROP (501); its catalog is the

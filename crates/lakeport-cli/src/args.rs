@@ -169,6 +169,10 @@ pub enum ConnectionCommand {
     /// Add an Amazon S3 connection (Extractions via APIs). Runs Test Connection first and saves
     /// only if it passes.
     Add(ConnectionAddArgs),
+    /// Change a saved connection (either type): only the options given change, an omitted
+    /// secret keeps the stored one, the shares are kept. Test Connection runs with the new
+    /// settings first; if it fails, nothing changes.
+    Update(ConnectionUpdateArgs),
     /// Test Connection: checks each permission the connection's mode needs, one by one.
     Test { name: String },
     /// Zero-copy: authenticate and list every namespace of the catalog with its tables.
@@ -280,6 +284,71 @@ pub struct ConnectionAddArgs {
     /// Save even if Test Connection fails (not recommended).
     #[arg(long)]
     pub skip_test: bool,
+}
+
+/// `connection update`: every option is optional; `--endpoint ""` (and `--catalog-url ""`,
+/// `--sts-endpoint ""`) goes back to the default; switches take `=false` to turn them off.
+#[derive(Args, Debug)]
+pub struct ConnectionUpdateArgs {
+    pub name: String,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Extractions: the bucket.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// The access key ID (zero-copy: switches to an IAM user's key; give the secret too).
+    #[arg(long)]
+    pub access_key_id: Option<String>,
+    /// Zero-copy: the catalog's warehouse (for AWS Glue: the AWS account id).
+    #[arg(long)]
+    pub warehouse: Option<String>,
+    /// Zero-copy: Iceberg REST catalog URL.
+    #[arg(long)]
+    pub catalog_url: Option<String>,
+    /// Zero-copy: the role lakeport assumes (switches to an assumed role; needs --external-id
+    /// unless the connection already assumes a role).
+    #[arg(long, conflicts_with = "access_key_id")]
+    pub role_arn: Option<String>,
+    /// Zero-copy: the External ID of the role's trust policy.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Zero-copy: switch to a bearer token (give it as the secret).
+    #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
+    pub bearer_token: bool,
+    /// Zero-copy: STS endpoint for AssumeRole.
+    #[arg(long)]
+    pub sts_endpoint: Option<String>,
+    /// Zero-copy: SigV4 signing name of the catalog.
+    #[arg(long)]
+    pub signing_name: Option<String>,
+    /// Zero-copy: use storage credentials the catalog vends.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub vended_credentials: Option<bool>,
+    /// Endpoint URL of an S3-compatible store (zero-copy: where data files are read from).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub path_style: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub allow_http: Option<bool>,
+    /// Extractions: allow plain HTTP to any host (insecure).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub allow_http_anywhere: Option<bool>,
+    /// Extractions: objects fetched at once.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Extractions: retries per request.
+    #[arg(long)]
+    pub max_retries: Option<usize>,
+    /// A new secret from this environment variable (without one the stored secret is kept).
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// A new secret from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "secret_env")]
+    pub secret_file: Option<PathBuf>,
+    /// Prompt for a new secret.
+    #[arg(long, conflicts_with_all = ["secret_env", "secret_file"])]
+    pub prompt_secret: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -11,7 +11,7 @@ use lakeport_core::{self as core, AddOutcome, ExtractionDefinition, NewConnectio
 use lakeport_zerocopy::{caller_identity, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 
 use crate::args::{
-    Cli, Command, JobsCommand, ConnectionAddArgs, ConnectionCommand, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
+    Cli, Command, JobsCommand, ConnectionAddArgs, ConnectionCommand, ConnectionUpdateArgs, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
 };
 use crate::output;
 use crate::progress::BarProgress;
@@ -127,34 +127,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(cmd) => token_command(&dir, cmd, json).await,
         Command::Tables => {
             let pool = dir.pool(&cli.pool).await?;
-            let tables = pool.tables().await?;
-            // Shared (zero-copy) tables beside the extracted ones, as their selection lists them
-            // (no catalog call; `connection shares` checks them against the source).
-            let mut shared = Vec::new();
-            for conn in pool.connections().await? {
-                if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
-                    continue;
-                }
-                let catalog = lakeport_pool::table_name_from(&conn.name)?;
-                for s in pool.shares(&conn.name).await? {
-                    for t in &s.tables {
-                        shared.push(serde_json::json!({ "name": sql_name(&[&catalog, &s.share.namespace, t]), "connection": conn.name, "kind": "zero-copy" }));
-                    }
-                }
-            }
+            // Extracted tables, then the shared (zero-copy) ones as their selection lists them.
+            let all = core::pool_tables(&pool).await?;
             if json {
-                let mut all = serde_json::to_value(&tables)?;
-                if let Some(a) = all.as_array_mut() {
-                    a.extend(shared);
-                }
                 output::print_json(&all);
             } else {
+                let tables: Vec<_> = all.iter().filter_map(|t| if let core::PoolTable::Extracted(i) = t { Some(i.clone()) } else { None }).collect();
+                let shared: Vec<Vec<String>> =
+                    all.iter().filter_map(|t| if let core::PoolTable::Shared { name, connection, .. } = t { Some(vec![name.clone(), connection.clone()]) } else { None }).collect();
                 if !(tables.is_empty() && !shared.is_empty()) {
                     output::print_tables(&tables);
                 }
                 if !shared.is_empty() {
                     println!("\nShared in place (zero-copy; queried as named, nothing copied):");
-                    output::print_rows(&["table", "connection"], shared.iter().map(|s| vec![s["name"].as_str().unwrap_or_default().to_string(), s["connection"].as_str().unwrap_or_default().to_string()]));
+                    output::print_rows(&["table", "connection"], shared.into_iter());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -167,6 +153,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(created) = &startup.created {
                 println!("Admin API token '{}' (printed once; only its hash is stored — keep it now):\n  {}", created.info.name, created.token);
                 println!("Web console: http://{listen}/#token={}", created.token);
+            } else if token.is_some() {
+                // The token came in by flag or environment: it is accepted, never stored.
+                println!("Web console: http://{listen}/ (sign in with the admin token given by --token/LAKEPORT_TOKEN: accepted while this server runs, written nowhere; `lakeport token create` makes stored ones)");
             } else {
                 println!("Web console: http://{listen}/ (sign in with an API token; `lakeport token create [--read-only]` makes one)");
             }
@@ -372,6 +361,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret: Some(secret.expose().to_string()) };
             report_added(pool, &args.name, core::add_connection(pool, new, args.skip_test).await?, json).await
         }
+        ConnectionCommand::Update(args) => update_connection(pool, args, json).await,
         ConnectionCommand::Test { name } => {
             let report = core::test_saved(pool, &name).await?;
             if json {
@@ -547,6 +537,87 @@ async fn report_added(pool: &Pool, name: &str, outcome: AddOutcome, json: bool) 
     }
 }
 
+/// `connection update`: the options given, as a merge patch of the stored settings, for
+/// `lakeport_core::update_connection` (which tests, then saves, or changes nothing).
+async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) -> Result<ExitCode> {
+    use serde_json::{json, Value};
+    let conn = pool.connection(&args.name).await?;
+    let zero_copy = matches!(conn.config, ConnectionConfig::ZeroCopy(_));
+    let mut patch = serde_json::Map::new();
+    // An empty URL goes back to the default (null in a merge patch).
+    let url = |v: &Option<String>| v.as_ref().map(|u| if u.trim().is_empty() { Value::Null } else { json!(u.trim()) });
+    let mut set = |key: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            patch.insert(key.to_string(), v);
+        }
+    };
+    set("region", args.region.as_ref().map(|v| json!(v)));
+    set("bucket", args.bucket.as_ref().map(|v| json!(v)));
+    set("warehouse", args.warehouse.as_ref().map(|v| json!(v)));
+    set("catalog_url", url(&args.catalog_url));
+    set("sts_endpoint", url(&args.sts_endpoint));
+    set("signing_name", args.signing_name.as_ref().map(|v| json!(v)));
+    set("vended_credentials", args.vended_credentials.map(|v| json!(v)));
+    set(if zero_copy { "s3_endpoint" } else { "endpoint" }, url(&args.endpoint));
+    set(if zero_copy { "s3_path_style" } else { "path_style" }, args.path_style.map(|v| json!(v)));
+    set("allow_http", args.allow_http.map(|v| json!(v)));
+    set("allow_http_anywhere", args.allow_http_anywhere.map(|v| json!(v)));
+    set("concurrency", args.concurrency.map(|v| json!(v)));
+    set("max_retries", args.max_retries.map(|v| json!(v)));
+    if zero_copy {
+        let mut auth = serde_json::Map::new();
+        if let Some(r) = &args.role_arn {
+            auth.insert("method".into(), json!("assume-role"));
+            auth.insert("role_arn".into(), json!(r));
+        }
+        if let Some(e) = &args.external_id {
+            auth.insert("external_id".into(), json!(e));
+        }
+        if let Some(k) = &args.access_key_id {
+            auth.insert("method".into(), json!("access-key"));
+            auth.insert("access_key_id".into(), json!(k));
+        }
+        if args.bearer_token {
+            auth.insert("method".into(), json!("bearer"));
+        }
+        set("auth", (!auth.is_empty()).then(|| Value::Object(auth)));
+    } else {
+        set("access_key_id", args.access_key_id.as_ref().map(|v| json!(v)));
+    }
+    let secret = if let Some(path) = &args.secret_file {
+        let mut s = String::new();
+        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut s)).with_context(|| format!("cannot read the secret file {}", path.display()))?;
+        Some(s.lines().next().unwrap_or_default().to_string())
+    } else if let Some(var) = &args.secret_env {
+        Some(std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?)
+    } else if args.prompt_secret {
+        Some(rpassword::prompt_password("New secret: ")?)
+    } else {
+        None
+    };
+    if secret.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        bail!("the new secret is empty");
+    }
+    let update = core::ConnectionUpdate { config: Value::Object(patch), secret };
+    let outcome = core::update_connection(pool, &args.name, update).await?;
+    if json {
+        output::print_json(&outcome);
+    } else {
+        output::print_test_report(&args.name, &outcome.test);
+    }
+    let changed = if outcome.changed.is_empty() { "nothing".to_string() } else { outcome.changed.join(", ") };
+    if outcome.saved {
+        if !json {
+            let shares = if zero_copy { format!("; its {} share(s) are kept", pool.shares(&args.name).await?.len()) } else { String::new() };
+            println!("Updated connection '{}' (changed: {changed}){shares}", args.name);
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("Not updated: Test Connection failed with the new settings ({changed}); the connection, its secret and its shares are unchanged.");
+        Ok(ExitCode::from(2))
+    }
+}
+
 fn new_external_id() -> String {
     format!("lakeport-{}", uuid::Uuid::new_v4().simple())
 }
@@ -591,7 +662,9 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
     }
     let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::ZeroCopy(config), secret: secret.map(|s| s.expose().to_string()) };
     let outcome = core::add_connection(pool, new, args.skip_test).await?;
-    if !outcome.saved && generated {
+    // Only when STS refused the role: an STS that could not be reached is not a trust problem.
+    let refused = outcome.test.as_ref().is_some_and(|t| t.checks.iter().any(|c| c.permission == "sts:AssumeRole" && c.reason.contains("trust policy")));
+    if !outcome.saved && generated && refused {
         eprintln!("Once the role trusts it, add the connection again with --external-id of the one above.");
     }
     report_added(pool, &args.name, outcome, json).await

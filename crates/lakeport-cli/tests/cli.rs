@@ -469,3 +469,50 @@ async fn saved_extractions_and_the_headless_scheduler() {
     let list = ok(d, &[], &["extraction", "list"]);
     assert!(list.lines().any(|l| l.starts_with("crm") && l.contains("* * * * *")), "{list}");
 }
+
+#[test]
+fn serve_with_a_given_token_says_where_it_is_kept_and_writes_no_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let token = "given-token-0123456789";
+    let mut child = Command::new(common::binary())
+        .arg("--pool-dir")
+        .arg(d)
+        .args(["serve", "--listen", &addr, "--token", token])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap()).find(|l| l.starts_with("Web console")).unwrap();
+    let server = Served(child);
+    assert!(line.contains("--token/LAKEPORT_TOKEN") && line.contains("written nowhere") && !line.contains("server.token"), "{line}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(http_get(&addr, "/api/whoami", token).0, 200);
+    drop(server);
+    // Nothing holds the token: no file, and no stored hash of it.
+    assert!(!d.join("server.token").exists());
+    let files: Vec<String> = walk(d).into_iter().filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(token.len()).any(|w| w == token.as_bytes()))).map(|p| p.display().to_string()).collect();
+    assert!(files.is_empty(), "the token is written in {files:?}");
+    assert!(!ok(d, &[], &["token", "list"]).contains("given"));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

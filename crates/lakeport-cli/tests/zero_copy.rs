@@ -98,9 +98,11 @@ async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
     // Nothing was copied: the pool holds only the extracted table, in catalog and on disk.
     let tables: Value = serde_json::from_str(&ok(d, &[], &["tables", "--json"])).unwrap();
     let names = |kind: Option<&str>| tables.as_array().unwrap().iter().filter(|t| t["kind"].as_str() == kind).map(|t| t["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(names(None), vec!["labels"]);
+    assert_eq!(names(Some("extracted")), vec!["labels"]);
     // The shared table is listed beside it, with its connection.
-    assert_eq!(names(Some("zero-copy")), vec![t.clone()]);
+    assert_eq!(names(Some("shared")), vec![t.clone()]);
+    let shared = tables.as_array().unwrap().iter().find(|x| x["kind"] == "shared").unwrap();
+    assert_eq!((shared["connection"].as_str(), shared["namespace"].as_str(), shared["table"].as_str()), (Some("Glue Lake"), Some(ns.as_str()), Some("events")));
     assert!(ok(d, &[], &["tables"]).contains(&format!("{t}  Glue Lake")));
     let on_disk: Vec<String> = std::fs::read_dir(d.join("warehouse/default")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(on_disk, vec!["labels".to_string()]);

@@ -289,3 +289,189 @@ async fn snapshots_are_listed_and_time_travel_takes_dates_and_zone_less_times_as
     let e = fails(d, &["snapshots", &format!("lake.\"{ns}\".nope")]);
     assert!(e.contains("is not shared") || e.contains("does not exist"), "{e}");
 }
+
+#[tokio::test]
+async fn connection_update_tests_first_keeps_the_shares_and_changes_nothing_when_the_test_fails() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = unique("upd");
+    evolve(&endpoint, &["create", &ns, "items"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    let t = format!("lake.{ns}.items");
+    let before: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    let secret_file = d.join("secrets/default/lake.secret");
+    let stored_secret = std::fs::read(&secret_file).unwrap();
+
+    // A key without s3:GetObject: the test (on the shared table) fails, and nothing changes.
+    let (nos3, nos3_secret) = s3.user("gluenos3");
+    let o = lakeport(d, &[("NEW", nos3_secret.expose())], &["connection", "update", "lake", "--access-key-id", &nos3, "--secret-env", "NEW"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("FAIL  s3:GetObject") && out.contains("Not updated") && out.contains("auth.access_key_id, secret"), "{out}");
+    let after: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!(after, before, "a failed test changes neither settings nor shares");
+    assert_eq!(std::fs::read(&secret_file).unwrap(), stored_secret, "nor the secret");
+    assert_eq!(count(d, &t), 100);
+
+    // Switching to the assumed role (External ID): tested, saved, the key's secret deleted, shares kept.
+    let role = var("LAKEPORT_TEST_ROLE_ARN");
+    let external_id = var("LAKEPORT_TEST_EXTERNAL_ID");
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--role-arn", &role, "--external-id", "wrong-id", "--sts-endpoint", &endpoint]);
+    assert!(o.status.code() == Some(2) && text(&o).contains("FAIL  sts:AssumeRole"), "{}", text(&o));
+    assert_eq!(std::fs::read(&secret_file).unwrap(), stored_secret);
+    let out = ok(d, &[], &["connection", "update", "lake", "--role-arn", &role, "--external-id", &external_id, "--sts-endpoint", &endpoint]);
+    assert!(out.contains("ok    sts:AssumeRole") && out.contains("Updated connection 'lake'") && out.contains("its 1 share(s) are kept"), "{out}");
+    assert!(!secret_file.exists(), "an assumed role keeps no secret");
+    let shown: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!((shown["config"]["auth"]["method"].as_str(), shown["config"]["auth"]["external_id"].as_str()), (Some("assume-role"), Some(external_id.as_str())));
+    assert_eq!(shown["shares"], before["shares"]);
+    assert_eq!(count(d, &t), 100);
+    // Only the External ID: the role ARN and everything else stay.
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--external-id", "another-wrong-id"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let shown: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
+    assert_eq!(shown["config"]["auth"]["external_id"].as_str(), Some(external_id.as_str()));
+    // Back to the key: it needs the secret.
+    let (key, secret) = s3.user("glue");
+    let e = fails(d, &["connection", "update", "lake", "--access-key-id", &key]);
+    assert!(e.contains("needs its secret"), "{e}");
+    ok(d, &[("S", secret.expose())], &["connection", "update", "lake", "--access-key-id", &key, "--secret-env", "S"]);
+    // A wrong S3 endpoint fails the read check; the queries keep the working one.
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--endpoint", "http://127.0.0.1:1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(count(d, &t), 100);
+    // A setting the type does not have is refused, not ignored.
+    let e = fails(d, &["connection", "update", "lake", "--bucket", "x"]);
+    assert!(e.contains("has no setting 'bucket'"), "{e}");
+}
+
+/// `123.45` as thousandths (exact; the test's own decimal comparison).
+fn milli(text: &str) -> i128 {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let neg = int.starts_with('-');
+    let frac = format!("{frac:0<3}");
+    let v = int.trim_start_matches('-').parse::<i128>().unwrap() * 1000 + frac[..3].parse::<i128>().unwrap();
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The number in `name=N` of an EXPLAIN ANALYZE line.
+fn metric(plan: &str, name: &str) -> Option<u64> {
+    let at = plan.find(&format!("{name}="))? + name.len() + 1;
+    plan[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+}
+
+#[tokio::test]
+async fn decimal_filters_reach_the_iceberg_scan_exactly_and_explain_analyze_shows_the_pruned_files() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = unique("prune");
+    evolve(&endpoint, &["create-partitioned", &ns, "payments"]);
+    let rows = evolve(&endpoint, &["read", &ns, "payments"]);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 100);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pool_with_lake(&s3, d).await;
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    let t = format!("lake.{ns}.payments");
+    let amounts: Vec<Option<i128>> = rows.iter().map(|r| r["amount"].as_str().map(milli)).collect();
+    let n = |keep: &dyn Fn(i128) -> bool| amounts.iter().filter(|a| a.is_some_and(keep)).count() as u64;
+
+    // (filter, pushed into the scan as, rows pyiceberg's data has, data files read of 4)
+    let cases: Vec<(&str, Option<&str>, u64, u64)> = vec![
+        ("amount > 50000.50", Some("amount > 50000.50"), n(&|a| a > 50_000_500), 3),
+        // Literals of another scale and integers, rescaled exactly. (`201000.25` is parsed as a
+        // double; DataFusion alone made it 201000.249999999991808 and found no row.)
+        ("amount = 201000.250", Some("amount = 201000.25"), n(&|a| a == 201_000_250), 1),
+        ("amount = 201000.25", Some("amount = 201000.25"), 1, 1),
+        ("amount < 300000", Some("amount < 300000.00"), n(&|a| a < 300_000_000), 3),
+        // Short IN lists become ORs (DataFusion), longer ones stay IN lists; both are pushed.
+        ("amount IN (1000.25, 301000.25)", Some("(amount = 1000.25) OR (amount = 301000.25)"), 2, 2),
+        // (Iceberg prunes a file for IN only when every value is below or above its range.)
+        ("amount IN (301000.25, 302000.500, 300000, 310000)", Some("amount IN ("), 3, 1),
+        ("amount NOT IN (1000.25, 301000.25, 5.5, 7)", Some("amount NOT IN ("), n(&|a| ![1_000_250, 301_000_250, 5_500, 7_000].contains(&a)), 4),
+        ("amount BETWEEN 100000 AND 110000", Some("amount >= 100000.00"), n(&|a| (100_000_000..=110_000_000).contains(&a)), 1),
+        ("NOT (amount > 50000.50)", Some("amount <= 50000.50"), n(&|a| a <= 50_000_500), 1),
+        ("amount > 250000 OR amount < 1000", Some("OR"), n(&|a| a > 250_000_000 || a < 1_000_000), 2),
+        // Not exact at the column's scale (2): never rounded into a predicate; the rows stay right.
+        ("amount > 50000.505", None, n(&|a| a > 50_000_505), 4),
+        ("amount IN (1000.25, 1000.251, 5.5, 7)", None, 1, 4),
+        ("amount < 99999999999999.99", None, n(&|_| true), 4),
+        // The day partition prunes, and so do a timestamp's statistics.
+        ("day >= DATE '2024-06-03'", Some("day >="), 50, 2),
+        ("ts >= '2024-06-04T00:00:00Z'", Some("ts >="), 25, 1),
+    ];
+    for (filter, pushed, want, files) in cases {
+        let sql = format!("SELECT count(*) AS n FROM {t} WHERE {filter}");
+        let got = query_json(d, &sql)[0]["n"].as_u64();
+        assert_eq!(got, Some(want), "{filter}: rows");
+        let plan = ok(d, &[], &["query", &format!("EXPLAIN {}", sql.replace("count(*) AS n", "id")), "--format", "csv"]);
+        let scan = plan.lines().find(|l| l.contains("IcebergTableScan")).unwrap_or_else(|| panic!("{plan}")).to_string();
+        match pushed {
+            Some(p) => assert!(scan.contains(p) && !scan.contains("predicate:[]"), "{filter}: {scan}"),
+            None => assert!(!scan[scan.find("predicate:").unwrap()..].contains("amount"), "{filter} must not be pushed (not exact at scale 2): {scan}"),
+        }
+        let analyzed = ok(d, &[], &["query", &format!("EXPLAIN ANALYZE {sql}"), "--format", "csv"]);
+        assert_eq!(metric(&analyzed, "data_files_in_snapshot"), Some(4), "{filter}: {analyzed}");
+        assert_eq!(metric(&analyzed, "data_files_scanned"), Some(files), "{filter}: {analyzed}");
+        assert_eq!(metric(&analyzed, "data_files_pruned"), Some(4 - files), "{filter}: {analyzed}");
+    }
+    // Time travel reads through the same scan: the first snapshot has one file.
+    let snaps: Value = serde_json::from_str(&ok(d, &[], &["snapshots", &t, "--json"])).unwrap();
+    let first = snaps[0]["snapshot_id"].as_i64().unwrap();
+    let old = format!("lake.{ns}.\"payments@{first}\"");
+    assert_eq!(count(d, &old), 25);
+    let analyzed = ok(d, &[], &["query", &format!("EXPLAIN ANALYZE SELECT count(*) FROM {old} WHERE amount > 1000"), "--format", "csv"]);
+    assert_eq!((metric(&analyzed, "data_files_in_snapshot"), metric(&analyzed, "data_files_scanned")), (Some(1), Some(1)), "{analyzed}");
+}
+
+#[tokio::test]
+async fn the_s3_endpoint_the_catalog_announces_is_used_and_an_unreachable_sts_gets_no_trust_hint() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let catalog = format!("{endpoint}/iceberg");
+    let ns = unique("announced");
+    evolve(&endpoint, &["create", &ns, "items"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &[], &["pool", "create", "default"]);
+    // No --endpoint: the test server's catalog announces its S3 endpoint in /v1/config
+    // (s3.endpoint, path-style), and lakeport reads the data files there, saying so.
+    let (key, secret) = s3.user("glue");
+    let out = ok(
+        d,
+        &[("SECRET", secret.expose())],
+        &["connection", "add", "lake", "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--allow-http", "--access-key-id", &key, "--secret-env", "SECRET"],
+    );
+    assert!(out.contains(&format!("data files are read from S3 endpoint {endpoint}, as the catalog announces")) && out.contains("ok    s3:GetObject"), "{out}");
+    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
+    assert_eq!(count(d, &format!("lake.{ns}.items")), 100);
+    let shown = ok(d, &[], &["connection", "test", "lake"]);
+    assert!(shown.contains("as the catalog announces"), "{shown}");
+    // An endpoint on the connection wins over the announced one (here a dead one: the read fails).
+    let o = lakeport(d, &[], &["connection", "update", "lake", "--endpoint", "http://127.0.0.1:1"]);
+    assert!(o.status.code() == Some(2) && !text(&o).contains("as the catalog announces"), "{}", text(&o));
+
+    // An assumed role without --sts-endpoint in a region whose STS does not resolve: the failure
+    // says STS could not be reached, with no trust-policy advice (the role was never asked).
+    let started = std::time::Instant::now();
+    let o = lakeport(
+        d,
+        &[],
+        &[
+            "connection", "add", "nosts", "--zero-copy", "--region", "xx-nowhere-1", "--warehouse", "123456789012", "--catalog-url", &catalog, "--allow-http",
+            "--role-arn", "arn:aws:iam::123456789012:role/r", "--external-id", "lakeport-x",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.code() == Some(2) && out.contains("FAIL  sts:AssumeRole") && out.contains("sts.xx-nowhere-1.amazonaws.com"), "{out}");
+    assert!(!out.to_lowercase().contains("trust"), "no trust-policy hint for an unreachable STS: {out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
+}

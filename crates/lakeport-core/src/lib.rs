@@ -2,11 +2,13 @@
 //! adding a connection (Test Connection first, save only when it passed), testing a saved one,
 //! loading namespaces, selecting shares, browsing a bucket.
 
+pub mod connections;
 pub mod extractions;
 pub mod runs;
 pub mod scheduler;
 pub mod webhook;
 
+pub use connections::{pool_tables, update_connection, ConnectionUpdate, PoolTable, UpdateOutcome};
 pub use extractions::{
     create_extraction, edit_extraction, extraction_history, get_extraction, list_extractions, remove_extraction, run_extraction, Extraction, ExtractionDefinition, HistoryEntry,
     RetryPolicy, RunOutcome, Schedule, Webhook,
@@ -88,7 +90,7 @@ pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -
 
 /// Test Connection; a zero-copy connection checks the tables of `shares` (none: the first table
 /// with data in catalog order).
-async fn test_with_shares(config: &ConnectionConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<TestReport, CoreError> {
+pub(crate) async fn test_with_shares(config: &ConnectionConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<TestReport, CoreError> {
     Ok(match config {
         ConnectionConfig::S3Extraction(c) => {
             let secret = secret.ok_or_else(|| CoreError::Invalid("the secret access key is required".into()))?;

@@ -18,6 +18,7 @@ mod connections;
 mod error;
 mod extractions;
 mod jobs;
+mod decimal_literals;
 mod json_rows;
 mod ledger;
 mod names;

@@ -254,6 +254,31 @@ impl Pool {
         Ok(conn)
     }
 
+    /// Replaces a connection's settings (same name, same type; its shares and jobs stay) and,
+    /// with `secret`, its secret: `Some(Some(s))` stores `s`, `Some(None)` deletes the stored one,
+    /// `None` keeps it. Both or neither: a failed settings write puts the old secret back.
+    pub async fn update_connection(&self, name: &str, config: ConnectionConfig, secret: Option<Option<&Secret>>) -> Result<Connection, PoolError> {
+        let old = self.connection(name).await?;
+        let old_secret = self.connection_secret_opt(name);
+        match secret {
+            Some(Some(s)) => secrets::store(self.dir.root(), &self.name, name, s)?,
+            Some(None) => secrets::remove(self.dir.root(), &self.name, name)?,
+            None => {}
+        }
+        let json = serde_json::to_string(&config).expect("config serialises");
+        let res = sqlx::query("UPDATE lakeport_connections SET config = ? WHERE pool = ? AND name = ?").bind(json).bind(&self.name).bind(name).execute(self.db()).await;
+        if let Err(e) = res {
+            if secret.is_some() {
+                let _ = match &old_secret {
+                    Some(s) => secrets::store(self.dir.root(), &self.name, name, s),
+                    None => secrets::remove(self.dir.root(), &self.name, name),
+                };
+            }
+            return Err(e.into());
+        }
+        Ok(Connection { config, ..old })
+    }
+
     pub async fn connections(&self) -> Result<Vec<Connection>, PoolError> {
         let rows = sqlx::query("SELECT name, config, created_at FROM lakeport_connections WHERE pool = ? ORDER BY name")
             .bind(&self.name)

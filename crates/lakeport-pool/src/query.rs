@@ -33,7 +33,13 @@ impl Pool {
     /// as without pushdown ([`PushdownGuardCatalog`]; zero-copy tables guard themselves).
     pub async fn session(&self) -> Result<SessionContext, PoolError> {
         let config = SessionConfig::new().with_default_catalog_and_schema(CATALOG_NAME, self.name()).with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        // Literals compared with decimals keep their written value (decimal_literals.rs).
+        let state = datafusion::execution::session_state::SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_analyzer_rules(crate::decimal_literals::analyzer_rules())
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let catalog: Arc<dyn Catalog> = self.catalog();
         let provider = IcebergCatalogProvider::try_new(catalog).await?;
         ctx.register_catalog(CATALOG_NAME, Arc::new(PushdownGuardCatalog::new(Arc::new(provider))));

@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pools/{pool}", delete(drop_pool))
         .route("/pools/{pool}/connections", get(list_connections).post(add_connection))
         .route("/pools/{pool}/connections/test", post(test_unsaved))
-        .route("/pools/{pool}/connections/{name}", get(get_connection).delete(remove_connection))
+        .route("/pools/{pool}/connections/{name}", get(get_connection).put(update_connection).delete(remove_connection))
         .route("/pools/{pool}/connections/{name}/test", post(test_saved))
         .route("/pools/{pool}/connections/{name}/browse", get(browse))
         .route("/pools/{pool}/connections/{name}/columns", post(columns))
@@ -287,6 +287,19 @@ async fn get_connection(State(s): State<AppState>, Path((p, name)): Path<(String
     let pool = pool(&s, &p).await?;
     let c = pool.connection(&name).await?;
     Ok(Json(connection_json(&pool, &c)?))
+}
+
+/// Changes a saved connection (either type; body: `lakeport_core::ConnectionUpdate`): Test
+/// Connection first; 200 saved, 422 with the verdicts when it failed (then nothing changed).
+async fn update_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(body): Json<core::ConnectionUpdate>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let pool = pool(&s, &p).await?;
+    let outcome = core::update_connection(&pool, &name, body).await?;
+    let status = if outcome.saved { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let mut v = json!(outcome);
+    if let Some(c) = &outcome.connection {
+        v["connection"] = connection_json(&pool, c)?;
+    }
+    Ok((status, Json(v)))
 }
 
 async fn remove_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
@@ -529,7 +542,8 @@ async fn get_job(State(s): State<AppState>, Path((p, id)): Path<(String, String)
 }
 
 async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
-    let mut tables = json!(pool(&s, &p).await?.tables().await?);
+    // Extracted and shared (zero-copy) tables, each with its `kind`.
+    let mut tables = json!(core::pool_tables(&pool(&s, &p).await?).await?);
     if caller.scope != TokenScope::Admin {
         // Where the server keeps its files is not a read-only token's business.
         for t in tables.as_array_mut().into_iter().flatten() {
@@ -625,7 +639,7 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}": { "parameters": [p("pool")], "delete": op("Drop a pool with its tables, connections and history") },
         "/api/pools/{pool}/connections": { "parameters": [p("pool")], "get": op("List connections (secrets are never returned)"), "post": op("Add a connection: Test Connection runs first; saved (201) only if it passed, else 422 with the verdicts. Body: {name, config, secret, skip_test}") },
         "/api/pools/{pool}/connections/test": { "parameters": [p("pool")], "post": op("Test Connection for unsaved settings: {config, secret}") },
-        "/api/pools/{pool}/connections/{name}": { "parameters": [p("pool"), p("name")], "get": op("Show a connection"), "delete": op("Remove a connection and its secret") },
+        "/api/pools/{pool}/connections/{name}": { "parameters": [p("pool"), p("name")], "get": op("Show a connection"), "put": op("Change a connection (either type): {config: JSON Merge Patch of its config (left out: kept; null: default), secret (left out: kept)}. Test Connection runs first: 200 {saved, test, changed, connection}, or 422 with the verdicts and nothing changed; shares are kept"), "delete": op("Remove a connection and its secret") },
         "/api/pools/{pool}/connections/{name}/test": { "parameters": [p("pool"), p("name")], "post": op("Test Connection for a saved connection") },
         "/api/pools/{pool}/connections/{name}/browse": { "parameters": [p("pool"), p("name"), { "name": "prefix", "in": "query", "schema": { "type": "string" } }], "get": op("Folders and files one level below a prefix (extraction connections)") },
         "/api/pools/{pool}/connections/{name}/columns": { "parameters": [p("pool"), p("name")], "post": op("The columns each table of {items, read} would get (inferred from the first files), for column settings: [{table, columns: [[name, type]]}]") },
@@ -645,7 +659,7 @@ pub fn openapi_document() -> Value {
         "/api/pools/{pool}/jobs": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }, { "name": "before", "in": "query", "schema": { "type": "string" } }], "get": op("Job history of the pool, newest first (before=ID: older than that job)") },
         "/api/pools/{pool}/jobs/page": { "parameters": [p("pool"), { "name": "limit", "in": "query", "schema": { "type": "integer" } }, { "name": "before", "in": "query", "schema": { "type": "string" } }], "get": op("A page of the job history: {jobs, has_more, next_before}") },
         "/api/pools/{pool}/jobs/{id}": { "parameters": [p("pool"), p("id")], "get": op("One job with per-table details: files loaded / skipped (why) / unchanged, rows, bytes, seconds, outcome, the full error") },
-        "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables with row counts and last load") },
+        "/api/pools/{pool}/tables": { "parameters": [p("pool")], "get": op("Tables: extracted ones (kind extracted: rows, data files, last load) and shared zero-copy ones (kind shared: name as SQL writes it, connection, namespace, table)") },
         "/api/whoami": { "get": op("The calling token's name and scope (admin or read-only)") },
         "/api/token/rotate": { "post": op("Rotate the calling stored token (201): {name, scope, token} — the new token, shown once; the old one is refused from now on. 409 for the server's --token") },
         "/api/trust-policy": { "post": op("Zero-copy, assumed role: {region, sts_endpoint, allow_http, external_id} → {principal, external_id (a new lakeport-… when none given), trust_policy} for the user's IAM role") },

@@ -592,3 +592,91 @@ async fn saved_extractions_over_the_api() {
     // A read-only token cannot see or run saved extractions.
     assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/saved-extractions", None).await.0, StatusCode::FORBIDDEN);
 }
+
+async fn put(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
+    s.call(reqwest::Method::PUT, path, Some(body)).await
+}
+
+#[tokio::test]
+async fn connections_are_updated_after_test_connection_and_shared_tables_are_listed() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("upd").await;
+    bucket.put("in/a.csv", "x\n1\n").await;
+    let s = start().await;
+    make_table(&s.pd, "p1", "t", 3).await;
+
+    // Extraction connection: a key without s3:GetBucketAcl fails the test: 422, nothing changed.
+    let (key, secret) = s3.user("reader");
+    let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
+    assert_eq!(s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
+    let before = s.get("/api/pools/p1/connections/src").await.1;
+    let (nokey, nosecret) = s3.user("noacl");
+    let (st, out) = put(&s, "/api/pools/p1/connections/src", json!({ "config": { "access_key_id": nokey }, "secret": nosecret.expose() })).await;
+    assert_eq!((st, out["saved"].clone(), out["connection"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!(false), Value::Null), "{out}");
+    assert_eq!(out["changed"], json!(["access_key_id", "secret"]));
+    let failed: Vec<&str> = out["test"]["checks"].as_array().unwrap().iter().filter(|c| c["verdict"] == "failed").map(|c| c["permission"].as_str().unwrap()).collect();
+    assert_eq!(failed, vec!["s3:GetBucketAcl"]);
+    assert_eq!(s.get("/api/pools/p1/connections/src").await.1, before);
+    // The stored secret still works: browsing (which signs with it) answers.
+    assert_eq!(s.get("/api/pools/p1/connections/src/browse?prefix=in/").await.1[0]["name"], "a.csv");
+    // Only the retry budget: the secret is kept (the test signs with it), 200.
+    let (st, out) = put(&s, "/api/pools/p1/connections/src", json!({ "config": { "max_retries": 2 } })).await;
+    assert_eq!((st, out["changed"].clone()), (StatusCode::OK, json!(["max_retries"])), "{out}");
+    assert_eq!((out["connection"]["config"]["max_retries"].as_u64(), out["connection"]["has_secret"].as_bool()), (Some(2), Some(true)));
+    assert!(!out.to_string().contains(secret.expose()));
+    // Refused before anything runs: another type, a member the type lacks, an invalid value.
+    for (body, says) in [
+        (json!({ "config": { "type": "zero-copy" } }), "type cannot change"),
+        (json!({ "config": { "s3_endpoint": "http://127.0.0.1:1" } }), "has no setting 's3_endpoint'"),
+        (json!({ "config": { "bucket": "Not_A_Bucket" } }), "not a valid S3 bucket name"),
+        (json!({ "config": { "region": null } }), "not valid"),
+    ] {
+        let (st, e) = put(&s, "/api/pools/p1/connections/src", body.clone()).await;
+        assert!(st == StatusCode::BAD_REQUEST && e["error"].as_str().unwrap().contains(says), "{body}: {st} {e}");
+    }
+    assert_eq!(put(&s, "/api/pools/p1/connections/nope", json!({})).await.0, StatusCode::NOT_FOUND);
+
+    // A zero-copy share: listed beside the extracted table, named as SQL writes it.
+    let ns = format!("Api-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let py = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
+        .args([s3.endpoint.as_str(), "create", &ns, "Campaign-Stats"])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let (gkey, gsecret) = s3.user("glue");
+    let zc = json!({ "type": "zero-copy", "region": "us-east-1", "warehouse": "123456789012", "catalog_url": format!("{}/iceberg", s3.endpoint),
+        "auth": { "method": "access-key", "access_key_id": gkey }, "s3_endpoint": s3.endpoint, "s3_path_style": true, "allow_http": true });
+    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "My-Lake", "config": zc, "secret": gsecret.expose(), "skip_test": true })).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let (st, out) = put(&s, "/api/pools/p1/connections/My-Lake/shares", json!({ "add": [ns] })).await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let sql_name = format!("my_lake.\"{ns}\".\"Campaign-Stats\"");
+    for token in [TOKEN, s.reader.as_str()] {
+        let (_, tables) = s.call_as(Some(token), reqwest::Method::GET, "/api/pools/p1/tables", None).await;
+        let tables = tables.as_array().unwrap();
+        assert_eq!(tables.len(), 2, "{tables:?}");
+        assert_eq!((tables[0]["kind"].as_str(), tables[0]["name"].as_str(), tables[0].get("location").is_some()), (Some("extracted"), Some("t"), token == TOKEN));
+        assert_eq!(tables[1], json!({ "kind": "shared", "name": sql_name, "connection": "My-Lake", "namespace": ns, "table": "Campaign-Stats" }));
+        // The name as listed is what SQL takes.
+        let (_, q) = s.call_as(Some(token), reqwest::Method::POST, "/api/pools/p1/query", Some(json!({ "sql": format!("SELECT count(*) AS n FROM {sql_name}") }))).await;
+        assert_eq!(q["rows"], json!([{ "n": 100 }]), "{q}");
+    }
+    // Zero-copy update: a key without s3:GetObject fails on the shared table; shares, key and
+    // secret stay; then the External-ID-less switch to a role is refused before any test.
+    let (nos3, nos3secret) = s3.user("gluenos3");
+    let (st, out) = put(&s, "/api/pools/p1/connections/My-Lake", json!({ "config": { "auth": { "access_key_id": nos3 } }, "secret": nos3secret.expose() })).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{out}");
+    assert!(out["test"]["checks"].as_array().unwrap().iter().any(|c| c["permission"] == "s3:GetObject" && c["verdict"] == "failed"), "{out}");
+    let shown = s.get("/api/pools/p1/connections/My-Lake").await.1;
+    assert_eq!(shown["config"]["auth"]["access_key_id"].as_str(), Some(gkey.as_str()));
+    assert_eq!(s.get("/api/pools/p1/connections/My-Lake/shares").await.1[0]["share"]["namespace"].as_str(), Some(ns.as_str()));
+    let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": format!("SELECT count(*) AS n FROM {sql_name}") })).await;
+    assert_eq!(q["rows"], json!([{ "n": 100 }]), "the stored secret still reads: {q}");
+    let (st, e) = put(&s, "/api/pools/p1/connections/My-Lake", json!({ "config": { "auth": { "method": "assume-role", "role_arn": "arn:aws:iam::1:role/r" } } })).await;
+    assert!(st == StatusCode::BAD_REQUEST && e["error"].as_str().unwrap().contains("external_id"), "{st} {e}");
+    // The same key again, secret left out: tested with the stored secret, 200, shares kept.
+    let (st, out) = put(&s, "/api/pools/p1/connections/My-Lake", json!({ "config": shown["config"] })).await;
+    assert_eq!((st, out["changed"].clone()), (StatusCode::OK, json!([])), "{out}");
+    assert_eq!(s.get("/api/pools/p1/tables").await.1.as_array().unwrap().len(), 2);
+}

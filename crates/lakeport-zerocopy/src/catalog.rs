@@ -12,9 +12,8 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::DataFusionError;
 use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
-use iceberg_datafusion::IcebergStaticTableProvider;
 
-use crate::{file_io, quote_ident, sql_name, Credentials, PushdownGuard, RestCatalog, SelectedShare, Share, ZeroCopyError};
+use crate::{file_io, quote_ident, sql_name, Credentials, RestCatalog, SelectedShare, Share, ZeroCopyError, ZeroCopyTable};
 
 /// The catalog of one connection. `client` is an error when the connection could not be set up
 /// (e.g. no identity to assume its role); queries that touch it then say why.
@@ -276,16 +275,14 @@ impl SchemaProvider for ZeroCopySchema {
         if version.is_none() {
             loaded.metadata = read_with_current_schema(loaded.metadata).map_err(to_df)?;
         }
-        let table = loaded.into_table(file_io(client.config(), credentials.provider())).map_err(to_df)?;
-        let provider = match version {
-            None => IcebergStaticTableProvider::try_new_from_table(table).await,
-            Some(v) => {
-                let id = resolve_version(&table, v).map_err(to_df)?;
-                IcebergStaticTableProvider::try_new_from_table_snapshot(table, id).await
-            }
-        }
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(Some(Arc::new(PushdownGuard::new(Arc::new(provider)))))
+        // The connection's S3 endpoint, or the one the catalog announces (RestCatalog::data_config).
+        let (data_config, _) = client.data_config().await.map_err(to_df)?;
+        let table = loaded.into_table(file_io(&data_config, credentials.provider())).map_err(to_df)?;
+        let snapshot_id = match version {
+            None => None,
+            Some(v) => Some(resolve_version(&table, v).map_err(to_df)?),
+        };
+        Ok(Some(Arc::new(ZeroCopyTable::try_new(table, snapshot_id)?)))
     }
 
     fn table_exist(&self, name: &str) -> bool {

@@ -9,6 +9,8 @@
 //! * [`ZeroCopyCatalog`]: a DataFusion catalog over the selected shares; tables load at query
 //!   time, so a new snapshot in the source is seen by the next query.
 //! * [`probe`]: Test Connection for this mode.
+//! * [`ZeroCopyTable`]: a shared table's provider and scan: decimal filters pushed down, files
+//!   planned vs pruned in `EXPLAIN ANALYZE`.
 //! * [`PushdownGuard`]: passes to the Iceberg scan only the filters that give the same rows with
 //!   and without pushdown (the pool's own tables use it too, through [`PushdownGuardCatalog`]).
 
@@ -19,6 +21,7 @@ mod error;
 pub mod probe;
 mod pushdown;
 mod rest;
+mod scan;
 mod storage;
 
 pub use catalog::{snapshots, split_table_version, SnapshotInfo, ZeroCopyCatalog};
@@ -27,4 +30,5 @@ pub use credentials::{caller_identity, identity_from_env, trust_policy, Credenti
 pub use error::ZeroCopyError;
 pub use pushdown::{is_pushable, PushdownGuard, PushdownGuardCatalog};
 pub use rest::{LoadedTable, RestCatalog};
+pub use scan::{filter_predicate, ZeroCopyScan, ZeroCopyTable};
 pub use storage::file_io;

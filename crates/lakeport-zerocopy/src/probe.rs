@@ -77,7 +77,21 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
     }
     let client = Arc::new(RestCatalog::new(config, credentials.clone(), bearer)?);
     match client.prefix().await {
-        Ok(p) => s.pass("glue:GetCatalog", format!("catalog {} (prefix '{p}')", config.catalog_url()?)),
+        Ok(p) => match client.data_config().await {
+            Ok((_, announced)) => s.pass(
+                "glue:GetCatalog",
+                format!(
+                    "catalog {} (prefix '{p}'){}",
+                    config.catalog_url()?,
+                    announced.map(|e| format!("; data files are read from S3 endpoint {e}, as the catalog announces (s3.endpoint in /v1/config; --endpoint overrides)")).unwrap_or_default()
+                ),
+            ),
+            Err(e) => {
+                s.fail("glue:GetCatalog", &e);
+                LATER[1..].iter().for_each(|p| s.skip(p, "needs a usable S3 endpoint for the data files"));
+                return Ok(done(s));
+            }
+        },
         Err(e) => {
             // Every later call goes through the catalog's prefix.
             s.fail("glue:GetCatalog", &e);
@@ -108,6 +122,9 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
     } else {
         (shares.iter().map(|sh| sh.share.namespace.clone()).collect::<BTreeSet<_>>().into_iter().collect(), true)
     };
+    // Data files are read as queries read them: with the announced S3 endpoint if the
+    // connection names none.
+    let (data_config, _) = client.data_config().await?;
     let mut checked = 0usize;
     // A data file was found to read (read or refused).
     let mut read_one = false;
@@ -147,7 +164,7 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
                 break;
             }
             checked += 1;
-            read_one |= check_table(&mut s, config, &client, &credentials, ns, &table).await?;
+            read_one |= check_table(&mut s, &data_config, &client, &credentials, ns, &table).await?;
         }
     }
     if checked == 0 {

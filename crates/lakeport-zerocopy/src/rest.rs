@@ -23,7 +23,8 @@ pub struct RestCatalog {
     signer: SignedClient,
     plain: reqwest::Client,
     bearer: Option<Secret>,
-    prefix: tokio::sync::OnceCell<String>,
+    /// The answer of `GET /v1/config` (defaults and overrides), asked once.
+    catalog_config: tokio::sync::OnceCell<Value>,
 }
 
 /// A table as LoadTable returned it.
@@ -70,7 +71,7 @@ impl RestCatalog {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
-        Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, prefix: tokio::sync::OnceCell::new() })
+        Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, catalog_config: tokio::sync::OnceCell::new() })
     }
 
     pub fn config(&self) -> &ZeroCopyConfig {
@@ -131,16 +132,53 @@ impl RestCatalog {
         })
     }
 
-    /// The catalog prefix from `GET /v1/config?warehouse=…` (needs glue:GetCatalog).
-    pub async fn prefix(&self) -> Result<String, ZeroCopyError> {
-        self.prefix
+    /// `GET /v1/config?warehouse=…` (needs glue:GetCatalog), asked once per client.
+    async fn catalog_config(&self) -> Result<&Value, ZeroCopyError> {
+        self.catalog_config
             .get_or_try_init(|| async {
                 let url = self.url(&["v1", "config"], &[("warehouse", self.config.warehouse.as_str())]);
-                let v = self.get("GetCatalog (GET /v1/config)", PERM_CONFIG, url).await?;
-                Ok(v["overrides"]["prefix"].as_str().or(v["defaults"]["prefix"].as_str()).unwrap_or("").to_string())
+                self.get("GetCatalog (GET /v1/config)", PERM_CONFIG, url).await
             })
             .await
-            .cloned()
+    }
+
+    /// A catalog property: the override, else the default.
+    async fn catalog_property(&self, key: &str) -> Result<Option<String>, ZeroCopyError> {
+        let v = self.catalog_config().await?;
+        Ok(v["overrides"][key].as_str().or(v["defaults"][key].as_str()).map(str::to_string))
+    }
+
+    /// The catalog prefix from `/v1/config`.
+    pub async fn prefix(&self) -> Result<String, ZeroCopyError> {
+        Ok(self.catalog_property("prefix").await?.unwrap_or_default())
+    }
+
+    /// The S3 endpoint the catalog announces in `/v1/config` (`s3.endpoint`, override before
+    /// default), if any.
+    pub async fn announced_s3_endpoint(&self) -> Result<Option<String>, ZeroCopyError> {
+        Ok(self.catalog_property("s3.endpoint").await?.filter(|e| !e.trim().is_empty()))
+    }
+
+    /// The settings data files are read with. A connection that names no S3 endpoint reads from
+    /// the one the catalog announces (`s3.endpoint`, with its `s3.path-style-access`), as Iceberg's
+    /// own clients (pyiceberg, Spark) do — without it, lakeport would go to AWS for files the
+    /// catalog says are elsewhere. An endpoint set on the connection always wins. The announced
+    /// endpoint passes the same HTTPS rule as a configured one; when it does not, the error names
+    /// the flags that decide. Returns the settings and the announced endpoint when it is used.
+    pub async fn data_config(&self) -> Result<(ZeroCopyConfig, Option<String>), ZeroCopyError> {
+        let mut config = self.config.clone();
+        if config.s3_endpoint.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            return Ok((config, None));
+        }
+        let Some(endpoint) = self.announced_s3_endpoint().await? else { return Ok((config, None)) };
+        config.checked_url(&endpoint, "S3 endpoint").map_err(|e| {
+            ZeroCopyError::InvalidConfig(format!(
+                "the catalog announces S3 endpoint {endpoint} for its data files (s3.endpoint in /v1/config), and it cannot be used: {e}; set the connection's S3 endpoint (--endpoint) or allow it"
+            ))
+        })?;
+        config.s3_path_style = self.catalog_property("s3.path-style-access").await?.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        config.s3_endpoint = Some(endpoint.clone());
+        Ok((config, Some(endpoint)))
     }
 
     async fn paged(&self, operation: &str, permission: &'static str, segments: &[&str], field: &str) -> Result<Vec<Value>, ZeroCopyError> {

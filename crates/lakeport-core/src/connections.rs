@@ -1,0 +1,234 @@
+//! Changing a saved connection (`lakeport connection update`, `PUT /api/pools/{pool}/connections/{name}`)
+//! and the pool's one list of tables, extracted and shared.
+
+use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, TableInfo};
+use lakeport_source::Secret;
+use lakeport_zerocopy::ZeroCopyAuth;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{test_with_shares, CoreError, TestReport};
+
+/// Changes to a saved connection. Everything left out keeps its stored value.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionUpdate {
+    /// A JSON Merge Patch (RFC 7396) of the connection's `config` as `GET …/connections/{name}`
+    /// shows it: members left out keep their value, `null` clears an optional one (back to its
+    /// default), `auth` is merged member by member. The type cannot change, and a member the
+    /// connection type does not have is refused (never ignored).
+    #[serde(default)]
+    pub config: Value,
+    /// A new secret (secret access key or bearer token); `None` or empty keeps the stored one.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UpdateOutcome {
+    /// The new settings were saved (only after Test Connection passed).
+    pub saved: bool,
+    pub test: TestReport,
+    /// The settings whose value changes (dotted paths: `endpoint`, `auth.external_id`), and
+    /// `secret` when a new one was given.
+    pub changed: Vec<String>,
+    /// The connection as saved; `None` when the test failed (then nothing changed).
+    pub connection: Option<Connection>,
+}
+
+/// Changes a saved connection of either type: merges `update` into its settings, checks them,
+/// runs Test Connection with the new settings (a zero-copy connection against the tables of its
+/// shares), and saves settings and secret together only if the test passed. A failed test changes
+/// nothing (settings, secret and shares stay as they were); the shares are kept either way.
+///
+/// Errors: [`CoreError::Invalid`] for a patch that is not an object, changes the type, names a
+/// member the type lacks, or leaves the settings invalid, and for a missing secret (switching a
+/// zero-copy connection to an access key or bearer token needs a new one); `Pool` errors for a
+/// missing connection.
+pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate) -> Result<UpdateOutcome, CoreError> {
+    let conn = pool.connection(name).await?;
+    let before = serde_json::to_value(&conn.config).expect("config serialises");
+    let patch = match update.config {
+        Value::Null => Value::Object(Map::new()),
+        p @ Value::Object(_) => p,
+        other => return Err(CoreError::Invalid(format!("config must be an object of the settings to change, not {other}"))),
+    };
+    if let Some(t) = patch.get("type") {
+        if t != &before["type"] {
+            return Err(CoreError::Invalid(format!(
+                "a connection's type cannot change ('{name}' is {}); remove it and add a new one",
+                before["type"]
+            )));
+        }
+    }
+    let mut merged = before.clone();
+    merge_patch(&mut merged, &patch);
+    let config: ConnectionConfig = serde_json::from_value(merged).map_err(|e| CoreError::Invalid(format!("the new settings of '{name}' are not valid: {e}")))?;
+    let after = serde_json::to_value(&config).expect("config serialises");
+    if let Some(unknown) = unknown_member(&patch, &after, "") {
+        let known: Vec<&str> = after.as_object().map(|o| o.keys().map(String::as_str).filter(|k| *k != "type").collect()).unwrap_or_default();
+        return Err(CoreError::Invalid(format!("a {} connection has no setting '{unknown}' (it has: {})", config.type_name(), known.join(", "))));
+    }
+    match &config {
+        ConnectionConfig::S3Extraction(c) => c.validate()?,
+        ConnectionConfig::ZeroCopy(c) => c.validate()?,
+    }
+
+    let new_secret = update.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Secret::new);
+    let stored = pool.connection_secret_opt(name);
+    // What the secret becomes: None keeps it, Some(None) deletes it, Some(Some) replaces it.
+    let secret_change: Option<Option<Secret>> = match (&conn.config, &config) {
+        (ConnectionConfig::ZeroCopy(old), ConnectionConfig::ZeroCopy(new)) => {
+            let method_changed = std::mem::discriminant(&old.auth) != std::mem::discriminant(&new.auth);
+            match &new.auth {
+                ZeroCopyAuth::AssumeRole { .. } if new_secret.is_some() => {
+                    return Err(CoreError::Invalid("an assumed role needs no secret; leave the secret out (or switch auth to an access key)".into()));
+                }
+                ZeroCopyAuth::AssumeRole { .. } => stored.is_some().then_some(None),
+                _ if new_secret.is_some() => Some(new_secret.clone()),
+                _ if method_changed || stored.is_none() => {
+                    return Err(CoreError::Invalid(format!(
+                        "switching '{name}' to {} needs its secret (secret access key or bearer token)",
+                        if matches!(new.auth, ZeroCopyAuth::Bearer) { "a bearer token" } else { "an access key" }
+                    )));
+                }
+                _ => None,
+            }
+        }
+        _ => new_secret.clone().map(Some),
+    };
+    let mut changed = changed_paths(&before, &after, "");
+    if new_secret.is_some() {
+        changed.push("secret".into());
+    }
+
+    let effective = match &secret_change {
+        Some(s) => s.clone(),
+        None => stored,
+    };
+    let shares = if matches!(config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
+    let test = test_with_shares(&config, effective.as_ref(), &shares).await?;
+    if !test.passed() {
+        return Ok(UpdateOutcome { saved: false, test, changed, connection: None });
+    }
+    let saved = pool.update_connection(name, config, secret_change.as_ref().map(|s| s.as_ref())).await?;
+    Ok(UpdateOutcome { saved: true, test, changed, connection: Some(saved) })
+}
+
+/// RFC 7396 JSON Merge Patch, applied in place (a dozen lines; no crate in the graph has it).
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let target = target.as_object_mut().expect("made an object above");
+    for (k, v) in patch {
+        if v.is_null() {
+            target.remove(k);
+        } else {
+            merge_patch(target.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// The first member set (not null) in `patch` that the saved settings do not have: a typo, or a
+/// setting of the other connection type.
+fn unknown_member(patch: &Value, saved: &Value, prefix: &str) -> Option<String> {
+    let Value::Object(p) = patch else { return None };
+    for (k, v) in p {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match saved.get(k) {
+            None if !v.is_null() => return Some(path),
+            Some(s) => {
+                if let Some(u) = unknown_member(v, s, &path) {
+                    return Some(u);
+                }
+            }
+            None => {}
+        }
+    }
+    None
+}
+
+/// Dotted paths of the leaves that differ between `a` and `b`.
+fn changed_paths(a: &Value, b: &Value, prefix: &str) -> Vec<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .flat_map(|k| {
+                    let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    changed_paths(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), &path)
+                })
+                .collect()
+        }
+        _ if a == b => Vec::new(),
+        _ => vec![prefix.to_string()],
+    }
+}
+
+/// One table of the pool: extracted into it, or shared in place by a zero-copy connection.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PoolTable {
+    /// A table the pool holds (extractions load it).
+    Extracted(TableInfo),
+    /// A table of a zero-copy share, read where it is.
+    Shared {
+        /// The name queries use, each part quoted as needed (`lake."Marketing-EU"."Campaign-Stats"`).
+        name: String,
+        connection: String,
+        namespace: String,
+        table: String,
+    },
+}
+
+/// Every table of the pool: the extracted ones, then the shared ones (as their shares list them;
+/// no catalog call — `connection shares` checks them against the source), sorted by SQL name.
+pub async fn pool_tables(pool: &Pool) -> Result<Vec<PoolTable>, CoreError> {
+    let mut out: Vec<PoolTable> = pool.tables().await?.into_iter().map(PoolTable::Extracted).collect();
+    let mut shared = Vec::new();
+    for conn in pool.connections().await? {
+        if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+            continue;
+        }
+        let catalog = table_name_from(&conn.name)?;
+        for s in pool.shares(&conn.name).await? {
+            for t in &s.tables {
+                shared.push(PoolTable::Shared {
+                    name: lakeport_zerocopy::sql_name(&[&catalog, &s.share.namespace, t]),
+                    connection: conn.name.clone(),
+                    namespace: s.share.namespace.clone(),
+                    table: t.clone(),
+                });
+            }
+        }
+    }
+    shared.sort_by(|a, b| match (a, b) {
+        (PoolTable::Shared { name: x, .. }, PoolTable::Shared { name: y, .. }) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    out.extend(shared);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_keeps_what_is_left_out_and_clears_nulls() {
+        let mut v = json!({ "region": "a", "endpoint": "http://x", "auth": { "method": "assume-role", "role_arn": "r", "external_id": "e" } });
+        merge_patch(&mut v, &json!({ "endpoint": null, "auth": { "external_id": "f" } }));
+        assert_eq!(v, json!({ "region": "a", "auth": { "method": "assume-role", "role_arn": "r", "external_id": "f" } }));
+        assert_eq!(unknown_member(&json!({ "auth": { "extrnal_id": "x" } }), &v, ""), Some("auth.extrnal_id".into()));
+        assert_eq!(unknown_member(&json!({ "endpoint": null, "region": "b" }), &v, ""), None);
+        assert_eq!(changed_paths(&json!({ "a": 1, "b": { "c": 2 } }), &json!({ "a": 1, "b": { "c": 3 }, "d": null }), ""), vec!["b.c".to_string()]);
+    }
+}
