@@ -76,6 +76,21 @@ impl ErrorKind {
         }
     }
 
+    /// The kind of the first object_store error in `e`'s source chain (`e` itself included),
+    /// for errors that wrap one (iceberg's FileIO over lakeport's object_store `Storage`);
+    /// `None` when the chain holds none.
+    #[cfg(feature = "object_store")]
+    pub fn of_object_store_in(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+        let mut next = Some(e);
+        while let Some(e) = next {
+            if let Some(store) = e.downcast_ref::<object_store::Error>() {
+                return Some(ErrorKind::of_object_store(store));
+            }
+            next = e.source();
+        }
+        None
+    }
+
     /// The kind of an iceberg-rust (0.10) error, from its `ErrorKind` and `retryable` flag.
     #[cfg(feature = "iceberg")]
     pub fn of_iceberg(e: &iceberg::Error) -> ErrorKind {
@@ -88,5 +103,32 @@ impl ErrorKind {
             _ if e.retryable() => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn http_statuses_have_the_kinds_rfc_9110_gives_them() {
+        for (status, kind) in [
+            (200, None),
+            (304, None),
+            (400, Some(ErrorKind::Invalid)),
+            (401, Some(ErrorKind::Denied)),
+            (403, Some(ErrorKind::Denied)),
+            (404, Some(ErrorKind::NotFound)),
+            (409, Some(ErrorKind::Conflict)),
+            (412, Some(ErrorKind::Conflict)),
+            (422, Some(ErrorKind::Invalid)),
+            (429, Some(ErrorKind::Unavailable)),
+            (500, Some(ErrorKind::Unavailable)),
+            (503, Some(ErrorKind::Unavailable)),
+        ] {
+            assert_eq!(ErrorKind::from_http_status(status), kind, "{status}");
+        }
+        assert!(ErrorKind::Conflict.is_retryable() && ErrorKind::Unavailable.is_retryable());
+        assert!(!ErrorKind::Invalid.is_retryable() && !ErrorKind::Denied.is_retryable() && !ErrorKind::Internal.is_retryable());
     }
 }

@@ -680,3 +680,22 @@ async fn connections_are_updated_after_test_connection_and_shared_tables_are_lis
     assert_eq!((st, out["changed"].clone()), (StatusCode::OK, json!([])), "{out}");
     assert_eq!(s.get("/api/pools/p1/tables").await.1.as_array().unwrap().len(), 2);
 }
+
+/// Every error answer names its kind beside the message, and the status follows from the kind
+/// (the server's one map, error.rs): what a client matches on without parsing text.
+#[tokio::test]
+async fn error_answers_carry_their_kind() {
+    let s = start().await;
+    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
+    make_table(&s.pd, "p1", "t", 3).await;
+    for (what, (st, body), status, kind) in [
+        ("a pool that exists", s.post("/api/pools", json!({ "name": "p1" })).await, StatusCode::CONFLICT, "exists"),
+        ("a pool that does not", s.get("/api/pools/nosuch/tables").await, StatusCode::NOT_FOUND, "not_found"),
+        ("a table that does not", s.get("/api/pools/p1/tables/nosuch/preview").await, StatusCode::NOT_FOUND, "not_found"),
+        ("SQL that does not plan", s.post("/api/pools/p1/query", json!({ "sql": "SELECT nope FROM t" })).await, StatusCode::BAD_REQUEST, "invalid"),
+        ("SQL that writes", s.post("/api/pools/p1/query", json!({ "sql": "DROP TABLE t" })).await, StatusCode::BAD_REQUEST, "invalid"),
+    ] {
+        assert_eq!((st, body["kind"].as_str()), (status, Some(kind)), "{what}: {body}");
+        assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+    }
+}

@@ -86,3 +86,28 @@ pub(crate) fn describe_s3_error_document(text: &str) -> Option<String> {
         None => code.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kinds come from object_store's variants (S3's status as object_store maps it), also
+    /// through a wrapper's source chain.
+    #[test]
+    fn store_errors_have_the_kind_of_their_variant() {
+        let denied = || object_store::Error::PermissionDenied { path: "k".into(), source: "403 AccessDenied".into() };
+        for (e, kind) in [
+            (object_store::Error::NotFound { path: "k".into(), source: "404".into() }, ErrorKind::NotFound),
+            (denied(), ErrorKind::Denied),
+            (object_store::Error::Unauthenticated { path: "k".into(), source: "401".into() }, ErrorKind::Denied),
+            (object_store::Error::Precondition { path: "k".into(), source: "412".into() }, ErrorKind::Conflict),
+            (object_store::Error::Generic { store: "S3", source: "connection reset".into() }, ErrorKind::Unavailable),
+        ] {
+            assert_eq!(SourceError::store("get", "b", "k", e).kind(), kind);
+        }
+        let wrapped = std::io::Error::other(denied());
+        assert_eq!(ErrorKind::of_object_store_in(&wrapped), Some(ErrorKind::Denied));
+        assert_eq!(ErrorKind::of_object_store_in(&std::io::Error::other("no store error here")), None);
+        assert_eq!(SourceError::S3 { op: "list", bucket: "b".into(), key: String::new(), status: 403, message: "AccessDenied".into() }.kind(), ErrorKind::Denied);
+    }
+}

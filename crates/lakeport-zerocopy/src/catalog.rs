@@ -3,6 +3,7 @@
 //! names it, so each query sees the source's current snapshot; `table@<snapshot-id>` or
 //! `table@<timestamp>` (quoted: `"events@2024-01-01T00:00:00Z"`) reads an older one.
 
+use lakeport_error::ErrorKind;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -197,17 +198,19 @@ fn resolve_version(table: &Table, version: &str) -> Result<i64, ZeroCopyError> {
         return meta.snapshot_by_id(id).map(|s| s.snapshot_id()).ok_or_else(|| ZeroCopyError::Request {
             operation: format!("time travel on {name}"),
             message: format!("snapshot {id} does not exist (snapshots: {})", meta.snapshots().map(|s| s.snapshot_id().to_string()).collect::<Vec<_>>().join(", ")),
+            kind: ErrorKind::NotFound,
         });
     }
     let at: DateTime<Utc> = parse_time(version).ok_or_else(|| ZeroCopyError::Request {
         operation: format!("time travel on {name}"),
         message: format!("'{version}' is neither a snapshot id nor a time (2024-01-31T12:00:00Z; without a zone UTC; a date alone is 00:00 UTC)"),
+        kind: ErrorKind::Invalid,
     })?;
     meta.snapshots()
         .filter(|s| s.timestamp_ms() <= at.timestamp_millis())
         .max_by_key(|s| (s.timestamp_ms(), s.sequence_number()))
         .map(|s| s.snapshot_id())
-        .ok_or_else(|| ZeroCopyError::Request { operation: format!("time travel on {name}"), message: format!("the table has no snapshot as old as {at}") })
+        .ok_or_else(|| ZeroCopyError::Request { operation: format!("time travel on {name}"), message: format!("the table has no snapshot as old as {at}"), kind: ErrorKind::NotFound })
 }
 
 /// The table's metadata with its current snapshot read in the table's *current* schema.
@@ -228,7 +231,7 @@ pub(crate) fn read_with_current_schema(metadata: TableMetadata) -> Result<TableM
         return Ok(metadata);
     }
     let snapshot_id = current.snapshot_id();
-    let invalid = |e: serde_json::Error| ZeroCopyError::Request { operation: "read the table metadata".into(), message: e.to_string() };
+    let invalid = |e: serde_json::Error| ZeroCopyError::Request { operation: "read the table metadata".into(), message: e.to_string(), kind: ErrorKind::Invalid };
     let mut json = serde_json::to_value(&metadata).map_err(invalid)?;
     for snapshot in json["snapshots"].as_array_mut().into_iter().flatten() {
         if snapshot["snapshot-id"].as_i64() == Some(snapshot_id) {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
+use lakeport_error::ErrorKind;
 use lakeport_source::{xml_tag, Secret, SignedClient};
 use object_store::aws::AwsCredential;
 use object_store::CredentialProvider;
@@ -64,17 +65,23 @@ fn sts_client(region: &str, credential: Arc<AwsCredential>) -> Result<SignedClie
     SignedClient::for_service(credential, "sts", region).map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))
 }
 
-async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> Result<String, String> {
+/// One STS Query API call (POST, form-encoded). Errors: the kind (from the transport, or STS's
+/// error code and HTTP status: `AccessDenied` is [`ErrorKind::Denied`]) and a message.
+async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> Result<String, (ErrorKind, String)> {
     let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
     let resp = client
         .send(http::Method::POST, url, &[("content-type", "application/x-www-form-urlencoded")], Bytes::from(body))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (e.kind(), e.to_string()))?;
     let text = resp.text().to_string();
     if resp.status != 200 {
         let code = xml_tag(&text, "Code").unwrap_or("");
         let message = xml_tag(&text, "Message").unwrap_or("");
-        return Err(format!("HTTP {} {code}: {message}", resp.status));
+        let kind = match code {
+            "AccessDenied" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => ErrorKind::Denied,
+            _ => ErrorKind::from_http_status(resp.status).unwrap_or(ErrorKind::Unavailable),
+        };
+        return Err((kind, format!("HTTP {} {code}: {message}", resp.status)));
     }
     Ok(text)
 }
@@ -86,10 +93,10 @@ pub async fn caller_identity(region: &str, sts_endpoint: Option<&str>, allow_htt
     let url = crate::config::sts_url(region, sts_endpoint, allow_http)?;
     let text = sts_call(&client, &url, &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")])
         .await
-        .map_err(|message| ZeroCopyError::Request { operation: "STS GetCallerIdentity".into(), message })?;
+        .map_err(|(kind, message)| ZeroCopyError::Request { operation: "STS GetCallerIdentity".into(), message, kind })?;
     xml_tag(&text, "Arn")
         .map(str::to_string)
-        .ok_or_else(|| ZeroCopyError::Request { operation: "STS GetCallerIdentity".into(), message: "no Arn in the response".into() })
+        .ok_or_else(|| ZeroCopyError::Request { operation: "STS GetCallerIdentity".into(), message: "no Arn in the response".into(), kind: ErrorKind::Unavailable })
 }
 
 /// The trust relationship to paste into the customer's role.
@@ -164,13 +171,16 @@ impl AssumedRole {
             ("ExternalId", self.external_id.as_str()),
             ("DurationSeconds", duration.as_str()),
         ];
-        let err = |message: String| ZeroCopyError::AssumeRole { role_arn: self.role_arn.clone(), message };
-        let text = sts_call(&self.sts, &self.url, &params).await.map_err(err)?;
-        let field = |tag: &str| xml_tag(&text, tag).map(str::to_string).ok_or_else(|| err(format!("no {tag} in the STS response")));
+        let err = |kind: ErrorKind, message: String| ZeroCopyError::AssumeRole { role_arn: self.role_arn.clone(), message, kind };
+        let text = sts_call(&self.sts, &self.url, &params).await.map_err(|(kind, message)| err(kind, message))?;
+        let field = |tag: &str| xml_tag(&text, tag).map(str::to_string).ok_or_else(|| err(ErrorKind::Unavailable, format!("no {tag} in the STS response")));
         let credential = AwsCredential { key_id: field("AccessKeyId")?, secret_key: field("SecretAccessKey")?, token: Some(field("SessionToken")?) };
-        let expires = DateTime::parse_from_rfc3339(&field("Expiration")?)
+        // An expiry that does not parse is an error, not a guess: a guessed one could outlive the
+        // credentials (every request failing until then) or renew needlessly often.
+        let expiration = field("Expiration")?;
+        let expires = DateTime::parse_from_rfc3339(&expiration)
             .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|_| Utc::now() + Duration::minutes(15));
+            .map_err(|e| err(ErrorKind::Unavailable, format!("STS answered an Expiration that does not parse ('{expiration}'): {e}")))?;
         tracing::debug!(role = %self.role_arn, %expires, "assumed role");
         Ok((Arc::new(credential), expires))
     }

@@ -9,9 +9,12 @@ pub enum ZeroCopyError {
     #[error("{operation}: access denied — the credentials lack {permission} ({message})")]
     Denied { operation: String, permission: &'static str, message: String },
     #[error("{operation}: {message}")]
-    Request { operation: String, message: String },
+    /// `kind` from the HTTP status or the library error's variant, never from the text.
+    Request { operation: String, message: String, kind: ErrorKind },
     #[error("STS AssumeRole of {role_arn} failed: {message}")]
-    AssumeRole { role_arn: String, message: String },
+    /// `kind`: [`ErrorKind::Denied`] when STS refused (AccessDenied: the trust policy or the
+    /// External ID), else from the HTTP status or the transport.
+    AssumeRole { role_arn: String, message: String, kind: ErrorKind },
     #[error("table {0} does not exist in the catalog")]
     NoSuchTable(String),
     #[error("namespace {0} does not exist in the catalog")]
@@ -25,9 +28,10 @@ impl ZeroCopyError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ZeroCopyError::InvalidConfig(_) => ErrorKind::Invalid,
-            ZeroCopyError::Denied { .. } | ZeroCopyError::AssumeRole { .. } => ErrorKind::Denied,
+            ZeroCopyError::Denied { .. } => ErrorKind::Denied,
+            ZeroCopyError::AssumeRole { kind, .. } => *kind,
             ZeroCopyError::NoSuchTable(_) | ZeroCopyError::NoSuchNamespace(_) => ErrorKind::NotFound,
-            ZeroCopyError::Request { .. } => ErrorKind::Unavailable,
+            ZeroCopyError::Request { kind, .. } => *kind,
             ZeroCopyError::Iceberg(e) => ErrorKind::of_iceberg(e),
         }
     }
@@ -36,7 +40,7 @@ impl ZeroCopyError {
     pub fn missing_permission(&self) -> Option<&'static str> {
         match self {
             ZeroCopyError::Denied { permission, .. } => Some(permission),
-            ZeroCopyError::AssumeRole { message, .. } if message.contains("AccessDenied") => Some("sts:AssumeRole"),
+            ZeroCopyError::AssumeRole { kind: ErrorKind::Denied, .. } => Some("sts:AssumeRole"),
             _ => None,
         }
     }

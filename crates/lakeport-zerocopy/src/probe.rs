@@ -14,6 +14,7 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use lakeport_source::probe::{Check, ProbeReport, Verdict};
 use lakeport_source::Secret;
+use lakeport_error::ErrorKind;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::ObjectStore;
@@ -210,7 +211,7 @@ async fn check_table(s: &mut Steps, config: &ZeroCopyConfig, client: &RestCatalo
         Ok(tasks) => tasks.try_collect::<Vec<_>>().await.ok().and_then(|t| t.first().map(|t| t.data_file_path().to_string())),
         Err(e) => {
             // Planning reads the manifest list and manifests: a refusal there is GetObject's.
-            s.fail("s3:GetObject", &classify_s3(&location, &e.to_string()));
+            s.fail("s3:GetObject", &classify_s3(&location, &e));
             return Ok(true);
         }
     };
@@ -227,7 +228,7 @@ async fn check_table(s: &mut Steps, config: &ZeroCopyConfig, client: &RestCatalo
             Ok(true)
         }
         Err(e) => {
-            s.fail("s3:GetObject", &classify_s3(&path, &e.to_string()));
+            s.fail("s3:GetObject", &classify_s3(&path, &e));
             Ok(true)
         }
     }
@@ -238,12 +239,14 @@ fn bucket_of(location: &str) -> Option<&str> {
     rest.split('/').next().filter(|b| !b.is_empty())
 }
 
-fn classify_s3(what: &str, message: &str) -> ZeroCopyError {
-    if message.contains("AccessDenied") || message.contains("403") {
-        let permission = if message.contains("ListBucket") { "s3:ListBucket" } else { "s3:GetObject" };
-        ZeroCopyError::Denied { operation: format!("read {what}"), permission, message: first_line(message) }
-    } else {
-        ZeroCopyError::Request { operation: format!("read {what}"), message: first_line(message) }
+/// A failed read of `what` as a verdict: denied (`s3:GetObject`; a listing's caller names
+/// `s3:ListBucket` instead) or another failure, by the object_store error in `e`'s source chain
+/// (lakeport's iceberg `Storage` keeps it there), never by its text.
+fn classify_s3(what: &str, e: &(dyn std::error::Error + 'static)) -> ZeroCopyError {
+    let message = first_line(&e.to_string());
+    match ErrorKind::of_object_store_in(e) {
+        Some(ErrorKind::Denied) => ZeroCopyError::Denied { operation: format!("read {what}"), permission: "s3:GetObject", message },
+        kind => ZeroCopyError::Request { operation: format!("read {what}"), message, kind: kind.unwrap_or(ErrorKind::Unavailable) },
     }
 }
 
@@ -271,7 +274,7 @@ async fn list_location(config: &ZeroCopyConfig, credentials: &Credentials, locat
             permission: "s3:ListBucket",
             message: first_line(&source.to_string()),
         }),
-        Err(e) => Err(classify_s3(location, &e.to_string())).map_err(|e| match e {
+        Err(e) => Err(classify_s3(location, &e)).map_err(|e| match e {
             ZeroCopyError::Denied { operation, message, .. } => ZeroCopyError::Denied { operation, permission: "s3:ListBucket", message },
             other => other,
         }),

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
+use lakeport_error::ErrorKind;
 use lakeport_source::{describe_reqwest_error, Secret, SignedClient};
 use object_store::aws::AwsCredential;
 use serde_json::Value;
@@ -98,18 +99,19 @@ impl RestCatalog {
     }
 
     async fn get(&self, operation: &str, permission: &'static str, url: Url) -> Result<Value, ZeroCopyError> {
-        let err = |message: String| ZeroCopyError::Request { operation: operation.to_string(), message };
+        let err = |kind: ErrorKind, message: String| ZeroCopyError::Request { operation: operation.to_string(), message, kind };
         let (status, body) = match (&self.bearer, self.credentials.get().await?) {
             (_, Some(credential)) => {
-                let r = self.signer.with_credential(credential).send(http::Method::GET, &url, &[], Bytes::new()).await.map_err(|e| err(e.to_string()))?;
+                let r = self.signer.with_credential(credential).send(http::Method::GET, &url, &[], Bytes::new()).await.map_err(|e| err(e.kind(), e.to_string()))?;
                 (r.status, r.body)
             }
             (Some(token), None) => {
-                let r = self.plain.get(url.as_str()).bearer_auth(token.expose()).send().await.map_err(|e| err(describe_reqwest_error(&e)))?;
+                let unreachable = |e: reqwest::Error| err(ErrorKind::Unavailable, describe_reqwest_error(&e));
+                let r = self.plain.get(url.as_str()).bearer_auth(token.expose()).send().await.map_err(unreachable)?;
                 let status = r.status().as_u16();
-                (status, r.bytes().await.map_err(|e| err(describe_reqwest_error(&e)))?)
+                (status, r.bytes().await.map_err(unreachable)?)
             }
-            (None, None) => return Err(err("no credentials configured".into())),
+            (None, None) => return Err(err(ErrorKind::Invalid, "no credentials configured".into())),
         };
         let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if status == 200 {
@@ -122,13 +124,13 @@ impl RestCatalog {
             (403, "AccessDeniedException") | (403, "AccessDenied") | (403, "ForbiddenException") => {
                 ZeroCopyError::Denied { operation: operation.to_string(), permission, message }
             }
-            (_, "InvalidSignatureException") | (_, "SignatureDoesNotMatch") => err("signature mismatch: the secret access key is wrong".into()),
-            (_, "UnrecognizedClientException") | (_, "InvalidClientTokenId") => err("the access key ID is unknown to this account".into()),
-            (_, "ExpiredTokenException") => err("the credentials have expired".into()),
-            (_, "MissingAuthenticationTokenException") => err("the request was not signed".into()),
-            (404, _) => err(format!("not found ({message})")),
-            (401, _) => err(format!("unauthorized: the token was refused ({message})")),
-            _ => err(format!("HTTP {status} {kind} {message}").trim().to_string()),
+            (_, "InvalidSignatureException") | (_, "SignatureDoesNotMatch") => err(ErrorKind::Denied, "signature mismatch: the secret access key is wrong".into()),
+            (_, "UnrecognizedClientException") | (_, "InvalidClientTokenId") => err(ErrorKind::Denied, "the access key ID is unknown to this account".into()),
+            (_, "ExpiredTokenException") => err(ErrorKind::Denied, "the credentials have expired".into()),
+            (_, "MissingAuthenticationTokenException") => err(ErrorKind::Denied, "the request was not signed".into()),
+            (404, _) => err(ErrorKind::NotFound, format!("not found ({message})")),
+            (401, _) => err(ErrorKind::Denied, format!("unauthorized: the token was refused ({message})")),
+            _ => err(ErrorKind::from_http_status(status).unwrap_or(ErrorKind::Unavailable), format!("HTTP {status} {kind} {message}").trim().to_string()),
         })
     }
 
@@ -212,7 +214,7 @@ impl RestCatalog {
     pub async fn tables(&self, namespace: &str) -> Result<Vec<String>, ZeroCopyError> {
         let prefix = self.prefix().await?;
         let raw = match self.paged(&format!("ListTables {namespace}"), PERM_TABLES, &["v1", &prefix, "namespaces", namespace, "tables"], "identifiers").await {
-            Err(ZeroCopyError::Request { message, .. }) if message.starts_with("not found") => return Err(ZeroCopyError::NoSuchNamespace(namespace.to_string())),
+            Err(ZeroCopyError::Request { kind: ErrorKind::NotFound, .. }) => return Err(ZeroCopyError::NoSuchNamespace(namespace.to_string())),
             other => other?,
         };
         let mut names: Vec<String> = raw.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect();
@@ -225,7 +227,7 @@ impl RestCatalog {
         let prefix = self.prefix().await?;
         let url = self.url(&["v1", &prefix, "namespaces", namespace, "tables", table], &[]);
         let v = match self.get(&format!("LoadTable {namespace}.{table}"), PERM_TABLE, url).await {
-            Err(ZeroCopyError::Request { message, .. }) if message.starts_with("not found") => {
+            Err(ZeroCopyError::Request { kind: ErrorKind::NotFound, .. }) => {
                 return Err(ZeroCopyError::NoSuchTable(format!("{namespace}.{table}")))
             }
             other => other?,
@@ -233,6 +235,7 @@ impl RestCatalog {
         let metadata: TableMetadata = serde_json::from_value(v["metadata"].clone()).map_err(|e| ZeroCopyError::Request {
             operation: format!("LoadTable {namespace}.{table}"),
             message: format!("the table metadata is not readable: {e}"),
+            kind: ErrorKind::Invalid,
         })?;
         let config = v["config"]
             .as_object()

@@ -49,7 +49,8 @@ fn err(message: impl Into<String>) -> Error {
 
 fn store_err(path: &str, e: object_store::Error) -> Error {
     let kind = if matches!(e, object_store::Error::NotFound { .. }) { ErrorKind::DataInvalid } else { ErrorKind::Unexpected };
-    Error::new(kind, format!("reading {path}: {e}"))
+    // The object_store error stays in the source chain: callers classify it by its variant.
+    Error::new(kind, format!("reading {path}: {e}")).with_source(e)
 }
 
 fn read_only() -> Error {
