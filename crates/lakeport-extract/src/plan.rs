@@ -83,6 +83,11 @@ pub enum SkipReason {
     NotIncluded,
     /// One of the folder item's exclude patterns matches the key.
     Excluded,
+    /// Not a data file by its extension (`README.md`, `notes.pdf`, no extension).
+    NotData,
+    /// A `.txt` file in a folder without include patterns: `.txt` is often prose (`README.txt`),
+    /// so it is read as CSV only when picked by name or matched by an include pattern.
+    PlainText,
 }
 
 impl SkipReason {
@@ -95,6 +100,8 @@ impl SkipReason {
             SkipReason::Unaddressable => "cannot be read",
             SkipReason::NotIncluded => "matches none of the include patterns",
             SkipReason::Excluded => "matches an exclude pattern",
+            SkipReason::NotData => "not a data file: lakeport reads .csv, .tsv, .json, .ndjson, .jsonl and .parquet (optionally .gz/.zst)",
+            SkipReason::PlainText => "a .txt file: read as CSV only when picked by name or matched by an include pattern (--pattern '*.txt')",
         }
     }
 }
@@ -203,6 +210,17 @@ pub(crate) async fn plan(source: &S3Source, items: &[Item]) -> Result<Vec<Planne
                     }
                     if exclude.as_ref().is_some_and(|set| set.is_match(below)) {
                         skipped.push(SkippedObject::new(o.key.clone(), SkipReason::Excluded));
+                        continue;
+                    }
+                    // Files that are not data by their name are passed over (and reported), so a
+                    // README beside the data does not fail the load; `.txt` needs asking for.
+                    let (ext, _) = FileKind::extension(&o.key);
+                    if !FileKind::is_data_extension(&ext) {
+                        skipped.push(SkippedObject::new(o.key.clone(), SkipReason::NotData));
+                        continue;
+                    }
+                    if ext == "txt" && include.is_none() {
+                        skipped.push(SkippedObject::new(o.key.clone(), SkipReason::PlainText));
                         continue;
                     }
                     let kind = FileKind::from_key(&o.key)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use bytes::Bytes;
-use lakeport_extract::{load_from, DeletedObjects, ExtractError, ExtractRequest, Item, NoProgress, TableReport};
+use lakeport_extract::{load_from, DeletedObjects, ExtractError, ExtractRequest, Item, NoProgress, SkipReason, TableReport};
 use lakeport_pool::{LoadMode, Pool, PoolDir};
 use lakeport_source::S3Source;
 use object_store::memory::InMemory;
@@ -99,6 +99,9 @@ async fn scenario(env: Env) {
     env.put("one.csv", csv([1, 2])).await;
     env.put("events/a.csv", csv([10, 11])).await;
     env.put("events/b.csv", csv([12])).await;
+    // Beside the data, files that are not: passed over and reported, never loaded or fatal.
+    env.put("events/README.md", "# what these files are\n").await;
+    env.put("events/README.txt", "These files are daily exports.\n").await;
     env.put("json/a.ndjson", "{\"id\": 20, \"name\": \"x\"}\n{\"id\": 21, \"name\": \"y\"}\n").await;
     env.put("pq/a.parquet", parquet(&[30, 31, 32])).await;
     let items = vec![Item::file("one.csv"), Item::folder("events"), Item::folder("json"), Item::folder("pq")];
@@ -106,6 +109,15 @@ async fn scenario(env: Env) {
     assert_eq!((files(&report), rows(&report)), (5, 10));
     assert_eq!(env.state().await, vec![("events".into(), 3), ("json".into(), 2), ("one".into(), 2), ("pq".into(), 3)]);
     assert_eq!(env.ids("events").await, vec![10, 11, 12]);
+    let events = report.iter().find(|t| t.table == "events").unwrap();
+    let skipped: Vec<(&str, SkipReason)> = events.skipped.iter().map(|s| (s.key.as_str(), s.reason)).collect();
+    assert_eq!(skipped, vec![("events/README.md", SkipReason::NotData), ("events/README.txt", SkipReason::PlainText)]);
+    // A .txt file is read as CSV when an include pattern asks for it.
+    env.put("texts/a.txt", csv([40, 41])).await;
+    let texts = Item::Folder { prefix: "texts".into(), table: None, include: vec!["*.txt".into()], exclude: Vec::new() };
+    let report = env.run(ExtractRequest::new(vec![texts], LoadMode::Full)).await.unwrap();
+    assert_eq!((files(&report), env.ids("texts").await), (1, vec![40, 41]));
+    assert!(env.run(ExtractRequest::new(vec![Item::folder("texts")], LoadMode::Full)).await.unwrap_err().to_string().contains("--pattern"));
 
     // Delta: one new object, one changed, one removed (with `remove`), the rest unchanged.
     env.put("events/c.csv", csv([13])).await;

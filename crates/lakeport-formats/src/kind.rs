@@ -30,15 +30,8 @@ impl FileKind {
     /// optionally followed by `.gz`/`.gzip` or `.zst`/`.zstd`. (Compression is also recognised by
     /// its magic bytes when the name does not say so.)
     pub fn from_key(key: &str) -> Result<FileKind, FormatError> {
-        let name = key.rsplit('/').next().unwrap_or(key).to_ascii_lowercase();
-        let (stem, compression) = if let Some(s) = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".gzip")) {
-            (s, Compression::Gzip)
-        } else if let Some(s) = name.strip_suffix(".zst").or_else(|| name.strip_suffix(".zstd")) {
-            (s, Compression::Zstd)
-        } else {
-            (name.as_str(), Compression::None)
-        };
-        let ext = stem.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        let (ext, compression) = Self::extension(key);
+        let ext = ext.as_str();
         let format = match ext {
             "csv" | "tsv" | "txt" => FileFormat::Csv,
             "json" | "ndjson" | "jsonl" => FileFormat::Json,
@@ -60,6 +53,25 @@ impl FileKind {
             });
         }
         Ok(FileKind { format, compression })
+    }
+
+    /// The format extension of `key`'s file name, lowercased, after any compression extension
+    /// (`a/B.CSV.gz` → `("csv", Gzip)`; `""` when there is none), and that compression.
+    pub fn extension(key: &str) -> (String, Compression) {
+        let name = key.rsplit('/').next().unwrap_or(key).to_ascii_lowercase();
+        let (stem, compression) = if let Some(s) = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".gzip")) {
+            (s, Compression::Gzip)
+        } else if let Some(s) = name.strip_suffix(".zst").or_else(|| name.strip_suffix(".zstd")) {
+            (s, Compression::Zstd)
+        } else {
+            (name.as_str(), Compression::None)
+        };
+        (stem.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default(), compression)
+    }
+
+    /// Whether `key`'s extension names a format lakeport reads (see [`FileKind::from_key`]).
+    pub fn is_data_extension(ext: &str) -> bool {
+        matches!(ext, "csv" | "tsv" | "txt" | "json" | "ndjson" | "jsonl" | "parquet" | "pq" | "parq")
     }
 
     /// The name without directories and format/compression extensions (`a/b/Events.csv.gz` → `Events`).

@@ -644,7 +644,10 @@ async function viewConnection(seq, pool, name, prefix) {
     const slice = list.slice(pageNo * PAGE, pageNo * PAGE + PAGE);
     $("browser-slot").innerHTML = scroller("Folder contents", `<table id="browser"><tr><th scope="col">Pick</th><th scope="col">Name</th><th scope="col">Size</th><th scope="col">Modified</th><th scope="col">Will</th></tr>` + slice.map((e) => {
       const parent = inPickedFolder(e.key); const readable = e.folder || SUPPORTED.test(e.name);
-      const will = parent ? `included with folder ${esc(parent[0])}` : !readable ? "skipped: not CSV, JSON or Parquet" : picks.has(e.key) ? `load into table ${esc(picks.get(e.key).table || tableNameOf(e.key))}` : "";
+      // As the server plans a folder: files that are not data are passed over, and so is a .txt
+      // file (often prose, like README.txt) unless it is picked by name.
+      const txt = !e.folder && /\.txt(\.(gz|gzip|zst|zstd))?$/i.test(e.name);
+      const will = !readable ? "skipped: not CSV, JSON or Parquet" : parent && txt ? "skipped: a .txt file in a folder is loaded only when picked by name" : parent ? `included with folder ${esc(parent[0])}` : picks.has(e.key) ? `load into table ${esc(picks.get(e.key).table || tableNameOf(e.key))}` : "";
       return `<tr><td><input type="checkbox" data-key="${esc(e.key)}" data-folder="${e.folder}" aria-label="Pick ${esc(e.name)}" ${picks.has(e.key) || parent ? "checked" : ""} ${parent || !readable ? "disabled" : ""}></td>
       <td>${e.folder ? `<a href="${base}/at/${enc(e.key)}" data-prefix="${esc(e.key)}">${esc(e.name)}</a>` : esc(e.name)}</td><td>${fmtBytes(e.size)}</td><td>${fmtTime(e.modified)}</td><td class="will">${will}</td></tr>`;
     }).join("") + (slice.length ? "" : `<tr><td colspan="5" class="muted">${entries.length ? "Nothing matches the filter." : "This folder is empty."}</td></tr>`) + `</table>`);
