@@ -497,6 +497,12 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 let mut out = Vec::new();
                 lines("", &value, &mut out);
                 println!("{}", out.join("\n"));
+                if let ConnectionConfig::ZeroCopy(z) = &conn.config {
+                    if z.s3_endpoint.is_none() {
+                        // What an unset endpoint means (RestCatalog::data_config).
+                        println!("s3_endpoint: not set: data files are read from the S3 endpoint the catalog announces in /v1/config (`connection test` names it), else AWS");
+                    }
+                }
                 if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
                     let catalog = lakeport_pool::table_name_from(&name)?;
                     if shares.is_empty() {

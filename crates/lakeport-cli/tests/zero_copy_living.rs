@@ -455,6 +455,8 @@ async fn the_s3_endpoint_the_catalog_announces_is_used_and_an_unreachable_sts_ge
     assert_eq!(count(d, &format!("lake.{ns}.items")), 100);
     let shown = ok(d, &[], &["connection", "test", "lake"]);
     assert!(shown.contains("as the catalog announces"), "{shown}");
+    let shown = ok(d, &[], &["connection", "show", "lake"]);
+    assert!(shown.contains("s3_endpoint: not set: data files are read from the S3 endpoint the catalog announces"), "{shown}");
     // An endpoint on the connection wins over the announced one (here a dead one: the read fails).
     let o = lakeport(d, &[], &["connection", "update", "lake", "--endpoint", "http://127.0.0.1:1"]);
     assert!(o.status.code() == Some(2) && !text(&o).contains("as the catalog announces"), "{}", text(&o));
