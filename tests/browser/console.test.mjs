@@ -20,7 +20,7 @@ const PAYLOADS = JSON.parse(readFileSync(new globalThis.URL("./fixtures/hostile_
 // Tests of endpoints that other branches build (issue 17): the lead turns each on after merging
 // that branch. connectionUpdate: `PUT /api/pools/{pool}/connections/{name}` (branch zc);
 // runsApi: cancel, re-run of one-off jobs, restart mid-run (branch runs, /work/notes/runs-api.md).
-const AFTER_MERGE = { connectionUpdate: false, runsApi: true };
+const AFTER_MERGE = { connectionUpdate: true, runsApi: true };
 
 // The API, straight (for setting up what a test then looks at in the console).
 async function apiCall(method, path, body) {

@@ -75,7 +75,7 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
     }
 
     let new_secret = update.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Secret::new);
-    let stored = pool.connection_secret_opt(name);
+    let stored = pool.connection_secret_opt(name)?;
     // What the secret becomes: None keeps it, Some(None) deletes it, Some(Some) replaces it.
     let secret_change: Option<Option<Secret>> = match (&conn.config, &config) {
         (ConnectionConfig::ZeroCopy(old), ConnectionConfig::ZeroCopy(new)) => {

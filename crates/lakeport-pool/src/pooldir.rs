@@ -259,7 +259,8 @@ impl Pool {
     /// `None` keeps it. Both or neither: a failed settings write puts the old secret back.
     pub async fn update_connection(&self, name: &str, config: ConnectionConfig, secret: Option<Option<&Secret>>) -> Result<Connection, PoolError> {
         let old = self.connection(name).await?;
-        let old_secret = self.connection_secret_opt(name);
+        // An unreadable stored secret is an error here too: it could not be put back.
+        let old_secret = self.connection_secret_opt(name)?;
         match secret {
             Some(Some(s)) => secrets::store(self.dir.root(), &self.name, name, s)?,
             Some(None) => secrets::remove(self.dir.root(), &self.name, name)?,

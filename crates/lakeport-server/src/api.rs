@@ -173,9 +173,9 @@ async fn whoami(Extension(caller): Extension<Caller>) -> Json<Value> {
 /// and is not rotated here (409).
 async fn rotate_token(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<(StatusCode, Json<Value>)> {
     if !caller.stored {
-        return Err(ApiError(
-            StatusCode::CONFLICT,
-            "this is the server's --token (kept in its memory only): restart `lakeport serve` with another one, or sign in with a stored token (`lakeport token create`) to rotate it here".into(),
+        return Err(ApiError::of_kind(
+            ErrorKind::Conflict,
+            "this is the server's --token (kept in its memory only): restart `lakeport serve` with another one, or sign in with a stored token (`lakeport token create`) to rotate it here",
         ));
     }
     s.dir.revoke_token(&caller.name).await?;
@@ -200,11 +200,8 @@ struct TrustPolicyRequest {
 /// what `lakeport connection trust-policy` prints. 400 for bad settings, 502 when STS fails.
 async fn trust_policy(Json(body): Json<TrustPolicyRequest>) -> ApiResult<Json<Value>> {
     let external_id = body.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).unwrap_or_else(|| format!("lakeport-{}", uuid::Uuid::new_v4().simple()));
-    let principal = lakeport_zerocopy::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| {
-        let status = if matches!(e, lakeport_zerocopy::ZeroCopyError::Request { .. }) { StatusCode::BAD_GATEWAY } else { StatusCode::BAD_REQUEST };
-        ApiError(status, e.to_string())
-    })?;
-    let policy: Value = serde_json::from_str(&lakeport_zerocopy::trust_policy(&principal, &external_id)).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let principal = lakeport_zerocopy::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| ApiError::of_kind(e.kind(), e.to_string()))?;
+    let policy: Value = serde_json::from_str(&lakeport_zerocopy::trust_policy(&principal, &external_id)).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
     Ok(Json(json!({ "principal": principal, "external_id": external_id, "trust_policy": policy })))
 }
 

@@ -12,7 +12,6 @@ use lakeport_extract::{ExtractRequest, NoProgress};
 use lakeport_pool::{LoadMode, Pool, PoolDir};
 
 use crate::error::ApiError;
-use lakeport_core::ErrorKind;
 
 /// A table held by an operation other than a run (a drop); released when [`Hold::release`]d
 /// (or, failing that, when the guard is dropped).
