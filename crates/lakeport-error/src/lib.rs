@@ -8,6 +8,7 @@
 //!
 //! Modelled on iceberg-rust's `ErrorKind` + retryable flag and on object_store's typed `Error`
 //! (`NotFound`, `AlreadyExists`, `Precondition`, `PermissionDenied`, …).
+#![warn(missing_docs)]
 
 use serde::Serialize;
 

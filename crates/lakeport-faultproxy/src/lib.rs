@@ -7,6 +7,7 @@
 //! At rate 0 it is a request counter: `GET /_proxy/stats` answers the counts by kind (LIST, HEAD,
 //! object GET, other) as JSON and `GET /_proxy/reset` zeroes them (`_proxy` is no valid bucket
 //! name, so these never shadow an S3 request). The benchmark uses it to count a delta no-op.
+#![warn(missing_docs)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,28 +21,45 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 
+/// One way the proxy misbehaves on a request it picked (with probability `rate`, each of the five
+/// equally likely). The order is that of [`Stats::injected`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
+    /// HTTP 503 with S3's `SlowDown` error document, without asking upstream.
     SlowDown,
+    /// HTTP 500 with S3's `InternalError` error document, without asking upstream.
     InternalError,
+    /// Upstream's status and headers, the first half of the body, then the connection breaks
+    /// (after 20 ms). Bodies of 0 or 1 bytes pass unchanged.
     ResetMidBody,
+    /// Upstream's status and a `Content-Length` of the full body, but only its first half is sent
+    /// before the stream stops (after 20 ms). Bodies of 0 or 1 bytes pass unchanged.
     Truncate,
+    /// A wait of 100–399 ms before forwarding; the answer itself is upstream's.
     Stall,
 }
 
 const FAULTS: [Fault; 5] = [Fault::SlowDown, Fault::InternalError, Fault::ResetMidBody, Fault::Truncate, Fault::Stall];
 
-/// What was done, for the test's report.
+/// What was done, for the test's report. Counters since start or the last `GET /_proxy/reset`
+/// (the `/_proxy/*` requests themselves are not counted).
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Every request forwarded or answered with a fault.
     pub requests: AtomicU64,
     /// GETs with a `Range: bytes=N-…` header starting past 0: reads resumed after a broken body.
     pub resumed_reads: AtomicU64,
+    /// Faults injected, by [`Fault`] in declaration order (SlowDown, InternalError, ResetMidBody,
+    /// Truncate, Stall).
     pub injected: [AtomicU64; 5],
-    /// Requests by kind: ListObjects (a GET on a bucket), HEAD, GET of an object, anything else.
+    /// Requests by kind (path-style URLs): ListObjects — a GET on a bucket whose query has
+    /// `list-type` or `prefix`.
     pub lists: AtomicU64,
+    /// HEAD requests (bucket or object).
     pub heads: AtomicU64,
+    /// GETs of an object (`/bucket/key` with a non-empty key).
     pub gets: AtomicU64,
+    /// Anything else (PUT, DELETE, other bucket GETs such as `?acl`…).
     pub other: AtomicU64,
 }
 
@@ -66,7 +84,8 @@ impl Stats {
         }
     }
 
-    /// The counts by kind, as JSON.
+    /// The counts by kind, as one JSON object: `requests`, `list`, `head`, `get`, `other`,
+    /// `faults` (all kinds together) and `resumed_reads`. What `GET /_proxy/stats` answers.
     pub fn to_json(&self) -> String {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
@@ -81,9 +100,11 @@ impl Stats {
         )
     }
 
+    /// Faults injected, all kinds together.
     pub fn injected_total(&self) -> u64 {
         self.injected.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
+    /// One line for a test's output: requests, faults by kind, resumed ranged reads.
     pub fn summary(&self) -> String {
         let names = ["503 SlowDown", "500", "reset mid-body", "truncated body", "stall"];
         let parts: Vec<String> = names.iter().zip(&self.injected).map(|(n, c)| format!("{n}: {}", c.load(Ordering::Relaxed))).collect();
@@ -119,19 +140,31 @@ impl Inner {
     }
 }
 
+/// A running proxy; it serves until the tokio runtime it was started on shuts down.
 pub struct FaultProxy {
+    /// Where clients connect instead of upstream: `http://127.0.0.1:<port>`.
     pub endpoint: String,
+    /// The live counters (shared with the serving task).
     pub stats: Arc<Stats>,
 }
 
 impl FaultProxy {
     /// Starts the proxy on a free loopback port in front of `upstream` (e.g. `http://127.0.0.1:9000`).
+    /// `seed` makes the fault sequence repeatable (0 counts as 1); `rate` is the fraction of
+    /// requests that get a fault, 0.0 (none: a plain request counter) to 1.0 (every one).
+    ///
+    /// # Panics
+    /// When no loopback port can be bound: this is test support, a failure to set up is fatal.
     pub async fn start(upstream: &str, seed: u64, rate: f64) -> FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         Self::serve(listener, upstream, seed, rate)
     }
 
-    /// Serves the proxy on `listener` in a background task.
+    /// Serves the proxy on `listener` in a background task (a tokio task of the current
+    /// runtime); `upstream`, `seed` and `rate` as in [`FaultProxy::start`].
+    ///
+    /// # Panics
+    /// When the HTTP client cannot be built or the listener has no local address.
     pub fn serve(listener: tokio::net::TcpListener, upstream: &str, seed: u64, rate: f64) -> FaultProxy {
         let stats = Arc::new(Stats::default());
         let inner = Arc::new(Inner {

@@ -45,20 +45,62 @@ pub enum FormatError {
     /// The bytes could not be read: `cause` says whether the transfer failed or the content
     /// (compression, size limit) is at fault.
     #[error("{file}: cannot read: {message}")]
-    Read { file: String, message: String, cause: ReadCause },
+    Read {
+        /// The file, as the reader was given it (`s3://bucket/key`).
+        file: String,
+        /// What failed, for people.
+        message: String,
+        /// Whose fault: the transfer, the content, or a bug.
+        cause: ReadCause,
+    },
 
+    /// The content is malformed for its format (CSV/JSON syntax, text that is not in its
+    /// encoding, an unreadable Parquet footer or page), or a typed (Parquet) value does not fit
+    /// its target column.
     #[error("{file}{at}: {message}")]
-    Parse { file: String, at: Position, message: String },
+    Parse {
+        /// The file.
+        file: String,
+        /// Where in the (decompressed) file, as far as known.
+        at: Position,
+        /// What is wrong, for people.
+        message: String,
+    },
 
     /// A value does not fit the column's inferred type (the opt-in fallback turns the column into text).
     #[error("{file}{at}: value '{value}' is not {expected} (the type inferred for this column from the first rows); enlarge the sample with --infer-rows or allow text fallback with --type-fallback")]
-    Value { file: String, at: Position, value: String, expected: String },
+    Value {
+        /// The file.
+        file: String,
+        /// Where the value starts, with its column.
+        at: Position,
+        /// The value as written in the file.
+        value: String,
+        /// The inferred type it does not fit (and why, for an inexact conversion).
+        expected: String,
+    },
 
+    /// A file's columns or types do not fit the schema of the files before it ([`crate::unify`]).
     #[error("{file}: schema differs from '{reference}': {difference}")]
-    SchemaMismatch { file: String, reference: String, difference: String },
+    SchemaMismatch {
+        /// The file that does not fit.
+        file: String,
+        /// Where the schema it was compared with comes from (the first file, or the table).
+        reference: String,
+        /// The first difference found: a missing or extra column, or a column's two types.
+        difference: String,
+    },
 
+    /// A file lakeport does not read: an unknown extension, compressed Parquet, Parquet bytes
+    /// under a text name, an INT96 timestamp in a nested column, a Parquet row over the batch
+    /// memory limit.
     #[error("{file}: {message}")]
-    Unsupported { file: String, message: String },
+    Unsupported {
+        /// The file.
+        file: String,
+        /// What is not supported and what to do instead.
+        message: String,
+    },
 }
 
 /// Why a file's bytes could not be read.
@@ -83,6 +125,7 @@ impl FormatError {
         }
     }
 
+    /// The file the error is about, as the reader was given it.
     pub fn file(&self) -> &str {
         match self {
             FormatError::Read { file, .. }

@@ -2,33 +2,48 @@ use serde::{Deserialize, Serialize};
 
 use crate::FormatError;
 
+/// A file format lakeport reads (serialised in lowercase: `csv`, `json`, `parquet`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileFormat {
+    /// Delimited text (RFC 4180 CSV, TSV and other delimiters; dialect detected by `sniff`).
     Csv,
+    /// Newline-delimited JSON objects, or one JSON array of objects.
     Json,
+    /// Apache Parquet, read through ranged GETs ([`crate::open_parquet`]).
     Parquet,
 }
 
+/// Whole-file compression of a text object (serialised in lowercase).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
+    /// Not compressed (unless the first bytes are a gzip or zstd magic number).
     None,
+    /// gzip (RFC 1952).
     Gzip,
+    /// Zstandard (RFC 8878).
     Zstd,
 }
 
 /// A file's format and compression, as told by its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileKind {
+    /// The format, from the extension before any compression extension.
     pub format: FileFormat,
+    /// The compression, from a `.gz`/`.gzip`/`.zst`/`.zstd` extension.
     pub compression: Compression,
 }
 
 impl FileKind {
     /// From the key's extension(s): `.csv`, `.tsv`, `.json`, `.ndjson`, `.jsonl`, `.parquet`, `.pq`,
     /// optionally followed by `.gz`/`.gzip` or `.zst`/`.zstd`. (Compression is also recognised by
-    /// its magic bytes when the name does not say so.)
+    /// its magic bytes when the name does not say so.) `.txt` and `.parq` are read too; case is
+    /// ignored.
+    ///
+    /// # Errors
+    /// [`FormatError::Unsupported`] naming the key: any other extension (or none), and a compressed
+    /// Parquet name (`.parquet.gz`).
     pub fn from_key(key: &str) -> Result<FileKind, FormatError> {
         let (ext, compression) = Self::extension(key);
         let ext = ext.as_str();
@@ -90,7 +105,8 @@ impl FileKind {
         }
     }
 
-    /// A tab delimiter is the default for `.tsv` files.
+    /// The default delimiter byte: tab when `.tsv` appears anywhere in the key (any case), comma
+    /// otherwise.
     pub fn default_delimiter(key: &str) -> u8 {
         if key.to_ascii_lowercase().contains(".tsv") {
             b'\t'

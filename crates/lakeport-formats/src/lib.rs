@@ -5,6 +5,7 @@
 //! footer through ranged GETs; the resulting [`OpenedFile`] then streams batches that conform to a
 //! target schema (the table's). [`unify`] checks that the files of a folder share one schema.
 //! Everything streams: memory is bounded by the sample and the batch size, not the file size.
+#![warn(missing_docs)]
 
 mod bytes_in;
 mod csv_reader;
@@ -30,6 +31,8 @@ pub use options::{CsvOptions, Encoding, ReadOptions};
 pub use parquet_reader::open_parquet;
 pub use schema::{conform, unify};
 
+/// A file's rows as Arrow record batches, each at most `ReadOptions::batch_size` rows; the stream
+/// ends after the first error.
 pub type BatchStream = BoxStream<'static, Result<RecordBatch, FormatError>>;
 
 /// A reader's decoding state: produces the next batch, `None` at the end.
@@ -66,6 +69,7 @@ enum Body {
 }
 
 impl OpenedFile {
+    /// The name the file was opened with (`s3://bucket/key`): what its errors say.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -84,7 +88,15 @@ impl OpenedFile {
         self.schema.clone()
     }
 
-    /// Streams the file's rows as batches with exactly `target`'s columns (by name) and types.
+    /// Streams the file's rows as batches with exactly `target`'s columns (by name) and types;
+    /// a target column the file lacks is NULL, a file column the target lacks is dropped.
+    ///
+    /// # Errors
+    /// As stream items, after which the stream ends: [`FormatError::Read`] when the bytes stop
+    /// arriving or decompression fails; [`FormatError::Parse`] for malformed content (placed by
+    /// [`Position`]); [`FormatError::Value`] for a CSV/JSON value that does not fit its column's
+    /// inferred type; for Parquet, a value that does not fit `target`'s type without change is a
+    /// [`FormatError::Parse`] naming the column (see [`conform`]).
     pub fn into_batches(self, target: SchemaRef, options: &ReadOptions) -> BatchStream {
         match self.body {
             Body::Csv(b) => b.into_batches(self.name, self.schema, target, options),
@@ -95,7 +107,14 @@ impl OpenedFile {
 }
 
 /// Opens a CSV or JSON object from its byte stream: reads a sample (decompressing and transcoding
-/// on the way) and infers the schema from it. The sample is kept and replayed by `into_batches`.
+/// on the way) and infers the schema from it. The sample — `options.infer_rows` records — is kept
+/// and replayed by `into_batches`. `name` (`s3://bucket/key`) is what errors say.
+///
+/// # Errors
+/// [`FormatError::Read`] when the stream fails or decompression fails (or passes
+/// `options.max_decompressed_bytes`); [`FormatError::Parse`] for bytes that are not text in the
+/// encoding, or a sample that does not parse as CSV/JSON; [`FormatError::Unsupported`] for a
+/// Parquet `kind` (use [`open_parquet`]) or Parquet bytes under a text name.
 pub async fn open_text(name: &str, kind: FileKind, stream: ByteStream, options: &ReadOptions) -> Result<OpenedFile, FormatError> {
     let chunks = bytes_in::Chunks::open(name, kind, stream, options).await?;
     match kind.format {

@@ -11,9 +11,12 @@ pub struct Encoding {
 }
 
 impl Encoding {
-    /// The encoding a WHATWG label names (case and surrounding spaces ignored). Errors: a message
-    /// naming the label, for labels the standard does not know and for `replacement` (the
-    /// standard's stand-in for encodings it refuses to decode, such as ISO-2022-KR).
+    /// The encoding a WHATWG label names (case and surrounding spaces ignored; `latin-1` is
+    /// accepted too).
+    ///
+    /// # Errors
+    /// A message naming the label, for labels the standard does not know and for `replacement`
+    /// (the standard's stand-in for encodings it refuses to decode, such as ISO-2022-KR).
     pub fn from_label(label: &str) -> Result<Encoding, String> {
         // "latin-1" and "utf8" were this type's serialized names before it took WHATWG labels.
         let whatwg = if label.trim().eq_ignore_ascii_case("latin-1") { "latin1" } else { label };
@@ -25,6 +28,7 @@ impl Encoding {
         }
     }
 
+    /// UTF-8, the default (label `utf-8`).
     pub fn utf8() -> Encoding {
         Encoding { label: "utf-8".into(), encoding: encoding_rs::UTF_8 }
     }
@@ -58,6 +62,8 @@ impl From<Encoding> for String {
     }
 }
 
+/// The CSV dialect; every `None` is detected from the file. Delimiter, quote and escape are
+/// single bytes (ASCII).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CsvOptions {
@@ -81,17 +87,21 @@ pub struct CsvOptions {
 }
 
 
+/// How the readers read a file; missing fields take their defaults when deserialised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReadOptions {
+    /// The CSV dialect (ignored for JSON and Parquet).
     pub csv: CsvOptions,
-    /// How many records the type inference looks at.
+    /// How many records the type inference looks at (default 1000).
     pub infer_rows: usize,
-    /// Rows per Arrow batch.
+    /// Most rows per Arrow batch (default 8192; Parquet batches may be smaller, see
+    /// [`crate::open_parquet`]).
     pub batch_size: usize,
     /// Columns forced to text (the type fallback; also settable by hand).
     pub text_columns: Vec<String>,
-    /// Refuse to decompress more than this many bytes from one object (zip-bomb guard).
+    /// Refuse to decompress more than this many bytes from one object (zip-bomb guard; default
+    /// 64 GiB).
     pub max_decompressed_bytes: u64,
 }
 

@@ -77,7 +77,14 @@ fn parse_error(file: &str, e: impl std::fmt::Display) -> FormatError {
 /// Reads the footer of a Parquet object and returns it ready to stream. `store` and `path`
 /// address the object exactly (the source's `S3Source::locate` gives them for an S3 key); `name`
 /// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes; `batch_size` is
-/// the most rows per batch (fewer when rows are large: see [`BATCH_BYTES`]).
+/// the most rows per batch (fewer when rows are large: a batch holds at most `BATCH_BYTES`,
+/// 256 MiB, of uncompressed data). INT96 timestamp columns come out as microseconds.
+///
+/// # Errors
+/// [`FormatError::Parse`] ("not a readable Parquet file") for an object under 12 bytes, a footer
+/// that does not decode even after repair, or inconsistent metadata — also when a ranged GET of
+/// the footer fails; [`FormatError::Unsupported`] for an INT96 column inside a nested column, or a
+/// row group whose rows average over 256 MiB uncompressed.
 pub async fn open_parquet(
     name: &str,
     store: Arc<dyn ObjectStore>,

@@ -13,9 +13,16 @@ use crate::{FileFormat, FormatError};
 ///
 /// CSV and Parquet files must have the same set of columns (order may differ); JSON records may
 /// omit keys, so JSON schemas are merged as a union. Types must agree, with these widenings:
-/// Null (no values) → any, integer → wider integer or Float64, Date → Timestamp. With
-/// `text_fallback` any other type conflict makes the column text; without it, the error names the
-/// file, the column and both types.
+/// Null (no values) → any; integer + integer → Int64; integer or float + float → Float64;
+/// decimals → the larger precision and scale, integer or float + decimal → that decimal;
+/// Date → Timestamp; timestamps of different units → microseconds (both with or both without a
+/// time zone); lists, maps and structs member by member. With `text_fallback` any other conflict
+/// between non-nested types makes the column text. `table_origin` and `file_name` are what
+/// errors say. Every column of the result is nullable; the table's column order comes first.
+///
+/// # Errors
+/// [`FormatError::SchemaMismatch`] naming `file_name`, `table_origin` and the first difference:
+/// for CSV and Parquet a missing or extra column; any format, a type conflict not covered above.
 pub fn unify(
     table: &Schema,
     table_origin: &str,
@@ -118,20 +125,23 @@ fn widen(a: &DataType, b: &DataType) -> Option<DataType> {
 }
 
 /// Makes a batch match `target` exactly: columns by name in target order, converted to target
-/// types without losing a digit (see `exact`), missing columns as NULL. A value that does not fit
-/// is an error naming the column.
+/// types without losing a digit (see `exact`), missing columns as NULL, columns not in `target`
+/// dropped. `file` is what errors say.
+///
+/// # Errors
 /// For typed input (Parquet): a value that does not fit is a [`FormatError::Parse`] naming the
-/// column (no type was inferred, so there is no sample to enlarge).
+/// column and the row (no type was inferred, so there is no sample to enlarge); so is a pair of
+/// types arrow cannot cast.
 pub fn conform(file: &str, batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, FormatError> {
     conform_at(file, batch, target, None)
 }
 
-/// [`conform`] for the text readers, whose column types were inferred from a sample: a value
-/// that does not fit is a [`FormatError::Value`] (the type fallback can make its column text),
-/// placed by `locate` (batch row, column name → its position in the file).
 /// Places a value of a batch in its file: (batch row, column name) → position.
 pub(crate) type Locate<'a> = &'a dyn Fn(usize, &str) -> Position;
 
+/// [`conform`] for the text readers, whose column types were inferred from a sample: a value
+/// that does not fit is a [`FormatError::Value`] (the type fallback can make its column text),
+/// placed by `locate` (batch row, column name → its position in the file).
 pub(crate) fn conform_at(file: &str, batch: RecordBatch, target: &SchemaRef, locate: Option<Locate<'_>>) -> Result<RecordBatch, FormatError> {
     if batch.schema().fields() == target.fields() {
         return RecordBatch::try_new(target.clone(), batch.columns().to_vec())

@@ -5,15 +5,20 @@ use url::Url;
 
 use crate::SourceError;
 
+/// Objects fetched at once when a connection does not say ([`S3Config::concurrency`]).
 pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Retries per request when a connection does not say ([`S3Config::max_retries`]).
 pub const DEFAULT_MAX_RETRIES: usize = 5;
 
 /// The non-secret settings of an S3 extraction connection. The secret access key travels
 /// separately as a [`crate::Secret`] so that this struct can be shown, logged and serialised freely.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Config {
+    /// AWS region the bucket lives in (`eu-central-1`); part of every SigV4 signature.
     pub region: String,
+    /// Bucket name (S3 naming rules: 3–63 characters of lowercase letters, digits, `.`, `-`).
     pub bucket: String,
+    /// Access key ID of the credentials (not secret; the secret key is a [`crate::Secret`]).
     pub access_key_id: String,
     /// Endpoint URL of an S3-compatible store; `None` means AWS (`https://s3.<region>.amazonaws.com`).
     #[serde(default)]
@@ -27,10 +32,11 @@ pub struct S3Config {
     /// The explicit override for plain HTTP to a non-loopback host.
     #[serde(default)]
     pub allow_http_anywhere: bool,
-    /// How many objects are fetched at once.
+    /// How many objects are fetched at once (at least 1).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
-    /// Retry budget per request (with exponential backoff and jitter).
+    /// Retry budget per request: retries after the first try, with exponential backoff from
+    /// 100 ms up to 10 s (object reads add jitter and give up after 180 s in all).
     #[serde(default = "default_max_retries")]
     pub max_retries: usize,
 }
@@ -43,6 +49,8 @@ fn default_max_retries() -> usize {
 }
 
 impl S3Config {
+    /// Settings for AWS itself: virtual-host addressing, HTTPS only, default concurrency and retries.
+    /// Nothing is checked here; [`S3Config::validate`] does that.
     pub fn new(region: impl Into<String>, bucket: impl Into<String>, access_key_id: impl Into<String>) -> Self {
         S3Config {
             region: region.into(),
@@ -59,6 +67,13 @@ impl S3Config {
 
     /// Checks the settings before anything is sent: required fields, a parseable endpoint, and the
     /// plain-HTTP rule (HTTPS by default; HTTP only to loopback, or anywhere when forced).
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`], naming the setting and how to fix it: an empty region,
+    /// bucket or access key ID; a bucket name outside S3's character and length rules;
+    /// `concurrency` 0; an endpoint that is no URL or not `http(s)`; plain HTTP without
+    /// `allow_http`, or to a non-loopback host without `allow_http_anywhere`; an IP-address
+    /// endpoint without path-style addressing (the bucket cannot become part of an IP host).
     pub fn validate(&self) -> Result<(), SourceError> {
         let bad = |m: String| Err(SourceError::InvalidConfig(m));
         if self.region.trim().is_empty() {
@@ -105,7 +120,11 @@ impl S3Config {
         Ok(())
     }
 
-    /// The endpoint as a URL (the AWS regional endpoint when none is set).
+    /// The endpoint as a URL, trailing `/` trimmed (`https://s3.<region>.amazonaws.com` when none
+    /// is set).
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when the endpoint does not parse as a URL.
     pub fn endpoint_url(&self) -> Result<Url, SourceError> {
         let raw = match &self.endpoint {
             Some(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_string(),
@@ -114,7 +133,12 @@ impl S3Config {
         Url::parse(&raw).map_err(|e| SourceError::InvalidConfig(format!("endpoint URL '{raw}' is not valid: {e}")))
     }
 
-    /// The URL of the bucket itself, with path-style or virtual-host addressing as configured.
+    /// The URL of the bucket itself, ending in `/`: `<endpoint>/<bucket>/` (path-style) or
+    /// `<bucket>.<endpoint host>/` (virtual-host style).
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when the endpoint is no URL, or the bucket cannot be put in
+    /// front of its host.
     pub fn bucket_url(&self) -> Result<Url, SourceError> {
         let mut url = self.endpoint_url()?;
         if self.path_style {
@@ -132,6 +156,10 @@ impl S3Config {
     /// percent-encoded as SigV4 expects. When the key has an empty, `.` or `..` segment (or ends
     /// in `/`), URL parsing would resolve or drop that segment and address another key, so the
     /// whole key goes as one segment, `/` as `%2F`, which S3 decodes back to `/`.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] as for [`S3Config::bucket_url`], or when the resulting URL
+    /// does not parse.
     pub fn object_url(&self, key: &str) -> Result<Url, SourceError> {
         let base = self.bucket_url()?;
         let plain = key.split('/').all(|s| !s.is_empty() && s != "." && s != "..");

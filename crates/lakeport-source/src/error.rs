@@ -3,14 +3,22 @@ use lakeport_error::ErrorKind;
 /// Errors of the source side. Messages name the bucket/key involved and never contain secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The connection settings are wrong (see [`crate::S3Config::validate`]), or a client cannot
+    /// be built from them; the message says which setting and how to fix it.
     #[error("invalid connection settings: {0}")]
     InvalidConfig(String),
 
+    /// A request through object_store failed (after its retries): a HEAD, GET, a body that broke
+    /// off, or a listing of a store built with [`crate::S3Source::from_store`].
     #[error("{op} s3://{bucket}/{key}: {message}")]
     Store {
+        /// What was done: `head`, `get`, `read` (the body stream) or `list`.
         op: &'static str,
+        /// The bucket.
         bucket: String,
+        /// The object's key (for `list`, the folder prefix).
         key: String,
+        /// S3's error code with an explanation, or the first line of object_store's message.
         message: String,
         #[source]
         /// Boxed: object_store's error is large, and every `Result` of this crate carries it.
@@ -20,19 +28,52 @@ pub enum SourceError {
     /// S3 answered a request lakeport signs itself (the listing) with an error status.
     /// `message` is S3's error code with an explanation, or the HTTP status.
     #[error("{op} s3://{bucket}/{key}: {message}")]
-    S3 { op: &'static str, bucket: String, key: String, status: u16, message: String },
+    S3 {
+        /// What was done (`list`).
+        op: &'static str,
+        /// The bucket.
+        bucket: String,
+        /// The key, or for `list` the folder prefix.
+        key: String,
+        /// S3's HTTP status code.
+        status: u16,
+        /// S3's error code with an explanation, or `HTTP <status>`.
+        message: String,
+    },
 
     /// A listing answer that is not a ListObjectsV2 result lakeport can read.
     #[error("list s3://{bucket}/{prefix}: unreadable answer from the server: {message}")]
-    BadListing { bucket: String, prefix: String, message: String },
+    BadListing {
+        /// The bucket.
+        bucket: String,
+        /// The folder prefix listed.
+        prefix: String,
+        /// What is wrong with the answer (not UTF-8, not the expected XML, a bad date or key,
+        /// a truncated page without continuation token).
+        message: String,
+    },
 
     /// A key S3 stores but that cannot be put into a request through object_store (which lakeport
     /// reads objects with): see [`crate::S3Source::locate`] for which keys these are.
     #[error("s3://{bucket}/{} cannot be read: {reason}", key.escape_debug())]
-    Unaddressable { bucket: String, key: String, reason: String },
+    Unaddressable {
+        /// The bucket.
+        bucket: String,
+        /// The key exactly as stored.
+        key: String,
+        /// Why no request can name it.
+        reason: String,
+    },
 
+    /// A request lakeport signs itself ([`crate::SignedClient`]) could not be built, sent or its
+    /// body received (connection refused, TLS, DNS, a timeout, an invalid header value).
     #[error("request to {url} failed: {message}")]
-    Http { url: String, message: String },
+    Http {
+        /// The request's URL.
+        url: String,
+        /// The cause, as [`crate::describe_reqwest_error`] names it.
+        message: String,
+    },
 }
 
 impl SourceError {
@@ -57,7 +98,7 @@ impl SourceError {
         }
     }
 
-    /// True when the object does not exist (any more).
+    /// True when the object does not exist (any more): object_store's `NotFound`, or HTTP 404.
     pub fn is_not_found(&self) -> bool {
         match self {
             SourceError::Store { source, .. } => matches!(**source, object_store::Error::NotFound { .. }),

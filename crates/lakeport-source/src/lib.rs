@@ -5,6 +5,7 @@
 //!   `object_store`); read-only by construction: nothing in this crate issues a PUT, POST or DELETE
 //!   to the bucket.
 //! * [`probe`]: "Test Connection" — checks each permission the extraction mode needs, one by one.
+#![warn(missing_docs)]
 
 mod config;
 mod error;

@@ -13,6 +13,7 @@ const LIST_BUCKET: &str = "s3:ListBucket";
 const GET_OBJECT: &str = "s3:GetObject";
 const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
 
+/// The outcome of one check (serialised in snake_case: `passed`, `failed`…).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -31,20 +32,25 @@ pub enum Verdict {
 pub struct Check {
     /// The IAM action the step needs (`s3:GetObject`, `glue:GetTables`, `sts:AssumeRole`…).
     pub permission: &'static str,
+    /// How the check came out.
     pub verdict: Verdict,
+    /// One sentence for the user: what was done, or why it failed and what to change.
     pub reason: String,
     /// The server denied the call: the permission itself is missing (not a wrong key or bucket).
     pub denied: bool,
 }
 
+/// The result of Test Connection: every check, in the order they ran.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProbeReport {
+    /// One per permission: s3:ListBucket, s3:GetObject, s3:GetBucketAcl.
     pub checks: Vec<Check>,
     /// The IAM policy JSON that grants the denied permissions (None when none was denied).
     pub policy_hint: Option<String>,
 }
 
 impl ProbeReport {
+    /// True when no check failed (warnings and skipped checks do not fail the test).
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.verdict != Verdict::Failed)
     }
@@ -55,8 +61,13 @@ impl ProbeReport {
     }
 }
 
-/// Runs the three checks. Settings errors (bad endpoint, HTTP not allowed) are returned as `Err`
-/// before anything is sent.
+/// Runs the three checks in order: ListBucket (ListObjectsV2 with `max-keys=1`), GetObject (the
+/// first byte of the listed object; skipped for an empty bucket or a failed listing), GetBucketAcl.
+/// A failed request, denied or not, is a [`Verdict::Failed`] check, not an `Err`.
+///
+/// # Errors
+/// [`SourceError::InvalidConfig`] for settings that fail [`S3Config::validate`] (bad endpoint,
+/// plain HTTP not allowed…), before anything is sent.
 pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<ProbeReport, SourceError> {
     config.validate()?;
     let client = SignedClient::new(config, secret, None)?;

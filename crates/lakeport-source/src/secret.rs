@@ -6,6 +6,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value as given (not trimmed, not checked).
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -15,6 +16,7 @@ impl Secret {
         &self.0
     }
 
+    /// True for the empty string (no secret given).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -21,27 +21,37 @@ pub struct SignedClient {
     region: String,
 }
 
-/// Status, the S3 error code (when the body is an S3 error document) and the body.
+/// An answer to a signed request, whatever its status (an error status is not an `Err`).
 #[derive(Debug)]
 pub struct SignedResponse {
+    /// The HTTP status code.
     pub status: u16,
+    /// The whole body, read into memory (these answers are small XML/JSON documents).
     pub body: Bytes,
     /// `x-amz-bucket-region`, which S3 sends when a bucket lives in another region.
     pub bucket_region: Option<String>,
 }
 
 impl SignedResponse {
+    /// The S3 error code (`AccessDenied`, `NoSuchBucket`…) when the body is UTF-8 and holds a
+    /// `<Code>` element (an S3 error document); `None` otherwise.
     pub fn error_code(&self) -> Option<&str> {
         xml_tag(std::str::from_utf8(&self.body).ok()?, "Code")
     }
 
+    /// The body as text; `<binary>` when it is not UTF-8.
     pub fn text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap_or("<binary>")
     }
 }
 
 impl SignedClient {
-    /// A client for the S3 calls of an extraction connection.
+    /// A client for the S3 calls of an extraction connection: service `s3`, the connection's region
+    /// and key (as given, not trimmed), and an optional STS session token.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when reqwest cannot build its HTTP client (as in
+    /// [`SignedClient::for_service`]).
     pub fn new(config: &S3Config, secret: &Secret, session_token: Option<&Secret>) -> Result<Self, SourceError> {
         let credential = AwsCredential {
             key_id: config.access_key_id.clone(),
@@ -51,7 +61,12 @@ impl SignedClient {
         Self::for_service(std::sync::Arc::new(credential), "s3", &config.region)
     }
 
-    /// A client for any SigV4 service.
+    /// A client for any SigV4 service (`service` as in the signature's scope: `s3`, `sts`,
+    /// `glue`). Connect timeout 10 s, whole-request timeout 60 s.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when reqwest cannot build its HTTP client (its TLS backend
+    /// fails to initialise).
     pub fn for_service(credential: std::sync::Arc<AwsCredential>, service: &str, region: &str) -> Result<Self, SourceError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -66,8 +81,15 @@ impl SignedClient {
         SignedClient { credential, ..self.clone() }
     }
 
-    /// Sends one signed request. Network and TLS failures become [`SourceError::Http`] with the
-    /// underlying cause spelled out (connection refused, certificate problems, timeouts).
+    /// Sends one signed request (once: no retries) and reads the whole answer. `headers` are added
+    /// before signing, so they are signed too. Any HTTP status comes back as `Ok`.
+    ///
+    /// # Errors
+    /// [`SourceError::Http`] with the underlying cause spelled out: a header value that is not
+    /// valid in HTTP, or a network, TLS or timeout failure sending the request or reading its body.
+    ///
+    /// # Panics
+    /// When a header *name* is not a valid HTTP header name: callers pass fixed names.
     pub async fn send(
         &self,
         method: http::Method,

@@ -20,14 +20,20 @@ use crate::{S3Config, Secret, SignedClient, SourceError};
 /// spaces…), never a normalised form of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectInfo {
+    /// The key exactly as stored.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// The ETag as the server sent it, quotes included (`"d41d8…"`); `None` when it sent none.
     pub etag: Option<String>,
+    /// When the object was last written (S3's `LastModified`): to the millisecond from a listing,
+    /// to the second from a HEAD (an HTTP date).
     pub last_modified: DateTime<Utc>,
 }
 
 impl ObjectInfo {
-    /// The version identity recorded by delta loads (ETag, or size+mtime when a store sends none).
+    /// The version identity recorded by delta loads: the ETag without its quotes, or
+    /// `<size in bytes>@<last modified, Unix milliseconds>` when a store sends none.
     pub fn version(&self) -> String {
         match &self.etag {
             Some(e) => e.trim_matches('"').to_string(),
@@ -70,8 +76,13 @@ impl HttpConnector for SharedHttp {
 }
 
 impl S3Source {
-    /// Builds the object_store client. Retries use exponential backoff with jitter, bounded by the
-    /// connection's retry budget.
+    /// Builds the object_store client and the signed listing client; nothing is sent yet. Retries
+    /// use exponential backoff with jitter (100 ms doubling up to 10 s), bounded by the
+    /// connection's retry budget and 180 s in all; connect timeout 10 s, request timeout 300 s.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] for settings that fail [`S3Config::validate`], or that
+    /// object_store's builder refuses.
     pub fn connect(config: &S3Config, secret: &Secret) -> Result<Self, SourceError> {
         config.validate()?;
         let endpoint = config.endpoint_url()?;
@@ -143,10 +154,13 @@ impl S3Source {
         S3Source { store, access: Access::Store, config }
     }
 
+    /// The connection's settings. For a source made by [`S3Source::from_store`], placeholders:
+    /// only `bucket` is meaningful (region and key are empty).
     pub fn config(&self) -> &S3Config {
         &self.config
     }
 
+    /// The bucket's name (for [`S3Source::from_store`], the name given there).
     pub fn bucket(&self) -> &str {
         &self.config.bucket
     }
@@ -155,6 +169,12 @@ impl S3Source {
     /// stored. `prefix` is a folder: a leading `/` is dropped and a missing trailing `/` added
     /// (`""` is the whole bucket). Folder markers (keys ending in `/`, usually zero-byte) are
     /// listed like any object: the caller decides what to skip, and says so.
+    ///
+    /// # Errors
+    /// On S3: [`SourceError::S3`] when S3 answers an error status (after retries of 5xx and 429),
+    /// [`SourceError::Http`] when it cannot be reached, [`SourceError::BadListing`] for an answer
+    /// that is not a readable ListObjectsV2 result. On a [`S3Source::from_store`] store:
+    /// [`SourceError::Store`], or [`SourceError::Unaddressable`] for a prefix its `Path` cannot hold.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, SourceError> {
         let prefix = folder_prefix(prefix);
         let mut out = match &self.access {
@@ -170,7 +190,10 @@ impl S3Source {
     }
 
     /// One level below the folder `prefix` (as in [`S3Source::list`]): the sub-folders (common
-    /// prefixes, each ending in `/`) and the objects, keys as stored.
+    /// prefixes, each ending in `/`) and the objects, keys as stored, in the order listed.
+    ///
+    /// # Errors
+    /// As for [`S3Source::list`].
     pub async fn list_level(&self, prefix: &str) -> Result<(Vec<String>, Vec<ObjectInfo>), SourceError> {
         let prefix = folder_prefix(prefix);
         match &self.access {
@@ -199,7 +222,12 @@ impl S3Source {
         }
     }
 
-    /// HEAD one object.
+    /// HEAD one object (S3 HeadObject): its size, ETag and last-modified time.
+    ///
+    /// # Errors
+    /// [`SourceError::Unaddressable`] for a key no request can name ([`S3Source::addressable`]);
+    /// [`SourceError::Store`] when the request fails ([`SourceError::is_not_found`] tells a missing
+    /// object).
     pub async fn head(&self, key: &str) -> Result<ObjectInfo, SourceError> {
         let (store, path) = self.locate(key)?;
         let m = store.head(&path).await.map_err(|e| SourceError::store("head", &self.config.bucket, key, e))?;
@@ -209,6 +237,10 @@ impl S3Source {
     /// Streams an object's bytes (memory stays bounded by the chunk size). A body that breaks off
     /// mid-way is resumed by object_store itself (a ranged GET from the last byte received, pinned
     /// to the ETag, within the connection's retry budget) — the fault tests check that it happens.
+    ///
+    /// # Errors
+    /// As for [`S3Source::head`] when the GET fails; a body that breaks off for good is a
+    /// [`SourceError::Store`] (`op` `read`) item of the stream.
     pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, SourceError>>, SourceError> {
         let bucket = self.config.bucket.clone();
         let k = key.to_string();
@@ -233,8 +265,10 @@ impl S3Source {
     /// connection pool and retry settings (object_store offers no raw-key request; this is the
     /// smallest piece on top of it).
     ///
-    /// Errors: [`SourceError::Unaddressable`] for the few keys no request through object_store
-    /// can name ([`S3Source::addressable`]).
+    /// # Errors
+    /// [`SourceError::Unaddressable`] for the few keys no request through object_store can name
+    /// ([`S3Source::addressable`]), and on a [`S3Source::from_store`] store for every key its `Path`
+    /// does not hold unchanged; [`SourceError::InvalidConfig`] if the bucket URL cannot be built.
     pub fn locate(&self, key: &str) -> Result<(Arc<dyn ObjectStore>, Path), SourceError> {
         if let Ok(path) = Path::parse(key) {
             if path.as_ref() == key {

@@ -5,6 +5,7 @@
 //! `reader` (exactly s3:GetBucketAcl, s3:GetObject, s3:ListBucket), `noacl` (without
 //! s3:GetBucketAcl), `noget` (without s3:GetObject). The admin (root) key seeds buckets; it is
 //! never used for what a test checks, because ministack does not verify the root key's signature.
+#![warn(missing_docs)]
 
 use std::sync::Arc;
 
@@ -13,7 +14,9 @@ use lakeport_source::{S3Config, Secret, SignedClient};
 use object_store::aws::AmazonS3Builder;
 use object_store::ObjectStore;
 
+/// The S3 test server, as the test script describes it in the environment.
 pub struct TestS3 {
+    /// The server's URL (`http://127.0.0.1:<port>`), from `LAKEPORT_TEST_S3_ENDPOINT`.
     pub endpoint: String,
     admin: (String, String),
 }
@@ -25,6 +28,10 @@ fn env(name: &str) -> String {
 }
 
 impl TestS3 {
+    /// Reads `LAKEPORT_TEST_S3_ENDPOINT`, `LAKEPORT_TEST_ADMIN_KEY` and `LAKEPORT_TEST_ADMIN_SECRET`.
+    ///
+    /// # Panics
+    /// When one is not set (the test was not started through `scripts/test.sh`); the message says so.
     pub fn from_env() -> TestS3 {
         TestS3 {
             endpoint: env("LAKEPORT_TEST_S3_ENDPOINT"),
@@ -32,13 +39,22 @@ impl TestS3 {
         }
     }
 
-    /// The keys of one of the IAM users the test script made ("reader", "noacl", "noget").
+    /// The keys of one of the IAM users the test script made ("reader", "noacl", "noget"): access
+    /// key ID and secret, from `LAKEPORT_TEST_<NAME>_KEY` and `LAKEPORT_TEST_<NAME>_SECRET`.
+    ///
+    /// # Panics
+    /// When the script exported no such user.
     pub fn user(&self, name: &str) -> (String, Secret) {
         let upper = name.to_uppercase();
         (env(&format!("LAKEPORT_TEST_{upper}_KEY")), Secret::new(env(&format!("LAKEPORT_TEST_{upper}_SECRET"))))
     }
 
-    /// Creates a fresh, uniquely named bucket.
+    /// Creates a fresh bucket `lp-<label>-<10 hex digits>` (`_` in `label` becomes `-`) with the
+    /// admin key (S3 CreateBucket, path-style).
+    ///
+    /// # Panics
+    /// When the server does not answer CreateBucket with 200, e.g. for a `label` that makes no
+    /// valid bucket name (upper case, over 63 characters in all).
     pub async fn bucket(&self, label: &str) -> TestBucket {
         let name = format!("lp-{}-{}", label.replace('_', "-"), &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let admin_cfg = self.config(&name, &self.admin.0);
@@ -67,8 +83,12 @@ impl TestS3 {
     }
 }
 
+/// One test's bucket, seeded and inspected with the admin key. Nothing deletes it afterwards:
+/// the test server is thrown away at the end of the run.
 pub struct TestBucket {
+    /// The bucket's name.
     pub name: String,
+    /// The server's URL, as [`TestS3::endpoint`].
     pub endpoint: String,
     store: Arc<dyn ObjectStore>,
     admin: SignedClient,
@@ -79,19 +99,32 @@ impl TestBucket {
     /// Stores an object under exactly this key, whatever S3 allows in it (trailing `/`, empty,
     /// `.` and `..` segments…): a signed PUT to the key's exact URL, not through object_store,
     /// whose `Path` would normalise such keys.
+    ///
+    /// # Panics
+    /// When the server does not answer 200.
     pub async fn put(&self, key: &str, data: impl Into<Bytes>) {
         let url = self.admin_cfg.object_url(key).unwrap();
         let resp = self.admin.send(http::Method::PUT, &url, &[], data.into()).await.unwrap();
         assert!(resp.status == 200, "PutObject {key:?}: HTTP {} {}", resp.status, resp.text());
     }
 
+    /// Deletes the object under exactly this key (S3 DeleteObject, a signed request as in
+    /// [`TestBucket::put`]).
+    ///
+    /// # Panics
+    /// When the server answers anything but 200 or 204.
     pub async fn delete(&self, key: &str) {
         let url = self.admin_cfg.object_url(key).unwrap();
         let resp = self.admin.send(http::Method::DELETE, &url, &[], Bytes::new()).await.unwrap();
         assert!(resp.status == 204 || resp.status == 200, "DeleteObject {key:?}: HTTP {} {}", resp.status, resp.text());
     }
 
-    /// Every key with its ETag, sorted: a fingerprint of the bucket's contents.
+    /// Every key with its ETag, sorted: a fingerprint of the bucket's contents. Listed through
+    /// object_store, so keys are its `Path`s (a trailing `/` is dropped).
+    ///
+    /// # Panics
+    /// When the listing fails, which includes a key with an empty, `.` or `..` segment (object_store
+    /// refuses to list it).
     pub async fn fingerprint(&self) -> Vec<(String, Option<String>)> {
         use futures::TryStreamExt;
         let mut v: Vec<(String, Option<String>)> =
