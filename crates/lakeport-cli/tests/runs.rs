@@ -145,6 +145,19 @@ async fn a_second_cli_run_of_the_same_table_is_refused_naming_the_first() {
     assert!(said.contains(&format!("table 'log' is being loaded by run {id} (pid {}", first.id())), "{said}");
     // Refused before anything was recorded or read.
     assert_eq!(jobs(d).iter().filter(|j| j["status"] == "running").count(), 1);
+    // Another process sees how far the run got (written to the job log every second).
+    let t = Instant::now();
+    loop {
+        let running = jobs(d).into_iter().find(|j| j["id"] == id).unwrap();
+        if running["status"] != "running" {
+            panic!("the run ended before its progress was seen: {running}");
+        }
+        if running["files"].as_u64().unwrap() > 0 && running["rows"].as_u64().unwrap() > 0 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no progress in the job log: {running}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let out = first.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(rows(d, "log"), 2 * FILES as u64 + 1);

@@ -13,6 +13,7 @@
 //! new snapshot, the others their old one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -145,9 +146,10 @@ pub struct RunState {
 }
 
 impl RunState {
-    /// The state of a job as recorded (not watched by this process): progress from its totals.
+    /// The state of a job as recorded (not watched by this process): progress from its totals
+    /// (for a run of another process: how far it got, as it last wrote; its totals are unknown
+    /// here, so they are the done counts).
     pub fn from_job(job: Job) -> RunState {
-        let ended = job.status.is_final();
         let seconds = job.ended_at.map(|e| (e - job.started_at).num_milliseconds() as f64 / 1000.0);
         let log = details_log(&job);
         RunState {
@@ -156,8 +158,8 @@ impl RunState {
             cancel_requested: false,
             files_total: job.files,
             files_done: job.files,
-            bytes_total: if ended { job.bytes } else { 0 },
-            bytes_done: if ended { job.bytes } else { 0 },
+            bytes_total: job.bytes,
+            bytes_done: job.bytes,
             current_table: None,
             log,
             report: None,
@@ -235,6 +237,35 @@ impl Progress for Live {
     }
 }
 
+/// Counts files, rows and bytes read so far (for the job log) and passes progress on.
+struct Tally {
+    inner: Arc<dyn Progress>,
+    files: AtomicU64,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Progress for Tally {
+    fn table_started(&self, table: &str, files: usize, bytes: u64) {
+        self.inner.table_started(table, files, bytes)
+    }
+    fn file_done(&self, table: &str, key: &str, rows: u64, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.inner.file_done(table, key, rows, bytes)
+    }
+    fn table_done(&self, table: &str, rows: u64) {
+        self.inner.table_done(table, rows)
+    }
+    fn table_nothing_new(&self, table: &str, total_rows: u64) {
+        self.inner.table_nothing_new(table, total_rows)
+    }
+    fn note(&self, message: &str) {
+        self.inner.note(message)
+    }
+}
+
 /// Holds the request's tables and records the job (with `origin` for a saved extraction).
 /// `PoolError::TableBusy` when another run (of any process) or a drop holds one of them;
 /// nothing is recorded then.
@@ -273,7 +304,22 @@ pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origi
 pub async fn execute(pool: &Pool, begun: Begun, progress: Arc<dyn Progress>) -> (Job, Result<ExtractReport, CoreError>) {
     let Begun { mut job, request, stop, done } = begun;
     let started = Instant::now();
-    let outcome = load(pool, &job.connection, &request, progress, &job.id, &stop.token).await;
+    // How far it got, written to the job log every second, so other processes (`lakeport jobs`,
+    // a server's Runs view) see a run of this one move.
+    let tally = Arc::new(Tally { inner: progress, files: AtomicU64::new(0), rows: AtomicU64::new(0), bytes: AtomicU64::new(0) });
+    let ticker = {
+        let (tally, pool, id) = (tally.clone(), pool.clone(), job.id.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let (f, r, b) = (tally.files.load(Ordering::Relaxed), tally.rows.load(Ordering::Relaxed), tally.bytes.load(Ordering::Relaxed));
+                let _ = pool.update_job_progress(&id, f, r, b).await;
+            }
+        })
+    };
+    let outcome = load(pool, &job.connection, &request, tally, &job.id, &stop.token).await;
+    ticker.abort();
     outcome.record(&mut job);
     if outcome.result.is_err() {
         if let Some(reason) = stop.reason() {

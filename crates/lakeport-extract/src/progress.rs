@@ -110,8 +110,10 @@ impl Progress for Steady {
 mod tests {
     use super::*;
 
+    /// (files total, bytes total, files done, bytes done) after each call.
+    type Seen = (u64, u64, u64, u64);
     #[derive(Default)]
-    struct Totals(Mutex<(u64, u64, u64, u64, Vec<(u64, u64, u64, u64)>)>);
+    struct Totals(Mutex<(u64, u64, u64, u64, Vec<Seen>)>);
     impl Progress for Totals {
         fn table_started(&self, _: &str, files: usize, bytes: u64) {
             let mut t = self.0.lock().unwrap();

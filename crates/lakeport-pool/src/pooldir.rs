@@ -651,7 +651,7 @@ impl Pool {
         let mut ended = Vec::new();
         for row in &rows {
             let mut job = job_from_row(row)?;
-            let gone = job.process.as_ref().map_or(true, |p| p.liveness() == crate::Liveness::Gone);
+            let gone = job.process.as_ref().is_none_or(|p| p.liveness() == crate::Liveness::Gone);
             if !gone {
                 continue;
             }
@@ -732,7 +732,7 @@ pub struct JobPage {
 /// Whether the process recorded with a table lock is gone (an unreadable record counts as gone:
 /// only this module writes it, and a lock nobody can attribute would block the table forever).
 fn lock_process_gone(process: &str) -> bool {
-    serde_json::from_str::<crate::ProcessId>(process).map_or(true, |p| p.liveness() == crate::Liveness::Gone)
+    serde_json::from_str::<crate::ProcessId>(process).ok().is_none_or(|p| p.liveness() == crate::Liveness::Gone)
 }
 
 /// A row of `lakeport_jobs` as a [`Job`].

@@ -202,3 +202,30 @@ async fn jobs_page_beyond_the_newest_ten() {
     let (st, e) = s.get("/api/pools/p/jobs/page?before=nope").await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
 }
+
+#[tokio::test]
+async fn a_saved_extractions_job_reruns_that_extraction() {
+    let s = start("rerun-saved").await;
+    s.bucket.put("orders/a.csv", "id\n1\n").await;
+    let (st, saved) = s.post("/api/pools/p/saved-extractions", json!({ "name": "orders", "connection": "src", "request": { "mode": "delta", "items": [{ "type": "folder", "prefix": "orders" }] } })).await;
+    assert_eq!(st, StatusCode::CREATED, "{saved}");
+    let (st, run) = s.post("/api/pools/p/saved-extractions/orders/run", json!({})).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{run}");
+    let first = s.wait(run["id"].as_str().unwrap()).await;
+    assert_eq!((first["status"].as_str(), first["origin"]["extraction"].as_str()), (Some("succeeded"), Some("orders")), "{first}");
+    s.bucket.put("orders/b.csv", "id\n2\n").await;
+    let (st, again) = s.post(&format!("/api/runs/{}/rerun", first["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{again}");
+    let again = s.wait(again["id"].as_str().unwrap()).await;
+    assert_eq!((again["status"].as_str(), again["origin"]["extraction"].as_str(), again["origin"]["trigger"].as_str(), again["mode"].as_str()), (Some("succeeded"), Some("orders"), Some("manual"), Some("delta")), "{again}");
+    assert_eq!(s.rows("orders").await, 2);
+    let (_, history) = s.get("/api/pools/p/saved-extractions/orders/history").await;
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    // A drop is no extraction: nothing to re-run.
+    let (st, dropped) = s.call(reqwest::Method::DELETE, "/api/pools/p/tables/orders", None).await;
+    assert_eq!(st, StatusCode::OK, "{dropped}");
+    let (_, jobs) = s.get("/api/pools/p/jobs?limit=1").await;
+    let (st, e) = s.post(&format!("/api/runs/{}/rerun", jobs[0]["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("it is a drop job, not an extraction"), "{e}");
+}
