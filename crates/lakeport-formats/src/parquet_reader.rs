@@ -29,6 +29,7 @@ use arrow_array::types::{TimestampNanosecondType, TimestampSecondType};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use futures::StreamExt;
+use lakeport_error::ErrorKind;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
@@ -37,7 +38,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
 
-use crate::error::Position;
+use crate::error::{Position, ReadCause};
 use crate::{conform, BatchStream, FormatError, OpenedFile};
 
 mod footer_repair;
@@ -74,6 +75,17 @@ fn parse_error(file: &str, e: impl std::fmt::Display) -> FormatError {
     FormatError::Parse { file: file.to_string(), at: Position::default(), message: format!("not a readable Parquet file: {e}") }
 }
 
+/// A read of the object that failed: when the store failed to deliver the bytes (object_store's
+/// error in the source chain, of kind `Unavailable`: a timeout, a reset, a 5xx after retries) it
+/// is the transfer's failure ([`FormatError::Read`], [`ReadCause::Transfer`]), as for the text
+/// readers; anything else is the file's ([`parse_error`]).
+fn read_error(file: &str, e: &(dyn std::error::Error + 'static)) -> FormatError {
+    match ErrorKind::of_object_store_in(e) {
+        Some(ErrorKind::Unavailable) => FormatError::Read { file: file.to_string(), message: e.to_string(), cause: ReadCause::Transfer },
+        _ => parse_error(file, e),
+    }
+}
+
 /// Reads the footer of a Parquet object and returns it ready to stream. `store` and `path`
 /// address the object exactly (the source's `S3Source::locate` gives them for an S3 key); `name`
 /// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes; `batch_size` is
@@ -100,7 +112,7 @@ pub async fn open_parquet(
         Ok(m) => m,
         Err(e) => match repaired_metadata(&store, &path, size).await {
             Some(m) => Arc::new(m),
-            None => return Err(parse_error(name, e)),
+            None => return Err(read_error(name, &e)),
         },
     };
     let metadata = Arc::new(normalize(name, Arc::unwrap_or_clone(metadata), size, &store, &path).await?);
@@ -197,7 +209,7 @@ async fn normalize(name: &str, md: ParquetMetaData, size: u64, store: &Arc<dyn O
                 // Arrow C++ pads such chunks by 100 bytes and stops at the chunk's value count;
                 // the parquet crate reads pages until the bytes end, so the chunk is extended by
                 // exactly the dictionary page header the writer left out.
-                let head = store.get_range(path, start as u64..(start as u64 + 1024).min(size)).await.map_err(|e| parse_error(name, e))?;
+                let head = store.get_range(path, start as u64..(start as u64 + 1024).min(size)).await.map_err(|e| read_error(name, &e))?;
                 if let Some((header_len, 2)) = footer_repair::page_header(&head) {
                     cb = cb.set_total_compressed_size(len + header_len as i64);
                 }
@@ -280,7 +292,7 @@ fn int96_columns(name: &str, md: &ParquetMetaData) -> Result<Vec<String>, Format
 impl ParquetBody {
     pub(crate) fn into_batches(self, name: String, target: SchemaRef) -> BatchStream {
         let ParquetBody { builder, int96, rows: expected, store, path, metadata } = self;
-        let fail = |name: &str, e: parquet::errors::ParquetError| parse_error(name, e);
+        let fail = |name: &str, e: parquet::errors::ParquetError| read_error(name, &e);
         let main = match builder.build() {
             Ok(s) => s,
             Err(e) => return futures::stream::once(async move { Err(parse_error(&name, e)) }).boxed(),
