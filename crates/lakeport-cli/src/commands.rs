@@ -135,7 +135,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 let tables: Vec<_> = all.iter().filter_map(|t| if let core::PoolTable::Extracted(i) = t { Some(i.clone()) } else { None }).collect();
                 let shared: Vec<Vec<String>> =
                     all.iter().filter_map(|t| if let core::PoolTable::Shared { name, connection, .. } = t { Some(vec![name.clone(), connection.clone()]) } else { None }).collect();
-                if !(tables.is_empty() && !shared.is_empty()) {
+                if !tables.is_empty() || shared.is_empty() {
                     output::print_tables(&tables);
                 }
                 if !shared.is_empty() {
@@ -586,7 +586,7 @@ async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) 
         if args.bearer_token {
             auth.insert("method".into(), json!("bearer"));
         }
-        set("auth", (!auth.is_empty()).then(|| Value::Object(auth)));
+        set("auth", (!auth.is_empty()).then_some(Value::Object(auth)));
     } else {
         set("access_key_id", args.access_key_id.as_ref().map(|v| json!(v)));
     }

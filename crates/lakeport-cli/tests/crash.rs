@@ -103,7 +103,7 @@ async fn killed_loads_leave_old_or_new_state_and_the_next_delta_completes_exactl
             }
         }
         let before = count(d).0;
-        let full = rng.next() % 2 == 0;
+        let full = rng.next().is_multiple_of(2);
         let args: &[&str] = if full { &["extract", "-c", "src", "--folder", "log", "--full"] } else { &["extract", "-c", "src", "--folder", "log", "--delta", "--deleted", "remove"] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_lakeport"))
             .arg("--pool-dir")

@@ -62,7 +62,8 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
         }
     }
     let mut merged = before.clone();
-    merge_patch(&mut merged, &patch);
+    // RFC 7396 JSON Merge Patch (json-patch crate).
+    json_patch::merge(&mut merged, &patch);
     let config: ConnectionConfig = serde_json::from_value(merged).map_err(|e| CoreError::Invalid(format!("the new settings of '{name}' are not valid: {e}")))?;
     let after = serde_json::to_value(&config).expect("config serialises");
     if let Some(unknown) = unknown_member(&patch, &after, "") {
@@ -113,25 +114,6 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
     }
     let saved = pool.update_connection(name, config, secret_change.as_ref().map(|s| s.as_ref())).await?;
     Ok(UpdateOutcome { saved: true, test, changed, connection: Some(saved) })
-}
-
-/// RFC 7396 JSON Merge Patch, applied in place (a dozen lines; no crate in the graph has it).
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let target = target.as_object_mut().expect("made an object above");
-    for (k, v) in patch {
-        if v.is_null() {
-            target.remove(k);
-        } else {
-            merge_patch(target.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
 }
 
 /// The first member set (not null) in `patch` that the saved settings do not have: a typo, or a
@@ -225,7 +207,7 @@ mod tests {
     #[test]
     fn merge_patch_keeps_what_is_left_out_and_clears_nulls() {
         let mut v = json!({ "region": "a", "endpoint": "http://x", "auth": { "method": "assume-role", "role_arn": "r", "external_id": "e" } });
-        merge_patch(&mut v, &json!({ "endpoint": null, "auth": { "external_id": "f" } }));
+        json_patch::merge(&mut v, &json!({ "endpoint": null, "auth": { "external_id": "f" } }));
         assert_eq!(v, json!({ "region": "a", "auth": { "method": "assume-role", "role_arn": "r", "external_id": "f" } }));
         assert_eq!(unknown_member(&json!({ "auth": { "extrnal_id": "x" } }), &v, ""), Some("auth.extrnal_id".into()));
         assert_eq!(unknown_member(&json!({ "endpoint": null, "region": "b" }), &v, ""), None);

@@ -87,6 +87,11 @@ impl ErrorKind {
             if let Some(store) = e.downcast_ref::<object_store::Error>() {
                 return Some(ErrorKind::of_object_store(store));
             }
+            // An io::Error's `source()` skips the error it wraps (it answers that one's source).
+            if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                next = Some(inner);
+                continue;
+            }
             next = e.source();
         }
         None

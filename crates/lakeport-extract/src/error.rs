@@ -8,7 +8,8 @@ pub enum ExtractError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(transparent)]
-    Format(#[from] FormatError),
+    /// Boxed: a format error (file, position, value) is the largest of these.
+    Format(Box<FormatError>),
     #[error(transparent)]
     Pool(#[from] PoolError),
     #[error("the connection '{0}' is a zero-copy connection: its tables are queried in place (`lakeport connection shares`), not extracted")]
@@ -44,6 +45,12 @@ pub enum ExtractError {
     Cancelled,
     #[error("{file}: its columns do not fit table '{table}': {detail}")]
     Drift { file: String, table: String, detail: String },
+}
+
+impl From<FormatError> for ExtractError {
+    fn from(e: FormatError) -> Self {
+        ExtractError::Format(Box::new(e))
+    }
 }
 
 impl ExtractError {

@@ -737,7 +737,7 @@ fn evolve(
             lakeport_formats::FormatError::SchemaMismatch { difference, .. } => {
                 drift(format!("{difference}; Iceberg cannot change a column to this type, so a full load is needed (or --on-schema-change text where the column is text)"))
             }
-            other => ExtractError::Format(other),
+            other => other.into(),
         })?;
     let mut note = |column: &str, change: SchemaChangeKind, old: Option<&DataType>, new: Option<&DataType>| {
         let new_type = new.map(|t| t.to_string());
@@ -1139,7 +1139,7 @@ impl ObjectReader {
         // names the file whose reader failed.
         if let Err(e) = task.await {
             let message = format!("its reader failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
-            let _ = panic_tx.send(Err(ExtractError::Format(FormatError::Read { file, message, cause: lakeport_formats::ReadCause::Bug }))).await;
+            let _ = panic_tx.send(Err(FormatError::Read { file, message, cause: lakeport_formats::ReadCause::Bug }.into())).await;
         }
     }
 
