@@ -35,14 +35,21 @@ pub struct SavedExtraction {
     pub running_job: Option<String>,
 }
 
-/// Adds the columns that tie a job to a saved extraction to a catalog made before they existed.
+/// Adds the columns that tie a job to a saved extraction (and a claim to its process) to a
+/// catalog made before they existed.
 pub(crate) async fn migrate_jobs(db: &SqlitePool) -> Result<(), PoolError> {
-    let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('lakeport_jobs')").fetch_all(db).await?.iter().map(|r| r.get::<String, _>(0)).collect();
-    for (column, ty) in [("extraction", "TEXT"), ("extraction_version", "INTEGER"), ("trigger", "TEXT"), ("process", "TEXT"), ("request", "TEXT")] {
+    let jobs = [("extraction", "TEXT"), ("extraction_version", "INTEGER"), ("trigger", "TEXT"), ("process", "TEXT"), ("request", "TEXT")];
+    add_columns(db, "lakeport_jobs", &jobs).await?;
+    add_columns(db, "lakeport_extractions", &[("running_process", "TEXT")]).await
+}
+
+async fn add_columns(db: &SqlitePool, table: &str, wanted: &[(&str, &str)]) -> Result<(), PoolError> {
+    let columns: Vec<String> = sqlx::query(&format!("SELECT name FROM pragma_table_info('{table}')")).fetch_all(db).await?.iter().map(|r| r.get::<String, _>(0)).collect();
+    for (column, ty) in wanted {
         if !columns.iter().any(|c| c == column) {
             // Two processes opening an old catalog at once: the second one's ALTER fails with
             // "duplicate column", which is the state it wanted.
-            if let Err(e) = sqlx::query(&format!("ALTER TABLE lakeport_jobs ADD COLUMN {column} {ty}")).execute(db).await {
+            if let Err(e) = sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}")).execute(db).await {
                 if !e.to_string().contains("duplicate column") {
                     return Err(e.into());
                 }
@@ -161,11 +168,14 @@ impl Pool {
     /// holds it. A claim left by a process that died (Linux) is taken over, and the job it was
     /// running is marked failed.
     pub async fn claim_extraction(&self, name: &str, holder: &str) -> Result<bool, PoolError> {
-        let pid = std::process::id() as i64;
+        let me = crate::ProcessId::current();
+        let pid = i64::from(me.pid);
+        let process = serde_json::to_string(&me).expect("a process id serialises");
         let claim = |condition: &'static str, old: Option<String>| {
-            let q = format!("UPDATE lakeport_extractions SET running_job = ?, running_pid = ? WHERE pool = ? AND name = ? AND {condition}");
+            let q = format!("UPDATE lakeport_extractions SET running_job = ?, running_pid = ?, running_process = ? WHERE pool = ? AND name = ? AND {condition}");
+            let process = process.clone();
             async move {
-                let mut q = sqlx::query(&q).bind(holder).bind(pid).bind(self.name()).bind(name);
+                let mut q = sqlx::query(&q).bind(holder).bind(pid).bind(process).bind(self.name()).bind(name);
                 if let Some(old) = old {
                     q = q.bind(old);
                 }
@@ -175,14 +185,27 @@ impl Pool {
         if claim("running_job IS NULL", None).await? {
             return Ok(true);
         }
-        let row = sqlx::query("SELECT running_job, running_pid FROM lakeport_extractions WHERE pool = ? AND name = ?").bind(self.name()).bind(name).fetch_optional(self.db()).await?;
+        let row = sqlx::query("SELECT running_job, running_pid, running_process FROM lakeport_extractions WHERE pool = ? AND name = ?")
+            .bind(self.name())
+            .bind(name)
+            .fetch_optional(self.db())
+            .await?;
         let Some(row) = row else { return Err(self.no_such_extraction(name)) };
-        let (old, old_pid): (Option<String>, Option<i64>) = (row.get(0), row.get(1));
+        let (old, old_pid, old_process): (Option<String>, Option<i64>, Option<String>) = (row.get(0), row.get(1), row.get(2));
         let Some(old) = old else { return claim("running_job IS NULL", None).await };
-        if old_pid.is_some_and(|p| p != pid && !process_alive(p)) && claim("running_job = ?", Some(old.clone())).await? {
-            sqlx::query("UPDATE lakeport_jobs SET status = 'failed', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
+        // The claimant's whole identity (pid, boot, start time: a reused pid is not it); a claim
+        // made before identities were recorded has its pid only.
+        let (gone, who) = match old_process {
+            Some(p) => {
+                let p: crate::ProcessId = serde_json::from_str(&p).map_err(|e| PoolError::corrupt(format!("the claim on extraction '{name}'"), e))?;
+                (p.liveness() == crate::Liveness::Gone, p.describe())
+            }
+            None => (old_pid.is_some_and(|p| p != pid && !process_alive(p)), format!("pid {}", old_pid.unwrap_or_default())),
+        };
+        if gone && claim("running_job = ?", Some(old.clone())).await? {
+            sqlx::query("UPDATE lakeport_jobs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
                 .bind(Utc::now().to_rfc3339())
-                .bind("interrupted: the process running it ended")
+                .bind(format!("interrupted: the process running it ({who}) ended without finishing it"))
                 .bind(&old)
                 .execute(self.db())
                 .await?;
@@ -193,7 +216,7 @@ impl Pool {
 
     /// Ends the claim of `holder` (no-op if another holds it).
     pub async fn release_extraction(&self, name: &str, holder: &str) -> Result<(), PoolError> {
-        sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL WHERE pool = ? AND name = ? AND running_job = ?")
+        sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL, running_process = NULL WHERE pool = ? AND name = ? AND running_job = ?")
             .bind(self.name())
             .bind(name)
             .bind(holder)

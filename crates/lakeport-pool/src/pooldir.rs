@@ -665,7 +665,7 @@ impl Pool {
                 .execute(self.db())
                 .await?;
             if done.rows_affected() == 1 {
-                sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL WHERE pool = ? AND running_job = ?").bind(&self.name).bind(&job.id).execute(self.db()).await?;
+                sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL, running_process = NULL WHERE pool = ? AND running_job = ?").bind(&self.name).bind(&job.id).execute(self.db()).await?;
                 ended.push(job);
             }
         }

@@ -299,3 +299,43 @@ async fn a_commit_built_on_an_old_table_state_publishes_nothing() {
     assert_eq!(count(&pool, "SELECT count(extra) FROM t").await, 1);
     assert_eq!(pool.table("t").await.unwrap().rows, 5);
 }
+
+/// A saved extraction's claim names its process by identity (pid, boot id, start time): a claim
+/// whose process is gone is taken over, even when its pid now belongs to a living process
+/// (pids are reused), and the job it ran ends interrupted; a living claimant keeps it.
+#[tokio::test]
+async fn a_claim_of_a_gone_process_is_taken_over_even_under_a_reused_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    pool.create_extraction("ev", &serde_json::json!({ "format": 1 })).await.unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("catalog.db").display())).await.unwrap();
+    let job = pool.start_job("c", LoadMode::Full).await.unwrap();
+    let me = lakeport_pool::ProcessId::current();
+    let claim_by = |process: lakeport_pool::ProcessId| {
+        let (db, job) = (db.clone(), job.id.clone());
+        async move {
+            sqlx::query("UPDATE lakeport_extractions SET running_job = ?, running_pid = ?, running_process = ? WHERE name = 'ev'")
+                .bind(job)
+                .bind(i64::from(process.pid))
+                .bind(serde_json::to_string(&process).unwrap())
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+
+    // Held by a living process (this one): not taken.
+    claim_by(me.clone()).await;
+    assert!(!pool.claim_extraction("ev", "other-run").await.unwrap());
+
+    // This pid, but another process that had it before (another start time): gone.
+    if me.start_ticks.is_some() {
+        claim_by(lakeport_pool::ProcessId { start_ticks: Some(me.start_ticks.unwrap() + 1), ..me.clone() }).await;
+        assert!(pool.claim_extraction("ev", "other-run").await.unwrap());
+        let ended = pool.job(&job.id).await.unwrap();
+        assert_eq!(ended.status, lakeport_pool::JobStatus::Interrupted);
+        assert!(ended.error.as_deref().unwrap().contains(&format!("pid {}", me.pid)), "{ended:?}");
+        assert_eq!(pool.extraction("ev").await.unwrap().running_job.as_deref(), Some("other-run"));
+    }
+}
