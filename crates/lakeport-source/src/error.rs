@@ -73,6 +73,10 @@ pub enum SourceError {
         url: String,
         /// The cause, as [`crate::describe_reqwest_error`] names it.
         message: String,
+        /// [`ErrorKind::Invalid`] when the request could not be built (an invalid header value:
+        /// sending it again fails the same way), else [`ErrorKind::Unavailable`] (reqwest's own
+        /// `is_builder`).
+        kind: ErrorKind,
     },
 }
 
@@ -94,7 +98,8 @@ impl SourceError {
             SourceError::InvalidConfig(_) | SourceError::Unaddressable { .. } => ErrorKind::Invalid,
             SourceError::Store { source, .. } => ErrorKind::of_object_store(source),
             SourceError::S3 { status, .. } => ErrorKind::from_http_status(*status).unwrap_or(ErrorKind::Unavailable),
-            SourceError::BadListing { .. } | SourceError::Http { .. } => ErrorKind::Unavailable,
+            SourceError::BadListing { .. } => ErrorKind::Unavailable,
+            SourceError::Http { kind, .. } => *kind,
         }
     }
 

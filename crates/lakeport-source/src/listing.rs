@@ -140,8 +140,8 @@ async fn send_with_retries(client: &SignedClient, url: &url::Url, max_retries: u
         let result = client.send(http::Method::GET, url, &[], Bytes::new()).await;
         let transient = match &result {
             Ok(r) => r.status >= 500 || r.status == 429,
-            Err(SourceError::Http { .. }) => true,
-            Err(_) => false,
+            // Only what a later try can change (a build error of the request cannot).
+            Err(e) => e.kind().is_retryable(),
         };
         if !transient || attempt >= max_retries {
             return result;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use lakeport_error::ErrorKind;
 use object_store::aws::{AwsAuthorizer, AwsCredential};
 use object_store::client::HttpRequest;
 use url::Url;
@@ -101,11 +102,11 @@ impl SignedClient {
             .method(method.clone())
             .uri(url.as_str())
             .body(body.clone().into())
-            .map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string() })?;
+            .map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string(), kind: ErrorKind::Invalid })?;
         for (k, v) in headers {
             req.headers_mut().insert(
                 http::HeaderName::from_bytes(k.as_bytes()).expect("static header name"),
-                http::HeaderValue::from_str(v).map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string() })?,
+                http::HeaderValue::from_str(v).map_err(|e| SourceError::Http { url: url.to_string(), message: e.to_string(), kind: ErrorKind::Invalid })?,
             );
         }
         AwsAuthorizer::new(&self.credential, &self.service, &self.region).authorize(&mut req, None);
@@ -114,20 +115,19 @@ impl SignedClient {
         for (k, v) in req.headers() {
             out = out.header(k, v);
         }
-        let resp = out.body(body).send().await.map_err(|e| SourceError::Http {
+        let transport = |e: reqwest::Error| SourceError::Http {
             url: url.to_string(),
             message: describe_reqwest_error(&e),
-        })?;
+            kind: if e.is_builder() { ErrorKind::Invalid } else { ErrorKind::Unavailable },
+        };
+        let resp = out.body(body).send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let bucket_region = resp
             .headers()
             .get("x-amz-bucket-region")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.bytes().await.map_err(|e| SourceError::Http {
-            url: url.to_string(),
-            message: describe_reqwest_error(&e),
-        })?;
+        let body = resp.bytes().await.map_err(transport)?;
         Ok(SignedResponse { status, body, bucket_region })
     }
 }
