@@ -330,8 +330,8 @@ async fn a_claim_of_a_gone_process_is_taken_over_even_under_a_reused_pid() {
     assert!(!pool.claim_extraction("ev", "other-run").await.unwrap());
 
     // This pid, but another process that had it before (another start time): gone.
-    if me.start_ticks.is_some() {
-        claim_by(lakeport_pool::ProcessId { start_ticks: Some(me.start_ticks.unwrap() + 1), ..me.clone() }).await;
+    if let Some(ticks) = me.start_ticks {
+        claim_by(lakeport_pool::ProcessId { start_ticks: Some(ticks + 1), ..me.clone() }).await;
         assert!(pool.claim_extraction("ev", "other-run").await.unwrap());
         let ended = pool.job(&job.id).await.unwrap();
         assert_eq!(ended.status, lakeport_pool::JobStatus::Interrupted);
