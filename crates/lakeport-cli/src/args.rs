@@ -156,12 +156,12 @@ pub struct QueryLimitArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_query_memory)]
     pub query_memory: usize,
     /// Time limit of one query in seconds; a query still running then is stopped.
-    #[arg(long, value_name = "SECS", default_value_t = lakeport_pool::DEFAULT_QUERY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = lakeport_core::DEFAULT_QUERY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub query_timeout_secs: u64,
 }
 
 fn parse_query_memory(text: &str) -> Result<usize, String> {
-    lakeport_pool::parse_memory_size("--query-memory", text)
+    lakeport_core::parse_memory_size("--query-memory", text)
 }
 
 #[derive(Subcommand, Debug)]
@@ -276,10 +276,10 @@ pub struct ConnectionAddArgs {
     #[arg(long)]
     pub allow_http_anywhere: bool,
     /// Advanced: objects fetched at once.
-    #[arg(long, default_value_t = lakeport_source::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = lakeport_core::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Advanced: retries per request (exponential backoff with jitter).
-    #[arg(long, default_value_t = lakeport_source::DEFAULT_MAX_RETRIES)]
+    #[arg(long, default_value_t = lakeport_core::DEFAULT_MAX_RETRIES)]
     pub max_retries: usize,
     /// Save even if Test Connection fails (not recommended).
     #[arg(long)]
@@ -497,7 +497,7 @@ pub struct ExtractOptions {
     /// utf-16le, utf-16be, windows-1252 (also latin1), shift_jis, gbk, euc-kr, … A BOM (UTF-8,
     /// UTF-16LE/BE) is always honoured.
     #[arg(long, value_parser = parse_encoding, default_value = "utf-8")]
-    pub encoding: lakeport_formats::Encoding,
+    pub encoding: lakeport_core::Encoding,
     /// CSV values to read as NULL besides the empty string (repeatable), e.g. NA.
     #[arg(long = "null-value", value_name = "TEXT")]
     pub null_values: Vec<String>,
@@ -558,6 +558,6 @@ fn parse_delimiter(s: &str) -> Result<char, String> {
     }
 }
 
-fn parse_encoding(s: &str) -> Result<lakeport_formats::Encoding, String> {
-    lakeport_formats::Encoding::from_label(s)
+fn parse_encoding(s: &str) -> Result<lakeport_core::Encoding, String> {
+    lakeport_core::Encoding::from_label(s)
 }

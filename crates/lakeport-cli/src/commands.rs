@@ -3,12 +3,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lakeport_extract::{DeletedObjects, ExtractRequest, Item, OnSchemaChange, TableSettings};
-use lakeport_formats::{CsvOptions, ReadOptions};
-use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir, QueryLimits, TokenScope};
-use lakeport_source::{S3Config, Secret};
-use lakeport_core::{self as core, AddOutcome, ExtractionDefinition, NewConnection, RetryPolicy, Schedule, Webhook};
-use lakeport_zerocopy::{caller_identity, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
+use lakeport_core::{
+    self as core, caller_identity, sql_name, trust_policy, AddOutcome, ConnectionConfig, CsvOptions, DeletedObjects, ExtractRequest, ExtractionDefinition, Item, LoadMode,
+    NewConnection, OnSchemaChange, Pool, PoolDir, QueryLimits, ReadOptions, RetryPolicy, S3Config, Schedule, Secret, TableSettings, TokenScope, Webhook, ZeroCopyAuth,
+    ZeroCopyConfig,
+};
 
 use crate::args::{
     Cli, Command, JobsCommand, ConnectionAddArgs, ConnectionCommand, ConnectionUpdateArgs, DeletedArg, ExtractArgs, ExtractOptions, ExtractionArgs, ExtractionCommand, PoolCommand, QueryFormat, QueryLimitArgs, SchemaChangeArg, TableCommand, TokenCommand,
@@ -413,7 +412,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             } else if shares.is_empty() {
                 println!("No shares selected. Add some with `lakeport connection shares {name} --add <namespace>[.<table>]`.");
             } else {
-                let catalog = lakeport_pool::table_name_from(&name)?;
+                let catalog = lakeport_core::table_name_from(&name)?;
                 println!("Shares of '{name}' (query them as {catalog}.<namespace>.<table>):");
                 for s in &shares {
                     let ns = &s.selected.share.namespace;
@@ -504,7 +503,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                     }
                 }
                 if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
-                    let catalog = lakeport_pool::table_name_from(&name)?;
+                    let catalog = lakeport_core::table_name_from(&name)?;
                     if shares.is_empty() {
                         println!("shares: none");
                     }

@@ -2,10 +2,7 @@
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use lakeport_extract::ExtractReport;
-use lakeport_pool::{Job, TableInfo};
-use lakeport_core::TestReport;
-use lakeport_source::probe::Verdict;
+use lakeport_core::{ExtractReport, Job, TableInfo, TestReport, Verdict};
 
 use crate::args::QueryFormat;
 
@@ -177,7 +174,7 @@ pub fn print_job(j: &Job) {
     if let Some(e) = &j.error {
         println!("\nerror: {e}");
     }
-    let tables: Vec<lakeport_extract::TableReport> = serde_json::from_value(j.details.clone()).unwrap_or_default();
+    let tables: Vec<lakeport_core::TableReport> = serde_json::from_value(j.details.clone()).unwrap_or_default();
     for t in &tables {
         println!("\n{}: {}", t.table, t.summary());
         println!("  files loaded {}, unchanged {}, skipped {}; {} rows, {}; {:.1} s", t.loaded.len(), t.unchanged, t.skipped.len() + t.skipped_empty.len(), t.rows, bytes(t.bytes), t.seconds);
@@ -238,7 +235,7 @@ pub fn print_batches(schema: &SchemaRef, batches: &[RecordBatch], format: QueryF
         }
         QueryFormat::Json => {
             // Decimals as exact strings, nulls as null (the same form as the HTTP API's rows).
-            let rows = lakeport_pool::rows_json(batches)?;
+            let rows = lakeport_core::rows_json(batches)?;
             println!("{}", String::from_utf8_lossy(&rows));
         }
     }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lakeport_extract::Progress;
+use lakeport_core::Progress;
 
 /// A progress bar on stderr (drawn only on a terminal) plus notes for the user.
 pub struct BarProgress {

@@ -14,12 +14,24 @@ pub use extractions::{
     RetryPolicy, RunOutcome, Schedule, Webhook,
 };
 
-use chrono::{DateTime, Utc};
+// The facade: the domain types and the few pure helpers the interfaces (the CLI, the server)
+// work with, re-exported, so that they depend on core alone — as ripgrep's `grep` crate does for
+// its parts. Operations stay functions of this crate.
 pub use lakeport_error::ErrorKind;
-use lakeport_extract::ExtractError;
-use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, PoolError, CATALOG_NAME};
-use lakeport_source::{probe, S3Source, Secret, SourceError};
-use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyAuth, ZeroCopyError};
+pub use lakeport_extract::{inferred_columns, DeletedObjects, ExtractError, ExtractReport, ExtractRequest, Item, NoProgress, OnSchemaChange, Progress, TableReport, TableSettings};
+pub use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
+pub use lakeport_pool::{
+    parse_memory_size, rows_json, same_token_hash, table_name_from, token_hash, validate_identifier, Connection, ConnectionConfig, Job, JobStatus, LoadMode, NewToken, Pool,
+    PoolDir, PoolError, QueryLimits, TableInfo, TokenScope, Trigger, DEFAULT_QUERY_TIMEOUT,
+};
+pub use lakeport_source::probe::Verdict;
+pub use lakeport_source::{S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
+pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
+
+use chrono::{DateTime, Utc};
+use lakeport_pool::CATALOG_NAME;
+use lakeport_source::{probe, S3Source, SourceError};
+use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]

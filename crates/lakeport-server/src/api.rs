@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use lakeport_core::{self as core, NewConnection};
-use lakeport_extract::ExtractRequest;
-use lakeport_pool::{same_token_hash, token_hash, validate_identifier, Connection, ConnectionConfig, Pool, TokenScope};
-use lakeport_source::Secret;
+use lakeport_core::ExtractRequest;
+use lakeport_core::{same_token_hash, token_hash, validate_identifier, Connection, ConnectionConfig, Pool, TokenScope};
+use lakeport_core::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -200,8 +200,8 @@ struct TrustPolicyRequest {
 /// what `lakeport connection trust-policy` prints. 400 for bad settings, 502 when STS fails.
 async fn trust_policy(Json(body): Json<TrustPolicyRequest>) -> ApiResult<Json<Value>> {
     let external_id = body.external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).unwrap_or_else(|| format!("lakeport-{}", uuid::Uuid::new_v4().simple()));
-    let principal = lakeport_zerocopy::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| ApiError::of_kind(e.kind(), e.to_string()))?;
-    let policy: Value = serde_json::from_str(&lakeport_zerocopy::trust_policy(&principal, &external_id)).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
+    let principal = lakeport_core::caller_identity(&body.region, body.sts_endpoint.as_deref(), body.allow_http).await.map_err(|e| ApiError::of_kind(e.kind(), e.to_string()))?;
+    let policy: Value = serde_json::from_str(&lakeport_core::trust_policy(&principal, &external_id)).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
     Ok(Json(json!({ "principal": principal, "external_id": external_id, "trust_policy": policy })))
 }
 
@@ -339,7 +339,7 @@ struct SnapshotsQuery {
 }
 
 async fn snapshots(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Query(q): Query<SnapshotsQuery>) -> ApiResult<Json<Value>> {
-    let full = format!("{}.{}", lakeport_zerocopy::quote_ident(&name), q.table);
+    let full = format!("{}.{}", lakeport_core::quote_ident(&name), q.table);
     Ok(Json(json!(core::snapshots(&pool(&s, &p).await?, &full).await?)))
 }
 
@@ -378,7 +378,7 @@ async fn start_extraction(State(s): State<AppState>, Path(p): Path<String>, Json
 /// The columns each table of an extraction would get (for choosing column settings).
 async fn columns(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, Json(request): Json<ExtractRequest>) -> ApiResult<Json<Value>> {
     let pool = pool(&s, &p).await?;
-    Ok(Json(json!(lakeport_extract::inferred_columns(&pool, &name, &request).await?)))
+    Ok(Json(json!(lakeport_core::inferred_columns(&pool, &name, &request).await?)))
 }
 
 /// A saved extraction as the API takes it: the definition (ExtractionDefinition) with its name.
@@ -428,14 +428,14 @@ async fn remove_saved(State(s): State<AppState>, Path((p, name)): Path<(String, 
 #[derive(Deserialize, Default)]
 struct RunSaved {
     #[serde(default)]
-    mode: Option<lakeport_pool::LoadMode>,
+    mode: Option<lakeport_core::LoadMode>,
 }
 
 async fn run_saved(State(s): State<AppState>, Path((p, name)): Path<(String, String)>, body: Option<Json<RunSaved>>) -> ApiResult<(StatusCode, Json<Value>)> {
     let pool = pool(&s, &p).await?;
     let extraction = core::get_extraction(&pool, &name).await?;
     if let Some(job) = &extraction.running_job {
-        return Err(lakeport_pool::PoolError::ExtractionRunning { extraction: name, job: job.clone() }.into());
+        return Err(lakeport_core::PoolError::ExtractionRunning { extraction: name, job: job.clone() }.into());
     }
     let mode = body.map(|b| b.0).unwrap_or_default().mode;
     let run = s.runs.start_saved(&pool, &extraction, mode).await?;
@@ -460,7 +460,7 @@ async fn list_runs(State(s): State<AppState>, Path(p): Path<String>, Query(q): Q
 }
 
 /// A job by id in any pool (runs are addressed without their pool).
-async fn find_job(s: &AppState, id: &str) -> ApiResult<(Pool, lakeport_pool::Job)> {
+async fn find_job(s: &AppState, id: &str) -> ApiResult<(Pool, lakeport_core::Job)> {
     for info in s.dir.list_pools().await? {
         let p = s.dir.pool(&info.name).await?;
         if let Ok(job) = p.job(id).await {
@@ -491,7 +491,7 @@ async fn cancel_run(State(s): State<AppState>, Path(id): Path<String>, Extension
 async fn rerun(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
     let (pool, job) = find_job(&s, &id).await?;
     let cannot = |why: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("job {id} cannot be re-run: {why}"));
-    let mode: Option<lakeport_pool::LoadMode> = serde_json::from_value(json!(job.mode)).ok();
+    let mode: Option<lakeport_core::LoadMode> = serde_json::from_value(json!(job.mode)).ok();
     let Some(mode) = mode else { return Err(cannot(&format!("it is a {} job, not an extraction", job.mode))) };
     if let Some(origin) = &job.origin {
         let extraction = core::get_extraction(&pool, &origin.extraction).await?;
@@ -555,8 +555,8 @@ async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(call
 async fn run_sql(state: &AppState, pool: &Pool, sql: &str) -> ApiResult<Value> {
     let result = pool.query_with(sql, &state.limits).await?;
     let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
-    // Decimals as exact strings, nulls as null (lakeport_pool::rows_json).
-    let buf = lakeport_pool::rows_json(&result.batches).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
+    // Decimals as exact strings, nulls as null (lakeport_core::rows_json).
+    let buf = lakeport_core::rows_json(&result.batches).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
     let rows: Value = serde_json::from_slice(&buf).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;
     Ok(json!({ "columns": columns, "rows": rows, "row_count": result.num_rows(), "truncated": result.truncated, "max_rows": state.limits.max_rows }))
 }

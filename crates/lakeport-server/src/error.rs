@@ -2,8 +2,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lakeport_core::{CoreError, ErrorKind};
-use lakeport_extract::ExtractError;
-use lakeport_pool::PoolError;
+use lakeport_core::ExtractError;
+use lakeport_core::PoolError;
 
 /// An API error: a status, the error's kind and a message for people. Messages come from the
 /// library errors, which never carry secrets. The body is `{"error": message, "kind": kind}`

@@ -4,8 +4,8 @@
 //!   (`Authorization: Bearer …`) — never a cookie, so other sites cannot ride on it (CSRF).
 //!   Tokens have a scope: **admin** (everything) or **read-only** (list pools and tables, preview,
 //!   query; `api::READ_ONLY_OPERATIONS`, everything else is admin-only — fail closed). They are
-//!   stored as SHA-256 hashes and compared in constant time (`lakeport_pool::PoolDir::authenticate`).
-//! * SQL only reads, within a memory budget, a time limit and a row cap (`lakeport_pool::QueryLimits`);
+//!   stored as SHA-256 hashes and compared in constant time (`lakeport_core::PoolDir::authenticate`).
+//! * SQL only reads, within a memory budget, a time limit and a row cap (`lakeport_core::QueryLimits`);
 //!   queries run on a runtime of their own, so a heavy one cannot stall the API.
 //! * Secrets are write-only: they go in with a connection and never come back out.
 //! * Extractions run as background runs on their own runtime, so the API stays responsive while
@@ -23,7 +23,7 @@ mod token;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use lakeport_pool::{token_hash, PoolDir, QueryLimits};
+use lakeport_core::{token_hash, PoolDir, QueryLimits};
 
 pub use api::{openapi_document, READ_ONLY_OPERATIONS};
 pub use lakeport_core::runs::RunState;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use lakeport_core::runs::{self, Live, RunState};
-use lakeport_extract::{ExtractRequest, NoProgress};
-use lakeport_pool::{LoadMode, Pool, PoolDir};
+use lakeport_core::{ExtractRequest, NoProgress};
+use lakeport_core::{LoadMode, Pool, PoolDir};
 
 use crate::error::ApiError;
 
@@ -72,11 +72,11 @@ impl Runs {
         let holder = uuid::Uuid::new_v4().to_string();
         if !pool.claim_extraction(&name, &holder).await? {
             let job = pool.extraction(&name).await?.running_job.unwrap_or_default();
-            return Err(lakeport_pool::PoolError::ExtractionRunning { extraction: name, job }.into());
+            return Err(lakeport_core::PoolError::ExtractionRunning { extraction: name, job }.into());
         }
         let mut request = extraction.definition.request.clone();
         request.mode = extraction.mode(mode);
-        let origin = lakeport_pool::Trigger::Manual.origin(&name, extraction.version);
+        let origin = lakeport_core::Trigger::Manual.origin(&name, extraction.version);
         let begun = match runs::begin(pool, &extraction.definition.connection, request, Some(&origin)).await {
             Ok(b) => b,
             Err(e) => {
@@ -151,9 +151,9 @@ impl Runs {
     }
 
     /// A job as the API shows it: the live state when this server runs it, else as recorded.
-    pub fn overlay(&self, job: lakeport_pool::Job) -> RunState {
+    pub fn overlay(&self, job: lakeport_core::Job) -> RunState {
         match self.live(&job.id) {
-            Some(live) if live.job.status == lakeport_pool::JobStatus::Running || job.status == lakeport_pool::JobStatus::Running => live,
+            Some(live) if live.job.status == lakeport_core::JobStatus::Running || job.status == lakeport_core::JobStatus::Running => live,
             Some(live) if job.status.is_final() && live.job.status.is_final() => live,
             _ => RunState::from_job(job),
         }

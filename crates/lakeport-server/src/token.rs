@@ -1,7 +1,7 @@
 //! The tokens a server starts with. Tokens themselves live hashed in the pool directory
-//! (`lakeport_pool::PoolDir::create_token`, `lakeport token create|list|revoke`).
+//! (`lakeport_core::PoolDir::create_token`, `lakeport token create|list|revoke`).
 
-use lakeport_pool::{NewToken, PoolDir, PoolError, TokenScope};
+use lakeport_core::{NewToken, PoolDir, PoolError, TokenScope};
 
 /// What `prepare_tokens` did, for the start-up message.
 #[derive(Debug)]
