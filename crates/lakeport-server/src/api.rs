@@ -54,6 +54,12 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+/// Every route: `/api/…` (see [`openapi_document`]; all but `/api/health` and
+/// `/api/openapi.json` need a token, 401 without a valid one, 403 when its scope is too small),
+/// and the console's files (`/`, `/app.js`, `/app.css`, `/favicon.svg`). Request bodies over
+/// [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES) get 413; a panicking handler gets a 500 JSON error;
+/// every answer carries the security headers (CSP, `nosniff`, `X-Frame-Options: DENY`,
+/// `no-referrer`, `Cache-Control: no-store` unless set).
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/whoami", get(whoami))

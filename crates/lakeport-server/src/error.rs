@@ -10,8 +10,11 @@ use lakeport_core::PoolError;
 /// (`kind` as in [`ErrorKind`], snake_case; absent for the API's own authentication errors).
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status of the answer.
     pub status: StatusCode,
+    /// The error's kind (`kind` in the body); `None` for the API's own checks.
     pub kind: Option<ErrorKind>,
+    /// What went wrong, for people (`error` in the body).
     pub message: String,
 }
 
@@ -69,6 +72,7 @@ impl From<ExtractError> for ApiError {
     }
 }
 
+/// A 400 of kind [`ErrorKind::Invalid`]: the request's body, path or query is not acceptable.
 pub fn bad_request(m: impl Into<String>) -> ApiError {
     ApiError::of_kind(ErrorKind::Invalid, m)
 }

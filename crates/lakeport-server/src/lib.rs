@@ -14,6 +14,7 @@
 //! * The console is served with a Content-Security-Policy that allows only its own script and
 //!   style files (no inline script, no `eval`, no frames), `nosniff`, and request bodies are
 //!   capped at [`MAX_BODY_BYTES`].
+#![warn(missing_docs)]
 
 mod api;
 mod error;
@@ -47,7 +48,11 @@ pub struct AppState {
 
 impl AppState {
     /// `explicit_admin`: an admin token given at start (`--token`), accepted besides the stored
-    /// tokens. Queries get the default limits and a row cap of [`DEFAULT_MAX_ROWS`].
+    /// tokens (compared by SHA-256 hash; blank counts as none). Queries get the default limits
+    /// and a row cap of [`DEFAULT_MAX_ROWS`]. Starts the runtime extraction runs work on.
+    ///
+    /// # Errors
+    /// The I/O error when the run runtime's thread cannot be started.
     pub fn new(dir: PoolDir, explicit_admin: Option<String>) -> std::io::Result<AppState> {
         Ok(AppState {
             runs: Arc::new(runs::Runs::new(dir.root().to_path_buf())?),
@@ -70,12 +75,17 @@ impl AppState {
     }
 }
 
-/// The router (API + console), for serving or for tests.
+/// The router (API + console), for serving or for tests. Routes, statuses and bodies: the
+/// OpenAPI document ([`openapi_document`], also served at `GET /api/openapi.json`).
 pub fn router(state: AppState) -> axum::Router {
     api::router(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves (then finishes the requests in flight). Jobs a process that
+/// is gone left `running` are first marked interrupted (a failure there is logged, not returned).
+///
+/// # Errors
+/// The I/O error when `listen` cannot be bound, or when serving fails.
 pub async fn serve(state: AppState, listen: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     // Jobs a process that is gone left "running" (a crash, a SIGKILL, a restart) end as interrupted.
     if let Err(e) = lakeport_core::runs::recover_all(&state.dir).await {

@@ -21,6 +21,8 @@ pub struct Hold {
 }
 
 impl Hold {
+    /// Releases the table now (a failure to unlock is ignored: the lock names this process,
+    /// so it goes when the process does).
     pub async fn release(mut self) {
         if let Some(pool) = self.pool.take() {
             let _ = pool.unlock_tables(&self.holder).await;
@@ -39,6 +41,8 @@ impl Drop for Hold {
     }
 }
 
+/// The extraction runs this server started, and the runtime (2 worker threads, `lakeport-job`)
+/// they run on.
 pub struct Runs {
     root: PathBuf,
     jobs: tokio::runtime::Handle,
@@ -47,6 +51,11 @@ pub struct Runs {
 }
 
 impl Runs {
+    /// Starts the job runtime on a thread of its own; `root`: the pool directory (runs open their
+    /// pool there, on the job runtime).
+    ///
+    /// # Errors
+    /// The I/O error when the thread cannot be spawned, or when the runtime did not come up.
     pub fn new(root: PathBuf) -> std::io::Result<Runs> {
         // A runtime of its own, on its own threads, kept for the life of the process.
         let (tx, rx) = std::sync::mpsc::channel();
@@ -61,12 +70,20 @@ impl Runs {
 
     /// Starts an extraction in the background; 409 when one of its tables is held by another
     /// run (of this or another process) or a drop.
+    ///
+    /// # Errors
+    /// From `lakeport_core::runs::begin`, with the status of its kind ([`status_of`](crate::error::status_of)):
+    /// 409 when a table is held, 404 for an unknown connection, 400 for an invalid request.
     pub async fn start(self: &Arc<Self>, pool: &Pool, connection: &str, request: ExtractRequest) -> Result<RunState, ApiError> {
         let begun = runs::begin(pool, connection, request, None).await?;
         Ok(self.launch(pool.name(), begun, None))
     }
 
     /// Runs a saved extraction now ("Run now") in the background, as [`Runs::start`].
+    ///
+    /// # Errors
+    /// 409 ([`lakeport_pool::PoolError::ExtractionRunning`]) when the extraction is running
+    /// already; otherwise as [`Runs::start`] (the claim on the extraction is then given back).
     pub async fn start_saved(self: &Arc<Self>, pool: &Pool, extraction: &lakeport_core::Extraction, mode: Option<LoadMode>) -> Result<RunState, ApiError> {
         let name = extraction.name.clone();
         let holder = uuid::Uuid::new_v4().to_string();
@@ -127,6 +144,9 @@ impl Runs {
 
     /// Holds a table for `what` (e.g. "a drop") until the guard is released: refused (409) while
     /// a run (of any process) loads it, and runs that would load it are refused meanwhile.
+    ///
+    /// # Errors
+    /// 409 (`PoolError::TableBusy`) when the table is held; the pool catalog database's errors.
     pub async fn hold(&self, pool: &Pool, table: &str, what: &str) -> Result<Hold, ApiError> {
         let holder = format!("{what} ({})", uuid::Uuid::new_v4());
         pool.lock_tables(&[table.to_string()], &holder).await?;

@@ -17,7 +17,9 @@ pub struct TokenStartup {
 /// (the same token keeps working; the file is deleted), and creates an admin token when no admin
 /// token exists and none is given with `--token` (`explicit_admin`).
 ///
-/// Errors: the catalog database; a `server.token` that cannot be read or removed.
+/// # Errors
+/// [`PoolError::Io`] naming the file when a `server.token` cannot be read or removed; the pool
+/// catalog database's errors from reading, importing or creating tokens.
 pub async fn prepare_tokens(dir: &PoolDir, explicit_admin: bool) -> Result<TokenStartup, PoolError> {
     let legacy = dir.root().join("server.token");
     let mut imported_legacy_file = false;

@@ -137,7 +137,9 @@ fn to_df(e: ZeroCopyError) -> DataFusionError {
 /// One snapshot of a table, for `lakeport snapshots` and the API.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SnapshotInfo {
+    /// The snapshot's id (Iceberg table spec, "Snapshots": `snapshot-id`).
     pub snapshot_id: i64,
+    /// The snapshot it was made from (`parent-snapshot-id`); `None` for the first.
     pub parent_id: Option<i64>,
     /// When the snapshot was committed (UTC).
     pub committed_at: DateTime<Utc>,
@@ -146,7 +148,9 @@ pub struct SnapshotInfo {
     /// Rows the snapshot added and deleted, and the table's rows in it (from its summary; absent
     /// when the writer did not record them).
     pub added_rows: Option<u64>,
+    /// Rows the snapshot deleted (summary `deleted-records`).
     pub deleted_rows: Option<u64>,
+    /// The table's rows in the snapshot (summary `total-records`).
     pub total_rows: Option<u64>,
     /// The table's current snapshot (what a query without `@…` reads).
     pub current: bool,

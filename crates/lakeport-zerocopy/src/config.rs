@@ -8,9 +8,17 @@ use crate::ZeroCopyError;
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum ZeroCopyAuth {
     /// Recommended: lakeport's own principal assumes the user's role with an External ID.
-    AssumeRole { role_arn: String, external_id: String },
+    AssumeRole {
+        /// The customer's role, `arn:aws:iam::<account>:role/<name>`.
+        role_arn: String,
+        /// The External ID the role's trust policy requires (`sts:ExternalId`); at least 2 characters.
+        external_id: String,
+    },
     /// The access key of a dedicated IAM user (the secret is stored separately).
-    AccessKey { access_key_id: String },
+    AccessKey {
+        /// The access key ID (`AKIA…`); not a secret.
+        access_key_id: String,
+    },
     /// A bearer token for non-AWS REST catalogs (stored separately); data files are then read
     /// with the catalog's vended credentials.
     Bearer,
@@ -19,12 +27,15 @@ pub enum ZeroCopyAuth {
 /// The non-secret settings of a zero-copy connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZeroCopyConfig {
+    /// AWS region of the catalog, STS and S3, such as `eu-west-1`; also the SigV4 signing region.
     pub region: String,
     /// `None`: AWS Glue's endpoint for the region.
     #[serde(default)]
     pub catalog_url: Option<String>,
-    /// For Glue: the AWS account id that owns the catalog.
+    /// The `warehouse` of the Iceberg REST `GET /v1/config` call; for Glue: the AWS account id
+    /// that owns the catalog.
     pub warehouse: String,
+    /// How requests are authenticated.
     pub auth: ZeroCopyAuth,
     /// SigV4 signing name of the catalog (`glue`; `s3tables` for S3 Tables).
     #[serde(default = "default_signing_name")]
@@ -32,6 +43,7 @@ pub struct ZeroCopyConfig {
     /// S3 endpoint for data files (S3-compatible stores); `None`: AWS.
     #[serde(default)]
     pub s3_endpoint: Option<String>,
+    /// Path-style S3 URLs (`endpoint/bucket/key`) instead of virtual-hosted ones.
     #[serde(default)]
     pub s3_path_style: bool,
     /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
@@ -52,12 +64,17 @@ fn default_signing_name() -> String {
 /// A selected share: a whole namespace, or one table of it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Share {
+    /// The catalog namespace (for Glue: the database).
     pub namespace: String,
+    /// One table of the namespace; `None`: every table of it.
     pub table: Option<String>,
 }
 
 impl Share {
-    /// `ns` or `ns.table`.
+    /// `ns` or `ns.table` (split at the first `.`; surrounding whitespace ignored).
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] for an empty text, or an empty namespace or table (`.x`, `x.`).
     pub fn parse(s: &str) -> Result<Share, ZeroCopyError> {
         let s = s.trim();
         match s.split_once('.') {
@@ -73,7 +90,9 @@ impl Share {
 /// tables; `lakeport connection shares --refresh` re-reads them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelectedShare {
+    /// The share as selected.
     pub share: Share,
+    /// Its tables when selected (or last refreshed), by name within the namespace.
     pub tables: Vec<String>,
 }
 
@@ -106,6 +125,12 @@ impl std::fmt::Display for Share {
 }
 
 impl ZeroCopyConfig {
+    /// The Iceberg REST catalog's base URL: `catalog_url` (trailing `/` removed), else AWS Glue's
+    /// `https://glue.<region>.amazonaws.com/iceberg`.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] when the URL does not parse, or is not HTTPS (plain HTTP
+    /// passes only with `allow_http` and a loopback host).
     pub fn catalog_url(&self) -> Result<Url, ZeroCopyError> {
         let raw = match &self.catalog_url {
             Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
@@ -114,6 +139,10 @@ impl ZeroCopyConfig {
         self.checked_url(&raw, "catalog URL")
     }
 
+    /// The STS endpoint for AssumeRole: `sts_endpoint`, else `https://sts.<region>.amazonaws.com/`.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] as for [`catalog_url`](Self::catalog_url).
     pub fn sts_url(&self) -> Result<Url, ZeroCopyError> {
         sts_url(&self.region, self.sts_endpoint.as_deref(), self.allow_http)
     }
@@ -122,6 +151,12 @@ impl ZeroCopyConfig {
         checked_url(raw, what, self.allow_http)
     }
 
+    /// Checks the settings before any request: region and warehouse set, the catalog and S3
+    /// endpoints valid, and for [`ZeroCopyAuth::AssumeRole`] an ARN, an External ID and a valid STS
+    /// endpoint.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] naming the first setting that is wrong.
     pub fn validate(&self) -> Result<(), ZeroCopyError> {
         if self.region.trim().is_empty() {
             return Err(ZeroCopyError::InvalidConfig("AWS region is required".into()));

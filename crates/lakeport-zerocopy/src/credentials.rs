@@ -21,9 +21,13 @@ use crate::{ZeroCopyAuth, ZeroCopyConfig, ZeroCopyError};
 const RENEW_BEFORE_MINUTES: i64 = 5;
 const SESSION_SECONDS: u32 = 3600;
 
+/// The AWS credentials a zero-copy connection signs its catalog (SigV4) and S3 requests with.
 #[derive(Clone)]
 pub enum Credentials {
+    /// The static access key of an IAM user ([`ZeroCopyAuth::AccessKey`]).
     Static(Arc<AwsCredential>),
+    /// Temporary credentials from STS AssumeRole with an External ID ([`ZeroCopyAuth::AssumeRole`]),
+    /// cached and renewed 5 minutes before they expire (sessions last 3600 s).
     AssumeRole(Arc<AssumedRole>),
     /// No AWS credentials (bearer-token catalogs): data files need vended credentials.
     None,
@@ -39,6 +43,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// A role lakeport assumes (STS AssumeRole, as lakeport's own identity) and its cached credentials.
 pub struct AssumedRole {
     sts: SignedClient,
     url: Url,
@@ -51,6 +56,9 @@ pub struct AssumedRole {
 /// The principal lakeport runs as (the one a customer's role trusts): `LAKEPORT_AWS_ACCESS_KEY_ID`
 /// / `LAKEPORT_AWS_SECRET_ACCESS_KEY` (optionally `LAKEPORT_AWS_SESSION_TOKEN`), else the standard
 /// `AWS_…` variables.
+///
+/// # Errors
+/// [`ZeroCopyError::InvalidConfig`] when neither pair of key variables is set (empty counts as unset).
 pub fn identity_from_env() -> Result<Arc<AwsCredential>, ZeroCopyError> {
     let var = |name: &str| std::env::var(format!("LAKEPORT_{name}")).or_else(|_| std::env::var(name)).ok().filter(|v| !v.is_empty());
     match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
@@ -88,6 +96,12 @@ async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> 
 
 /// The ARN of the principal lakeport runs as (STS GetCallerIdentity in `region`, at `sts_endpoint`
 /// when given).
+///
+/// # Errors
+/// [`ZeroCopyError::InvalidConfig`] when lakeport's identity is not set ([`identity_from_env`]) or
+/// the STS URL is not valid; [`ZeroCopyError::Request`] when the call fails (kind
+/// [`ErrorKind::Denied`] for `AccessDenied`, `InvalidClientTokenId`, `SignatureDoesNotMatch`,
+/// `ExpiredToken`; else from the HTTP status) or the answer has no `Arn`.
 pub async fn caller_identity(region: &str, sts_endpoint: Option<&str>, allow_http: bool) -> Result<String, ZeroCopyError> {
     let client = sts_client(region, identity_from_env()?)?;
     let url = crate::config::sts_url(region, sts_endpoint, allow_http)?;
@@ -115,6 +129,12 @@ pub fn trust_policy(principal_arn: &str, external_id: &str) -> String {
 
 impl Credentials {
     /// The credentials a connection uses; `secret` is the stored secret (access key / token).
+    /// Nothing is sent here: a role is assumed on the first [`get`](Self::get).
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] when an access-key connection has no (or an empty)
+    /// secret, or an assumed-role one lacks lakeport's identity ([`identity_from_env`]) or a valid
+    /// STS endpoint.
     pub fn for_config(config: &ZeroCopyConfig, secret: Option<&Secret>) -> Result<Credentials, ZeroCopyError> {
         Ok(match &config.auth {
             ZeroCopyAuth::AccessKey { access_key_id } => {
@@ -133,7 +153,12 @@ impl Credentials {
         })
     }
 
-    /// Current credentials (assuming the role, or renewing, when needed).
+    /// Current credentials (assuming the role, or renewing, when needed); `None` for
+    /// [`Credentials::None`].
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::AssumeRole`] when STS AssumeRole fails or its answer lacks a credential
+    /// field or has an `Expiration` that does not parse.
     pub async fn get(&self) -> Result<Option<Arc<AwsCredential>>, ZeroCopyError> {
         match self {
             Credentials::Static(c) => Ok(Some(c.clone())),

@@ -3,22 +3,48 @@ use lakeport_error::ErrorKind;
 /// Errors of zero-copy connections. Messages never contain secrets or session tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum ZeroCopyError {
+    /// The connection settings are unusable (a required field is empty, a URL is not HTTPS, a
+    /// share does not parse, lakeport's own AWS identity is not set); found before any request.
     #[error("invalid connection settings: {0}")]
     InvalidConfig(String),
     /// The server refused the call for lack of a permission.
     #[error("{operation}: access denied — the credentials lack {permission} ({message})")]
-    Denied { operation: String, permission: &'static str, message: String },
+    Denied {
+        /// The call that was refused, such as `ListNamespaces`.
+        operation: String,
+        /// The IAM permission the call needs, such as `glue:GetDatabases`.
+        permission: &'static str,
+        /// The server's own message.
+        message: String,
+    },
     #[error("{operation}: {message}")]
     /// `kind` from the HTTP status or the library error's variant, never from the text.
-    Request { operation: String, message: String, kind: ErrorKind },
+    Request {
+        /// The call that failed, such as `LoadTable sales.orders`.
+        operation: String,
+        /// What went wrong: the HTTP status and the server's error type and message.
+        message: String,
+        /// What kind of failure this is.
+        kind: ErrorKind,
+    },
     #[error("STS AssumeRole of {role_arn} failed: {message}")]
     /// `kind`: [`ErrorKind::Denied`] when STS refused (AccessDenied: the trust policy or the
     /// External ID), else from the HTTP status or the transport.
-    AssumeRole { role_arn: String, message: String, kind: ErrorKind },
+    AssumeRole {
+        /// The role that was to be assumed.
+        role_arn: String,
+        /// STS's error code and message, or what was wrong with its answer.
+        message: String,
+        /// What kind of failure this is.
+        kind: ErrorKind,
+    },
+    /// LoadTable answered 404: the table (`namespace.table`) is not (or no longer) in the catalog.
     #[error("table {0} does not exist in the catalog")]
     NoSuchTable(String),
+    /// ListTables answered 404: the namespace is not (or no longer) in the catalog.
     #[error("namespace {0} does not exist in the catalog")]
     NoSuchNamespace(String),
+    /// An error of the iceberg crate (table metadata, manifests, FileIO).
     #[error("iceberg: {0}")]
     Iceberg(#[from] iceberg::Error),
 }

@@ -13,6 +13,7 @@
 //!   planned vs pruned in `EXPLAIN ANALYZE`.
 //! * [`PushdownGuard`]: passes to the Iceberg scan only the filters that give the same rows with
 //!   and without pushdown (the pool's own tables use it too, through [`PushdownGuardCatalog`]).
+#![warn(missing_docs)]
 
 mod catalog;
 mod config;

@@ -48,7 +48,10 @@ impl Steps {
 /// Runs Test Connection. `shares`: the selected shares of a saved connection (their tables are
 /// the ones checked); empty for settings not saved yet.
 ///
-/// Errors: settings that are invalid before anything is sent ([`ZeroCopyError::InvalidConfig`]).
+/// # Errors
+/// [`ZeroCopyError::InvalidConfig`] for settings that are invalid before anything is sent
+/// ([`ZeroCopyConfig::validate`]), a missing secret, or (assumed role) lakeport's own AWS identity
+/// not set. Every refusal after that is a failed check in the report, not an error.
 pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<ProbeReport, ZeroCopyError> {
     config.validate()?;
     let credentials = Credentials::for_config(config, secret)?;

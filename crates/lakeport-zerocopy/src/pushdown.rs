@@ -49,6 +49,7 @@ pub struct PushdownGuard {
 }
 
 impl PushdownGuard {
+    /// Wraps `inner`; the guard answers `supports_filters_pushdown` for it.
     pub fn new(inner: Arc<dyn TableProvider>) -> PushdownGuard {
         PushdownGuard { inner }
     }
@@ -220,6 +221,7 @@ pub struct PushdownGuardCatalog {
 }
 
 impl PushdownGuardCatalog {
+    /// Wraps `inner`; each table it returns is wrapped in a [`PushdownGuard`].
     pub fn new(inner: Arc<dyn CatalogProvider>) -> PushdownGuardCatalog {
         PushdownGuardCatalog { inner }
     }

@@ -17,6 +17,9 @@ use url::Url;
 
 use crate::{Credentials, ZeroCopyConfig, ZeroCopyError};
 
+/// A read-only client of one Iceberg REST catalog (Iceberg REST catalog spec: `GET /v1/config`,
+/// ListNamespaces, ListTables, LoadTable), each request SigV4-signed with the connection's
+/// [`Credentials`] or sent with its bearer token. Each call times out after 60 s.
 pub struct RestCatalog {
     config: ZeroCopyConfig,
     base: Url,
@@ -30,8 +33,11 @@ pub struct RestCatalog {
 
 /// A table as LoadTable returned it.
 pub struct LoadedTable {
+    /// `namespace.table` as asked for.
     pub ident: TableIdent,
+    /// `metadata-location` of the LoadTable result (empty when the catalog sent none).
     pub metadata_location: String,
+    /// The table metadata (Iceberg table spec, "Table Metadata").
     pub metadata: TableMetadata,
     /// Table-specific configuration from the catalog (may carry vended storage credentials).
     pub config: HashMap<String, String>,
@@ -45,6 +51,10 @@ impl LoadedTable {
         Some(AwsCredential { key_id, secret_key, token: self.config.get("s3.session-token").cloned() })
     }
 
+    /// A read-only iceberg [`Table`] over this metadata, reading files through `file_io`.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::Iceberg`] when iceberg's table builder refuses the parts.
     pub fn into_table(self, file_io: iceberg::io::FileIO) -> Result<Table, ZeroCopyError> {
         Ok(Table::builder()
             .identifier(self.ident)
@@ -64,6 +74,13 @@ const PERM_TABLES: &str = "glue:GetTables";
 const PERM_TABLE: &str = "glue:GetTable";
 
 impl RestCatalog {
+    /// A client for `config`'s catalog. `bearer`: the token of a [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer)
+    /// connection; requests are SigV4-signed when `credentials` yields any, else sent with the
+    /// token. No request is made here.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::InvalidConfig`] when [`ZeroCopyConfig::validate`] fails or the HTTP
+    /// client cannot be built.
     pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<Secret>) -> Result<RestCatalog, ZeroCopyError> {
         config.validate()?;
         let placeholder = Arc::new(AwsCredential { key_id: String::new(), secret_key: String::new(), token: None });
@@ -75,10 +92,12 @@ impl RestCatalog {
         Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, catalog_config: tokio::sync::OnceCell::new() })
     }
 
+    /// The connection settings this client was made with.
     pub fn config(&self) -> &ZeroCopyConfig {
         &self.config
     }
 
+    /// The credentials requests are signed with.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
@@ -150,13 +169,22 @@ impl RestCatalog {
         Ok(v["overrides"][key].as_str().or(v["defaults"][key].as_str()).map(str::to_string))
     }
 
-    /// The catalog prefix from `/v1/config`.
+    /// The catalog prefix from `/v1/config` (`prefix`, override before default); empty when none.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::Request`] when the catalog cannot be reached or answers an error (kind from the
+    /// HTTP status; 401 and SigV4 signature, unknown-key and expired-token errors are
+    /// [`ErrorKind::Denied`](lakeport_error::ErrorKind::Denied)); [`ZeroCopyError::Denied`] naming the
+    /// IAM permission on a 403 access-denied answer.
     pub async fn prefix(&self) -> Result<String, ZeroCopyError> {
         Ok(self.catalog_property("prefix").await?.unwrap_or_default())
     }
 
     /// The S3 endpoint the catalog announces in `/v1/config` (`s3.endpoint`, override before
     /// default), if any.
+    ///
+    /// # Errors
+    /// As [`prefix`](Self::prefix).
     pub async fn announced_s3_endpoint(&self) -> Result<Option<String>, ZeroCopyError> {
         Ok(self.catalog_property("s3.endpoint").await?.filter(|e| !e.trim().is_empty()))
     }
@@ -167,6 +195,10 @@ impl RestCatalog {
     /// catalog says are elsewhere. An endpoint set on the connection always wins. The announced
     /// endpoint passes the same HTTPS rule as a configured one; when it does not, the error names
     /// the flags that decide. Returns the settings and the announced endpoint when it is used.
+    ///
+    /// # Errors
+    /// As [`prefix`](Self::prefix); [`ZeroCopyError::InvalidConfig`] when the announced endpoint
+    /// does not pass the HTTPS rule.
     pub async fn data_config(&self) -> Result<(ZeroCopyConfig, Option<String>), ZeroCopyError> {
         let mut config = self.config.clone();
         if config.s3_endpoint.as_deref().is_some_and(|e| !e.trim().is_empty()) {
@@ -197,7 +229,11 @@ impl RestCatalog {
         }
     }
 
-    /// Every namespace, all pages (needs glue:GetDatabases). A refusal is an error, never "none".
+    /// Every namespace (multi-level ones joined with `.`), all pages, sorted (needs
+    /// glue:GetDatabases). A refusal is an error, never "none".
+    ///
+    /// # Errors
+    /// As [`prefix`](Self::prefix).
     pub async fn namespaces(&self) -> Result<Vec<String>, ZeroCopyError> {
         let prefix = self.prefix().await?;
         let raw = self.paged("ListNamespaces", PERM_NAMESPACES, &["v1", &prefix, "namespaces"], "namespaces").await?;
@@ -210,7 +246,10 @@ impl RestCatalog {
     }
 
     /// Every table of a namespace, all pages (needs glue:GetTables); [`ZeroCopyError::NoSuchNamespace`]
-    /// when the namespace is not (or no longer) in the catalog.
+    /// when the namespace is not (or no longer) in the catalog. Names sorted.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::NoSuchNamespace`] on a 404; otherwise as [`prefix`](Self::prefix).
     pub async fn tables(&self, namespace: &str) -> Result<Vec<String>, ZeroCopyError> {
         let prefix = self.prefix().await?;
         let raw = match self.paged(&format!("ListTables {namespace}"), PERM_TABLES, &["v1", &prefix, "namespaces", namespace, "tables"], "identifiers").await {
@@ -222,7 +261,12 @@ impl RestCatalog {
         Ok(names)
     }
 
-    /// LoadTable (needs glue:GetTable).
+    /// LoadTable (needs glue:GetTable): the table's metadata, its location and its config.
+    ///
+    /// # Errors
+    /// [`ZeroCopyError::NoSuchTable`] on a 404; [`ZeroCopyError::Request`] with kind
+    /// [`ErrorKind::Invalid`](lakeport_error::ErrorKind::Invalid) when the metadata does not parse
+    /// as Iceberg table metadata; otherwise as [`prefix`](Self::prefix).
     pub async fn load_table(&self, namespace: &str, table: &str) -> Result<LoadedTable, ZeroCopyError> {
         let prefix = self.prefix().await?;
         let url = self.url(&["v1", &prefix, "namespaces", namespace, "tables", table], &[]);

@@ -54,6 +54,12 @@ pub struct ZeroCopyTable {
 }
 
 impl ZeroCopyTable {
+    /// The provider of `table` at its current snapshot (`snapshot_id` `None`) or at `snapshot_id`,
+    /// with that snapshot's Arrow schema.
+    ///
+    /// # Errors
+    /// `DataFusionError::Plan` when the snapshot does not exist; `DataFusionError::External`
+    /// (an iceberg error) when its schema is not in the metadata or has no Arrow equivalent.
     pub fn try_new(table: Table, snapshot_id: Option<i64>) -> Result<ZeroCopyTable> {
         let iceberg_schema = match snapshot_id {
             None => table.metadata().current_schema().clone(),
