@@ -71,7 +71,7 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
                 s.fail("sts:AssumeRole", &e);
                 // The trust policy is the fix only when STS answered with a refusal, not when it
                 // could not be reached (DNS, wrong --sts-endpoint).
-                if let (Some(last), true) = (s.checks.last_mut(), e.to_string().contains("AccessDenied")) {
+                if let (Some(last), true) = (s.checks.last_mut(), e.missing_permission() == Some("sts:AssumeRole")) {
                     last.reason.push_str(" — check that the role's trust policy names lakeport's principal and this External ID");
                 }
                 LATER.iter().for_each(|p| s.skip(p, "needs the assumed role's credentials"));
