@@ -86,7 +86,11 @@ async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> 
         let code = xml_tag(&text, "Code").unwrap_or("");
         let message = xml_tag(&text, "Message").unwrap_or("");
         let kind = match code {
-            "AccessDenied" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => ErrorKind::Denied,
+            // Refused: the role does not trust the caller (or this External ID).
+            "AccessDenied" => ErrorKind::Denied,
+            // lakeport's own identity is wrong (unknown key, wrong secret, expired session):
+            // fixed in lakeport's settings, not in the role.
+            "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => ErrorKind::Invalid,
             _ => ErrorKind::from_http_status(resp.status).unwrap_or(ErrorKind::Unavailable),
         };
         return Err((kind, format!("HTTP {} {code}: {message}", resp.status)));
@@ -100,8 +104,9 @@ async fn sts_call(client: &SignedClient, url: &Url, params: &[(&str, &str)]) -> 
 /// # Errors
 /// [`ZeroCopyError::InvalidConfig`] when lakeport's identity is not set ([`identity_from_env`]) or
 /// the STS URL is not valid; [`ZeroCopyError::Request`] when the call fails (kind
-/// [`ErrorKind::Denied`] for `AccessDenied`, `InvalidClientTokenId`, `SignatureDoesNotMatch`,
-/// `ExpiredToken`; else from the HTTP status) or the answer has no `Arn`.
+/// [`ErrorKind::Denied`] for `AccessDenied`, [`ErrorKind::Invalid`] for lakeport's own identity
+/// refused — `InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken`; else from the HTTP
+/// status) or the answer has no `Arn`.
 pub async fn caller_identity(region: &str, sts_endpoint: Option<&str>, allow_http: bool) -> Result<String, ZeroCopyError> {
     let client = sts_client(region, identity_from_env()?)?;
     let url = crate::config::sts_url(region, sts_endpoint, allow_http)?;
