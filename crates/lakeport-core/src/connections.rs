@@ -24,10 +24,12 @@ pub struct ConnectionUpdate {
     pub secret: Option<String>,
 }
 
+/// What [`update_connection`] did.
 #[derive(Clone, Debug, Serialize)]
 pub struct UpdateOutcome {
     /// The new settings were saved (only after Test Connection passed).
     pub saved: bool,
+    /// The Test Connection report for the new settings.
     pub test: TestReport,
     /// The settings whose value changes (dotted paths: `endpoint`, `auth.external_id`), and
     /// `secret` when a new one was given.
@@ -41,10 +43,13 @@ pub struct UpdateOutcome {
 /// shares), and saves settings and secret together only if the test passed. A failed test changes
 /// nothing (settings, secret and shares stay as they were); the shares are kept either way.
 ///
-/// Errors: [`CoreError::Invalid`] for a patch that is not an object, changes the type, names a
+/// # Errors
+///
+/// [`CoreError::Invalid`] for a patch that is not an object, changes the type, names a
 /// member the type lacks, or leaves the settings invalid, and for a missing secret (switching a
-/// zero-copy connection to an access key or bearer token needs a new one); `Pool` errors for a
-/// missing connection.
+/// zero-copy connection to an access key or bearer token needs a new one, and an assumed role
+/// refuses one); [`CoreError::Pool`] for a missing connection or a failed save; the probe's
+/// errors when Test Connection cannot run.
 pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate) -> Result<UpdateOutcome, CoreError> {
     let conn = pool.connection(name).await?;
     let before = serde_json::to_value(&conn.config).expect("config serialises");
@@ -164,14 +169,22 @@ pub enum PoolTable {
     Shared {
         /// The name queries use, each part quoted as needed (`lake."Marketing-EU"."Campaign-Stats"`).
         name: String,
+        /// The zero-copy connection that shares it.
         connection: String,
+        /// Its namespace in the source catalog.
         namespace: String,
+        /// Its table name in the source catalog.
         table: String,
     },
 }
 
 /// Every table of the pool: the extracted ones, then the shared ones (as their shares list them;
 /// no catalog call — `connection shares` checks them against the source), sorted by SQL name.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when the tables, connections or shares cannot be read, or a connection
+/// name gives no SQL name.
 pub async fn pool_tables(pool: &Pool) -> Result<Vec<PoolTable>, CoreError> {
     let mut out: Vec<PoolTable> = pool.tables().await?.into_iter().map(PoolTable::Extracted).collect();
     let mut shared = Vec::new();

@@ -50,7 +50,9 @@ fn default_format() -> u32 {
 /// (an IANA name such as `Europe/Berlin`; UTC when none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
+    /// The cron expression (5 fields, no seconds field; or an `@` alias).
     pub cron: String,
+    /// IANA time zone name the expression is read in; `None` means UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
@@ -73,11 +75,21 @@ impl Schedule {
         Ok((cron, tz))
     }
 
+    /// Checks the expression (5 fields, croner's syntax) and the time zone.
+    ///
+    /// # Errors
+    ///
+    /// [`CoreError::Invalid`] for a wrong field count, an expression croner refuses, or an
+    /// unknown time zone.
     pub fn validate(&self) -> Result<(), CoreError> {
         self.parsed().map(|_| ())
     }
 
-    /// The first `n` run times strictly after `after`, in UTC.
+    /// The first `n` run times strictly after `after`, in UTC (computed in the schedule's zone).
+    ///
+    /// # Errors
+    ///
+    /// As [`Schedule::validate`], and [`CoreError::Invalid`] when croner finds no next occurrence.
     pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Result<Vec<DateTime<Utc>>, CoreError> {
         let (cron, tz) = self.parsed()?;
         let mut out = Vec::with_capacity(n);
@@ -89,7 +101,11 @@ impl Schedule {
         Ok(out)
     }
 
-    /// The next run time strictly after `after`.
+    /// The next run time strictly after `after`, in UTC.
+    ///
+    /// # Errors
+    ///
+    /// As [`Schedule::upcoming`].
     pub fn next_after(&self, after: DateTime<Utc>) -> Result<DateTime<Utc>, CoreError> {
         Ok(self.upcoming(after, 1)?[0])
     }
@@ -99,7 +115,9 @@ impl Schedule {
 /// `max_retries`; then the run stays failed until the next scheduled time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryPolicy {
+    /// Retries after a failed scheduled run (0: none); default 3.
     pub max_retries: u32,
+    /// Wait before the first retry, in seconds; default 60.
     pub backoff_secs: u64,
 }
 
@@ -120,12 +138,15 @@ impl RetryPolicy {
 /// run after a failure succeeds).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
+    /// The http:// or https:// URL to POST to (may hold a token; never logged).
     pub url: String,
+    /// Also POST when the first run after a failed one succeeds.
     #[serde(default)]
     pub on_recovery: bool,
 }
 
 impl ExtractionDefinition {
+    /// A definition in the current format with no schedule, the default retries and no webhook.
     pub fn new(connection: impl Into<String>, request: ExtractRequest) -> Self {
         ExtractionDefinition { format: DEFINITION_FORMAT, connection: connection.into(), request, schedule: None, retry: RetryPolicy::default(), webhook: None }
     }
@@ -161,15 +182,21 @@ impl ExtractionDefinition {
 /// A saved extraction with its definition read, and its scheduler state.
 #[derive(Clone, Debug, Serialize)]
 pub struct Extraction {
+    /// The extraction's name, unique in the pool.
     pub name: String,
+    /// Definition version: 1 when created, one more on each edit.
     pub version: i64,
+    /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
+    /// When its definition last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// The stored definition.
     pub definition: ExtractionDefinition,
     /// The next scheduled run (none without a schedule).
     pub next_run_at: Option<DateTime<Utc>>,
     /// A pending retry of a failed run.
     pub retry_at: Option<DateTime<Utc>>,
+    /// Retries of the current failure made so far (0 when none is pending).
     pub retry_attempt: u32,
     /// The job running it now.
     pub running_job: Option<String>,
@@ -200,7 +227,15 @@ impl Extraction {
     }
 }
 
-/// Saves a new extraction (after checking its connection, items, settings and schedule).
+/// Saves a new extraction (after checking its connection, items, settings and schedule) and arms
+/// its schedule.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] ([`PoolError::NoSuchConnection`]) for a missing connection; [`CoreError::Extract`]
+/// for a zero-copy connection or an invalid request; [`CoreError::Invalid`] for a bad schedule or a
+/// webhook URL that is not http(s); [`CoreError::Pool`] ([`PoolError::ExtractionExists`]) for a name
+/// taken.
 pub async fn create_extraction(pool: &Pool, name: &str, definition: ExtractionDefinition) -> Result<Extraction, CoreError> {
     definition.validate(pool).await?;
     let json = serde_json::to_value(&definition).expect("definition serialises");
@@ -211,6 +246,13 @@ pub async fn create_extraction(pool: &Pool, name: &str, definition: ExtractionDe
 
 /// Replaces an extraction's definition (its version grows by one); the schedule starts afresh
 /// and a pending retry is dropped.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] ([`PoolError::NoSuchConnection`]) for a missing connection; [`CoreError::Extract`]
+/// for a zero-copy connection or an invalid request; [`CoreError::Invalid`] for a bad schedule or a
+/// webhook URL that is not http(s); [`CoreError::Pool`] ([`PoolError::NoSuchExtraction`]) for an unknown
+/// name.
 pub async fn edit_extraction(pool: &Pool, name: &str, definition: ExtractionDefinition) -> Result<Extraction, CoreError> {
     definition.validate(pool).await?;
     let json = serde_json::to_value(&definition).expect("definition serialises");
@@ -225,10 +267,22 @@ async fn arm(pool: &Pool, name: &str, schedule: Option<&Schedule>, now: DateTime
     Ok(())
 }
 
+/// A saved extraction by name, with its definition read.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] ([`PoolError::NoSuchExtraction`]) for an unknown name; [`CoreError::Invalid`]
+/// for a definition of another format than [`DEFINITION_FORMAT`] or one that does not parse.
 pub async fn get_extraction(pool: &Pool, name: &str) -> Result<Extraction, CoreError> {
     Extraction::from_saved(pool.extraction(name).await?)
 }
 
+/// Every saved extraction of the pool, by name.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when they cannot be read; [`CoreError::Invalid`] when any definition cannot
+/// be read (as [`get_extraction`]).
 pub async fn list_extractions(pool: &Pool) -> Result<Vec<Extraction>, CoreError> {
     pool.extractions().await?.into_iter().map(Extraction::from_saved).collect()
 }
@@ -236,26 +290,42 @@ pub async fn list_extractions(pool: &Pool) -> Result<Vec<Extraction>, CoreError>
 /// One run of an extraction in its history.
 #[derive(Clone, Debug, Serialize)]
 pub struct HistoryEntry {
+    /// The job's id.
     pub job_id: String,
+    /// What started the run (manual when the job records no origin).
     pub trigger: Trigger,
+    /// The definition version it ran (0 when the job records no origin).
     pub version: i64,
+    /// Load mode: `full` or `delta`.
     pub mode: String,
+    /// The job's status.
     pub status: JobStatus,
+    /// When it started (UTC).
     pub started_at: DateTime<Utc>,
+    /// When it ended (UTC); `None` while it runs.
     pub ended_at: Option<DateTime<Utc>>,
+    /// Duration in seconds (millisecond precision); `None` while it runs.
     pub seconds: Option<f64>,
+    /// Tables it loaded.
     pub tables: Vec<String>,
+    /// Files read.
     pub files: u64,
+    /// Rows loaded.
     pub rows: u64,
+    /// Bytes read from the source.
     pub bytes: u64,
+    /// The error of a failed run.
     pub error: Option<String>,
     /// The schema-drift report: each table's schema changes (delta loads), tables without any left out.
     pub schema_changes: Vec<TableSchemaChanges>,
 }
 
+/// The schema changes one run found in one table.
 #[derive(Clone, Debug, Serialize)]
 pub struct TableSchemaChanges {
+    /// The table's name.
     pub table: String,
+    /// Its changes, as the extraction reported them.
     pub changes: Vec<SchemaChange>,
 }
 
@@ -282,11 +352,22 @@ impl HistoryEntry {
     }
 }
 
-/// The runs of an extraction, newest first (also those of earlier definitions and removed ones).
+/// The runs of an extraction, newest first (also those of earlier definitions and removed ones),
+/// at most `limit`.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when the job history cannot be read.
 pub async fn extraction_history(pool: &Pool, name: &str, limit: usize) -> Result<Vec<HistoryEntry>, CoreError> {
     Ok(pool.extraction_jobs(name, limit).await?.into_iter().map(HistoryEntry::from_job).collect())
 }
 
+/// Removes a saved extraction; its runs stay in the history.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`]: [`PoolError::NoSuchExtraction`] for an unknown name,
+/// [`PoolError::ExtractionRunning`] while it runs.
 pub async fn remove_extraction(pool: &Pool, name: &str) -> Result<(), CoreError> {
     Ok(pool.remove_extraction(name).await?)
 }
@@ -294,12 +375,19 @@ pub async fn remove_extraction(pool: &Pool, name: &str) -> Result<(), CoreError>
 /// The outcome of one run: the report or the error, and the webhook delivery (if one was due),
 /// which a short-lived process (the CLI) may wait for; the run itself never waits for it.
 pub struct RunOutcome {
+    /// The run's report, or why it failed or did not start.
     pub result: Result<ExtractReport, CoreError>,
+    /// The webhook delivery task, if one was due; yields whether it was delivered.
     pub notification: Option<tokio::task::JoinHandle<bool>>,
 }
 
 /// Runs a saved extraction now (`mode` overrides the definition's). Refused while another run of
-/// it is going.
+/// it is going. A failed run comes back in [`RunOutcome::result`], not as `Err`.
+///
+/// # Errors
+///
+/// As [`get_extraction`]; [`CoreError::Pool`] ([`PoolError::ExtractionRunning`]) while another run
+/// holds it.
 pub async fn run_extraction(pool: &Pool, name: &str, mode: Option<LoadMode>, progress: Arc<dyn Progress>) -> Result<RunOutcome, CoreError> {
     let extraction = get_extraction(pool, name).await?;
     let holder = uuid::Uuid::new_v4().to_string();

@@ -2,6 +2,8 @@
 //! adding a connection (Test Connection first, save only when it passed), testing a saved one,
 //! loading namespaces, selecting shares, browsing a bucket.
 
+#![warn(missing_docs)]
+
 pub mod connections;
 pub mod extractions;
 pub mod runs;
@@ -34,17 +36,22 @@ use lakeport_source::{probe, S3Source, SourceError};
 use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyError};
 use serde::{Deserialize, Serialize};
 
+/// The error of every core operation: a lower crate's error passed through, or core's own.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    /// From the pool (its files, SQL, connections, jobs).
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// From the S3 source (listing, reading, Test Connection).
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// From a zero-copy REST catalog (Iceberg REST calls, credentials).
     #[error(transparent)]
     ZeroCopy(#[from] ZeroCopyError),
     /// Boxed: an extraction error is the largest of these, and every `Result` carries it.
     #[error(transparent)]
     Extract(Box<ExtractError>),
+    /// Input that core refuses (the text says what and why); kind [`ErrorKind::Invalid`].
     #[error("{0}")]
     Invalid(String),
     /// A run stopped by a cancel or a signal (the text says which, and what was committed).
@@ -82,20 +89,32 @@ pub type TestReport = probe::ProbeReport;
 /// A connection to add: its settings and its secret (none for an assumed role).
 #[derive(Clone, Debug, Deserialize)]
 pub struct NewConnection {
+    /// Connection name, unique in the pool ignoring ASCII case.
     pub name: String,
+    /// The settings (S3 extraction or zero-copy).
     pub config: ConnectionConfig,
+    /// Secret access key or bearer token; blank or whitespace counts as none.
     #[serde(default)]
     pub secret: Option<String>,
 }
 
+/// What [`add_connection`] did.
 #[derive(Clone, Debug, Serialize)]
 pub struct AddOutcome {
+    /// The connection was saved (the test passed or was skipped).
     pub saved: bool,
+    /// The Test Connection report; `None` when the test was skipped.
     pub test: Option<TestReport>,
+    /// The saved connection; `None` when the test failed and nothing was saved.
     pub connection: Option<Connection>,
 }
 
 /// Test Connection for settings that are not saved yet.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] when an S3 extraction config has no secret; [`CoreError::Source`] or
+/// [`CoreError::ZeroCopy`] when the probe itself cannot run (a failed check is a verdict in the report).
 pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -> Result<TestReport, CoreError> {
     test_with_shares(config, secret, &[]).await
 }
@@ -114,6 +133,13 @@ pub(crate) async fn test_with_shares(config: &ConnectionConfig, secret: Option<&
 
 /// Name → settings → Test Connection → Save. Nothing is saved unless the test passed (or was
 /// skipped on purpose); a failed test never leaves a half-made connection.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] for a zero-copy connection without a secret (unless it assumes a role),
+/// a name that is the pool's SQL catalog or clashes in SQL with another connection;
+/// [`PoolError::ConnectionExists`] (as [`CoreError::Pool`]) for a name taken ignoring case;
+/// the config's own validation errors and the probe's and pool's errors, passed through.
 pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) -> Result<AddOutcome, CoreError> {
     let secret = new.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Secret::new);
     match &new.config {
@@ -153,6 +179,10 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
 }
 
 /// Test Connection for a saved connection (a zero-copy one checks the tables of its shares).
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when the connection or its secret cannot be read; otherwise as [`test_settings`].
 pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError> {
     let conn = pool.connection(name).await?;
     let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
@@ -160,6 +190,11 @@ pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError
 }
 
 /// The REST client of a saved zero-copy connection.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] for an extraction connection; [`CoreError::Pool`] when the connection or
+/// secret cannot be read; [`CoreError::ZeroCopy`] when credentials or the client cannot be built.
 pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreError> {
     let conn = pool.connection(name).await?;
     let ConnectionConfig::ZeroCopy(config) = &conn.config else {
@@ -170,9 +205,12 @@ pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreErr
     Ok(RestCatalog::new(config, Credentials::for_config(config, secret.as_ref())?, bearer)?)
 }
 
+/// One namespace of a zero-copy catalog, as [`namespaces`] lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct NamespaceListing {
+    /// Namespace name, as the catalog spells it.
     pub namespace: String,
+    /// Table names in the namespace (for a gone namespace: the shared tables).
     pub tables: Vec<String>,
     /// Shared, but no longer in the source catalog (then `tables` lists the shared ones).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -184,6 +222,11 @@ pub struct NamespaceListing {
 
 /// "Authenticate and load namespaces": every namespace (all pages) with its tables, and the shared
 /// namespaces and tables that the source no longer has, marked gone.
+///
+/// # Errors
+///
+/// As [`rest_client`]; [`CoreError::ZeroCopy`] when a catalog call fails (a namespace dropped
+/// between calls is skipped, not an error); [`CoreError::Pool`] when the shares cannot be read.
 pub async fn namespaces(pool: &Pool, name: &str) -> Result<Vec<NamespaceListing>, CoreError> {
     let client = rest_client(pool, name).await?;
     let mut out = Vec::new();
@@ -215,6 +258,7 @@ pub async fn namespaces(pool: &Pool, name: &str) -> Result<Vec<NamespaceListing>
 /// A selected share as the source catalog has it now.
 #[derive(Clone, Debug, Serialize)]
 pub struct ShareStatus {
+    /// The share and its tables as stored in the pool.
     #[serde(flatten)]
     pub selected: SelectedShare,
     /// The share's namespace, or its one table, is no longer in the source catalog.
@@ -227,6 +271,11 @@ pub struct ShareStatus {
 }
 
 /// The selected shares, each checked against the source catalog (one ListTables per namespace).
+///
+/// # Errors
+///
+/// As [`rest_client`]; [`CoreError::ZeroCopy`] when ListTables fails other than with
+/// `NoSuchNamespace` (that marks the share gone).
 pub async fn share_status(pool: &Pool, name: &str) -> Result<Vec<ShareStatus>, CoreError> {
     let client = rest_client(pool, name).await?;
     let mut out = Vec::new();
@@ -250,6 +299,13 @@ pub async fn share_status(pool: &Pool, name: &str) -> Result<Vec<ShareStatus>, C
 /// as gone) until it is removed; it never stops the others from being refreshed. A namespace share
 /// takes in the table shares of its namespace; a table share inside a shared namespace is refused.
 /// Returns the new selection.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] for a share to remove that is not selected, a table share covered by a
+/// namespace share, or a namespace or table to add that the catalog does not have;
+/// [`CoreError::ZeroCopy`] for an unparsable share or a failed catalog call; [`CoreError::Pool`]
+/// when the shares cannot be read or saved.
 pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[String], refresh: bool) -> Result<Vec<SelectedShare>, CoreError> {
     let mut shares = pool.shares(name).await?;
     for r in remove {
@@ -316,7 +372,13 @@ pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[St
 }
 
 /// The snapshots of a shared table, named as in SQL: `<connection>.<namespace>.<table>` (parts
-/// may be double-quoted: `lake."Marketing-EU"."Campaign-Stats"`). Oldest first.
+/// may be double-quoted: `lake."Marketing-EU"."Campaign-Stats"`). Oldest first; read from the
+/// table's Iceberg metadata (the Iceberg spec's `snapshots`).
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] when `name` is not three parts, no zero-copy connection has that SQL
+/// name, or the table is not shared; [`CoreError::ZeroCopy`] when loading the table fails.
 pub async fn snapshots(pool: &Pool, name: &str) -> Result<Vec<lakeport_zerocopy::SnapshotInfo>, CoreError> {
     let parts = split_sql_name(name);
     let [conn, ns, table] = parts.as_slice() else {
@@ -369,16 +431,28 @@ fn split_sql_name(name: &str) -> Vec<String> {
     }
 }
 
+/// One entry of a bucket level, as [`browse`] lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct BrowseEntry {
+    /// Full object key or common prefix (a folder's ends with `/`).
     pub key: String,
+    /// Last path segment of `key` (a folder's with a trailing `/`).
     pub name: String,
+    /// A common prefix (folder), not an object.
     pub folder: bool,
+    /// Object size in bytes; `None` for a folder.
     pub size: Option<u64>,
+    /// Object's last-modified time (UTC); `None` for a folder.
     pub modified: Option<DateTime<Utc>>,
 }
 
 /// One level of a bucket (folders and files under `prefix`), for picking extraction items.
+/// Folders come first, then objects; objects whose key ends in `/` (folder markers) are left out.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] for a zero-copy connection; [`CoreError::Pool`] when the connection or
+/// its secret cannot be read; [`CoreError::Source`] when connecting or listing fails.
 pub async fn browse(pool: &Pool, name: &str, prefix: &str) -> Result<Vec<BrowseEntry>, CoreError> {
     let conn = pool.connection(name).await?;
     let ConnectionConfig::S3Extraction(config) = &conn.config else {

@@ -46,6 +46,7 @@ impl Stop {
         self.reason.lock().expect("stop reason").get_or_insert(reason);
         self.token.cancel();
     }
+    /// Why the run was asked to stop; `None` while nobody has.
     pub fn reason(&self) -> Option<StopReason> {
         self.reason.lock().expect("stop reason").clone()
     }
@@ -94,6 +95,10 @@ pub async fn stop_all(why: &str) {
 }
 
 /// Ends every job of `pool` whose process is gone as `interrupted` (see the module doc); returns them.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when the job log cannot be read or written.
 pub async fn recover(pool: &Pool) -> Result<Vec<Job>, CoreError> {
     let ended = pool
         .interrupt_orphaned_jobs(|job| match &job.process {
@@ -108,6 +113,10 @@ pub async fn recover(pool: &Pool) -> Result<Vec<Job>, CoreError> {
 }
 
 /// [`recover`] for every pool of `dir`.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when the pools cannot be listed or opened, or as [`recover`].
 pub async fn recover_all(dir: &PoolDir) -> Result<Vec<Job>, CoreError> {
     let mut ended = Vec::new();
     for info in dir.list_pools().await? {
@@ -118,8 +127,11 @@ pub async fn recover_all(dir: &PoolDir) -> Result<Vec<Job>, CoreError> {
 
 /// A run that holds its tables and is recorded as `running`; [`execute`] runs it.
 pub struct Begun {
+    /// The job as recorded (`running`, with its process).
     pub job: Job,
+    /// What to extract.
     pub request: ExtractRequest,
+    /// The run's stop switch (also registered for [`cancel`] and [`stop_all`]).
     pub stop: Arc<Stop>,
     done: tokio::sync::watch::Sender<bool>,
 }
@@ -128,20 +140,29 @@ pub struct Begun {
 /// `lakeport jobs --json` show for a run or a job.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunState {
+    /// The job as recorded (rows counted live while this process runs it).
     #[serde(flatten)]
     pub job: Job,
     /// Seconds from start to end (none while running).
     pub seconds: Option<f64>,
     /// True while a process of this machine that can be asked runs it (this server).
     pub live: bool,
+    /// A cancel was asked for and the run has not stopped yet.
     pub cancel_requested: bool,
     /// Live progress: totals only grow, done counts only grow and stay within the totals.
+    /// Files to read, so far announced.
     pub files_total: u64,
+    /// Files read (at most `files_total`).
     pub files_done: u64,
+    /// Bytes to read, so far announced.
     pub bytes_total: u64,
+    /// Bytes read (at most `bytes_total`).
     pub bytes_done: u64,
+    /// The table being loaded now.
     pub current_table: Option<String>,
+    /// Progress lines, oldest first (per-table summaries for a recorded job).
     pub log: Vec<String>,
+    /// The final report of a run that ended in this process; `None` otherwise.
     pub report: Option<ExtractReport>,
 }
 
@@ -181,14 +202,17 @@ pub struct Live {
 }
 
 impl Live {
+    /// The live state of `job`'s run (marked live), passing progress on to `inner`.
     pub fn new(job: &Job, inner: Arc<dyn Progress>) -> Arc<Live> {
         let mut state = RunState::from_job(job.clone());
         state.live = true;
         Arc::new(Live { state: Arc::new(Mutex::new(state)), inner })
     }
+    /// A copy of the state now.
     pub fn snapshot(&self) -> RunState {
         self.state.lock().expect("run state").clone()
     }
+    /// Marks that a cancel was asked for.
     pub fn set_cancel_requested(&self) {
         self.state.lock().expect("run state").cancel_requested = true;
     }
@@ -267,8 +291,12 @@ impl Progress for Tally {
 }
 
 /// Holds the request's tables and records the job (with `origin` for a saved extraction).
-/// `PoolError::TableBusy` when another run (of any process) or a drop holds one of them;
-/// nothing is recorded then.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] with `PoolError::TableBusy` when another run (of any process) or a drop
+/// holds one of them (nothing is recorded then), or when the job cannot be recorded;
+/// [`CoreError::Extract`] for an item with no valid table name or a connection that cannot be used.
 pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origin: Option<&JobOrigin>) -> Result<Begun, CoreError> {
     let mut tables: Vec<String> = Vec::new();
     for item in &request.items {
@@ -300,7 +328,9 @@ pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origi
 
 /// Runs a begun run to its end and records it: `succeeded`, `failed` (the error), `cancelled`
 /// or `interrupted` (stopped by [`cancel`] / [`stop_all`]); per-table details either way. Frees
-/// its tables. Returns the job as recorded and the report (or the error).
+/// its tables. Returns the job as recorded and the report (or the error): [`CoreError::Stopped`]
+/// for a stopped run, [`CoreError::Extract`] for a failed one, [`CoreError::Pool`] when the job
+/// cannot be recorded.
 pub async fn execute(pool: &Pool, begun: Begun, progress: Arc<dyn Progress>) -> (Job, Result<ExtractReport, CoreError>) {
     let Begun { mut job, request, stop, done } = begun;
     let started = Instant::now();
@@ -350,17 +380,26 @@ pub async fn execute(pool: &Pool, begun: Begun, progress: Arc<dyn Progress>) -> 
 }
 
 /// [`begin`] and [`execute`] in one: one extraction over `connection`, recorded in the job log.
+///
+/// # Errors
+///
+/// As [`begin`] and [`execute`].
 pub async fn run(pool: &Pool, connection: &str, request: ExtractRequest, origin: Option<&JobOrigin>, progress: Arc<dyn Progress>) -> Result<ExtractReport, CoreError> {
     let begun = begin(pool, connection, request, origin).await?;
     execute(pool, begun, progress).await.1
 }
 
 /// A job as the API and `lakeport jobs show` present it, with per-table details.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] (`PoolError::NoSuchJob`) for an unknown id.
 pub async fn job_state(pool: &Pool, id: &str) -> Result<RunState, CoreError> {
     Ok(RunState::from_job(pool.job(id).await?))
 }
 
 /// Refuses a cancel of a job that this process does not run: ended, or run by another process.
+/// Always a [`CoreError::Conflict`] whose text says which.
 pub fn not_cancellable(job: &Job) -> CoreError {
     if job.status.is_final() {
         return CoreError::Conflict(format!("run {} has ended ({}); there is nothing to cancel", job.id, job.status.as_str()));
@@ -373,6 +412,11 @@ pub fn not_cancellable(job: &Job) -> CoreError {
 /// One extraction recorded in the job log, with the run lock, as [`run`], for callers that
 /// work with lakeport-extract's errors (the extraction tests): a stopped run is
 /// [`ExtractError::Cancelled`].
+///
+/// # Errors
+///
+/// As [`run`], mapped back: [`ExtractError::Pool`], [`ExtractError::Source`], the extraction's
+/// own error, [`ExtractError::Cancelled`] for a stopped run.
 pub async fn extract(pool: &Pool, connection: &str, request: &ExtractRequest, progress: Arc<dyn Progress>) -> Result<ExtractReport, ExtractError> {
     run(pool, connection, request.clone(), None, progress).await.map_err(|e| match e {
         CoreError::Extract(e) => *e,

@@ -23,6 +23,12 @@ use crate::CoreError;
 
 /// One scheduler round at `now` over every pool of `dir`: starts the runs that are due (each in a
 /// task of its own; the handles are returned) and records the skipped ones.
+/// An extraction whose definition cannot be read is logged and passed over.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`] when a pool or its extraction state cannot be read or written;
+/// [`CoreError::Invalid`] when a schedule yields no next time. The round stops at the first error.
 pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<RunOutcome>>, CoreError> {
     let mut started = Vec::new();
     for info in dir.list_pools().await? {
