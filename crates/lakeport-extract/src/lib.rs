@@ -6,6 +6,8 @@
 //! writer and commits each table atomically. The job history (start, finish, interrupted), the run lock and
 //! cancelling are lakeport-core's (`lakeport_core::runs`), which calls [`load`].
 
+#![warn(missing_docs)]
+
 mod error;
 mod plan;
 mod progress;

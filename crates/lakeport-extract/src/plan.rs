@@ -18,29 +18,43 @@ use crate::ExtractError;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Item {
+    /// One object, loaded into a table of its own.
     File {
+        /// The object's S3 key (a leading `/` is ignored).
         key: String,
+        /// The table's name; `None`: derived from the file name without its extensions.
         table: Option<String>,
     },
+    /// Every data file below a prefix, loaded into one table.
     Folder {
+        /// The folder's S3 prefix (`raw`, `/raw` and `raw/` are all `raw/`; empty: the bucket).
         prefix: String,
+        /// The table's name; `None`: derived from the folder's name.
         table: Option<String>,
+        /// globset patterns a file's key below the prefix must match one of; empty: every file.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         include: Vec<String>,
+        /// globset patterns whose matching files are passed over.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         exclude: Vec<String>,
     },
 }
 
 impl Item {
+    /// The file `key`, loaded into the table named after it.
     pub fn file(key: impl Into<String>) -> Item {
         Item::File { key: key.into(), table: None }
     }
+    /// The folder `prefix`, every file of it, loaded into the table named after it.
     pub fn folder(prefix: impl Into<String>) -> Item {
         Item::Folder { prefix: prefix.into(), table: None, include: Vec::new(), exclude: Vec::new() }
     }
 
     /// Checks the item's globs (an invalid one is an error naming it), without asking S3.
+    ///
+    /// # Errors
+    ///
+    /// [`ExtractError::InvalidPattern`] for an include or exclude glob globset rejects.
     pub fn validate(&self) -> Result<(), ExtractError> {
         if let Item::Folder { include, exclude, .. } = self {
             globs(include)?;
@@ -48,7 +62,12 @@ impl Item {
         }
         Ok(())
     }
-    /// The table this item loads into (known without asking S3).
+    /// The table this item loads into (known without asking S3): the `table` override, else
+    /// the file or folder name made a table name (`lakeport_pool::table_name_from`).
+    ///
+    /// # Errors
+    ///
+    /// [`ExtractError::Pool`] when the name gives no valid table name.
     pub fn table_name(&self) -> Result<String, ExtractError> {
         Ok(match self {
             Item::File { table: Some(t), .. } | Item::Folder { table: Some(t), .. } => t.clone(),
@@ -111,6 +130,7 @@ impl SkipReason {
 pub struct SkippedObject {
     /// The S3 key exactly as stored.
     pub key: String,
+    /// Why it was passed over.
     pub reason: SkipReason,
     /// The reason for people (for `Unaddressable`, what makes the key unreadable).
     pub detail: String,
@@ -161,8 +181,12 @@ fn globs(patterns: &[String]) -> Result<Option<globset::GlobSet>, ExtractError> 
 /// One table of the extraction and the objects that feed it.
 #[derive(Clone, Debug)]
 pub struct PlannedTable {
+    /// The table's name.
     pub table: String,
+    /// The format all its objects share (CSV, JSON, Parquet).
     pub format: FileFormat,
+    /// The objects to load, as listed (key, size in bytes, ETag…), each with its file kind
+    /// (format and compression, from the extension).
     pub objects: Vec<(ObjectInfo, FileKind)>,
     /// Objects of a folder passed over: folder markers, job markers, hidden files, unreadable keys.
     pub skipped: Vec<SkippedObject>,

@@ -47,6 +47,7 @@ struct Counts {
 }
 
 impl Steady {
+    /// Wraps `inner`, with no table seen yet.
     pub fn new(inner: Arc<dyn Progress>) -> Steady {
         Steady { inner, tables: Mutex::new(HashMap::new()) }
     }

@@ -19,10 +19,16 @@ use crate::{ExtractError, Item, Progress};
 const SOURCE_KEY: &str = "_source_key";
 const SOURCE_MODIFIED: &str = "_source_modified";
 
+/// One extraction: what to load from the connection and how. [`ExtractRequest::new`] gives
+/// the defaults.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExtractRequest {
+    /// The files and folders to load, each into its own table (at least one).
     pub items: Vec<Item>,
+    /// Full (replace each table) or delta (append what is new by key + ETag).
     pub mode: LoadMode,
+    /// How files are read: CSV dialect, rows sampled for type inference, batch size, columns
+    /// forced to text, the decompression limit in bytes.
     #[serde(default)]
     pub read: ReadOptions,
     /// When a value breaks a column's inferred type, make that column text and load again.
@@ -66,7 +72,9 @@ pub enum OnSchemaChange {
 /// One schema difference a load met: the schema-drift report.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SchemaChange {
+    /// The column's name in the table.
     pub column: String,
+    /// What happened to it.
     pub change: SchemaChangeKind,
     /// The table's type before the load (none for an added column).
     pub old_type: Option<String>,
@@ -76,6 +84,7 @@ pub struct SchemaChange {
     pub file: String,
 }
 
+/// The kind of a [`SchemaChange`].
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemaChangeKind {
@@ -116,25 +125,40 @@ pub enum DeletedObjects {
 /// An object loaded before in another version: its earlier rows were replaced by the new ones.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChangedObject {
+    /// The S3 key.
     pub key: String,
+    /// Rows the earlier version had in the table (removed).
     pub rows_before: u64,
+    /// Rows of the new version (loaded).
     pub rows_after: u64,
 }
 
 /// An object gone from the source whose rows a delta load removed (`--deleted remove`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RemovedObject {
+    /// The S3 key.
     pub key: String,
+    /// Rows of it removed from the table.
     pub rows: u64,
 }
 
 impl ExtractRequest {
+    /// A request for `items` in `mode` with the defaults: inferred read options, no type
+    /// fallback, no source columns, the connection's concurrency, deleted objects kept, schema
+    /// changes evolved, no table settings.
     pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
         ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve, tables: Vec::new() }
     }
 
     /// Checks what can be checked without S3: file patterns and table settings (each for a table
     /// an item loads, at most one per table).
+    ///
+    /// # Errors
+    ///
+    /// [`ExtractError::NoItems`] without items; [`ExtractError::InvalidPattern`] for a bad glob;
+    /// [`ExtractError::Pool`] when an item's name gives no valid table name;
+    /// [`ExtractError::TableSettings`] for contradictory settings, settings for a table no item
+    /// loads, or a table's settings given twice.
     pub fn validate(&self) -> Result<(), ExtractError> {
         if self.items.is_empty() {
             return Err(ExtractError::NoItems);
@@ -157,8 +181,11 @@ impl ExtractRequest {
     }
 }
 
+/// What a run did to one table: the objects loaded, skipped, changed and removed, the schema
+/// changes, the totals and how far it got. Stored in the job's details.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct TableReport {
+    /// The table's name.
     pub table: String,
     /// Keys loaded by this run.
     pub loaded: Vec<String>,
@@ -182,10 +209,15 @@ pub struct TableReport {
     pub renamed_columns: Vec<ColumnRename>,
     /// Schema differences this load met and what it did about them (delta loads).
     pub schema_changes: Vec<SchemaChange>,
+    /// Rows this run loaded into the table.
     pub rows: u64,
+    /// Bytes of the objects this run loaded, as stored in S3 (compressed size for `.gz`/`.zst`).
     pub bytes: u64,
+    /// Rows the table holds after its commit (or, with nothing new, as it is).
     pub total_rows: u64,
+    /// ID of the Iceberg snapshot this run committed; `None` when it did not commit.
     pub snapshot_id: Option<i64>,
+    /// Whether this run committed a new snapshot of the table.
     pub committed: bool,
     /// How far this table got: committed, nothing new (a delta with nothing to load), not
     /// committed (the run stopped before its commit; it keeps its previous snapshot), failed.
@@ -228,15 +260,25 @@ impl TableReport {
     }
 }
 
+/// The report of a completed extraction: its job, the per-table reports and the totals over
+/// the committed tables.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ExtractReport {
+    /// The job's ID.
     pub job_id: String,
+    /// The connection's name.
     pub connection: String,
+    /// Full or delta.
     pub mode: LoadMode,
+    /// One report per table.
     pub tables: Vec<TableReport>,
+    /// Objects loaded into committed tables.
     pub files: u64,
+    /// Rows loaded into committed tables.
     pub rows: u64,
+    /// Bytes of the objects loaded into committed tables, as stored in S3.
     pub bytes: u64,
+    /// Wall-clock duration of the run, in seconds.
     pub seconds: f64,
 }
 
@@ -244,7 +286,9 @@ pub struct ExtractReport {
 /// committed, failed) and how it ended.
 #[derive(Debug)]
 pub struct LoadOutcome {
+    /// The connection's name.
     pub connection: String,
+    /// One report per table the run got to.
     pub tables: Vec<TableReport>,
     /// `Err` when the run stopped: bad input, a source or pool failure, or
     /// [`ExtractError::Cancelled`]. Tables committed before that keep their new snapshot.
@@ -273,7 +317,12 @@ impl LoadOutcome {
         }
     }
 
-    /// The report of a run that completed, or its error.
+    /// The report of a run that completed, or its error. `job` must have gone through
+    /// [`LoadOutcome::record`] (the totals come from it); `seconds` is the run's duration.
+    ///
+    /// # Errors
+    ///
+    /// The run's own error ([`LoadOutcome::result`]), any [`ExtractError`] variant.
     pub fn into_report(self, job: Job, mode: LoadMode, seconds: f64) -> Result<ExtractReport, ExtractError> {
         self.result?;
         Ok(ExtractReport { job_id: job.id, connection: self.connection, mode, files: job.files, rows: job.rows, bytes: job.bytes, seconds, tables: self.tables })
@@ -283,6 +332,12 @@ impl LoadOutcome {
 /// Checks that `connection` is a saved extraction connection that can be used (before a run is
 /// recorded): [`ExtractError::WrongConnectionType`] for a zero-copy one, the pool's error for one
 /// that does not exist.
+///
+/// # Errors
+///
+/// [`ExtractError::WrongConnectionType`] for a zero-copy connection; [`ExtractError::Pool`] when
+/// the connection or its secret is not found; [`ExtractError::Source`] when no S3 client can be
+/// built from its settings.
 pub async fn check_connection(pool: &Pool, connection: &str) -> Result<(), ExtractError> {
     connect(pool, connection).await.map(|_| ())
 }
@@ -337,6 +392,7 @@ pub async fn load_from(
 /// One table's columns as the files give them (before any table settings).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct InferredTable {
+    /// The table's name.
     pub table: String,
     /// (name, Arrow type) in the files' order: those of the first file with columns.
     pub columns: Vec<(String, String)>,
@@ -344,7 +400,16 @@ pub struct InferredTable {
 
 /// The columns each table of `request` would get, from the first files of each item with
 /// columns (CSV/JSON inferred from their sample, Parquet from the footer). For people choosing
-/// column settings; nothing is written.
+/// column settings; nothing is written. A table whose sampled files (at most 5) are all empty
+/// gets no columns.
+///
+/// # Errors
+///
+/// As [`check_connection`] for the connection; then what planning the items returns
+/// ([`ExtractError::NoItems`], [`ExtractError::NoSuchObject`], [`ExtractError::EmptyFolder`],
+/// [`ExtractError::MixedTypes`], [`ExtractError::TableCollision`], [`ExtractError::InvalidPattern`],
+/// [`ExtractError::Source`]) and [`ExtractError::Format`] or [`ExtractError::Source`] for a file
+/// that cannot be opened.
 pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRequest) -> Result<Vec<InferredTable>, ExtractError> {
     let conn = pool.connection(connection).await?;
     let config = match &conn.config {

@@ -21,6 +21,7 @@ use crate::ExtractError;
 /// name override).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSettings {
+    /// The table's name, as its item loads it.
     pub table: String,
     /// Load only these columns (the files' order is kept); empty: all columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -35,6 +36,11 @@ pub struct TableSettings {
 
 impl TableSettings {
     /// Checks the settings on their own (the columns are checked against the files when loading).
+    ///
+    /// # Errors
+    ///
+    /// [`ExtractError::TableSettings`] when both `columns` and `exclude_columns` are given, a
+    /// pseudonymised column is not loaded, or a list names a column twice.
     pub fn validate(&self) -> Result<(), ExtractError> {
         let bad = |m: String| Err(ExtractError::TableSettings(format!("table '{}': {m}", self.table)));
         if !self.columns.is_empty() && !self.exclude_columns.is_empty() {
