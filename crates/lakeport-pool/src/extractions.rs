@@ -203,12 +203,7 @@ impl Pool {
             None => (old_pid.is_some_and(|p| p != pid && !process_alive(p)), format!("pid {}", old_pid.unwrap_or_default())),
         };
         if gone && claim("running_job = ?", Some(old.clone())).await? {
-            sqlx::query("UPDATE lakeport_jobs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
-                .bind(Utc::now().to_rfc3339())
-                .bind(format!("interrupted: the process running it ({who}) ended without finishing it"))
-                .bind(&old)
-                .execute(self.db())
-                .await?;
+            self.mark_interrupted(&old, Utc::now(), &format!("interrupted: the process running it ({who}) ended without finishing it")).await?;
             return Ok(true);
         }
         Ok(false)

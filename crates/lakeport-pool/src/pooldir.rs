@@ -642,6 +642,18 @@ impl Pool {
         Ok(())
     }
 
+    /// Ends job `id` as `interrupted` at `ended_at` with `error`, if it is still running (the one place both
+    /// crash recovery and a taken-over extraction claim do it). `true` when this call ended it.
+    pub(crate) async fn mark_interrupted(&self, id: &str, ended_at: DateTime<Utc>, error: &str) -> Result<bool, PoolError> {
+        let done = sqlx::query("UPDATE lakeport_jobs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
+            .bind(ended_at.to_rfc3339())
+            .bind(error)
+            .bind(id)
+            .execute(self.db())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Ends every running job of this pool whose process is gone ([`crate::Liveness::Gone`], or
     /// no process recorded: a job of an earlier version that never finished) as `interrupted`,
     /// with `why(job)` as its error; frees the table locks and extraction claims of gone
@@ -658,13 +670,7 @@ impl Pool {
             job.status = JobStatus::Interrupted;
             job.ended_at = Some(Utc::now());
             job.error = Some(why(&job));
-            let done = sqlx::query("UPDATE lakeport_jobs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
-                .bind(job.ended_at.expect("set").to_rfc3339())
-                .bind(&job.error)
-                .bind(&job.id)
-                .execute(self.db())
-                .await?;
-            if done.rows_affected() == 1 {
+            if self.mark_interrupted(&job.id, job.ended_at.expect("set above"), job.error.as_deref().unwrap_or_default()).await? {
                 sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL, running_process = NULL WHERE pool = ? AND running_job = ?").bind(&self.name).bind(&job.id).execute(self.db()).await?;
                 ended.push(job);
             }
