@@ -42,22 +42,23 @@ catalog = RestCatalog("fixture", **{
 ident = (namespace, table_name)
 
 
+def ensure_namespace():
+    try:
+        catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+
+
 def schema_json(table):
     return [{"name": f.name, "type": str(f.field_type), "required": f.required} for f in table.schema().fields]
 
 
 if action == "create-empty":
-    try:
-        catalog.create_namespace(namespace)
-    except NamespaceAlreadyExistsError:
-        pass
+    ensure_namespace()
     table = catalog.create_table(ident, schema=Schema(NestedField(1, "id", LongType(), required=True)))
     print(json.dumps(schema_json(table)))
 elif action == "create":
-    try:
-        catalog.create_namespace(namespace)
-    except NamespaceAlreadyExistsError:
-        pass
+    ensure_namespace()
     schema = Schema(
         NestedField(1, "id", LongType(), required=True),
         NestedField(2, "qty", IntegerType(), required=False),
@@ -81,10 +82,7 @@ elif action == "create-partitioned":
     from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import IdentityTransform
     from pyiceberg.types import DateType, TimestamptzType
-    try:
-        catalog.create_namespace(namespace)
-    except NamespaceAlreadyExistsError:
-        pass
+    ensure_namespace()
     schema = Schema(
         NestedField(1, "id", LongType(), required=True),
         NestedField(2, "day", DateType(), required=False),

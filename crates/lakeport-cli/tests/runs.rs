@@ -86,6 +86,23 @@ fn old_or_new(d: &Path) {
     assert!(n == 2 * FILES as u64 || n == 2 * FILES as u64 + 1, "table log holds {n} rows: neither old ({}) nor new ({})", 2 * FILES, 2 * FILES + 1);
 }
 
+/// `job` as the job log now shows it: interrupted, and no job of the pool still running.
+fn interrupted(d: &Path, job: &Value) -> Value {
+    let after = jobs(d);
+    let j = after.iter().find(|j| j["id"] == job["id"]).unwrap().clone();
+    assert_eq!(j["status"], "interrupted", "{j}");
+    assert!(after.iter().all(|j| j["status"] != "running"), "{after:?}");
+    j
+}
+
+/// After a run was stopped: the table is old or new, and nothing holds it any more (a dead run's
+/// lock is taken over): the next load runs and brings the new state.
+fn old_or_new_then_the_next_load_runs(d: &Path) {
+    old_or_new(d);
+    ok(d, &[], &["extract", "-c", "src", "--folder", "log", "--full"]);
+    assert_eq!(rows(d, "log"), 2 * FILES as u64 + 1);
+}
+
 #[tokio::test]
 async fn a_cli_run_stopped_by_sigterm_ends_interrupted_and_tables_are_old_or_new() {
     let (_s3, _bucket, dir) = setup("sigterm-cli").await;
@@ -98,15 +115,9 @@ async fn a_cli_run_stopped_by_sigterm_ends_interrupted_and_tables_are_old_or_new
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("interrupted: lakeport received SIGTERM"), "{said}");
-    let after = jobs(d);
-    let j = after.iter().find(|j| j["id"] == job["id"]).unwrap();
-    assert_eq!(j["status"], "interrupted", "{j}");
+    let j = interrupted(d, &job);
     assert!(j["error"].as_str().unwrap().contains("SIGTERM"), "{j}");
-    assert!(after.iter().all(|j| j["status"] != "running"), "{after:?}");
-    old_or_new(d);
-    // Nothing holds the table any more: the next load runs and brings the new state.
-    ok(d, &[], &["extract", "-c", "src", "--folder", "log", "--full"]);
-    assert_eq!(rows(d, "log"), 2 * FILES as u64 + 1);
+    old_or_new_then_the_next_load_runs(d);
 }
 
 #[tokio::test]
@@ -118,18 +129,12 @@ async fn a_cli_run_killed_by_sigkill_is_marked_interrupted_by_the_next_command()
     signal(&child, "KILL");
     child.wait().unwrap();
     // The next command that opens the job log finds the process gone.
-    let after = jobs(d);
-    let j = after.iter().find(|j| j["id"] == job["id"]).unwrap();
-    assert_eq!(j["status"], "interrupted", "{j}");
+    let j = interrupted(d, &job);
     let error = j["error"].as_str().unwrap();
     assert!(error.contains(&format!("pid {}", child.id())) && error.contains("ended without finishing it"), "{error}");
-    assert!(after.iter().all(|j| j["status"] != "running"), "{after:?}");
     let shown = ok(d, &[], &["jobs", "show", job["id"].as_str().unwrap()]);
     assert!(shown.contains("interrupted"), "{shown}");
-    old_or_new(d);
-    // The dead run's table lock is taken over.
-    ok(d, &[], &["extract", "-c", "src", "--folder", "log", "--full"]);
-    assert_eq!(rows(d, "log"), 2 * FILES as u64 + 1);
+    old_or_new_then_the_next_load_runs(d);
 }
 
 #[tokio::test]

@@ -48,6 +48,26 @@ async fn pool_with_lake(s3: &TestS3, dir: &Path) {
     );
 }
 
+/// One test's lake: a namespace made by `iceberg_evolve.py <create> <ns> <table>`, and a pool
+/// (in `dir`) whose connection `lake` shares that namespace.
+struct SharedLake {
+    s3: TestS3,
+    endpoint: String,
+    ns: String,
+    dir: tempfile::TempDir,
+}
+
+async fn shared_lake(label: &str, create: &str, table: &str) -> SharedLake {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let ns = unique(label);
+    evolve(&endpoint, &[create, &ns, table]);
+    let dir = tempfile::tempdir().unwrap();
+    pool_with_lake(&s3, dir.path()).await;
+    ok(dir.path(), &[], &["connection", "shares", "lake", "--add", &ns]);
+    SharedLake { s3, endpoint, ns, dir }
+}
+
 fn query_json(dir: &Path, sql: &str) -> Value {
     serde_json::from_str(&ok(dir, &[], &["query", sql, "--json"])).unwrap()
 }
@@ -80,14 +100,8 @@ fn assert_rows(got: &Value, want: &Value, context: &str) {
 
 #[tokio::test]
 async fn every_schema_evolution_step_without_new_data_reads_as_pyiceberg_does() {
-    let s3 = TestS3::from_env();
-    let endpoint = s3.endpoint.clone();
-    let ns = unique("evo");
-    evolve(&endpoint, &["create", &ns, "items"]);
-    let dir = tempfile::tempdir().unwrap();
+    let SharedLake { endpoint, ns, dir, .. } = shared_lake("evo", "create", "items").await;
     let d = dir.path();
-    pool_with_lake(&s3, d).await;
-    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
     let t = format!("lake.{ns}.items");
 
     for step in ["add", "rename", "widen-int", "widen-float", "widen-decimal", "drop", "reorder", "optional"] {
@@ -256,14 +270,9 @@ async fn test_connection_checks_the_shared_tables_with_the_credentials_queries_u
 
 #[tokio::test]
 async fn snapshots_are_listed_and_time_travel_takes_dates_and_zone_less_times_as_utc() {
-    let s3 = TestS3::from_env();
-    let endpoint = s3.endpoint.clone();
-    let ns = format!("Hist-{}", unique("x"));
-    evolve(&endpoint, &["create", &ns, "items"]);
-    let dir = tempfile::tempdir().unwrap();
+    // A mixed-case namespace (`Hist-x_…`): the SQL name needs quotes.
+    let SharedLake { ns, dir, .. } = shared_lake("Hist-x", "create", "items").await;
     let d = dir.path();
-    pool_with_lake(&s3, d).await;
-    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
     let t = format!("lake.\"{ns}\".items");
     let snaps: Value = serde_json::from_str(&ok(d, &[], &["snapshots", &t, "--json"])).unwrap();
     let snaps = snaps.as_array().unwrap();
@@ -292,14 +301,8 @@ async fn snapshots_are_listed_and_time_travel_takes_dates_and_zone_less_times_as
 
 #[tokio::test]
 async fn connection_update_tests_first_keeps_the_shares_and_changes_nothing_when_the_test_fails() {
-    let s3 = TestS3::from_env();
-    let endpoint = s3.endpoint.clone();
-    let ns = unique("upd");
-    evolve(&endpoint, &["create", &ns, "items"]);
-    let dir = tempfile::tempdir().unwrap();
+    let SharedLake { s3, endpoint, ns, dir } = shared_lake("upd", "create", "items").await;
     let d = dir.path();
-    pool_with_lake(&s3, d).await;
-    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
     let t = format!("lake.{ns}.items");
     let before: Value = serde_json::from_str(&ok(d, &[], &["connection", "show", "lake", "--json"])).unwrap();
     let secret_file = d.join("secrets/default/lake.secret");
@@ -369,17 +372,11 @@ fn metric(plan: &str, name: &str) -> Option<u64> {
 
 #[tokio::test]
 async fn decimal_filters_reach_the_iceberg_scan_exactly_and_explain_analyze_shows_the_pruned_files() {
-    let s3 = TestS3::from_env();
-    let endpoint = s3.endpoint.clone();
-    let ns = unique("prune");
-    evolve(&endpoint, &["create-partitioned", &ns, "payments"]);
+    let SharedLake { endpoint, ns, dir, .. } = shared_lake("prune", "create-partitioned", "payments").await;
     let rows = evolve(&endpoint, &["read", &ns, "payments"]);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 100);
-    let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    pool_with_lake(&s3, d).await;
-    ok(d, &[], &["connection", "shares", "lake", "--add", &ns]);
     let t = format!("lake.{ns}.payments");
     let amounts: Vec<Option<i128>> = rows.iter().map(|r| r["amount"].as_str().map(milli)).collect();
     let n = |keep: &dyn Fn(i128) -> bool| amounts.iter().filter(|a| a.is_some_and(keep)).count() as u64;

@@ -13,27 +13,17 @@ const ROWS: usize = 100_000;
 const ACTIVITIES: [&str; 6] = ["Create Purchase Order", "Approve Requisition", "Receive Invoice", "Pay Invoice", "Change Price", "Vendor Reminder"];
 const VENDORS: [&str; 4] = ["Acme GmbH", "\"Stark & Co, KG\"", "Initech Inc.", "Wonka AG"];
 
-/// A deterministic pseudo-random sequence (xorshift), so every run decodes the same bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn event(rng: &mut Rng, i: usize) -> (i64, String, &'static str, String, f64, &'static str) {
+/// One event row drawn from `rng` (seeded, so every run decodes the same bytes).
+fn event(rng: &mut fastrand::Rng, i: usize) -> (i64, String, &'static str, String, f64, &'static str) {
     let case = 10_000_000 + i as i64 / 9;
-    let secs = 1_672_531_200 + (rng.next() % 63_072_000) as i64;
+    let secs = 1_672_531_200 + (rng.u64(..) % 63_072_000) as i64;
     let ts = chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc().format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
-    let cost = (rng.next() % 100_000) as f64 / 100.0;
-    (i as i64 + 1, format!("CASE-{case}"), ACTIVITIES[rng.next() as usize % ACTIVITIES.len()], ts, cost, VENDORS[rng.next() as usize % VENDORS.len()])
+    let cost = (rng.u64(..) % 100_000) as f64 / 100.0;
+    (i as i64 + 1, format!("CASE-{case}"), ACTIVITIES[rng.u64(..) as usize % ACTIVITIES.len()], ts, cost, VENDORS[rng.u64(..) as usize % VENDORS.len()])
 }
 
 fn csv_data() -> Bytes {
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     let mut s = String::from("event_id,case_id,activity,timestamp,cost,vendor\n");
     for i in 0..ROWS {
         let (id, case, act, ts, cost, vendor) = event(&mut rng, i);
@@ -43,7 +33,7 @@ fn csv_data() -> Bytes {
 }
 
 fn ndjson_data() -> Bytes {
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     let mut s = String::new();
     for i in 0..ROWS {
         let (id, case, act, ts, cost, vendor) = event(&mut rng, i);
