@@ -12,7 +12,7 @@ case $tool in
   lakeport)
     # A full load into the pool: typed inference, Iceberg data files, one atomic commit.
     # shellcheck disable=SC2086
-    exec "$LAKEPORT" extract -c s3 --full ${ITEM[$v]} --json > "$WORK/out/lakeport.$v.json" ;;
+    exec "$LAKEPORT" extract -c "$LP_CONNECTION" --full ${ITEM[$v]} --json > "$WORK/out/lakeport.$v.json" ;;
   *)
     exec "$PY" "$ROOT/bench/peers.py" run "$tool" "$v" "${GLOB[$v]}" ;;
 esac

@@ -275,7 +275,8 @@ pub struct ConnectionAddArgs {
     /// Advanced: allow plain HTTP to any host (insecure; implies --allow-http).
     #[arg(long)]
     pub allow_http_anywhere: bool,
-    /// Advanced: objects fetched at once.
+    /// Advanced: requests at once (objects fetched at once; one big file is read as up to this
+    /// many ranged GETs).
     #[arg(long, default_value_t = lakeport_core::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Advanced: retries per request (exponential backoff with jitter).
@@ -334,7 +335,7 @@ pub struct ConnectionUpdateArgs {
     /// Extractions: allow plain HTTP to any host (insecure).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub allow_http_anywhere: Option<bool>,
-    /// Extractions: objects fetched at once.
+    /// Extractions: requests at once (objects at once; a big file in up to this many ranges).
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Extractions: retries per request.
@@ -501,7 +502,8 @@ pub struct ExtractOptions {
     /// CSV values to read as NULL besides the empty string (repeatable), e.g. NA.
     #[arg(long = "null-value", value_name = "TEXT")]
     pub null_values: Vec<String>,
-    /// Objects fetched at once (default: the connection's setting).
+    /// Requests at once: objects at once, a big file in up to this many ranges (default: the
+    /// connection's setting).
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Add _source_key and _source_modified columns.

@@ -422,7 +422,8 @@ pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRe
         let mut columns = Vec::new();
         // A few files at most: empty ones have no columns.
         for (info, kind) in table.objects.iter().take(5) {
-            let opened = open_file(&source, info, *kind, &request.read, &crate::NoProgress).await?;
+            // Only the sample is read: one GET, no ranges fetched ahead.
+            let opened = open_file(&source, info, *kind, &request.read, 1, &crate::NoProgress).await?;
             let schema = opened.schema();
             if !schema.fields().is_empty() {
                 columns = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect();
@@ -696,7 +697,17 @@ fn object_name(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions, progress: &dyn Progress) -> Result<OpenedFile, ExtractError> {
+/// How many ranged GETs of one big object may be in flight ([`S3Source::read_stream`]): the
+/// connection's request concurrency shared by the objects that stream at once, so a single big
+/// file gets all of it and a folder of many files keeps one request per object.
+fn ranges_per_object(concurrency: usize, objects: usize) -> usize {
+    (concurrency / objects.clamp(1, concurrency.max(1))).max(1)
+}
+
+/// Opens one object for its reader: Parquet through ranged reads of its footer and column chunks,
+/// other formats as a byte stream ([`S3Source::read_stream`] with up to `parallel` ranged GETs in
+/// flight).
+async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions, parallel: usize, progress: &dyn Progress) -> Result<OpenedFile, ExtractError> {
     let name = object_name(source.bucket(), &info.key);
     let opened = match kind.format {
         FileFormat::Parquet => {
@@ -704,7 +715,7 @@ async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &
             open_parquet(&name, store, path, info.size, read.batch_size).await?
         }
         _ => {
-            let stream = source.get_stream(&info.key).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
+            let stream = source.read_stream(info, parallel).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
             open_text(&name, kind, stream, read).await?
         }
     };
@@ -930,8 +941,9 @@ impl StageAttempt<'_> {
         let (t, selected) = (self.table, self.selected);
         let (source, read, columns, concurrency) = (t.source, self.read, t.columns, t.concurrency);
         let notes: &dyn Progress = t.progress.as_ref();
+        let parallel = ranges_per_object(concurrency, selected.len());
         let open = |(info, kind): (ObjectInfo, FileKind)| async move {
-            let opened = open_file(source, &info, kind, read, notes).await?;
+            let opened = open_file(source, &info, kind, read, parallel, notes).await?;
             Ok::<_, ExtractError>(Source::new(info, kind, opened, columns))
         };
         let probe_len = if t.planned.format == FileFormat::Parquet { selected.len() } else { concurrency.min(selected.len()) };
@@ -1062,7 +1074,8 @@ impl StageAttempt<'_> {
         progress.table_started(&planned.table, self.selected.len() - empty.len(), self.selected.iter().map(|(o, _)| o.size).sum());
 
         let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(t.concurrency * 2);
-        let reader = ObjectReader { source: t.source.clone(), read: self.read.clone(), progress: progress.clone(), check: plan.check, adapters, tx };
+        let parallel = ranges_per_object(t.concurrency, self.selected.len());
+        let reader = ObjectReader { source: t.source.clone(), read: self.read.clone(), parallel, progress: progress.clone(), check: plan.check, adapters, tx };
         let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));
         let concurrency = t.concurrency;
         let producer = tokio::spawn(async move { futures::stream::iter(work).for_each_concurrent(concurrency, |job| reader.clone().read(job)).await });
@@ -1181,6 +1194,8 @@ impl BatchAdapters {
 struct ObjectReader {
     source: S3Source,
     read: ReadOptions,
+    /// Ranged GETs of one object in flight ([`ranges_per_object`]).
+    parallel: usize,
     progress: Arc<dyn Progress>,
     check: SchemaCheck,
     adapters: BatchAdapters,
@@ -1213,7 +1228,7 @@ impl ObjectReader {
         let f = match job {
             Ok(probed) => probed,
             Err((info, kind)) => {
-                let opened = open_file(&self.source, &info, kind, &self.read, self.progress.as_ref()).await?;
+                let opened = open_file(&self.source, &info, kind, &self.read, self.parallel, self.progress.as_ref()).await?;
                 let f = Source::new(info, kind, opened, self.adapters.columns.as_ref());
                 if f.schema().fields().is_empty() {
                     let _ = self.tx.send(Ok(Msg::Empty { key: f.info.key.clone() })).await;
@@ -1268,4 +1283,16 @@ fn add_source_columns(batch: RecordBatch, table_schema: &SchemaRef, info: &Objec
     }
     RecordBatch::try_new(table_schema.clone(), columns)
         .map_err(|e| FormatError::Parse { file: info.key.clone(), at: Default::default(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges_per_object;
+
+    #[test]
+    fn the_request_concurrency_is_shared_by_the_objects_streaming_at_once() {
+        for (concurrency, objects, ranges) in [(8, 1, 8), (8, 2, 4), (8, 3, 2), (8, 8, 1), (8, 200, 1), (1, 1, 1), (4, 0, 4)] {
+            assert_eq!(ranges_per_object(concurrency, objects), ranges, "concurrency {concurrency}, {objects} objects");
+        }
+    }
 }

@@ -7,6 +7,12 @@
 //! At rate 0 it is a request counter: `GET /_proxy/stats` answers the counts by kind (LIST, HEAD,
 //! object GET, other) as JSON and `GET /_proxy/reset` zeroes them (`_proxy` is no valid bucket
 //! name, so these never shadow an S3 request). The benchmark uses it to count a delta no-op.
+//!
+//! With [`Shaping`] it also behaves like S3 over a real network (the benchmark's S3-like profile):
+//! every answer waits a first-byte latency, and each response body is paced to a bandwidth cap of
+//! its own — real S3 gives roughly 80–100 MB/s per connection and scales by parallel connections,
+//! and an HTTP/1.1 connection carries one response at a time, so a cap per response is a cap per
+//! connection. Bodies without a body fault are streamed, never held whole.
 #![warn(missing_docs)]
 
 use std::net::SocketAddr;
@@ -37,6 +43,18 @@ pub enum Fault {
     Truncate,
     /// A wait of 100–399 ms before forwarding; the answer itself is upstream's.
     Stall,
+}
+
+/// How the proxy shapes every answer like a remote S3 (see the crate doc); the default shapes
+/// nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Shaping {
+    /// Each response body is paced to at most this many bytes per second (`None`: no cap). The
+    /// pacing is a token bucket with 100 ms of burst (the `async-speed-limit` crate).
+    pub bytes_per_second: Option<f64>,
+    /// Every request waits this long before it is forwarded (time to first byte on top of the
+    /// upstream's own).
+    pub first_byte_latency: Duration,
 }
 
 const FAULTS: [Fault; 5] = [Fault::SlowDown, Fault::InternalError, Fault::ResetMidBody, Fault::Truncate, Fault::Stall];
@@ -124,6 +142,7 @@ struct Inner {
     rng: Mutex<u64>,
     http: reqwest::Client,
     stats: Arc<Stats>,
+    shaping: Shaping,
 }
 
 impl Inner {
@@ -166,6 +185,15 @@ impl FaultProxy {
     /// # Panics
     /// When the HTTP client cannot be built or the listener has no local address.
     pub fn serve(listener: tokio::net::TcpListener, upstream: &str, seed: u64, rate: f64) -> FaultProxy {
+        Self::serve_shaped(listener, upstream, seed, rate, Shaping::default())
+    }
+
+    /// As [`FaultProxy::serve`], with every answer shaped by `shaping` (latency, bandwidth cap per
+    /// response), faults or not.
+    ///
+    /// # Panics
+    /// As [`FaultProxy::serve`].
+    pub fn serve_shaped(listener: tokio::net::TcpListener, upstream: &str, seed: u64, rate: f64, shaping: Shaping) -> FaultProxy {
         let stats = Arc::new(Stats::default());
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_string(),
@@ -173,6 +201,7 @@ impl FaultProxy {
             rng: Mutex::new(seed.max(1)),
             http: reqwest::Client::builder().build().expect("http client"),
             stats: stats.clone(),
+            shaping,
         });
         let app = axum::Router::new()
             .route("/_proxy/stats", axum::routing::get(|State(inner): State<Arc<Inner>>| async move { inner.stats.to_json() }))
@@ -209,6 +238,9 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
     if resumed {
         inner.stats.resumed_reads.fetch_add(1, Ordering::Relaxed);
     }
+    if !inner.shaping.first_byte_latency.is_zero() {
+        tokio::time::sleep(inner.shaping.first_byte_latency).await;
+    }
     let (roll, kind, extra) = inner.roll();
     let fault = (roll < inner.rate).then_some(FAULTS[kind]);
     if let Some(f) = fault {
@@ -239,12 +271,17 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
     for (k, v) in upstream.headers() {
         headers.insert(k.clone(), v.clone());
     }
+    let mut builder = Response::builder().status(status);
+    *builder.headers_mut().expect("headers") = headers;
+    if !matches!(fault, Some(Fault::ResetMidBody | Fault::Truncate)) {
+        // Streamed as it comes; an upstream body that breaks off breaks this one off too.
+        let body = upstream.bytes_stream().map(|chunk| chunk.map_err(std::io::Error::other));
+        return builder.body(paced(body, inner.shaping.bytes_per_second)).expect("response");
+    }
     let data = match upstream.bytes().await {
         Ok(b) => b,
         Err(_) => return s3_error(StatusCode::BAD_GATEWAY, "UpstreamBodyFailed"),
     };
-    let mut builder = Response::builder().status(status);
-    *builder.headers_mut().expect("headers") = headers;
     match fault {
         // Send part of the body, let the client take it, then reset the connection mid-body.
         Some(Fault::ResetMidBody) if data.len() > 1 => {
@@ -269,3 +306,39 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
         _ => builder.body(Body::from(data)).expect("response"),
     }
 }
+
+/// `body` as a response body paced to `bytes_per_second` (a limiter of its own: one per response,
+/// so one per connection), unpaced when `None`. Chunks are cut to 64 KiB so pacing stays smooth.
+fn paced<S>(body: S, bytes_per_second: Option<f64>) -> Body
+where
+    S: futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let Some(rate) = bytes_per_second else { return Body::from_stream(body) };
+    let limiter = async_speed_limit::Limiter::<async_speed_limit::clock::StandardClock>::new(rate);
+    let pieces = body.flat_map(|chunk| {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = match chunk {
+            Ok(mut b) => {
+                let mut out = Vec::with_capacity(b.len() / PACE_CHUNK + 1);
+                while b.len() > PACE_CHUNK {
+                    out.push(Ok(b.split_to(PACE_CHUNK)));
+                }
+                out.push(Ok(b));
+                out
+            }
+            Err(e) => vec![Err(e)],
+        };
+        futures::stream::iter(pieces)
+    });
+    Body::from_stream(pieces.then(move |piece| {
+        let limiter = limiter.clone();
+        async move {
+            if let Ok(b) = &piece {
+                limiter.consume(b.len()).await;
+            }
+            piece
+        }
+    }))
+}
+
+/// The largest piece a paced body is sent in (bytes).
+const PACE_CHUNK: usize = 64 * 1024;

@@ -1,5 +1,7 @@
-//! `lakeport-faultproxy --upstream URL [--port P] [--rate R] [--seed S]`: the fault proxy as a
-//! process, for scripts (the benchmark counts a delta no-op's requests with it at rate 0).
+//! `lakeport-faultproxy --upstream URL [--port P] [--rate R] [--seed S]
+//! [--bandwidth-per-connection MB_PER_S] [--first-byte-latency MS]`: the fault proxy as a process,
+//! for scripts (the benchmark counts a delta no-op's requests with it at rate 0, and runs its
+//! S3-like profile through it with shaping).
 //! Prints its endpoint, then serves until killed; `GET /_proxy/stats` has the counts.
 
 use clap::Parser;
@@ -20,13 +22,31 @@ struct Args {
     /// Seed of the fault sequence (the same seed gives the same faults).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Pace each response body to this many MB/s (10^6 bytes per second), as one S3 connection
+    /// (real S3: roughly 80-100 MB/s per connection). Default: no cap.
+    #[arg(long, value_name = "MB_PER_S")]
+    bandwidth_per_connection: Option<f64>,
+    /// Wait this many milliseconds before forwarding each request (time to first byte; real S3:
+    /// tens of milliseconds). Default: 0.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    first_byte_latency: u64,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
-    let proxy = lakeport_faultproxy::FaultProxy::serve(listener, &args.upstream, args.seed, args.rate);
+    if let Some(mb) = args.bandwidth_per_connection {
+        if !(mb.is_finite() && mb > 0.0) {
+            eprintln!("--bandwidth-per-connection must be a positive number of MB/s, not {mb}");
+            std::process::exit(2);
+        }
+    }
+    let shaping = lakeport_faultproxy::Shaping {
+        bytes_per_second: args.bandwidth_per_connection.map(|mb| mb * 1e6),
+        first_byte_latency: std::time::Duration::from_millis(args.first_byte_latency),
+    };
+    let proxy = lakeport_faultproxy::FaultProxy::serve_shaped(listener, &args.upstream, args.seed, args.rate, shaping);
     println!("{}", proxy.endpoint);
     std::future::pending::<()>().await;
     Ok(())

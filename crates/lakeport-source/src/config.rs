@@ -32,7 +32,8 @@ pub struct S3Config {
     /// The explicit override for plain HTTP to a non-loopback host.
     #[serde(default)]
     pub allow_http_anywhere: bool,
-    /// How many objects are fetched at once (at least 1).
+    /// How many requests are in flight at once (at least 1): objects fetched at once, and the
+    /// ranged GETs of one big object ([`crate::S3Source::read_stream`]).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Retry budget per request: retries after the first try, with exponential backoff from

@@ -116,6 +116,10 @@ impl SourceError {
 /// A short, human explanation of an object_store error: S3's error code when the server sent one
 /// (SignatureDoesNotMatch, AccessDenied, NoSuchBucket, ...), otherwise the error text.
 pub(crate) fn describe_store_error(err: &object_store::Error) -> String {
+    // A read pinned to an ETag (If-Match) that no longer matches: S3 answers 412 PreconditionFailed.
+    if matches!(err, object_store::Error::Precondition { .. }) {
+        return "the object changed while it was read (its ETag no longer matches the one listed); nothing of it was loaded".into();
+    }
     let text = err.to_string();
     if let Some(message) = describe_s3_error_document(&text) {
         return message;

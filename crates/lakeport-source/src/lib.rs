@@ -20,4 +20,4 @@ pub use error::SourceError;
 pub use lakeport_error::ErrorKind;
 pub use secret::Secret;
 pub use signed::{describe_reqwest_error, xml_tag, SignedClient, SignedResponse};
-pub use store::{ObjectInfo, S3Source};
+pub use store::{ObjectInfo, S3Source, RANGED_READ_CHUNK};
