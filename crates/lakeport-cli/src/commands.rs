@@ -357,7 +357,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 concurrency: args.concurrency,
                 max_retries: args.max_retries,
             };
-            let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret: Some(secret.expose().to_string()) };
+            let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret: Some(secret) };
             report_added(pool, &args.name, core::add_connection(pool, new, args.skip_test).await?, json).await
         }
         ConnectionCommand::Update(args) => update_connection(pool, args, json).await,
@@ -592,15 +592,15 @@ async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) 
     let secret = if let Some(path) = &args.secret_file {
         let mut s = String::new();
         std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut s)).with_context(|| format!("cannot read the secret file {}", path.display()))?;
-        Some(s.lines().next().unwrap_or_default().to_string())
+        Some(Secret::new(s.lines().next().unwrap_or_default()))
     } else if let Some(var) = &args.secret_env {
-        Some(std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?)
+        Some(Secret::new(std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?))
     } else if args.prompt_secret {
-        Some(rpassword::prompt_password("New secret: ")?)
+        Some(Secret::new(rpassword::prompt_password("New secret: ")?))
     } else {
         None
     };
-    if secret.as_ref().is_some_and(|s| s.trim().is_empty()) {
+    if secret.as_ref().is_some_and(|s| s.expose().trim().is_empty()) {
         bail!("the new secret is empty");
     }
     let update = core::ConnectionUpdate { config: Value::Object(patch), secret };
@@ -652,7 +652,8 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
         s3_endpoint: args.endpoint.clone(),
         s3_path_style: args.path_style,
         sts_endpoint: args.sts_endpoint.clone(),
-        allow_http: args.allow_http,
+        allow_http: args.allow_http || args.allow_http_anywhere,
+        allow_http_anywhere: args.allow_http_anywhere,
         vended_credentials: args.vended_credentials,
     };
     config.validate()?;
@@ -665,7 +666,7 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
             Err(e) => eprintln!("Generated External ID {external_id} (lakeport's principal is unknown: {e})"),
         }
     }
-    let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::ZeroCopy(config), secret: secret.map(|s| s.expose().to_string()) };
+    let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::ZeroCopy(config), secret };
     let outcome = core::add_connection(pool, new, args.skip_test).await?;
     // Only when STS refused the role: an STS that could not be reached is not a trust problem.
     let refused = outcome.test.as_ref().is_some_and(|t| t.checks.iter().any(|c| c.permission == "sts:AssumeRole" && c.reason.contains("trust policy")));

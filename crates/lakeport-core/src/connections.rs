@@ -21,7 +21,7 @@ pub struct ConnectionUpdate {
     pub config: Value,
     /// A new secret (secret access key or bearer token); `None` or empty keeps the stored one.
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
 }
 
 /// What [`update_connection`] did.
@@ -80,7 +80,7 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
         ConnectionConfig::ZeroCopy(c) => c.validate()?,
     }
 
-    let new_secret = update.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Secret::new);
+    let new_secret = update.secret.as_ref().and_then(Secret::trimmed);
     let stored = pool.connection_secret_opt(name)?;
     // What the secret becomes: None keeps it, Some(None) deletes it, Some(Some) replaces it.
     let secret_change: Option<Option<Secret>> = match (&conn.config, &config) {

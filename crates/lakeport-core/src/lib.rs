@@ -33,7 +33,7 @@ pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy
 use chrono::{DateTime, Utc};
 use lakeport_pool::CATALOG_NAME;
 use lakeport_source::{probe, S3Source, SourceError};
-use lakeport_zerocopy::{Credentials, RestCatalog, SelectedShare, Share, ZeroCopyError};
+use lakeport_zerocopy::{RestCatalog, SelectedShare, Share, ZeroCopyError};
 use serde::{Deserialize, Serialize};
 
 /// The error of every core operation: a lower crate's error passed through, or core's own.
@@ -93,9 +93,10 @@ pub struct NewConnection {
     pub name: String,
     /// The settings (S3 extraction or zero-copy).
     pub config: ConnectionConfig,
-    /// Secret access key or bearer token; blank or whitespace counts as none.
+    /// Secret access key or bearer token; blank or whitespace counts as none, surrounding
+    /// whitespace is dropped. A [`Secret`] from the moment it is read (JSON or CLI).
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
 }
 
 /// What [`add_connection`] did.
@@ -141,7 +142,7 @@ pub(crate) async fn test_with_shares(config: &ConnectionConfig, secret: Option<&
 /// [`PoolError::ConnectionExists`] (as [`CoreError::Pool`]) for a name taken ignoring case;
 /// the config's own validation errors and the probe's and pool's errors, passed through.
 pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) -> Result<AddOutcome, CoreError> {
-    let secret = new.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Secret::new);
+    let secret = new.secret.as_ref().and_then(Secret::trimmed);
     match &new.config {
         ConnectionConfig::S3Extraction(c) => c.validate()?,
         ConnectionConfig::ZeroCopy(c) => {
@@ -200,9 +201,7 @@ pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreErr
     let ConnectionConfig::ZeroCopy(config) = &conn.config else {
         return Err(CoreError::Invalid(format!("connection '{name}' is an extraction connection; namespaces and shares belong to zero-copy connections")));
     };
-    let secret = pool.connection_secret_opt(name)?;
-    let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.clone()).flatten();
-    Ok(RestCatalog::new(config, Credentials::for_config(config, secret.as_ref())?, bearer)?)
+    Ok(RestCatalog::connect(config, pool.connection_secret_opt(name)?.as_ref())?)
 }
 
 /// One namespace of a zero-copy catalog, as [`namespaces`] lists it.

@@ -363,6 +363,7 @@ async fn every_predicate_on_every_column_kind_matches_unpushed_on_zero_copy_tabl
         s3_path_style: true,
         sts_endpoint: None,
         allow_http: true,
+        allow_http_anywhere: false,
         vended_credentials: false,
     };
     env.pool.add_connection("lake", ConnectionConfig::ZeroCopy(config), Some(&secret)).await.unwrap();

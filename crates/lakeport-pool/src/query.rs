@@ -6,7 +6,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use iceberg::Catalog;
 use iceberg_datafusion::IcebergCatalogProvider;
 
-use lakeport_zerocopy::{Credentials, PushdownGuardCatalog, RestCatalog, ZeroCopyAuth, ZeroCopyCatalog};
+use lakeport_zerocopy::{PushdownGuardCatalog, RestCatalog, ZeroCopyCatalog};
 
 use crate::{table_name_from, ConnectionConfig, Pool, PoolError, QueryLimits, CATALOG_NAME};
 
@@ -54,11 +54,7 @@ impl Pool {
             let client = self
                 .connection_secret_opt(&conn.name)
                 .map_err(|e| e.to_string())
-                .and_then(|secret| {
-                    Credentials::for_config(zc, secret.as_ref())
-                        .and_then(|c| RestCatalog::new(zc, c, matches!(zc.auth, ZeroCopyAuth::Bearer).then_some(secret).flatten()))
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|secret| RestCatalog::connect(zc, secret.as_ref()).map_err(|e| e.to_string()))
                 .map(Arc::new)
                 .map_err(|e| format!("zero-copy connection '{}': {e}", conn.name));
             let name = table_name_from(&conn.name)?;

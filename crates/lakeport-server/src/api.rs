@@ -277,12 +277,12 @@ async fn add_connection(State(s): State<AppState>, Path(p): Path<String>, Json(b
 struct TestUnsaved {
     config: ConnectionConfig,
     #[serde(default)]
-    secret: Option<String>,
+    secret: Option<Secret>,
 }
 
 async fn test_unsaved(State(s): State<AppState>, Path(p): Path<String>, Json(body): Json<TestUnsaved>) -> ApiResult<Json<Value>> {
     pool(&s, &p).await?;
-    let secret = body.secret.filter(|v| !v.trim().is_empty()).map(Secret::new);
+    let secret = body.secret.filter(|v| !v.expose().trim().is_empty());
     Ok(Json(json!(core::test_settings(&body.config, secret.as_ref()).await?)))
 }
 

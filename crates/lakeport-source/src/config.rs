@@ -1,9 +1,10 @@
-use std::net::IpAddr;
+use std::sync::Arc;
 
+use lakeport_aws::{AwsCredential, HttpPolicy};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::SourceError;
+use crate::{Secret, SignedClient, SourceError};
 
 /// Objects fetched at once when a connection does not say ([`S3Config::concurrency`]).
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -96,29 +97,28 @@ impl S3Config {
             return bad("concurrency must be at least 1".into());
         }
         let url = self.endpoint_url()?;
-        match url.scheme() {
-            "https" => {}
-            "http" => {
-                if !self.allow_http {
-                    return bad(format!(
-                        "endpoint {url} uses plain HTTP; lakeport talks HTTPS by default. Pass --allow-http for a local test server"
-                    ));
-                }
-                if !is_loopback(&url) && !self.allow_http_anywhere {
-                    return bad(format!(
-                        "plain HTTP is only allowed to loopback endpoints; {} is not one. Use HTTPS, or force it with --allow-http-anywhere",
-                        url.host_str().unwrap_or_default()
-                    ));
-                }
-            }
-            other => return bad(format!("endpoint scheme '{other}' is not supported (use https://)")),
-        }
+        self.http_policy().check(&url, "endpoint")?;
         if !self.path_style && matches!(url.host(), Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))) {
             return bad(format!(
                 "endpoint {url} is an IP address, which cannot carry the bucket as a host name: use path-style addressing (--path-style)"
             ));
         }
         Ok(())
+    }
+
+    /// The plain-HTTP rule of this connection (`allow_http`, `allow_http_anywhere`).
+    pub fn http_policy(&self) -> HttpPolicy {
+        HttpPolicy::new(self.allow_http, self.allow_http_anywhere)
+    }
+
+    /// A client signing S3 requests (service `s3`, the region trimmed) with the connection's
+    /// access key ID (trimmed, as object_store sends it) and `secret` (as given).
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when reqwest cannot build its HTTP client.
+    pub fn signed_client(&self, secret: &Secret) -> Result<SignedClient, SourceError> {
+        let credential = AwsCredential { key_id: self.access_key_id.trim().to_string(), secret_key: secret.expose().to_string(), token: None };
+        Ok(SignedClient::with_static(Arc::new(credential), "s3", self.region.trim(), self.http_policy())?)
     }
 
     /// The endpoint as a URL, trailing `/` trimmed (`https://s3.<region>.amazonaws.com` when none
@@ -182,15 +182,6 @@ pub(crate) fn uri_encode(segment: &str) -> String {
         }
     }
     out
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 fn valid_bucket_name(name: &str) -> bool {

@@ -78,6 +78,23 @@ pub enum SourceError {
         /// `is_builder`).
         kind: ErrorKind,
     },
+
+    /// From the AWS layer: STS or a credential provider (the signing identity) failed.
+    #[error(transparent)]
+    Aws(lakeport_aws::AwsError),
+}
+
+/// The AWS layer's errors as this crate's: its settings errors are settings errors, its
+/// transport failures keep their URL, message and kind.
+impl From<lakeport_aws::AwsError> for SourceError {
+    fn from(e: lakeport_aws::AwsError) -> Self {
+        use lakeport_aws::AwsError as A;
+        match e {
+            A::InvalidConfig(m) => SourceError::InvalidConfig(m),
+            A::Http { url, message, kind } => SourceError::Http { url, message, kind },
+            other => SourceError::Aws(other),
+        }
+    }
 }
 
 impl SourceError {
@@ -100,6 +117,7 @@ impl SourceError {
             SourceError::S3 { status, .. } => ErrorKind::from_http_status(*status).unwrap_or(ErrorKind::Unavailable),
             SourceError::BadListing { .. } => ErrorKind::Unavailable,
             SourceError::Http { kind, .. } => *kind,
+            SourceError::Aws(e) => e.kind(),
         }
     }
 
@@ -130,7 +148,7 @@ pub(crate) fn describe_store_error(err: &object_store::Error) -> String {
 
 /// `Code: explanation` for an S3 error document (or text containing one), `None` without a code.
 pub(crate) fn describe_s3_error_document(text: &str) -> Option<String> {
-    let code = crate::signed::xml_tag(text, "Code")?;
+    let code = lakeport_aws::xml_tag(text, "Code")?;
     Some(match crate::probe::explain_s3_code(code) {
         Some(hint) => format!("{code}: {hint}"),
         None => code.to_string(),

@@ -9,7 +9,6 @@
 //! it, and decoded back to the stored key. HEAD and GET stay with object_store
 //! ([`crate::S3Source::locate`]).
 
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -134,7 +133,7 @@ fn decode(raw: String, url_encoded: bool) -> Result<String, String> {
 /// connection's object_store client uses for object reads; `max_retries` is the connection's
 /// retry budget. (object_store's retrying client is crate-private, hence this small loop.)
 async fn send_with_retries(client: &SignedClient, url: &url::Url, max_retries: usize) -> Result<SignedResponse, SourceError> {
-    let mut wait = Duration::from_millis(100);
+    let mut wait = lakeport_aws::RETRY_INIT_BACKOFF;
     let mut attempt = 0;
     loop {
         let result = client.send(http::Method::GET, url, &[], Bytes::new()).await;
@@ -144,11 +143,11 @@ async fn send_with_retries(client: &SignedClient, url: &url::Url, max_retries: u
             Err(e) => e.kind().is_retryable(),
         };
         if !transient || attempt >= max_retries {
-            return result;
+            return result.map_err(SourceError::from);
         }
         attempt += 1;
         tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(10));
+        wait = (wait * 2).min(lakeport_aws::RETRY_MAX_BACKOFF);
     }
 }
 

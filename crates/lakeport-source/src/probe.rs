@@ -4,62 +4,15 @@
 //! credentials work.
 
 use bytes::Bytes;
-use serde::Serialize;
 
-use crate::signed::xml_tag;
-use crate::{S3Config, Secret, SignedClient, SignedResponse, SourceError};
+use crate::{xml_tag, S3Config, Secret, SignedResponse, SourceError};
 
 const LIST_BUCKET: &str = "s3:ListBucket";
 const GET_OBJECT: &str = "s3:GetObject";
 const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
 
-/// The outcome of one check (serialised in snake_case: `passed`, `failed`…).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The call succeeded.
-    Passed,
-    /// The call failed: the permission is missing or the credentials/bucket are wrong.
-    Failed,
-    /// Not a failure, but worth knowing (e.g. the server does not implement GetBucketAcl).
-    Warning,
-    /// Could not be checked (e.g. an empty bucket has no object to read).
-    Skipped,
-}
-
-/// One permission checked by Test Connection (either connection type).
-#[derive(Clone, Debug, Serialize)]
-pub struct Check {
-    /// The IAM action the step needs (`s3:GetObject`, `glue:GetTables`, `sts:AssumeRole`…).
-    pub permission: &'static str,
-    /// How the check came out.
-    pub verdict: Verdict,
-    /// One sentence for the user: what was done, or why it failed and what to change.
-    pub reason: String,
-    /// The server denied the call: the permission itself is missing (not a wrong key or bucket).
-    pub denied: bool,
-}
-
-/// The result of Test Connection: every check, in the order they ran.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProbeReport {
-    /// One per permission: s3:ListBucket, s3:GetObject, s3:GetBucketAcl.
-    pub checks: Vec<Check>,
-    /// The IAM policy JSON that grants the denied permissions (None when none was denied).
-    pub policy_hint: Option<String>,
-}
-
-impl ProbeReport {
-    /// True when no check failed (warnings and skipped checks do not fail the test).
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.verdict != Verdict::Failed)
-    }
-
-    /// The permissions the server denied: what the policy hint grants.
-    pub fn missing(&self) -> Vec<&'static str> {
-        self.checks.iter().filter(|c| c.denied).map(|c| c.permission).collect()
-    }
-}
+// The verdict types live in the AWS layer (zero-copy's probe uses them too).
+pub use lakeport_aws::probe::{Check, ProbeReport, Verdict};
 
 /// Runs the three checks in order: ListBucket (ListObjectsV2 with `max-keys=1`), GetObject (the
 /// first byte of the listed object; skipped for an empty bucket or a failed listing), GetBucketAcl.
@@ -70,7 +23,7 @@ impl ProbeReport {
 /// plain HTTP not allowed…), before anything is sent.
 pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<ProbeReport, SourceError> {
     config.validate()?;
-    let client = SignedClient::new(config, secret, None)?;
+    let client = config.signed_client(secret)?;
     let mut checks = Vec::new();
 
     // 1. ListBucket: list at most one key; it also gives us an object for the GetObject check.

@@ -1,14 +1,13 @@
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
-use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
 use object_store::path::{Path, PathPart};
-use object_store::{BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use lakeport_aws::{S3StoreSettings, SharedHttp, StoreCredentials};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::uri_encode;
@@ -65,16 +64,6 @@ enum Access {
     Store,
 }
 
-/// Hands every object_store client of one source the same HTTP client (one connection pool).
-#[derive(Debug)]
-struct SharedHttp(HttpClient);
-
-impl HttpConnector for SharedHttp {
-    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        Ok(self.0.clone())
-    }
-}
-
 impl S3Source {
     /// Builds the object_store client and the signed listing client; nothing is sent yet. Retries
     /// use exponential backoff with jitter (100 ms doubling up to 10 s), bounded by the
@@ -85,52 +74,19 @@ impl S3Source {
     /// object_store's builder refuses.
     pub fn connect(config: &S3Config, secret: &Secret) -> Result<Self, SourceError> {
         config.validate()?;
-        let endpoint = config.endpoint_url()?;
-        let options = ClientOptions::new()
-            .with_connect_timeout(Duration::from_secs(10))
-            .with_timeout(Duration::from_secs(300))
-            .with_allow_http(config.allow_http);
-        let http = ReqwestConnector::default()
-            .connect(&options)
-            .map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
-        let mut builder = AmazonS3Builder::new()
-            .with_region(config.region.trim())
-            .with_bucket_name(&config.bucket)
-            .with_access_key_id(config.access_key_id.trim())
-            .with_secret_access_key(secret.expose())
-            .with_allow_http(config.allow_http)
-            .with_retry(RetryConfig {
-                backoff: BackoffConfig {
-                    init_backoff: Duration::from_millis(100),
-                    max_backoff: Duration::from_secs(10),
-                    base: 2.0,
-                },
-                max_retries: config.max_retries,
-                retry_timeout: Duration::from_secs(180),
-            })
-            .with_client_options(options)
-            .with_http_connector(SharedHttp(http));
-        if config.endpoint.is_some() {
-            builder = if config.path_style {
-                builder.with_endpoint(endpoint.as_str().trim_end_matches('/'))
-            } else {
-                let vhost = config.bucket_url()?;
-                builder
-                    .with_virtual_hosted_style_request(true)
-                    .with_endpoint(vhost.as_str().trim_end_matches('/'))
-            };
-        } else if !config.path_style {
-            builder = builder.with_virtual_hosted_style_request(true);
-        }
-        let store = builder
-            .clone()
-            .build()
-            .map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
+        let settings = S3StoreSettings {
+            region: config.region.trim().to_string(),
+            bucket: config.bucket.clone(),
+            endpoint: config.endpoint.as_ref().map(|_| config.endpoint_url().map(|u| u.to_string())).transpose()?,
+            path_style: config.path_style,
+            http: config.http_policy(),
+            max_retries: config.max_retries,
+            credentials: StoreCredentials::Static { access_key_id: config.access_key_id.trim().to_string(), secret_access_key: secret.clone(), session_token: None },
+        };
+        let builder = settings.builder(Some(SharedHttp::new(config.http_policy())?))?;
+        let store = builder.clone().build().map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
         // The listing is signed like object_store signs (same trimmed key ID and region).
-        let mut signing = config.clone();
-        signing.access_key_id = config.access_key_id.trim().to_string();
-        signing.region = config.region.trim().to_string();
-        let signed = SignedClient::new(&signing, secret, None)?;
+        let signed = config.signed_client(secret)?;
         Ok(S3Source { store: Arc::new(store), access: Access::S3 { builder: Box::new(builder), signed }, config: config.clone() })
     }
 

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use lakeport_aws::{HttpPolicy, S3StoreSettings, StoreCredentials};
 use lakeport_source::{S3Config, Secret, SignedClient};
-use object_store::aws::AmazonS3Builder;
 use object_store::ObjectStore;
 
 /// The S3 test server, as the test script describes it in the environment.
@@ -58,19 +58,21 @@ impl TestS3 {
     pub async fn bucket(&self, label: &str) -> TestBucket {
         let name = format!("lp-{}-{}", label.replace('_', "-"), &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let admin_cfg = self.config(&name, &self.admin.0);
-        let client = SignedClient::new(&admin_cfg, &Secret::new(self.admin.1.clone()), None).unwrap();
+        let client = admin_cfg.signed_client(&Secret::new(self.admin.1.clone())).unwrap();
         let resp = client.send(http::Method::PUT, &admin_cfg.bucket_url().unwrap(), &[], Bytes::new()).await.unwrap();
         assert!(resp.status == 200, "CreateBucket {name}: HTTP {} {}", resp.status, resp.text());
-        let store = AmazonS3Builder::new()
-            .with_endpoint(&self.endpoint)
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_bucket_name(&name)
-            .with_access_key_id(&self.admin.0)
-            .with_secret_access_key(&self.admin.1)
-            .build()
-            .unwrap();
-        TestBucket { name, store: Arc::new(store), endpoint: self.endpoint.clone(), admin: client, admin_cfg }
+        let store = S3StoreSettings {
+            region: "us-east-1".into(),
+            bucket: name.clone(),
+            endpoint: Some(self.endpoint.clone()),
+            path_style: true,
+            http: HttpPolicy::new(true, false),
+            max_retries: lakeport_source::DEFAULT_MAX_RETRIES,
+            credentials: StoreCredentials::Static { access_key_id: self.admin.0.clone(), secret_access_key: Secret::new(self.admin.1.clone()), session_token: None },
+        }
+        .build()
+        .unwrap();
+        TestBucket { name, store, endpoint: self.endpoint.clone(), admin: client, admin_cfg }
     }
 
     /// Connection settings for `bucket` with the given access key (path-style, plain HTTP to loopback).

@@ -1,3 +1,4 @@
+use lakeport_aws::HttpPolicy;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -49,9 +50,14 @@ pub struct ZeroCopyConfig {
     /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
     #[serde(default)]
     pub sts_endpoint: Option<String>,
-    /// Allow plain HTTP to loopback endpoints (local test servers).
+    /// Allow plain HTTP; only to loopback endpoints (local test servers) unless
+    /// `allow_http_anywhere` is set too.
     #[serde(default)]
     pub allow_http: bool,
+    /// The explicit override for plain HTTP to a non-loopback host (as for extraction
+    /// connections: one [`HttpPolicy`]).
+    #[serde(default)]
+    pub allow_http_anywhere: bool,
     /// Use storage credentials the catalog vends in LoadTable, when it vends any.
     #[serde(default)]
     pub vended_credentials: bool,
@@ -144,11 +150,16 @@ impl ZeroCopyConfig {
     /// # Errors
     /// [`ZeroCopyError::InvalidConfig`] as for [`catalog_url`](Self::catalog_url).
     pub fn sts_url(&self) -> Result<Url, ZeroCopyError> {
-        sts_url(&self.region, self.sts_endpoint.as_deref(), self.allow_http)
+        Ok(lakeport_aws::sts_url(&self.region, self.sts_endpoint.as_deref(), self.http_policy())?)
+    }
+
+    /// The plain-HTTP rule of this connection (`allow_http`, `allow_http_anywhere`).
+    pub fn http_policy(&self) -> HttpPolicy {
+        HttpPolicy::new(self.allow_http, self.allow_http_anywhere)
     }
 
     pub(crate) fn checked_url(&self, raw: &str, what: &str) -> Result<Url, ZeroCopyError> {
-        checked_url(raw, what, self.allow_http)
+        Ok(self.http_policy().parse(raw, what)?)
     }
 
     /// Checks the settings before any request: region and warehouse set, the catalog and S3
@@ -181,36 +192,6 @@ impl ZeroCopyConfig {
     }
 }
 
-/// The STS endpoint of a region, or the given one.
-pub(crate) fn sts_url(region: &str, endpoint: Option<&str>, allow_http: bool) -> Result<Url, ZeroCopyError> {
-    let raw = match endpoint {
-        Some(u) if !u.trim().is_empty() => u.trim().to_string(),
-        _ => format!("https://sts.{}.amazonaws.com/", region.trim()),
-    };
-    checked_url(&raw, "STS endpoint", allow_http)
-}
-
-/// HTTPS (with verified TLS) unless the host is loopback and plain HTTP was allowed.
-fn checked_url(raw: &str, what: &str, allow_http: bool) -> Result<Url, ZeroCopyError> {
-    let url = Url::parse(raw).map_err(|e| ZeroCopyError::InvalidConfig(format!("{what} '{raw}' is not valid: {e}")))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if allow_http && is_loopback(&url) => Ok(url),
-        "http" if allow_http => Err(ZeroCopyError::InvalidConfig(format!("plain HTTP is only allowed to loopback hosts; use HTTPS for {what} {raw}"))),
-        "http" => Err(ZeroCopyError::InvalidConfig(format!("{what} {raw} uses plain HTTP; use HTTPS (or --allow-http for a local test server)"))),
-        other => Err(ZeroCopyError::InvalidConfig(format!("{what}: scheme '{other}' is not supported"))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +207,7 @@ mod tests {
             s3_path_style: false,
             sts_endpoint: None,
             allow_http: false,
+            allow_http_anywhere: false,
             vended_credentials: false,
         }
     }

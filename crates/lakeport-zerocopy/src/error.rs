@@ -49,6 +49,32 @@ pub enum ZeroCopyError {
     Iceberg(#[from] iceberg::Error),
 }
 
+/// The AWS layer's errors as this crate's: settings errors stay settings errors, a refused
+/// AssumeRole stays [`ZeroCopyError::AssumeRole`] (so [`ZeroCopyError::missing_permission`] names
+/// `sts:AssumeRole`), any other failure is a [`ZeroCopyError::Request`] with its kind.
+impl From<lakeport_aws::AwsError> for ZeroCopyError {
+    fn from(e: lakeport_aws::AwsError) -> Self {
+        use lakeport_aws::AwsError as A;
+        match e {
+            A::InvalidConfig(m) => ZeroCopyError::InvalidConfig(m),
+            A::AssumeRole { role_arn, message, kind } => ZeroCopyError::AssumeRole { role_arn, message, kind },
+            A::Sts { operation, message, kind } => ZeroCopyError::Request { operation, message, kind },
+            other => {
+                let kind = other.kind();
+                let operation = match &other {
+                    A::Http { url, .. } => format!("request to {url}"),
+                    _ => "AWS credentials".to_string(),
+                };
+                let message = match &other {
+                    A::Http { message, .. } => message.clone(),
+                    _ => other.to_string(),
+                };
+                ZeroCopyError::Request { operation, message, kind }
+            }
+        }
+    }
+}
+
 impl ZeroCopyError {
     /// What kind of failure this is, from the variant (and iceberg's own kind).
     pub fn kind(&self) -> ErrorKind {

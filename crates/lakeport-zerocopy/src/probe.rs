@@ -12,10 +12,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures::TryStreamExt;
-use lakeport_source::probe::{Check, ProbeReport, Verdict};
-use lakeport_source::Secret;
+use lakeport_aws::probe::{Check, ProbeReport, Verdict};
+use lakeport_aws::Secret;
 use lakeport_error::ErrorKind;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::ObjectStore;
 
@@ -54,8 +53,8 @@ impl Steps {
 /// not set. Every refusal after that is a failed check in the report, not an error.
 pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<ProbeReport, ZeroCopyError> {
     config.validate()?;
-    let credentials = Credentials::for_config(config, secret)?;
-    let bearer = matches!(config.auth, ZeroCopyAuth::Bearer).then(|| secret.cloned()).flatten();
+    let client = Arc::new(RestCatalog::connect(config, secret)?);
+    let credentials = client.credentials().clone();
     let mut s = Steps { checks: Vec::new(), buckets: BTreeSet::new() };
     // The trust policy, not a permissions policy, is the fix for a refused AssumeRole.
     let done = |s: Steps| {
@@ -79,7 +78,6 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
             }
         }
     }
-    let client = Arc::new(RestCatalog::new(config, credentials.clone(), bearer)?);
     match client.prefix().await {
         Ok(p) => match client.data_config().await {
             Ok((_, announced)) => s.pass(
@@ -260,15 +258,7 @@ fn first_line(s: &str) -> String {
 async fn list_location(config: &ZeroCopyConfig, credentials: &Credentials, location: &str) -> Result<(), ZeroCopyError> {
     let rest = location.strip_prefix("s3://").or_else(|| location.strip_prefix("s3a://")).unwrap_or(location);
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut b = AmazonS3Builder::new()
-        .with_region(&config.region)
-        .with_bucket_name(bucket)
-        .with_credentials(credentials.provider())
-        .with_allow_http(config.allow_http);
-    if let Some(e) = &config.s3_endpoint {
-        b = b.with_endpoint(e).with_virtual_hosted_style_request(!config.s3_path_style);
-    }
-    let store = b.build().map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
+    let store = crate::storage::store_for(&config.region, bucket, config.s3_endpoint.as_deref(), config.s3_path_style, config.http_policy(), credentials.provider())?;
     let prefix = Path::from(prefix);
     match store.list(Some(&prefix)).try_next().await {
         Ok(_) => Ok(()),

@@ -10,7 +10,7 @@ use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use lakeport_error::ErrorKind;
-use lakeport_source::{describe_reqwest_error, Secret, SignedClient};
+use lakeport_aws::{describe_reqwest_error, Secret, SignedClient};
 use object_store::aws::AwsCredential;
 use serde_json::Value;
 use url::Url;
@@ -84,12 +84,23 @@ impl RestCatalog {
     pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<Secret>) -> Result<RestCatalog, ZeroCopyError> {
         config.validate()?;
         let placeholder = Arc::new(AwsCredential { key_id: String::new(), secret_key: String::new(), token: None });
-        let signer = SignedClient::for_service(placeholder, &config.signing_name, &config.region).map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
+        let signer = SignedClient::with_static(placeholder, &config.signing_name, &config.region, config.http_policy())?;
         let plain = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
         Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, catalog_config: tokio::sync::OnceCell::new() })
+    }
+
+    /// The client of a saved connection: its credentials ([`Credentials::for_config`]) and, for
+    /// a [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer) connection, `secret` as the bearer
+    /// token. The one place that decides between a bearer token and AWS credentials.
+    ///
+    /// # Errors
+    /// As for [`Credentials::for_config`] and [`RestCatalog::new`].
+    pub fn connect(config: &ZeroCopyConfig, secret: Option<&Secret>) -> Result<RestCatalog, ZeroCopyError> {
+        let bearer = matches!(config.auth, crate::ZeroCopyAuth::Bearer).then(|| secret.cloned()).flatten();
+        RestCatalog::new(config, Credentials::for_config(config, secret)?, bearer)
     }
 
     /// The connection settings this client was made with.

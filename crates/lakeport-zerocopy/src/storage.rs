@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use iceberg::io::{FileIO, FileIOBuilder, FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig, StorageFactory};
 use iceberg::{Error, ErrorKind, Result};
-use object_store::aws::{AmazonS3Builder, AwsCredential};
+use lakeport_aws::{HttpPolicy, S3StoreSettings, StoreCredentials};
+use object_store::aws::AwsCredential;
 use object_store::path::Path;
-use object_store::{BackoffConfig, CredentialProvider, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{CredentialProvider, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::ZeroCopyConfig;
@@ -25,7 +25,7 @@ struct Inner {
     endpoint: Option<String>,
     region: String,
     path_style: bool,
-    allow_http: bool,
+    http: HttpPolicy,
     credentials: Provider,
     stores: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
 }
@@ -74,16 +74,8 @@ impl ObjectStoreStorage {
         if let Some(s) = stores.get(bucket) {
             return Ok((s.clone(), Path::from(key)));
         }
-        let mut b = AmazonS3Builder::new()
-            .with_region(&inner.region)
-            .with_bucket_name(bucket)
-            .with_credentials(inner.credentials.clone())
-            .with_allow_http(inner.allow_http)
-            .with_retry(RetryConfig { backoff: BackoffConfig::default(), max_retries: 5, retry_timeout: Duration::from_secs(120) });
-        if let Some(e) = &inner.endpoint {
-            b = b.with_endpoint(e).with_virtual_hosted_style_request(!inner.path_style);
-        }
-        let store: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(|e| err(format!("S3 client for bucket {bucket}: {e}")))?);
+        let store = store_for(&inner.region, bucket, inner.endpoint.as_deref(), inner.path_style, inner.http, inner.credentials.clone())
+            .map_err(|e| err(format!("S3 client for bucket {bucket}: {e}")))?;
         stores.insert(bucket.to_string(), store.clone());
         Ok((store, Path::from(key)))
     }
@@ -173,6 +165,21 @@ impl StorageFactory for ObjectStoreStorageFactory {
     }
 }
 
+/// The store of one bucket a zero-copy connection reads (data files, Test Connection's listing):
+/// the AWS layer's factory with its one retry/timeout policy and the connection's retry default.
+pub(crate) fn store_for(region: &str, bucket: &str, endpoint: Option<&str>, path_style: bool, http: HttpPolicy, credentials: Provider) -> std::result::Result<Arc<dyn ObjectStore>, lakeport_aws::AwsError> {
+    S3StoreSettings {
+        region: region.to_string(),
+        bucket: bucket.to_string(),
+        endpoint: endpoint.map(str::to_string),
+        path_style,
+        http,
+        max_retries: lakeport_source::DEFAULT_MAX_RETRIES,
+        credentials: StoreCredentials::Provider(credentials),
+    }
+    .build()
+}
+
 /// A FileIO that reads `s3://` paths through object_store with the given credentials.
 pub fn file_io(config: &ZeroCopyConfig, credentials: Arc<dyn CredentialProvider<Credential = AwsCredential>>) -> FileIO {
     let storage = ObjectStoreStorage {
@@ -180,7 +187,7 @@ pub fn file_io(config: &ZeroCopyConfig, credentials: Arc<dyn CredentialProvider<
             endpoint: config.s3_endpoint.clone(),
             region: config.region.clone(),
             path_style: config.s3_path_style,
-            allow_http: config.allow_http,
+            http: config.http_policy(),
             credentials,
             stores: Mutex::new(HashMap::new()),
         })),

@@ -20,6 +20,22 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The secret without surrounding whitespace, `None` when nothing else is left: how a typed
+    /// or pasted secret is read (blank counts as none).
+    pub fn trimmed(&self) -> Option<Secret> {
+        let t = self.0.trim();
+        (!t.is_empty()).then(|| Secret(t.to_string()))
+    }
+}
+
+/// Read from a JSON string (an API request's secret), so it is a `Secret` from the first moment
+/// it exists in lakeport. There is deliberately no `Serialize`: a secret is never written back out
+/// through serde (the pool stores it with [`Secret::expose`], in its own file).
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -44,5 +60,12 @@ mod tests {
         assert!(!format!("{s:?}").contains("wJalr"));
         assert!(!format!("{s}").contains("wJalr"));
         assert_eq!(s.expose(), "wJalrXUtnFEMI/K7MDENG");
+    }
+
+    #[test]
+    fn secrets_read_from_json_and_trim_to_none_when_blank() {
+        let s: Secret = serde_json::from_str("\" k \"").unwrap();
+        assert_eq!(s.trimmed().unwrap().expose(), "k");
+        assert!(Secret::new(" \t").trimmed().is_none());
     }
 }
