@@ -29,6 +29,7 @@
 #    attached catalog, rows per node, a reader without s3:GetObject refused), then one Ray task per
 #    shard (testing/scale/ray_shards.py). Cleanup on any exit (trap): ray stop, ministack, temp dirs
 #    (kept, with Ray's logs, when the test failed).
+#    Two runs at the same time do not meet (each has its own namespace; both passed, 50 s each).
 #
 # Versions that work (python 3.11.7, 2026-11-30): daft 0.7.26, ray 2.59.0 (daft 0.7.26 wants
 # ray<2.60), pyiceberg 0.11.1 + pyarrow 25.0.1 in .venv-scale (daft wants pyiceberg<=0.11.1,
@@ -94,7 +95,7 @@ if [ "${1:-}" != "--inside" ]; then
   # unshare --fork ignores INT and TERM itself, so this shell stays and hands a TERM to the
   # namespace's init (this script again, unshare's only child), which cleans up and exits; the
   # kernel then kills whatever is left in the PID namespace. --kill-child=TERM covers a killed unshare.
-  unshare --net --pid --fork --mount-proc --kill-child=TERM "$0" --inside &
+  unshare --net --pid --fork --mount-proc --kill-child=TERM bash "${BASH_SOURCE[0]}" --inside &
   UNSHARE_PID=$!
   trap 'kill -TERM $(cat /proc/$UNSHARE_PID/task/$UNSHARE_PID/children) 2>/dev/null' INT TERM
   rc=0
