@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Scale test (issue 15 point 5, groundwork): Daft on a local 2-node Ray cluster reads an Iceberg
+# table through the test server's Glue-style Iceberg REST catalog (SigV4, signing name `glue`) with
+# its data on S3, and its count and per-group aggregate must equal pyiceberg + DuckDB's figures on
+# the same table. Then one Ray task per shard runs a command and shows which node it ran on (the
+# shape of `lakeport extract --shard I/N`, issue 15 point 4). Exits non-zero on any mismatch.
+#
+# Usage: scripts/scale-test.sh   (as root: it makes a network + PID namespace)
+#   env: SCALE_ROWS=400000 SCALE_FILES=8 SCALE_SHARDS=4 SCALE_SHARD_CMD='cmd using $SHARD (I/N)'
+#        SCALE_VENV (default .venv-scale), LAKEPORT_VENV (default .venv-test, as scripts/test-env.sh)
+# Needs: python3 (3.10+, with venv), util-linux unshare, iproute2 ip, curl; PyPI on the first run.
+# CI: NOT run there. It needs root for the namespaces, ~1.5 GB more venv (1.0 GB daft/ray) and
+# ~75 s of pip on a cold machine, ~1.4 GB RAM while it runs, and it would add 1.5–2 min to a 2-core
+# job that the suite already fills; a Daft/Ray release can break it without lakeport changing.
+#
+# What it does
+# 1. On the host (network needed once): venv .venv-scale with daft + ray (pins below); the test
+#    venv ($LAKEPORT_VENV: ministack, pyiceberg 0.12, DuckDB) by sourcing scripts/test-env.sh.
+# 2. Runs itself again inside `unshare --net --pid --fork --mount-proc`: a network namespace with
+#    only `lo` (brought up by hand), so Ray, ministack and the drivers can reach nothing but
+#    127.0.0.1, and a PID namespace with its own /proc, so (a) `ray stop` sees only this run's Ray
+#    processes (it finds them by name, host-wide otherwise) and (b) the kernel kills all that is
+#    left when the script ends. (`ip netns add X; ip netns exec X ip link set lo up` works as root
+#    here too, but a named namespace outlives a crashed script and has no PID isolation.)
+# 3. Inside: ministack (AUTH=true, IAM users from testing/seed_iam.py), the table written by
+#    pyiceberg (testing/scale/write_table.py), reference figures (testing/scale/reference.py), a Ray
+#    head and a worker node (1 CPU, 300 MB object store each; own worker-port ranges 20000-20999 /
+#    21000-21999), the Daft driver (testing/scale/daft_read.py: DataFrame API, Daft SQL over the
+#    attached catalog, rows per node, a reader without s3:GetObject refused), then one Ray task per
+#    shard (testing/scale/ray_shards.py). Cleanup on any exit (trap): ray stop, ministack, temp dirs
+#    (kept, with Ray's logs, when the test failed).
+#    Two runs at the same time do not meet (each has its own namespace; both passed, 50 s each).
+#
+# Versions that work (python 3.11.7, 2026-11-30): daft 0.7.26, ray 2.59.0 (daft 0.7.26 wants
+# ray<2.60), pyiceberg 0.11.1 + pyarrow 25.0.1 in .venv-scale (daft wants pyiceberg<=0.11.1,
+# pyarrow<26 — hence a venv apart from the test venv's pyiceberg 0.12 / pyarrow 26); ministack 1.5.33.
+#
+# What Daft needs to read a SigV4 REST catalog: Daft 0.7.26 has no REST-catalog client of its own;
+# it reads a pyiceberg table (daft.read_iceberg) or a pyiceberg catalog attached to its session
+# (daft.Catalog.from_iceberg, then daft.sql). pyiceberg's RestCatalog signs with
+# `rest.sigv4-enabled=true`, `rest.signing-name=glue`, `rest.signing-region`, and the keys in
+# `client.access-key-id` / `client.secret-access-key` / `client.region` (not s3.*). ministack's
+# GET /v1/config answers `overrides` {s3.endpoint, s3.access-key-id=test, s3.secret-access-key=test,
+# s3.path-style-access, s3.region}; they win over the client's s3.* settings, and Daft turns the
+# table's FileIO properties into its IOConfig when none is given — so read_iceberg gets an explicit
+# IOConfig(s3=S3Config(endpoint_url, key_id, access_key, region_name, force_virtual_addressing=False,
+# use_ssl=False)) with the reader's own key (the refused-reader check proves the workers use it).
+# The catalog/SQL path takes no IOConfig: against ministack it reads S3 with the root key.
+#
+# Measured here (2 cores shared with cargo builds): warm 30–36 s wall (ministack 1.5 s, write 400k
+# rows 2.5 s, reference 1 s, Ray head 5 s, worker 6 s, Daft checks 8 s, shards 5 s, teardown 2 s);
+# cold 109 s (pip from a warm pip cache). Peak memory (PSS of everything in the namespace)
+# 1.35 GB at 400k rows, 1.41 GB at 3 M rows / 16 files (53 s).
+#
+# Gotchas
+# - ministack checks the SigV4 signature but not its scope: signing name `execute-api` or a wrong
+#   region pass as well as `glue` (AWS Glue would refuse them); a wrong secret gets 403.
+# - Daft's count_rows() can answer from the manifests' record counts without reading data files;
+#   only an aggregate over a column proves the data reads (and their credentials).
+# - Ray's driver looks up its own IP by "connecting" to 8.8.8.8:53; in the namespace that fails at
+#   once and it falls back to the hostname (the warning in the output is expected).
+# - unshare --fork ignores INT/TERM, and bash as PID 1 has no default signal actions and runs a trap
+#   only after the foreground command: hence the forwarding below, the explicit traps and `run`.
+# - Ray tasks that finish at once may all land on one node even with SPREAD; the default shard
+#   command sleeps 2 s so that the second node must take some (the check fails otherwise).
+# - Daft imports ping a telemetry service (scarf) unless DO_NOT_TRACK / DAFT_ANALYTICS_ENABLED=0.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCALE_VENV=${SCALE_VENV:-"$ROOT/.venv-scale"}
+export ROOT LAKEPORT_VENV=${LAKEPORT_VENV:-"$ROOT/.venv-test"}
+export SCALE_ROWS=${SCALE_ROWS:-400000} SCALE_FILES=${SCALE_FILES:-8} SCALE_SHARDS=${SCALE_SHARDS:-4}
+# The default shard command lasts 2 s, like a real shard's work: with one CPU per node and
+# num_cpus=1 per task the second node then must take shards (an instant `echo` may all run on one).
+export SCALE_SHARD_CMD=${SCALE_SHARD_CMD:-'echo "shard $SHARD: $(hostname), pid $$"; sleep 2'}
+# Daft's import pings a telemetry service (scarf) and Ray reports usage unless told not to.
+export DO_NOT_TRACK=1 SCARF_NO_ANALYTICS=true DAFT_ANALYTICS_ENABLED=0 RAY_USAGE_STATS_ENABLED=0
+# Daft's progress bars (forwarded from the Ray workers) would bury the figures.
+export DAFT_PROGRESS_BAR=0
+
+if [ "${1:-}" != "--inside" ]; then
+  START=$(date +%s.%N)
+  [ "$(id -u)" = 0 ] || { echo "scale-test: needs root (unshare --net --pid)" >&2; exit 1; }
+  if ! "$SCALE_VENV/bin/python" -c "import daft, ray, pyiceberg, boto3" 2>/dev/null; then
+    echo "==> installing daft + ray into $SCALE_VENV"
+    python3 -m venv "$SCALE_VENV"
+    "$SCALE_VENV/bin/pip" install -q --disable-pip-version-check "daft[ray,iceberg,aws]==0.7.26" \
+      "ray[default]==2.59.0" "pyiceberg[pyarrow,rest-sigv4]==0.11.1" "pyarrow==25.0.1" "boto3==1.43.127"
+  fi
+  if [ ! -x "$LAKEPORT_VENV/bin/ministack" ] || ! "$LAKEPORT_VENV/bin/python" -c "import pyiceberg, boto3, duckdb" 2>/dev/null; then
+    # test-env.sh holds the test venv's pins; sourcing it installs them (and starts + stops a
+    # ministack on the host's loopback, harmless). Inside the namespace there is no PyPI.
+    (source "$ROOT/scripts/test-env.sh")
+  fi
+  export SCALE_START=$START
+  # unshare --fork ignores INT and TERM itself, so this shell stays and hands a TERM to the
+  # namespace's init (this script again, unshare's only child), which cleans up and exits; the
+  # kernel then kills whatever is left in the PID namespace. --kill-child=TERM covers a killed unshare.
+  unshare --net --pid --fork --mount-proc --kill-child=TERM bash "${BASH_SOURCE[0]}" --inside &
+  UNSHARE_PID=$!
+  trap 'kill -TERM $(cat /proc/$UNSHARE_PID/task/$UNSHARE_PID/children) 2>/dev/null' INT TERM
+  rc=0
+  while kill -0 $UNSHARE_PID 2>/dev/null; do wait $UNSHARE_PID && rc=0 || rc=$?; done
+  exit $rc
+fi
+
+# ---- inside the namespaces: PID 1, only `lo` ----
+ip link set lo up
+WORK=$(mktemp -d /tmp/lp-scale.XXXXXX)
+RAY="$SCALE_VENV/bin/ray"
+SAMPLER_PID=
+cleanup() {
+  rc=$?
+  set +e
+  trap - EXIT INT TERM
+  "$RAY" stop --force >/dev/null 2>&1 || true
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
+  [ -n "${S3_PID:-}" ] && { kill "$S3_PID" 2>/dev/null; wait "$S3_PID" 2>/dev/null; }
+  if [ -f "$WORK/peak" ]; then echo "peak memory (PSS of all processes in the namespace): $(cat "$WORK/peak") MB"; fi
+  echo "total wall time: $(python3 -c "import time; print(f'{time.time() - $SCALE_START:.0f}')") s"
+  if [ $rc = 0 ]; then
+    echo "==> scale test passed"
+    rm -rf "$WORK"
+  else
+    echo "==> scale test FAILED (rc $rc); logs (Ray's under ray/session_latest/logs) kept in $WORK" >&2
+  fi
+  rm -rf "${S3_WORK:-}"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # PID 1 gets no default signal handling: exit through cleanup
+# bash runs a trap only after the foreground command ends; long steps run in the background and
+# are waited for, so a TERM/INT cuts them short.
+run() { "$@" & wait $!; }
+
+# Peak memory: every 0.5 s, the sum of the proportional set sizes of all processes in this PID
+# namespace (its /proc shows only them; Ray's shared object store is counted once).
+python3 - "$WORK/peak" <<'PY' &
+import glob, sys, time
+peak = 0
+while True:
+    total = 0
+    for f in glob.glob("/proc/[0-9]*/smaps_rollup"):
+        try:
+            total += sum(int(l.split()[1]) for l in open(f) if l.startswith("Pss:"))
+        except OSError:
+            pass
+    if total > peak:
+        peak = total
+        open(sys.argv[1], "w").write(str(peak // 1024))
+    time.sleep(0.5)
+PY
+SAMPLER_PID=$!
+
+step() { echo "==> [$(python3 -c "import time; print(f'{time.time() - $SCALE_START:5.1f}')") s] $*"; }
+
+step "ministack (S3 + IAM + Glue-style Iceberg REST, AUTH=true) in the namespace"
+# Starts ministack on a random loopback port, seeds the IAM users (LAKEPORT_TEST_GLUE_KEY…), and sets
+# its own EXIT trap — replaced by ours again below (cleanup stops $S3_PID and removes $S3_WORK).
+source "$ROOT/scripts/test-env.sh"
+trap cleanup EXIT
+EP=$LAKEPORT_TEST_S3_ENDPOINT
+
+step "writing scale.events: $SCALE_ROWS rows in $SCALE_FILES appends (pyiceberg, REST + SigV4)"
+run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/write_table.py" "$EP" scale events "$SCALE_ROWS" "$SCALE_FILES" > "$WORK/written.json"
+"$LAKEPORT_VENV/bin/python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"    {d['rows']} rows, {len(d['files'])} data files, {d['snapshots']} snapshots, e.g. {d['files'][0]}\")" "$WORK/written.json"
+
+step "reference figures (pyiceberg 0.12 scan + DuckDB)"
+run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/reference.py" "$EP" scale events > "$WORK/reference.json"
+
+step "Ray: head node on 127.0.0.1"
+COMMON=(--node-ip-address=127.0.0.1 --num-cpus=1 --object-store-memory=300000000 --disable-usage-stats)
+"$RAY" start --head --port=6379 --include-dashboard=false --temp-dir="$WORK/ray" \
+  --min-worker-port=20000 --max-worker-port=20999 "${COMMON[@]}" > "$WORK/ray-head.log" 2>&1 \
+  || { cat "$WORK/ray-head.log"; exit 1; }
+step "Ray: worker node joins"
+"$RAY" start --address=127.0.0.1:6379 \
+  --min-worker-port=21000 --max-worker-port=21999 "${COMMON[@]}" > "$WORK/ray-worker.log" 2>&1 \
+  || { cat "$WORK/ray-worker.log"; exit 1; }
+
+step "Daft on Ray reads scale.events through the REST catalog"
+run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/daft_read.py" 127.0.0.1:6379 "$EP" scale events "$WORK/reference.json"
+
+step "one Ray task per shard ($SCALE_SHARDS shards)"
+run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/ray_shards.py" 127.0.0.1:6379 "$SCALE_SHARDS" "$SCALE_SHARD_CMD"
