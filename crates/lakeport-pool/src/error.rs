@@ -26,6 +26,10 @@ pub enum PoolError {
     TableBusy { table: String, holder: String },
     #[error("invalid name: {0}")]
     InvalidName(String),
+    /// Connection settings the pool could not read back once stored: they must serialise to a
+    /// JSON object with a string `type` member (see `connections.rs`).
+    #[error("the settings of connection '{connection}' cannot be stored: {detail}")]
+    InvalidSettings { connection: String, detail: String },
     #[error("schema of table '{table}' cannot take this load: {detail}")]
     SchemaDrift { table: String, detail: String },
     #[error("column '{column}' has type {data_type}, which an Iceberg table cannot store")]
@@ -84,7 +88,7 @@ impl PoolError {
             P::NoSuchPool(_) | P::NoSuchConnection { .. } | P::NoSuchTable { .. } | P::NoSuchExtraction { .. } | P::NoSuchToken(_) | P::NoSuchJob { .. } => ErrorKind::NotFound,
             P::PoolExists(_) | P::ConnectionExists { .. } | P::ExtractionExists { .. } => ErrorKind::Exists,
             P::ExtractionRunning { .. } | P::CommitConflict(_) | P::TableBusy { .. } => ErrorKind::Conflict,
-            P::InvalidName(_) | P::SchemaDrift { .. } | P::UnsupportedType { .. } | P::LossyValue { .. } | P::ReadOnlySql { .. } | P::LedgerStale { .. } => ErrorKind::Invalid,
+            P::InvalidName(_) | P::InvalidSettings { .. } | P::SchemaDrift { .. } | P::UnsupportedType { .. } | P::LossyValue { .. } | P::ReadOnlySql { .. } | P::LedgerStale { .. } => ErrorKind::Invalid,
             P::QueryMemory { .. } | P::QueryTimeout { .. } => ErrorKind::LimitExceeded,
             P::RowCountMismatch { .. } | P::QueryPanicked { .. } | P::Catalog(_) | P::Corrupt { .. } | P::Arrow(_) => ErrorKind::Internal,
             P::Database(e) => sqlx_kind(e),

@@ -14,17 +14,17 @@ use iceberg::spec::{TableMetadata, TableMetadataBuilder};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use lakeport_source::Secret;
-use lakeport_zerocopy::SelectedShare;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
+use crate::connections::StoredConnection;
 use crate::names::validate_connection_name;
 use crate::commit::{SqliteCommitter, TableCommitter};
 use crate::writer::{describe_difference, WriteBase};
 use crate::{
-    secrets, validate_identifier, Connection, ConnectionConfig, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
+    secrets, validate_identifier, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
 
 /// The directory that holds every pool: one SQLite catalog, one warehouse, the secrets.
@@ -227,19 +227,20 @@ impl Pool {
 
     // ---- connections -------------------------------------------------------------------------
 
-    /// Saves a connection and its secret (an assumed-role connection has none). Names are unique
-    /// per pool (case-insensitively).
-    pub async fn add_connection(&self, name: &str, config: ConnectionConfig, secret: Option<&Secret>) -> Result<Connection, PoolError> {
+    /// Saves a connection with its `settings` (serialised as they are, see `connections.rs`) and
+    /// its secret (an assumed-role connection has none). Names are unique per pool
+    /// (case-insensitively).
+    pub async fn add_connection(&self, name: &str, settings: impl Serialize, secret: Option<&Secret>) -> Result<StoredConnection, PoolError> {
         validate_connection_name(name)?;
+        let (json, kind, settings) = crate::connections::encode(name, &settings)?;
         let existing = self.connections().await?;
         if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
             return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
         }
-        let conn = Connection { pool: self.name.clone(), name: name.to_string(), config, created_at: Utc::now() };
+        let conn = StoredConnection { pool: self.name.clone(), name: name.to_string(), kind, settings, created_at: Utc::now() };
         if let Some(secret) = secret {
             secrets::store(self.dir.root(), &self.name, name, secret)?;
         }
-        let json = serde_json::to_string(&conn.config).expect("config serialises");
         let res = sqlx::query("INSERT INTO lakeport_connections (pool, name, config, created_at) VALUES (?, ?, ?, ?)")
             .bind(&self.name)
             .bind(name)
@@ -257,8 +258,9 @@ impl Pool {
     /// Replaces a connection's settings (same name, same type; its shares and jobs stay) and,
     /// with `secret`, its secret: `Some(Some(s))` stores `s`, `Some(None)` deletes the stored one,
     /// `None` keeps it. Both or neither: a failed settings write puts the old secret back.
-    pub async fn update_connection(&self, name: &str, config: ConnectionConfig, secret: Option<Option<&Secret>>) -> Result<Connection, PoolError> {
+    pub async fn update_connection(&self, name: &str, settings: impl Serialize, secret: Option<Option<&Secret>>) -> Result<StoredConnection, PoolError> {
         let old = self.connection(name).await?;
+        let (json, kind, settings) = crate::connections::encode(name, &settings)?;
         // An unreadable stored secret is an error here too: it could not be put back.
         let old_secret = self.connection_secret_opt(name)?;
         match secret {
@@ -266,7 +268,6 @@ impl Pool {
             Some(None) => secrets::remove(self.dir.root(), &self.name, name)?,
             None => {}
         }
-        let json = serde_json::to_string(&config).expect("config serialises");
         let res = sqlx::query("UPDATE lakeport_connections SET config = ? WHERE pool = ? AND name = ?").bind(json).bind(&self.name).bind(name).execute(self.db()).await;
         if let Err(e) = res {
             if secret.is_some() {
@@ -277,30 +278,18 @@ impl Pool {
             }
             return Err(e.into());
         }
-        Ok(Connection { config, ..old })
+        Ok(StoredConnection { kind, settings, ..old })
     }
 
-    pub async fn connections(&self) -> Result<Vec<Connection>, PoolError> {
+    pub async fn connections(&self) -> Result<Vec<StoredConnection>, PoolError> {
         let rows = sqlx::query("SELECT name, config, created_at FROM lakeport_connections WHERE pool = ? ORDER BY name")
             .bind(&self.name)
             .fetch_all(self.db())
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let config: String = r.get("config");
-                let name: String = r.get("name");
-                let what = format!("connection '{name}' of pool '{}'", self.name);
-                Ok(Connection {
-                    pool: self.name.clone(),
-                    config: serde_json::from_str(&config).map_err(|e| PoolError::corrupt(&what, format_args!("its stored settings do not parse: {e}")))?,
-                    created_at: parse_time(&what, r.get("created_at"))?,
-                    name,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| crate::connections::from_row(&self.name, r.get("name"), r.get("config"), r.get("created_at"))).collect()
     }
 
-    pub async fn connection(&self, name: &str) -> Result<Connection, PoolError> {
+    pub async fn connection(&self, name: &str) -> Result<StoredConnection, PoolError> {
         self.connections()
             .await?
             .into_iter()
@@ -320,8 +309,12 @@ impl Pool {
         secrets::load_opt(self.dir.root(), &self.name, name)
     }
 
-    /// The shares selected on a zero-copy connection.
-    pub async fn shares(&self, connection: &str) -> Result<Vec<SelectedShare>, PoolError> {
+    /// The shares selected on a connection, as stored: one JSON value per share (lakeport-core
+    /// types them as zero-copy's `SelectedShare`). None stored: empty.
+    ///
+    /// Errors: [`PoolError::Corrupt`] naming the connection when the stored row is not a JSON
+    /// array (never read as "no shares": the shared tables would silently vanish from SQL).
+    pub async fn shares(&self, connection: &str) -> Result<Vec<serde_json::Value>, PoolError> {
         let row = sqlx::query("SELECT shares FROM lakeport_shares WHERE pool = ? AND connection = ?")
             .bind(&self.name)
             .bind(connection)
@@ -334,16 +327,18 @@ impl Pool {
         })
     }
 
-    /// Replaces the shares selected on a zero-copy connection.
-    pub async fn set_shares(&self, connection: &str, shares: &[SelectedShare]) -> Result<(), PoolError> {
-        let conn = self.connection(connection).await?;
-        if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
-            return Err(PoolError::InvalidName(format!("connection '{connection}' is not a zero-copy connection; only those have shares")));
-        }
+    /// Replaces the shares selected on a connection (which types have shares is the caller's
+    /// rule: lakeport-core allows them on zero-copy connections only).
+    ///
+    /// Errors: [`PoolError::NoSuchConnection`]; [`PoolError::InvalidSettings`] when `shares`
+    /// cannot be serialised.
+    pub async fn set_shares<S: Serialize>(&self, connection: &str, shares: &[S]) -> Result<(), PoolError> {
+        self.connection(connection).await?;
+        let json = serde_json::to_string(shares).map_err(|e| PoolError::InvalidSettings { connection: connection.to_string(), detail: format!("its shares: {e}") })?;
         sqlx::query("INSERT OR REPLACE INTO lakeport_shares (pool, connection, shares) VALUES (?, ?, ?)")
             .bind(&self.name)
             .bind(connection)
-            .bind(serde_json::to_string(shares).expect("shares serialise"))
+            .bind(json)
             .execute(self.db())
             .await?;
         Ok(())
