@@ -12,6 +12,8 @@
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
 
+#![warn(missing_docs)]
+
 mod column_names;
 mod commit;
 pub use commit::{SqliteCommitter, TableCommit, TableCommitter};

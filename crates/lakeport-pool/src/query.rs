@@ -12,13 +12,16 @@ use crate::{Pool, PoolError, QueryLimits, CATALOG_NAME};
 
 /// The rows of a query, with their schema.
 pub struct QueryResult {
+    /// The result's columns (names as the query gives them, Arrow types).
     pub schema: SchemaRef,
+    /// The rows, in the order the query returned them.
     pub batches: Vec<RecordBatch>,
     /// More rows than [`QueryLimits::max_rows`] came; `batches` holds the first `max_rows`.
     pub truncated: bool,
 }
 
 impl QueryResult {
+    /// Rows in `batches`.
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
     }

@@ -71,7 +71,11 @@ impl Default for QueryLimits {
 /// Parses a memory size the way DataFusion's `datafusion.runtime.memory_limit` setting does:
 /// a number with the unit `K`, `M` or `G` (binary: `1G` = 1 GiB), e.g. `512M`, `1.5G`.
 ///
-/// Errors: a message naming `what` (e.g. `--query-memory`) when the text is not such a size or is 0.
+/// Returns bytes.
+///
+/// # Errors
+///
+/// A message naming `what` (e.g. `--query-memory`) when the text is not such a size or is 0.
 pub fn parse_memory_size(what: &str, text: &str) -> Result<usize, String> {
     let bytes = SessionContext::parse_capacity_limit(what, text.trim()).map_err(|e| e.strip_backtrace().replace("Error during planning: ", ""))?;
     if bytes == 0 {
