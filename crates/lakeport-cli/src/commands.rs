@@ -95,7 +95,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Query(args) => {
             let pool = dir.pool(&cli.pool).await?;
-            let result = pool.query_with(&args.sql, &limits(&args.limits, args.max_rows)).await?;
+            let result = core::query_with(&pool, &args.sql, &limits(&args.limits, args.max_rows)).await?;
             let format = if json { QueryFormat::Json } else { args.format };
             output::print_batches(&result.schema, &result.batches, format)?;
             if result.truncated {
@@ -377,7 +377,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             } else if listing.is_empty() {
                 println!("The catalog has no namespaces.");
             } else {
-                let shares = pool.shares(&name).await?;
+                let shares = core::shares(pool, &name).await?;
                 for entry in &listing {
                     if entry.gone {
                         println!("{}  GONE: shared, but removed from the source catalog", entry.namespace);
@@ -404,7 +404,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("warning: the shares were not checked against the catalog: {e}");
-                    pool.shares(&name).await?.into_iter().map(|selected| core::ShareStatus { selected, gone: false, gone_tables: Vec::new(), new_tables: Vec::new() }).collect()
+                    core::shares(pool, &name).await?.into_iter().map(|selected| core::ShareStatus { selected, gone: false, gone_tables: Vec::new(), new_tables: Vec::new() }).collect()
                 }
             };
             if json {
@@ -447,7 +447,7 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::List => {
-            let conns = pool.connections().await?;
+            let conns = core::connections(pool).await?;
             if json {
                 output::print_json(&conns);
             } else if conns.is_empty() {
@@ -472,12 +472,12 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             Ok(ExitCode::SUCCESS)
         }
         ConnectionCommand::Show { name } => {
-            let conn = pool.connection(&name).await?;
+            let conn = core::connection(pool, &name).await?;
             let mut value = serde_json::to_value(&conn)?;
             if pool.connection_secret_opt(&name)?.is_some() {
                 value["secret"] = serde_json::Value::String("********".into());
             }
-            let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(&name).await? } else { Vec::new() };
+            let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { core::shares(pool, &name).await? } else { Vec::new() };
             if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
                 value["shares"] = serde_json::to_value(&shares)?;
             }
@@ -546,7 +546,7 @@ async fn report_added(pool: &Pool, name: &str, outcome: AddOutcome, json: bool) 
 /// `lakeport_core::update_connection` (which tests, then saves, or changes nothing).
 async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) -> Result<ExitCode> {
     use serde_json::{json, Value};
-    let conn = pool.connection(&args.name).await?;
+    let conn = core::connection(pool, &args.name).await?;
     let zero_copy = matches!(conn.config, ConnectionConfig::ZeroCopy(_));
     let mut patch = serde_json::Map::new();
     // An empty URL goes back to the default (null in a merge patch).

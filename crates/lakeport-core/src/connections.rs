@@ -1,13 +1,119 @@
-//! Changing a saved connection (`lakeport connection update`, `PUT /api/pools/{pool}/connections/{name}`)
+//! Saved connections as the application sees them — typed settings ([`ConnectionConfig`]: S3
+//! extraction or zero-copy) and a zero-copy connection's shares — over the pool's untyped store;
+//! changing a saved connection (`lakeport connection update`, `PUT /api/pools/{pool}/connections/{name}`);
 //! and the pool's one list of tables, extracted and shared.
+//!
+//! Why the types live here and not in lakeport-pool: the pool is the Iceberg warehouse, its
+//! catalog and the pool's metadata, with no dependency on the zero-copy crate. It stores a
+//! connection as its type tag and settings JSON (`lakeport_pool::StoredConnection`) and a
+//! connection's shares as JSON; this module is the one place that types them, so a new
+//! connection type (an Iceberg REST catalog of another kind, …) touches core, not the pool. The
+//! JSON is serde's internally tagged form of [`ConnectionConfig`] — the same text lakeport wrote
+//! when the enum lived in the pool — so existing pools open unchanged. A stored row that does not
+//! read back as its type is `PoolError::Corrupt` naming the connection, never a default.
 
-use lakeport_pool::{table_name_from, Connection, ConnectionConfig, Pool, TableInfo};
-use lakeport_source::Secret;
-use lakeport_zerocopy::ZeroCopyAuth;
+use chrono::{DateTime, Utc};
+use lakeport_pool::{table_name_from, Pool, PoolError, StoredConnection, TableInfo};
+use lakeport_source::{S3Config, Secret};
+use lakeport_zerocopy::{SelectedShare, ZeroCopyAuth, ZeroCopyConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{test_with_shares, CoreError, TestReport};
+
+/// The settings of a data connection, by type. Secrets are never part of this (they live in the
+/// pool's secrets directory), so a `Connection` can be printed, logged and returned by an API.
+///
+/// Serialised as a JSON object with the type as its `type` member (`s3-extraction`,
+/// `zero-copy`) and the type's settings beside it: the API's and the pool's form alike.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ConnectionConfig {
+    /// Amazon S3, "Extractions (via APIs)".
+    S3Extraction(S3Config),
+    /// Amazon S3, "Zero-copy (via Iceberg REST catalog)".
+    ZeroCopy(ZeroCopyConfig),
+}
+
+impl ConnectionConfig {
+    /// The type's tag, as in the JSON's `type` member: `s3-extraction` or `zero-copy`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ConnectionConfig::S3Extraction(_) => lakeport_pool::S3_EXTRACTION,
+            ConnectionConfig::ZeroCopy(_) => "zero-copy",
+        }
+    }
+}
+
+/// A saved connection with its typed settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// The pool it belongs to.
+    pub pool: String,
+    /// Its name, unique in the pool ignoring ASCII case.
+    pub name: String,
+    /// Its settings (no secret).
+    pub config: ConnectionConfig,
+    /// When it was saved (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+impl Connection {
+    /// The typed form of a connection as the pool stores it.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] naming the connection when its stored settings are not a
+    /// [`ConnectionConfig`] (an unknown type, a missing or mistyped member).
+    pub fn from_stored(stored: StoredConnection) -> Result<Connection, PoolError> {
+        let config = serde_json::from_value(Value::Object(stored.settings.clone())).map_err(|e| stored.corrupt(e))?;
+        Ok(Connection { pool: stored.pool, name: stored.name, config, created_at: stored.created_at })
+    }
+}
+
+/// Every connection of the pool, sorted by name.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`]: [`PoolError::Corrupt`] naming the first connection whose stored
+/// settings do not read back, or the catalog database's error.
+pub async fn connections(pool: &Pool) -> Result<Vec<Connection>, CoreError> {
+    Ok(pool.connections().await?.into_iter().map(Connection::from_stored).collect::<Result<_, _>>()?)
+}
+
+/// One saved connection.
+///
+/// # Errors
+///
+/// [`CoreError::Pool`]: [`PoolError::NoSuchConnection`], or as [`connections`].
+pub async fn connection(pool: &Pool, name: &str) -> Result<Connection, CoreError> {
+    Ok(Connection::from_stored(pool.connection(name).await?)?)
+}
+
+/// The shares selected on a zero-copy connection (none stored: empty).
+///
+/// # Errors
+///
+/// [`CoreError::Pool`]: [`PoolError::Corrupt`] naming the connection when a stored share is
+/// not a `SelectedShare` (never read as "no shares"), or the catalog database's error.
+pub async fn shares(pool: &Pool, connection: &str) -> Result<Vec<SelectedShare>, CoreError> {
+    let corrupt = |e: serde_json::Error| PoolError::Corrupt { what: format!("the shares of connection '{connection}' in pool '{}'", pool.name()), detail: format!("they do not parse: {e}") };
+    Ok(pool.shares(connection).await?.into_iter().map(|s| serde_json::from_value(s).map_err(corrupt)).collect::<Result<_, _>>()?)
+}
+
+/// Replaces the shares selected on a zero-copy connection.
+///
+/// # Errors
+///
+/// [`CoreError::Invalid`] for a connection of another type (only zero-copy connections have
+/// shares); [`CoreError::Pool`] for a missing connection or a failed write.
+pub async fn set_shares(pool: &Pool, connection: &str, shares: &[SelectedShare]) -> Result<(), CoreError> {
+    let conn = self::connection(pool, connection).await?;
+    if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
+        return Err(CoreError::Invalid(format!("connection '{connection}' is not a zero-copy connection; only those have shares")));
+    }
+    Ok(pool.set_shares(connection, shares).await?)
+}
 
 /// Changes to a saved connection. Everything left out keeps its stored value.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -51,7 +157,7 @@ pub struct UpdateOutcome {
 /// refuses one); [`CoreError::Pool`] for a missing connection or a failed save; the probe's
 /// errors when Test Connection cannot run.
 pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate) -> Result<UpdateOutcome, CoreError> {
-    let conn = pool.connection(name).await?;
+    let conn = connection(pool, name).await?;
     let before = serde_json::to_value(&conn.config).expect("config serialises");
     let patch = match update.config {
         Value::Null => Value::Object(Map::new()),
@@ -112,12 +218,12 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
         Some(s) => s.clone(),
         None => stored,
     };
-    let shares = if matches!(config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
+    let shares = if matches!(config, ConnectionConfig::ZeroCopy(_)) { shares(pool, name).await? } else { Vec::new() };
     let test = test_with_shares(&config, effective.as_ref(), &shares).await?;
     if !test.passed() {
         return Ok(UpdateOutcome { saved: false, test, changed, connection: None });
     }
-    let saved = pool.update_connection(name, config, secret_change.as_ref().map(|s| s.as_ref())).await?;
+    let saved = Connection::from_stored(pool.update_connection(name, &config, secret_change.as_ref().map(|s| s.as_ref())).await?)?;
     Ok(UpdateOutcome { saved: true, test, changed, connection: Some(saved) })
 }
 
@@ -188,12 +294,12 @@ pub enum PoolTable {
 pub async fn pool_tables(pool: &Pool) -> Result<Vec<PoolTable>, CoreError> {
     let mut out: Vec<PoolTable> = pool.tables().await?.into_iter().map(PoolTable::Extracted).collect();
     let mut shared = Vec::new();
-    for conn in pool.connections().await? {
+    for conn in connections(pool).await? {
         if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
             continue;
         }
         let catalog = table_name_from(&conn.name)?;
-        for s in pool.shares(&conn.name).await? {
+        for s in shares(pool, &conn.name).await? {
             for t in &s.tables {
                 shared.push(PoolTable::Shared {
                     name: lakeport_zerocopy::sql_name(&[&catalog, &s.share.namespace, t]),

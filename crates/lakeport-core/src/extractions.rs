@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds};
 use croner::Cron;
 use lakeport_extract::{ExtractReport, ExtractRequest, NoProgress, Progress, SchemaChange, TableReport};
-use lakeport_pool::{ConnectionConfig, Job, JobStatus, LoadMode, Pool, PoolError, SavedExtraction, Trigger};
+use crate::ConnectionConfig;
+use lakeport_pool::{Job, JobStatus, LoadMode, Pool, PoolError, SavedExtraction, Trigger};
 use serde::{Deserialize, Serialize};
 
 use crate::CoreError;
@@ -161,7 +162,7 @@ impl ExtractionDefinition {
 
     /// Checks everything that can be checked without reading the files.
     async fn validate(&self, pool: &Pool) -> Result<(), CoreError> {
-        let conn = pool.connection(&self.connection).await?;
+        let conn = crate::connection(pool, &self.connection).await?;
         if !matches!(conn.config, ConnectionConfig::S3Extraction(_)) {
             return Err(lakeport_extract::ExtractError::WrongConnectionType(self.connection.clone()).into());
         }

@@ -9,8 +9,10 @@ pub mod extractions;
 pub mod runs;
 pub mod scheduler;
 pub mod webhook;
+mod sql;
 
-pub use connections::{pool_tables, update_connection, ConnectionUpdate, PoolTable, UpdateOutcome};
+pub use connections::{connection, connections, pool_tables, set_shares, shares, update_connection, Connection, ConnectionConfig, ConnectionUpdate, PoolTable, UpdateOutcome};
+pub use sql::{query, query_with, session};
 pub use extractions::{
     create_extraction, edit_extraction, extraction_history, get_extraction, list_extractions, remove_extraction, run_extraction, Extraction, ExtractionDefinition, HistoryEntry,
     RetryPolicy, RunOutcome, Schedule, Webhook,
@@ -23,8 +25,8 @@ pub use lakeport_error::ErrorKind;
 pub use lakeport_extract::{inferred_columns, DeletedObjects, ExtractError, ExtractReport, ExtractRequest, Item, NoProgress, OnSchemaChange, Progress, TableReport, TableSettings};
 pub use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
 pub use lakeport_pool::{
-    parse_memory_size, rows_json, same_token_hash, table_name_from, token_hash, validate_identifier, Connection, ConnectionConfig, Job, JobStatus, LoadMode, NewToken, Pool,
-    PoolDir, PoolError, QueryLimits, TableInfo, TokenScope, Trigger, DEFAULT_QUERY_TIMEOUT,
+    parse_memory_size, rows_json, same_token_hash, table_name_from, token_hash, validate_identifier, Job, JobStatus, LoadMode, NewToken, Pool,
+    PoolDir, PoolError, QueryLimits, QueryResult, TableInfo, TokenScope, Trigger, DEFAULT_QUERY_TIMEOUT,
 };
 pub use lakeport_source::probe::Verdict;
 pub use lakeport_source::{S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
@@ -175,7 +177,7 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
     if test.as_ref().is_some_and(|t| !t.passed()) {
         return Ok(AddOutcome { saved: false, test, connection: None });
     }
-    let connection = pool.add_connection(&new.name, new.config, secret.as_ref()).await?;
+    let connection = Connection::from_stored(pool.add_connection(&new.name, &new.config, secret.as_ref()).await?)?;
     Ok(AddOutcome { saved: true, test, connection: Some(connection) })
 }
 
@@ -185,8 +187,8 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
 ///
 /// [`CoreError::Pool`] when the connection or its secret cannot be read; otherwise as [`test_settings`].
 pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError> {
-    let conn = pool.connection(name).await?;
-    let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { pool.shares(name).await? } else { Vec::new() };
+    let conn = connection(pool, name).await?;
+    let shares = if matches!(conn.config, ConnectionConfig::ZeroCopy(_)) { shares(pool, name).await? } else { Vec::new() };
     test_with_shares(&conn.config, pool.connection_secret_opt(name)?.as_ref(), &shares).await
 }
 
@@ -197,7 +199,7 @@ pub async fn test_saved(pool: &Pool, name: &str) -> Result<TestReport, CoreError
 /// [`CoreError::Invalid`] for an extraction connection; [`CoreError::Pool`] when the connection or
 /// secret cannot be read; [`CoreError::ZeroCopy`] when credentials or the client cannot be built.
 pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreError> {
-    let conn = pool.connection(name).await?;
+    let conn = connection(pool, name).await?;
     let ConnectionConfig::ZeroCopy(config) = &conn.config else {
         return Err(CoreError::Invalid(format!("connection '{name}' is an extraction connection; namespaces and shares belong to zero-copy connections")));
     };
@@ -238,7 +240,7 @@ pub async fn namespaces(pool: &Pool, name: &str) -> Result<Vec<NamespaceListing>
         };
         out.push(NamespaceListing { namespace, tables, gone: false, gone_tables: Vec::new() });
     }
-    for share in pool.shares(name).await? {
+    for share in shares(pool, name).await? {
         match out.iter_mut().find(|l| l.namespace == share.share.namespace) {
             Some(listing) => {
                 let wanted = share.share.table.clone().into_iter().chain(share.tables.iter().cloned());
@@ -278,7 +280,7 @@ pub struct ShareStatus {
 pub async fn share_status(pool: &Pool, name: &str) -> Result<Vec<ShareStatus>, CoreError> {
     let client = rest_client(pool, name).await?;
     let mut out = Vec::new();
-    for selected in pool.shares(name).await? {
+    for selected in shares(pool, name).await? {
         let (gone, available) = match client.tables(&selected.share.namespace).await {
             Ok(t) => (false, t),
             Err(ZeroCopyError::NoSuchNamespace(_)) => (true, Vec::new()),
@@ -306,7 +308,7 @@ pub async fn share_status(pool: &Pool, name: &str) -> Result<Vec<ShareStatus>, C
 /// [`CoreError::ZeroCopy`] for an unparsable share or a failed catalog call; [`CoreError::Pool`]
 /// when the shares cannot be read or saved.
 pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[String], refresh: bool) -> Result<Vec<SelectedShare>, CoreError> {
-    let mut shares = pool.shares(name).await?;
+    let mut shares = self::shares(pool, name).await?;
     for r in remove {
         let share = Share::parse(r)?;
         let before = shares.len();
@@ -317,7 +319,7 @@ pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[St
         }
     }
     if add.is_empty() && !refresh {
-        pool.set_shares(name, &shares).await?;
+        set_shares(pool, name, &shares).await?;
         return Ok(shares);
     }
     let client = rest_client(pool, name).await?;
@@ -366,7 +368,7 @@ pub async fn update_shares(pool: &Pool, name: &str, add: &[String], remove: &[St
         }
     }
     shares.sort_by(|a, b| a.share.cmp(&b.share));
-    pool.set_shares(name, &shares).await?;
+    set_shares(pool, name, &shares).await?;
     Ok(shares)
 }
 
@@ -383,13 +385,12 @@ pub async fn snapshots(pool: &Pool, name: &str) -> Result<Vec<lakeport_zerocopy:
     let [conn, ns, table] = parts.as_slice() else {
         return Err(CoreError::Invalid(format!("'{name}' is not <connection>.<namespace>.<table> (a zero-copy table, as queries name it)")));
     };
-    let connection = pool
-        .connections()
+    let connection = connections(pool)
         .await?
         .into_iter()
         .find(|c| matches!(c.config, ConnectionConfig::ZeroCopy(_)) && (c.name == *conn || table_name_from(&c.name).is_ok_and(|n| n == *conn)))
         .ok_or_else(|| CoreError::Invalid(format!("no zero-copy connection is named '{conn}' in SQL (see `lakeport connection list`)")))?;
-    let shared = pool.shares(&connection.name).await?.iter().any(|s| s.share.namespace == *ns && (s.share.table.is_none() || s.share.table.as_deref() == Some(table.as_str())));
+    let shared = shares(pool, &connection.name).await?.iter().any(|s| s.share.namespace == *ns && (s.share.table.is_none() || s.share.table.as_deref() == Some(table.as_str())));
     if !shared {
         return Err(CoreError::Invalid(format!("{} is not shared (`lakeport connection shares {} --add {ns}.{table}`)", lakeport_zerocopy::sql_name(&[conn, ns, table]), connection.name)));
     }
@@ -453,7 +454,7 @@ pub struct BrowseEntry {
 /// [`CoreError::Invalid`] for a zero-copy connection; [`CoreError::Pool`] when the connection or
 /// its secret cannot be read; [`CoreError::Source`] when connecting or listing fails.
 pub async fn browse(pool: &Pool, name: &str, prefix: &str) -> Result<Vec<BrowseEntry>, CoreError> {
-    let conn = pool.connection(name).await?;
+    let conn = connection(pool, name).await?;
     let ConnectionConfig::S3Extraction(config) = &conn.config else {
         return Err(CoreError::Invalid(format!("connection '{name}' is a zero-copy connection; it has no bucket to browse")));
     };

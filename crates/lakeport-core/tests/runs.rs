@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use lakeport_core::runs;
 use lakeport_extract::{ExtractRequest, Item, NoProgress, Progress};
-use lakeport_pool::{ConnectionConfig, JobStatus, LoadMode, PoolDir, ProcessId};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::{JobStatus, LoadMode, PoolDir, ProcessId};
 use lakeport_testkit::TestS3;
 
 /// Cancels its run as soon as the first table is committed.

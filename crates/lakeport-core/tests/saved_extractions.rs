@@ -8,7 +8,8 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use chrono::{Duration, Utc};
 use lakeport_core::{self as core, scheduler, ExtractionDefinition, RetryPolicy, Schedule, Webhook};
 use lakeport_extract::{ExtractRequest, Item, NoProgress, SkipReason, TableSettings};
-use lakeport_pool::{ConnectionConfig, JobStatus, LoadMode, Pool, PoolDir, Trigger};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::{JobStatus, LoadMode, Pool, PoolDir, Trigger};
 use lakeport_testkit::{TestBucket, TestS3};
 
 struct Env {

@@ -6,9 +6,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use lakeport_formats::{open_parquet, open_text, unify, BatchStream, FileFormat, FileKind, FormatError, OpenedFile, ReadOptions};
-use lakeport_pool::{ColumnRename, ConnectionConfig, Job, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
+use lakeport_pool::{ColumnRename, Job, JobStatus, LedgerChange, LoadMode, LoadedObject, Pool, TableWriter};
 use tokio_util::sync::CancellationToken;
-use lakeport_source::{ObjectInfo, S3Source};
+use lakeport_source::{ObjectInfo, S3Config, S3Source};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -344,13 +344,16 @@ pub async fn check_connection(pool: &Pool, connection: &str) -> Result<(), Extra
 
 /// The S3 source of a saved extraction connection, with its request concurrency.
 async fn connect(pool: &Pool, connection: &str) -> Result<(S3Source, usize), ExtractError> {
-    let conn = pool.connection(connection).await?;
-    let config = match &conn.config {
-        ConnectionConfig::S3Extraction(c) => c.clone(),
-        _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
-    };
+    let config = extraction_settings(pool, connection).await?;
     let secret = pool.connection_secret(connection)?;
     Ok((S3Source::connect(&config, &secret)?, config.concurrency))
+}
+
+/// The settings of a saved extraction connection ([`ExtractError::WrongConnectionType`] for
+/// another type). Read through the pool, which stores connections untyped and types only these
+/// (this crate depends on neither lakeport-core nor zero-copy).
+async fn extraction_settings(pool: &Pool, connection: &str) -> Result<S3Config, ExtractError> {
+    pool.connection(connection).await?.s3_extraction()?.ok_or_else(|| ExtractError::WrongConnectionType(connection.to_string()))
 }
 
 /// Runs one extraction as job `job_id` without touching the job history (the caller keeps it):
@@ -411,11 +414,7 @@ pub struct InferredTable {
 /// [`ExtractError::Source`]) and [`ExtractError::Format`] or [`ExtractError::Source`] for a file
 /// that cannot be opened.
 pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRequest) -> Result<Vec<InferredTable>, ExtractError> {
-    let conn = pool.connection(connection).await?;
-    let config = match &conn.config {
-        ConnectionConfig::S3Extraction(c) => c.clone(),
-        _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
-    };
+    let config = extraction_settings(pool, connection).await?;
     let source = S3Source::connect(&config, &pool.connection_secret(connection)?)?;
     let mut out = Vec::new();
     for table in plan(&source, &request.items).await? {

@@ -7,7 +7,8 @@ mod common;
 use common::setup;
 use lakeport_extract::{ExtractRequest, Item};
 use lakeport_faultproxy::FaultProxy;
-use lakeport_pool::{ConnectionConfig, LoadMode};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::LoadMode;
 
 const FILES: usize = 1000;
 const ROWS_PER_FILE: usize = 10;

@@ -42,7 +42,7 @@ impl Env {
     async fn s3(label: &str) -> Env {
         let env = common::setup(label).await;
         let conn = env.pool.connection("src").await.unwrap();
-        let lakeport_pool::ConnectionConfig::S3Extraction(config) = conn.config else { unreachable!() };
+        let config = conn.s3_extraction().unwrap().expect("an extraction connection");
         let source = S3Source::connect(&config, &env.pool.connection_secret("src").unwrap()).unwrap();
         let pool = env.pool.clone();
         Env { pool, source, backend: Backend::S3(Box::new(env)), _dir: tempfile::tempdir().unwrap() }

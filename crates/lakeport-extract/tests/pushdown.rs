@@ -20,7 +20,8 @@ use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema};
 use arrow::util::pretty::pretty_format_batches;
 use common::{parquet_bytes, setup};
 use lakeport_extract::Item;
-use lakeport_pool::{ConnectionConfig, LoadMode, Pool};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::{LoadMode, Pool};
 use lakeport_zerocopy::{SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 
 /// Rows per file; the table holds two files (ids 1–6 and 7–12), so file-level pruning by column
@@ -198,8 +199,8 @@ async fn explain(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String
 
 /// Runs every predicate on `table` with pushdown and without; returns each difference or error.
 async fn compare_all(pool: &Pool, table: &str) -> Vec<String> {
-    let pushed = pool.session().await.unwrap();
-    let plain = pool.session().await.unwrap();
+    let pushed = lakeport_core::session(pool).await.unwrap();
+    let plain = lakeport_core::session(pool).await.unwrap();
     assert!(plain.remove_optimizer_rule("push_down_filter"));
     // The reference really scans without a predicate.
     assert!(explain(&plain, &format!("SELECT id FROM {table} WHERE i = 4")).await.contains("predicate:[]"));
@@ -236,7 +237,7 @@ async fn compare_all(pool: &Pool, table: &str) -> Vec<String> {
 
 /// What the Iceberg scan of `table` is given for `predicate` (the text inside `predicate:[…]`).
 async fn scan_predicate(pool: &Pool, table: &str, predicate: &str) -> String {
-    let ctx = pool.session().await.unwrap();
+    let ctx = lakeport_core::session(pool).await.unwrap();
     let plan = explain(&ctx, &format!("SELECT id FROM {table} WHERE {predicate}")).await;
     let at = plan.find("predicate:[").unwrap_or_else(|| panic!("no Iceberg scan in {plan}"));
     let rest = &plan[at + "predicate:[".len()..];
@@ -318,8 +319,8 @@ async fn every_predicate_on_every_column_kind_matches_unpushed_on_extracted_tabl
 
     // The table's Iceberg metadata tables are behind the same guard and answer the same.
     // (`SELECT *`: iceberg-datafusion 0.10.1's metadata scan ignores the projection.)
-    let pushed = env.pool.session().await.unwrap();
-    let plain = env.pool.session().await.unwrap();
+    let pushed = lakeport_core::session(&env.pool).await.unwrap();
+    let plain = lakeport_core::session(&env.pool).await.unwrap();
     plain.remove_optimizer_rule("push_down_filter");
     for (p, want) in [("operation = 'append'", 2), ("parent_id IS NULL", 1), ("parent_id IS NOT NULL", 1)] {
         let sql = format!("SELECT * FROM \"kinds$snapshots\" WHERE {p}");

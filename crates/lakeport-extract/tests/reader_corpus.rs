@@ -89,7 +89,7 @@ async fn duckdb_reader_tests_load_as_duckdb_or_pyarrow_read_them() {
     let refusals = lakeport_pool::PoolDir::open(env.dir.path()).await.unwrap().create_pool("refusals").await.unwrap();
     let (key, secret) = env.s3.user("reader");
     refusals
-        .add_connection("src", lakeport_pool::ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), Some(&secret))
+        .add_connection("src", lakeport_core::ConnectionConfig::S3Extraction(env.s3.config(&env.bucket.name, &key)), Some(&secret))
         .await
         .unwrap();
 

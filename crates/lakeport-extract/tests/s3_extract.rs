@@ -9,7 +9,8 @@ use arrow::array::{Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use common::{events_csv, parquet_bytes, setup};
 use lakeport_extract::{ChangedObject, ExtractError, ExtractRequest, Item, SkipReason, SkippedObject};
-use lakeport_pool::{ConnectionConfig, LoadMode};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::LoadMode;
 
 #[tokio::test]
 async fn every_format_as_file_items_with_typed_columns() {

@@ -36,6 +36,7 @@ use crate::{PoolError, CATALOG_NAME};
 /// One commit as the catalog receives it (Iceberg REST spec, `CommitTableRequest`).
 #[derive(Clone, Debug)]
 pub struct TableCommit {
+    /// The table (`<pool>.<table>`).
     pub ident: TableIdent,
     /// The metadata the updates apply to: the table's metadata as this load read it, or, for a
     /// table this commit creates, its new metadata (schema, location, properties; no snapshot).
@@ -78,6 +79,8 @@ pub struct SqliteCommitter {
 }
 
 impl SqliteCommitter {
+    /// The committer of the catalog in `db` (a pool directory's `catalog.db`, with iceberg's
+    /// SQL catalog tables).
     pub fn new(db: SqlitePool) -> SqliteCommitter {
         SqliteCommitter { db }
     }

@@ -21,6 +21,7 @@ use datafusion::logical_expr::{Between, BinaryExpr, Expr, ExprSchemable, Logical
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::scalar::ScalarValue;
 
+/// The analyzer rule of the module doc (DataFusion `AnalyzerRule`, named `exact_decimal_literals`).
 #[derive(Debug, Default)]
 pub struct ExactDecimalLiterals;
 

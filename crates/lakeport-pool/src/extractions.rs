@@ -18,12 +18,15 @@ pub const PSEUDONYMISATION_KEY_BYTES: usize = 32;
 /// One saved extraction as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedExtraction {
+    /// Its name: an identifier (as a table name), unique in the pool.
     pub name: String,
     /// The definition (lakeport-core's `ExtractionDefinition` as JSON).
     pub definition: serde_json::Value,
     /// 1 at creation, +1 per edit; each job of the extraction records the version it ran.
     pub version: i64,
+    /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
+    /// When its definition last changed (UTC; the creation time until the first edit).
     pub updated_at: DateTime<Utc>,
     /// When the scheduler runs it next (none without a schedule).
     pub next_run_at: Option<DateTime<Utc>>,
@@ -93,6 +96,11 @@ fn process_alive(pid: i64) -> bool {
 
 impl Pool {
     /// Saves a new extraction (version 1). Names are identifiers (as table names), unique per pool.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a name that is not an identifier;
+    /// [`PoolError::ExtractionExists`] for a name already saved; [`PoolError::Database`].
     pub async fn create_extraction(&self, name: &str, definition: &serde_json::Value) -> Result<SavedExtraction, PoolError> {
         validate_identifier("extraction", name)?;
         let now = Utc::now().to_rfc3339();
@@ -112,6 +120,10 @@ impl Pool {
     }
 
     /// Replaces an extraction's definition: the version grows by one.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchExtraction`]; [`PoolError::Database`]; as [`Pool::extraction`].
     pub async fn update_extraction(&self, name: &str, definition: &serde_json::Value) -> Result<SavedExtraction, PoolError> {
         let done = sqlx::query("UPDATE lakeport_extractions SET definition = ?, version = version + 1, updated_at = ? WHERE pool = ? AND name = ?")
             .bind(definition.to_string())
@@ -126,11 +138,22 @@ impl Pool {
         self.extraction(name).await
     }
 
+    /// Every saved extraction of the pool, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] naming the first extraction whose stored definition or a time
+    /// does not parse; [`PoolError::Database`].
     pub async fn extractions(&self) -> Result<Vec<SavedExtraction>, PoolError> {
         let rows = sqlx::query("SELECT * FROM lakeport_extractions WHERE pool = ? ORDER BY name").bind(self.name()).fetch_all(self.db()).await?;
         rows.iter().map(from_row).collect()
     }
 
+    /// One saved extraction.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchExtraction`]; as [`Pool::extractions`].
     pub async fn extraction(&self, name: &str) -> Result<SavedExtraction, PoolError> {
         let row = sqlx::query("SELECT * FROM lakeport_extractions WHERE pool = ? AND name = ?").bind(self.name()).bind(name).fetch_optional(self.db()).await?;
         row.map(|r| from_row(&r)).ok_or_else(|| self.no_such_extraction(name))?
@@ -141,6 +164,11 @@ impl Pool {
     }
 
     /// Removes a saved extraction (its jobs stay in the history). Refused while it runs.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchExtraction`]; [`PoolError::ExtractionRunning`] naming the job that
+    /// runs it; [`PoolError::Database`].
     pub async fn remove_extraction(&self, name: &str) -> Result<(), PoolError> {
         let saved = self.extraction(name).await?;
         if let Some(job) = &saved.running_job {
@@ -151,7 +179,12 @@ impl Pool {
     }
 
     /// Sets the scheduler's state of an extraction: the next scheduled run, a pending retry and
-    /// the retries made so far.
+    /// the retries made so far. An extraction that does not exist is left alone (no error: the
+    /// scheduler may race a removal).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn set_extraction_schedule(&self, name: &str, next_run_at: Option<DateTime<Utc>>, retry_at: Option<DateTime<Utc>>, retry_attempt: u32) -> Result<(), PoolError> {
         sqlx::query("UPDATE lakeport_extractions SET next_run_at = ?, retry_at = ?, retry_attempt = ? WHERE pool = ? AND name = ?")
             .bind(next_run_at.map(|t| t.to_rfc3339()))
@@ -166,7 +199,11 @@ impl Pool {
 
     /// Claims the extraction for one run (`holder`, e.g. a job id): `false` when another run
     /// holds it. A claim left by a process that died (Linux) is taken over, and the job it was
-    /// running is marked failed.
+    /// running is ended as interrupted.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`]; as [`Pool::extraction`].
     pub async fn claim_extraction(&self, name: &str, holder: &str) -> Result<bool, PoolError> {
         let me = crate::ProcessId::current();
         let pid = i64::from(me.pid);
@@ -210,6 +247,10 @@ impl Pool {
     }
 
     /// Ends the claim of `holder` (no-op if another holds it).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn release_extraction(&self, name: &str, holder: &str) -> Result<(), PoolError> {
         sqlx::query("UPDATE lakeport_extractions SET running_job = NULL, running_pid = NULL, running_process = NULL WHERE pool = ? AND name = ? AND running_job = ?")
             .bind(self.name())
@@ -220,7 +261,11 @@ impl Pool {
         Ok(())
     }
 
-    /// The jobs of one saved extraction, newest first.
+    /// The newest `limit` jobs of one saved extraction, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] for a job row that does not parse; [`PoolError::Database`].
     pub async fn extraction_jobs(&self, name: &str, limit: usize) -> Result<Vec<Job>, PoolError> {
         let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND extraction = ? ORDER BY started_at DESC, rowid DESC LIMIT ?")
             .bind(self.name())
@@ -231,7 +276,12 @@ impl Pool {
         rows.iter().map(job_from_row).collect()
     }
 
-    /// Records a scheduled run that did not start because the extraction was still running.
+    /// Records a scheduled run that did not start because the extraction was still running: a
+    /// job of status [`JobStatus::Skipped`] with `reason` as its error, started and ended now.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn record_skipped_run(&self, connection: &str, mode: LoadMode, origin: &JobOrigin, reason: &str) -> Result<Job, PoolError> {
         let mut job = self.start_extraction_job(connection, mode, Some(origin)).await?;
         job.status = JobStatus::Skipped;
@@ -243,6 +293,12 @@ impl Pool {
 
     /// The pool's pseudonymisation key (HMAC-SHA-256), generated at first use and stored with
     /// the secrets (mode 0600); never shown. Survives restarts; dropping the pool deletes it.
+    /// [`PSEUDONYMISATION_KEY_BYTES`] bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Io`] when the key file cannot be read, written or is damaged (not 64 hex
+    /// digits; its content is never put into the message).
     pub fn pseudonymisation_key(&self) -> Result<Vec<u8>, PoolError> {
         secrets::pseudonymisation_key(self.dir_root(), self.name())
     }

@@ -1,11 +1,18 @@
+//! The pool's job history (`lakeport_jobs`): one row per extraction run or table drop, with its
+//! status, totals and the process running it. The product spec's "Job history" page reads it.
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Where a job is, as stored (`running`, `succeeded`, …; JSON: the same lowercase words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
+    /// Started and not ended (its process is alive, or not yet found gone).
     Running,
+    /// Ended with every table committed.
     Succeeded,
+    /// Ended with an error (`Job::error`); tables committed before it keep their new snapshot.
     Failed,
     /// A scheduled run of a saved extraction that did not start because the previous run of the
     /// same extraction was still going (runs of one extraction never overlap).
@@ -19,6 +26,8 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The status as stored and shown: `running`, `succeeded`, `failed`, `skipped`, `cancelled`,
+    /// `interrupted`.
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Running => "running",
@@ -46,18 +55,29 @@ impl JobStatus {
 /// One run of an extraction, as kept in the pool's job history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
+    /// The job's id (a UUID, or the run id the caller chose).
     pub id: String,
+    /// The pool it ran in.
     pub pool: String,
+    /// The connection it read from (for a drop: the connection that loaded the table, or empty).
     pub connection: String,
     /// "full" or "delta" for extractions, "drop" for a dropped table.
     pub mode: String,
+    /// When it started (UTC).
     pub started_at: DateTime<Utc>,
+    /// When it ended (UTC); `None` while running.
     pub ended_at: Option<DateTime<Utc>>,
+    /// Where it is.
     pub status: JobStatus,
+    /// The tables it writes (or dropped), by name in the pool.
     pub tables: Vec<String>,
+    /// Source objects (files) read so far, or in all once ended.
     pub files: u64,
+    /// Rows written so far, or in all once ended.
     pub rows: u64,
+    /// Bytes read from the source so far (compressed, as stored), or in all once ended.
     pub bytes: u64,
+    /// Why it failed, was skipped, cancelled or interrupted; `None` otherwise.
     pub error: Option<String>,
     /// Per-table details (JSON), as reported by the extraction.
     pub details: serde_json::Value,
@@ -85,9 +105,11 @@ impl JobStatus {
 /// Which saved extraction a job ran: its name, the version of its definition, and the trigger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobOrigin {
+    /// The saved extraction's name.
     pub extraction: String,
     /// The definition version (1 at creation, +1 per edit).
     pub version: i64,
+    /// What started the run.
     pub trigger: Trigger,
 }
 
@@ -104,6 +126,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The trigger as stored and shown: `manual`, `schedule`, `retry`.
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",

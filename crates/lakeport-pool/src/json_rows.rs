@@ -11,7 +11,11 @@ use arrow_schema::{ArrowError, DataType, Field, Fields, Schema};
 
 /// The rows of `batches` as one JSON array of objects (column name → value), `[]` for none.
 ///
-/// Errors: an [`ArrowError`] when a value has no JSON form (arrow-json's own refusals).
+/// Returns UTF-8 JSON bytes.
+///
+/// # Errors
+///
+/// An [`ArrowError`] when a value has no JSON form (arrow-json's own refusals).
 pub fn rows_json(batches: &[RecordBatch]) -> Result<Vec<u8>, ArrowError> {
     let mut buf = Vec::new();
     {

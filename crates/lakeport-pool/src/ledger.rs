@@ -66,6 +66,7 @@ pub struct LoadedObject {
 /// Object key → what the table holds of it, for the table's current snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
+    /// Every object the snapshot holds rows of, by S3 key (exactly as listed).
     pub objects: BTreeMap<String, LoadedObject>,
     /// The chain of ledger files this ledger was read from (empty for a new table).
     pub(crate) chain: Vec<ChainLink>,
@@ -78,10 +79,13 @@ pub(crate) struct ChainLink {
 }
 
 impl Ledger {
+    /// Whether the table holds object `key` at `version` (ETag or fingerprint): a delta load
+    /// skips it.
     pub fn contains(&self, key: &str, version: &str) -> bool {
         self.objects.get(key).is_some_and(|o| o.version == version)
     }
 
+    /// What the table holds of object `key` (any version), if anything.
     pub fn get(&self, key: &str) -> Option<&LoadedObject> {
         self.objects.get(key)
     }

@@ -1,5 +1,6 @@
 //! The data pool: named pools of Iceberg tables in a local warehouse with a SQLite catalog
-//! (the embedded default; no server), their data connections, secrets, job history and SQL.
+//! (the embedded default; no server), their data connections (stored untyped: see
+//! `connections.rs`), secrets, job history and read-only SQL over the pool's tables.
 //!
 //! Layout of a pool directory (default `./lakeport-data`):
 //! ```text
@@ -10,6 +11,8 @@
 //! ```
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
+
+#![warn(missing_docs)]
 
 mod column_names;
 mod commit;
@@ -33,7 +36,7 @@ mod vacuum;
 mod writer;
 
 pub use column_names::{is_reserved_column_name, ColumnRename, RENAMES_PROPERTY};
-pub use connections::{Connection, ConnectionConfig};
+pub use connections::{StoredConnection, S3_EXTRACTION};
 pub use error::PoolError;
 pub use extractions::{SavedExtraction, PSEUDONYMISATION_KEY_BYTES};
 pub use jobs::{Job, JobOrigin, JobStatus, Trigger};
@@ -43,7 +46,7 @@ pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{JobPage, Pool, PoolDir, PoolInfo, TableInfo};
 pub use process::{Liveness, ProcessId};
 pub use query::QueryResult;
-pub use sql_policy::{format_bytes, parse_memory_size, read_only_sql_options, QueryLimits, DEFAULT_QUERY_MEMORY, DEFAULT_QUERY_TIMEOUT};
+pub use sql_policy::{format_bytes, parse_memory_size, query_read_only, read_only_sql_options, QueryLimits, DEFAULT_QUERY_MEMORY, DEFAULT_QUERY_TIMEOUT};
 pub use tokens::{NewToken, TokenInfo, TokenScope};
 pub use tokens::{same_token_hash, token_hash};
 pub use types::{promotable, storable_type};

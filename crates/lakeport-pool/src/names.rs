@@ -3,7 +3,13 @@
 
 use crate::PoolError;
 
-/// Checks a pool or table identifier: 1–128 characters of `a-z`, `0-9`, `_`, not starting with a digit.
+/// Checks a pool or table identifier: 1–128 characters of `a-z`, `0-9`, `_`, not starting with
+/// a digit (so it is a bare SQL identifier and a safe directory name). `kind` (`pool`, `table`)
+/// names it in the error.
+///
+/// # Errors
+///
+/// [`PoolError::InvalidName`] naming the identifier and the rule.
 pub fn validate_identifier(kind: &str, name: &str) -> Result<(), PoolError> {
     let ok = !name.is_empty()
         && name.len() <= 128
@@ -21,6 +27,11 @@ pub fn validate_identifier(kind: &str, name: &str) -> Result<(), PoolError> {
 /// A file or folder name turned into a table name: lowercase, runs of anything but letters and
 /// digits become one `_`, no leading/trailing `_`, `t_` before a leading digit, at most 128 bytes.
 /// Non-ASCII letters are transliterated where trivial (ä→a is not attempted: they become `_`).
+/// The result passes [`validate_identifier`]. Also the SQL name of a zero-copy connection.
+///
+/// # Errors
+///
+/// [`PoolError::InvalidName`] when `raw` has no ASCII letter or digit.
 pub fn table_name_from(raw: &str) -> Result<String, PoolError> {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {

@@ -14,20 +14,21 @@ use iceberg::spec::{TableMetadata, TableMetadataBuilder};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use lakeport_source::Secret;
-use lakeport_zerocopy::SelectedShare;
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
+use crate::connections::StoredConnection;
 use crate::names::validate_connection_name;
 use crate::commit::{SqliteCommitter, TableCommitter};
 use crate::writer::{describe_difference, WriteBase};
 use crate::{
-    secrets, validate_identifier, Connection, ConnectionConfig, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
+    secrets, validate_identifier, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
 };
 
-/// The directory that holds every pool: one SQLite catalog, one warehouse, the secrets.
+/// The directory that holds every pool: one SQLite catalog, one warehouse, the secrets (layout:
+/// the crate doc). Cheap to clone (shared handles); one per process is enough.
 #[derive(Clone)]
 pub struct PoolDir {
     inner: Arc<Inner>,
@@ -42,22 +43,36 @@ struct Inner {
     file_io: FileIO,
 }
 
+/// A pool as [`PoolDir::list_pools`] lists it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PoolInfo {
+    /// The pool's name (an identifier; its Iceberg namespace).
     pub name: String,
+    /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
+    /// How many tables it holds.
     pub tables: usize,
+    /// How many connections it has.
     pub connections: usize,
 }
 
+/// A table of a pool, from its current Iceberg snapshot (the snapshot summary's
+/// `total-records` and `total-data-files`, Iceberg spec "Snapshot Summary").
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TableInfo {
+    /// The table's name (an identifier).
     pub name: String,
+    /// Rows in the current snapshot (0 for a table without one).
     pub rows: u64,
+    /// Data files in the current snapshot.
     pub data_files: u64,
+    /// Snapshots in the table's metadata (the history a time-travel query can reach).
     pub snapshots: usize,
+    /// When the current snapshot was committed (UTC); `None` without one.
     pub last_load: Option<DateTime<Utc>>,
+    /// How the current snapshot was loaded (`full`, `delta`); `None` for one lakeport did not write.
     pub last_mode: Option<String>,
+    /// The table's location (`file://…/warehouse/<pool>/<table>`).
     pub location: String,
 }
 
@@ -86,7 +101,15 @@ const SCHEMA_SQL: &[&str] = &[
 ];
 
 impl PoolDir {
-    /// Opens (creating if needed) a pool directory.
+    /// Opens (creating if needed) a pool directory: its `catalog.db` (SQLite in WAL mode,
+    /// waiting up to 30 s for another process's write lock) with lakeport's tables, migrated
+    /// from earlier versions where needed, and the Iceberg SQL catalog on it.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Io`] when the directory cannot be created or resolved;
+    /// [`PoolError::Database`] when `catalog.db` cannot be opened or migrated;
+    /// [`PoolError::Catalog`] when the Iceberg catalog cannot be loaded on it.
     pub async fn open(dir: impl AsRef<Path>) -> Result<PoolDir, PoolError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir.join("warehouse")).map_err(|e| PoolError::io(format!("create {}", dir.display()), e))?;
@@ -113,6 +136,7 @@ impl PoolDir {
         Ok(PoolDir { inner: Arc::new(Inner { root, db, catalog: Arc::new(catalog), committer, file_io: FileIO::new_with_fs() }) })
     }
 
+    /// The pool directory (absolute, canonical).
     pub fn root(&self) -> &Path {
         &self.inner.root
     }
@@ -121,10 +145,18 @@ impl PoolDir {
         &self.inner.db
     }
 
+    /// `<root>/catalog.db`: the SQLite file any Iceberg SQL catalog reader can open.
     pub fn catalog_path(&self) -> PathBuf {
         self.inner.root.join("catalog.db")
     }
 
+    /// Creates a pool: a row in `lakeport_pools` and the Iceberg namespace `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a name that is not an identifier;
+    /// [`PoolError::PoolExists`]; [`PoolError::Database`] or [`PoolError::Iceberg`] when it
+    /// cannot be stored.
     pub async fn create_pool(&self, name: &str) -> Result<Pool, PoolError> {
         validate_identifier("pool", name)?;
         let inserted = sqlx::query("INSERT INTO lakeport_pools (name, created_at) VALUES (?, ?)")
@@ -144,6 +176,11 @@ impl PoolDir {
         Ok(Pool { dir: self.clone(), name: name.to_string() })
     }
 
+    /// An existing pool.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchPool`]; [`PoolError::Database`].
     pub async fn pool(&self, name: &str) -> Result<Pool, PoolError> {
         let found = sqlx::query("SELECT name FROM lakeport_pools WHERE name = ?").bind(name).fetch_optional(&self.inner.db).await?;
         match found {
@@ -152,6 +189,12 @@ impl PoolDir {
         }
     }
 
+    /// Every pool, by name, with its table and connection counts.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] for a stored creation time or connection that does not parse;
+    /// [`PoolError::Database`]; [`PoolError::Iceberg`] when a pool's table list cannot be read.
     pub async fn list_pools(&self) -> Result<Vec<PoolInfo>, PoolError> {
         let rows = sqlx::query("SELECT name, created_at FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
         let mut out = Vec::new();
@@ -170,6 +213,12 @@ impl PoolDir {
 
     /// Drops a pool with its tables (data files included), connections, saved extractions, secrets
     /// (the pseudonymisation key too) and job history.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchPool`]; [`PoolError::Iceberg`] when a table or the namespace cannot be
+    /// dropped from the catalog; [`PoolError::Database`]; [`PoolError::Io`] naming the directory
+    /// that cannot be removed.
     pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
         let pool = self.pool(name).await?;
         for t in pool.table_names().await? {
@@ -197,7 +246,8 @@ impl PoolDir {
     }
 }
 
-/// One data pool: its connections, tables and jobs.
+/// One data pool: its connections, tables and jobs (an Iceberg namespace of the pool
+/// directory's catalog). Cheap to clone.
 #[derive(Clone)]
 pub struct Pool {
     dir: PoolDir,
@@ -205,6 +255,7 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// The pool's name (its Iceberg namespace).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -227,19 +278,27 @@ impl Pool {
 
     // ---- connections -------------------------------------------------------------------------
 
-    /// Saves a connection and its secret (an assumed-role connection has none). Names are unique
-    /// per pool (case-insensitively).
-    pub async fn add_connection(&self, name: &str, config: ConnectionConfig, secret: Option<&Secret>) -> Result<Connection, PoolError> {
+    /// Saves a connection with its `settings` (serialised as they are, see `connections.rs`) and
+    /// its secret (an assumed-role connection has none). Names are unique per pool
+    /// (case-insensitively).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a name that is not 1–64 letters, digits, space, `_`, `-`,
+    /// `.`; [`PoolError::InvalidSettings`] for settings that are not an object with a `type`;
+    /// [`PoolError::ConnectionExists`] for a name taken ignoring case; [`PoolError::Io`] when the
+    /// secret cannot be written; [`PoolError::Database`] (then no secret stays behind).
+    pub async fn add_connection(&self, name: &str, settings: impl Serialize, secret: Option<&Secret>) -> Result<StoredConnection, PoolError> {
         validate_connection_name(name)?;
+        let (json, kind, settings) = crate::connections::encode(name, &settings)?;
         let existing = self.connections().await?;
         if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
             return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
         }
-        let conn = Connection { pool: self.name.clone(), name: name.to_string(), config, created_at: Utc::now() };
+        let conn = StoredConnection { pool: self.name.clone(), name: name.to_string(), kind, settings, created_at: Utc::now() };
         if let Some(secret) = secret {
             secrets::store(self.dir.root(), &self.name, name, secret)?;
         }
-        let json = serde_json::to_string(&conn.config).expect("config serialises");
         let res = sqlx::query("INSERT INTO lakeport_connections (pool, name, config, created_at) VALUES (?, ?, ?, ?)")
             .bind(&self.name)
             .bind(name)
@@ -257,8 +316,15 @@ impl Pool {
     /// Replaces a connection's settings (same name, same type; its shares and jobs stay) and,
     /// with `secret`, its secret: `Some(Some(s))` stores `s`, `Some(None)` deletes the stored one,
     /// `None` keeps it. Both or neither: a failed settings write puts the old secret back.
-    pub async fn update_connection(&self, name: &str, config: ConnectionConfig, secret: Option<Option<&Secret>>) -> Result<Connection, PoolError> {
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchConnection`]; [`PoolError::InvalidSettings`] as for
+    /// [`Pool::add_connection`]; [`PoolError::Io`] when the stored secret cannot be read or the
+    /// new one written or removed; [`PoolError::Database`].
+    pub async fn update_connection(&self, name: &str, settings: impl Serialize, secret: Option<Option<&Secret>>) -> Result<StoredConnection, PoolError> {
         let old = self.connection(name).await?;
+        let (json, kind, settings) = crate::connections::encode(name, &settings)?;
         // An unreadable stored secret is an error here too: it could not be put back.
         let old_secret = self.connection_secret_opt(name)?;
         match secret {
@@ -266,7 +332,6 @@ impl Pool {
             Some(None) => secrets::remove(self.dir.root(), &self.name, name)?,
             None => {}
         }
-        let json = serde_json::to_string(&config).expect("config serialises");
         let res = sqlx::query("UPDATE lakeport_connections SET config = ? WHERE pool = ? AND name = ?").bind(json).bind(&self.name).bind(name).execute(self.db()).await;
         if let Err(e) = res {
             if secret.is_some() {
@@ -277,30 +342,29 @@ impl Pool {
             }
             return Err(e.into());
         }
-        Ok(Connection { config, ..old })
+        Ok(StoredConnection { kind, settings, ..old })
     }
 
-    pub async fn connections(&self) -> Result<Vec<Connection>, PoolError> {
+    /// Every connection of the pool as stored, by name (typed by lakeport-core's `connections`).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] naming the first connection whose settings are not a JSON object
+    /// with a string `type`, or whose time does not parse; [`PoolError::Database`].
+    pub async fn connections(&self) -> Result<Vec<StoredConnection>, PoolError> {
         let rows = sqlx::query("SELECT name, config, created_at FROM lakeport_connections WHERE pool = ? ORDER BY name")
             .bind(&self.name)
             .fetch_all(self.db())
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let config: String = r.get("config");
-                let name: String = r.get("name");
-                let what = format!("connection '{name}' of pool '{}'", self.name);
-                Ok(Connection {
-                    pool: self.name.clone(),
-                    config: serde_json::from_str(&config).map_err(|e| PoolError::corrupt(&what, format_args!("its stored settings do not parse: {e}")))?,
-                    created_at: parse_time(&what, r.get("created_at"))?,
-                    name,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| crate::connections::from_row(&self.name, r.get("name"), r.get("config"), r.get("created_at"))).collect()
     }
 
-    pub async fn connection(&self, name: &str) -> Result<Connection, PoolError> {
+    /// One connection as stored.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchConnection`]; as [`Pool::connections`].
+    pub async fn connection(&self, name: &str) -> Result<StoredConnection, PoolError> {
         self.connections()
             .await?
             .into_iter()
@@ -309,19 +373,34 @@ impl Pool {
     }
 
     /// The stored secret of a connection (for building its clients; never for display).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Io`] naming the connection when its secret file is missing or unreadable.
     pub fn connection_secret(&self, name: &str) -> Result<Secret, PoolError> {
         secrets::load(self.dir.root(), &self.name, name)
     }
 
     /// The secret if the connection has one (`Ok(None)`: it has none, as an assumed-role
-    /// connection). Errors: [`PoolError::Io`] when the secret file exists but cannot be read
-    /// (permissions, I/O) — never read as "no secret", which would send unsigned requests.
+    /// connection).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Io`] when the secret file exists but cannot be read (permissions, I/O) —
+    /// never read as "no secret", which would send unsigned requests.
     pub fn connection_secret_opt(&self, name: &str) -> Result<Option<Secret>, PoolError> {
         secrets::load_opt(self.dir.root(), &self.name, name)
     }
 
-    /// The shares selected on a zero-copy connection.
-    pub async fn shares(&self, connection: &str) -> Result<Vec<SelectedShare>, PoolError> {
+    /// The shares selected on a connection, as stored: one JSON value per share (lakeport-core
+    /// types them as zero-copy's `SelectedShare`). None stored: empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] naming the connection when the stored row is not a JSON array
+    /// (never read as "no shares": the shared tables would silently vanish from SQL);
+    /// [`PoolError::Database`].
+    pub async fn shares(&self, connection: &str) -> Result<Vec<serde_json::Value>, PoolError> {
         let row = sqlx::query("SELECT shares FROM lakeport_shares WHERE pool = ? AND connection = ?")
             .bind(&self.name)
             .bind(connection)
@@ -334,21 +413,31 @@ impl Pool {
         })
     }
 
-    /// Replaces the shares selected on a zero-copy connection.
-    pub async fn set_shares(&self, connection: &str, shares: &[SelectedShare]) -> Result<(), PoolError> {
-        let conn = self.connection(connection).await?;
-        if !matches!(conn.config, ConnectionConfig::ZeroCopy(_)) {
-            return Err(PoolError::InvalidName(format!("connection '{connection}' is not a zero-copy connection; only those have shares")));
-        }
+    /// Replaces the shares selected on a connection (which types have shares is the caller's
+    /// rule: lakeport-core allows them on zero-copy connections only).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchConnection`]; [`PoolError::InvalidSettings`] when `shares` cannot be
+    /// serialised; [`PoolError::Database`].
+    pub async fn set_shares<S: Serialize>(&self, connection: &str, shares: &[S]) -> Result<(), PoolError> {
+        self.connection(connection).await?;
+        let json = serde_json::to_string(shares).map_err(|e| PoolError::InvalidSettings { connection: connection.to_string(), detail: format!("its shares: {e}") })?;
         sqlx::query("INSERT OR REPLACE INTO lakeport_shares (pool, connection, shares) VALUES (?, ?, ?)")
             .bind(&self.name)
             .bind(connection)
-            .bind(serde_json::to_string(shares).expect("shares serialise"))
+            .bind(json)
             .execute(self.db())
             .await?;
         Ok(())
     }
 
+    /// Removes a connection with its shares and secret (its jobs stay in the history).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchConnection`]; [`PoolError::Database`]; [`PoolError::Io`] when the
+    /// secret file cannot be removed.
     pub async fn remove_connection(&self, name: &str) -> Result<(), PoolError> {
         let done = sqlx::query("DELETE FROM lakeport_connections WHERE pool = ? AND name = ?").bind(&self.name).bind(name).execute(self.db()).await?;
         if done.rows_affected() == 0 {
@@ -360,6 +449,11 @@ impl Pool {
 
     // ---- tables ------------------------------------------------------------------------------
 
+    /// The names of the pool's tables, sorted.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Iceberg`] when the catalog cannot list them.
     pub async fn table_names(&self) -> Result<Vec<String>, PoolError> {
         let ns = self.namespace();
         if !self.catalog().namespace_exists(&ns).await? {
@@ -387,6 +481,11 @@ impl Pool {
         Ok(Some(self.catalog().load_table(&ident).await?))
     }
 
+    /// Every table of the pool, by name, from its current snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Iceberg`] when the catalog or a table's metadata cannot be read.
     pub async fn tables(&self) -> Result<Vec<TableInfo>, PoolError> {
         let mut out = Vec::new();
         for name in self.table_names().await? {
@@ -397,6 +496,11 @@ impl Pool {
         Ok(out)
     }
 
+    /// One table, from its current snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchTable`]; [`PoolError::Iceberg`] as for [`Pool::tables`].
     pub async fn table(&self, name: &str) -> Result<TableInfo, PoolError> {
         match self.load(name).await? {
             Some(t) => Ok(table_info(name, t.metadata())),
@@ -406,6 +510,11 @@ impl Pool {
 
     /// The table's columns (without Iceberg field ids) under their source names (see
     /// `column_names`: a few names are stored under another), if the table exists.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] when the table's renames property does not parse;
+    /// [`PoolError::Iceberg`] when its metadata cannot be read or converted.
     pub async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>, PoolError> {
         Ok(match self.load(table).await? {
             Some(t) => {
@@ -417,8 +526,13 @@ impl Pool {
     }
 
     /// Which object versions the table's current snapshot was loaded from, and where their rows
-    /// are (empty for a new table). Errors: [`PoolError::LedgerStale`] when the table's history no
-    /// longer says (see `ledger`).
+    /// are (empty for a new table).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::LedgerStale`] when the table's history no longer says (see `ledger.rs`);
+    /// [`PoolError::Corrupt`] for a ledger file lakeport cannot read back (an entry without its
+    /// version, …); [`PoolError::Iceberg`] when the metadata or a ledger file cannot be read.
     pub async fn ledger(&self, table: &str) -> Result<Ledger, PoolError> {
         Ok(match self.load(table).await? {
             Some(t) => Ledger::read(t.file_io(), t.metadata(), table).await?,
@@ -432,6 +546,13 @@ impl Pool {
     ///
     /// `schema` has the source's column names; the few a table cannot store as named are stored
     /// under another (see [`TableWriter::renamed_columns`]), the same way on every load.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a table name that is not an identifier;
+    /// [`PoolError::UnsupportedType`] for a column no Iceberg table can store;
+    /// [`PoolError::SchemaDrift`] naming the column for a delta load the table's schema cannot
+    /// evolve to take; as [`Pool::ledger`] for a delta load; [`PoolError::Iceberg`].
     pub async fn begin_write(&self, table: &str, schema: &Schema, mode: LoadMode) -> Result<TableWriter, PoolError> {
         validate_identifier("table", table)?;
         let loaded = self.load(table).await?;
@@ -497,11 +618,21 @@ impl Pool {
 
     // ---- jobs --------------------------------------------------------------------------------
 
+    /// Records a one-off extraction job of `connection` in `mode` that starts now (status
+    /// `running`, this process).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn start_job(&self, connection: &str, mode: LoadMode) -> Result<Job, PoolError> {
         self.start_job_for(connection, mode.as_str(), None).await
     }
 
-    /// A job of a saved extraction (`origin`), or a one-off one.
+    /// A job of a saved extraction (`origin`), or a one-off one, as [`Pool::start_job`].
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn start_extraction_job(&self, connection: &str, mode: LoadMode, origin: Option<&JobOrigin>) -> Result<Job, PoolError> {
         self.start_job_for(connection, mode.as_str(), origin).await
     }
@@ -516,7 +647,12 @@ impl Pool {
     }
 
     /// Records a job that starts now in this process ([`crate::ProcessId::current`]), with the
-    /// tables it will write and the request it runs (JSON, for a re-run).
+    /// tables it will write and the request it runs (JSON, for a re-run). `mode`: `full`,
+    /// `delta` or `drop`.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`] (also for an `id` already recorded).
     pub async fn start_run_job(&self, id: &str, connection: &str, mode: &str, origin: Option<&JobOrigin>, tables: &[String], request: Option<&serde_json::Value>) -> Result<Job, PoolError> {
         let job = Job {
             id: id.to_string(),
@@ -558,6 +694,11 @@ impl Pool {
         Ok(job)
     }
 
+    /// Stores a job's end: status, end time (now if unset), tables, totals, error and details.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn finish_job(&self, job: &Job) -> Result<(), PoolError> {
         sqlx::query(
             "UPDATE lakeport_jobs SET ended_at = ?, status = ?, tables = ?, files = ?, rows = ?, bytes = ?, error = ?, details = ? WHERE id = ?",
@@ -577,6 +718,11 @@ impl Pool {
     }
 
     /// The newest `limit` jobs first.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] naming the first job row that does not parse (a status, time or
+    /// JSON column lakeport did not write); [`PoolError::Database`].
     pub async fn jobs(&self, limit: usize) -> Result<Vec<Job>, PoolError> {
         let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? ORDER BY started_at DESC LIMIT ?")
             .bind(&self.name)
@@ -587,8 +733,11 @@ impl Pool {
     }
 
     /// One page of the job history, newest first: at most `limit` jobs older than job `before`
-    /// (from the newest without it); `extractions_only` leaves out drops. Unknown `before`: an
-    /// error naming it.
+    /// (from the newest without it); `extractions_only` leaves out drops.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchJob`] for an unknown `before`; as [`Pool::jobs`].
     pub async fn jobs_page(&self, limit: usize, before: Option<&str>, extractions_only: bool) -> Result<JobPage, PoolError> {
         let kinds = if extractions_only { " AND mode IN ('full', 'delta')" } else { "" };
         // started_at as written (RFC 3339, UTC), then insertion order for equal times.
@@ -624,13 +773,22 @@ impl Pool {
     }
 
     /// One job of this pool.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchJob`]; as [`Pool::jobs`].
     pub async fn job(&self, id: &str) -> Result<Job, PoolError> {
         let row = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND id = ?").bind(&self.name).bind(id).fetch_optional(self.db()).await?;
         row.map(|r| job_from_row(&r)).ok_or_else(|| PoolError::NoSuchJob { pool: self.name.clone(), job: id.to_string() })?
     }
 
     /// Records live totals of a running job (files, rows, bytes so far), so that other processes
-    /// (`lakeport jobs`, another server) see how far it got.
+    /// (`lakeport jobs`, another server) see how far it got. `bytes`: bytes read from the
+    /// source. A job that has ended is left alone.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn update_job_progress(&self, id: &str, files: u64, rows: u64, bytes: u64) -> Result<(), PoolError> {
         sqlx::query("UPDATE lakeport_jobs SET files = ?, rows = ?, bytes = ? WHERE id = ? AND status = 'running'")
             .bind(files as i64)
@@ -658,6 +816,10 @@ impl Pool {
     /// no process recorded: a job of an earlier version that never finished) as `interrupted`,
     /// with `why(job)` as its error; frees the table locks and extraction claims of gone
     /// processes. Returns the jobs it ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::jobs`].
     pub async fn interrupt_orphaned_jobs(&self, why: impl Fn(&Job) -> String) -> Result<Vec<Job>, PoolError> {
         let rows = sqlx::query("SELECT * FROM lakeport_jobs WHERE pool = ? AND status = 'running'").bind(&self.name).fetch_all(self.db()).await?;
         let mut ended = Vec::new();
@@ -687,6 +849,10 @@ impl Pool {
     /// Holds `tables` for `holder` (e.g. `run <job id>`, `a drop`), all or none, across every
     /// process of the pool: [`PoolError::TableBusy`] naming the first table another holder has
     /// (and that holder's process). A lock whose process is gone is taken over.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::TableBusy`] (then no table of `tables` is held); [`PoolError::Database`].
     pub async fn lock_tables(&self, tables: &[String], holder: &str) -> Result<(), PoolError> {
         let me = serde_json::to_string(&crate::ProcessId::current()).expect("process id");
         let mut conn = self.db().acquire().await?;
@@ -720,6 +886,10 @@ impl Pool {
     }
 
     /// Frees the tables `holder` holds.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Database`].
     pub async fn unlock_tables(&self, holder: &str) -> Result<(), PoolError> {
         sqlx::query("DELETE FROM lakeport_table_locks WHERE pool = ? AND holder = ?").bind(&self.name).bind(holder).execute(self.db()).await?;
         Ok(())
@@ -729,7 +899,9 @@ impl Pool {
 /// One page of the job history (newest first) and whether older jobs follow.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct JobPage {
+    /// At most the page size of jobs, newest first.
     pub jobs: Vec<Job>,
+    /// Older jobs follow.
     pub has_more: bool,
     /// The id to pass as `before` for the next page (none on the last page).
     pub next_before: Option<String>,

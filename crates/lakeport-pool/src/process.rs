@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 /// One process of one boot of one host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessId {
+    /// The operating system's process id.
     pub pid: u32,
+    /// The host name (`/proc/sys/kernel/hostname`, `/etc/hostname` or `$HOSTNAME`).
     pub host: String,
     /// The kernel's boot id (Linux); none where unknown.
     #[serde(default)]
@@ -29,6 +31,7 @@ pub struct ProcessId {
 /// Whether a recorded process is still running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Liveness {
+    /// Still running: this process, or the same pid with the same start time on the same boot.
     Alive,
     /// Gone: no such pid, another process under a reused pid, or the machine rebooted since.
     Gone,

@@ -22,6 +22,7 @@
 //!   two 10^6-row inputs ran on for 80 s after its time limit); [`YieldAfterJoins`] puts
 //!   DataFusion's own `CooperativeExec` above every join so its output spends the budget too.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -70,7 +71,11 @@ impl Default for QueryLimits {
 /// Parses a memory size the way DataFusion's `datafusion.runtime.memory_limit` setting does:
 /// a number with the unit `K`, `M` or `G` (binary: `1G` = 1 GiB), e.g. `512M`, `1.5G`.
 ///
-/// Errors: a message naming `what` (e.g. `--query-memory`) when the text is not such a size or is 0.
+/// Returns bytes.
+///
+/// # Errors
+///
+/// A message naming `what` (e.g. `--query-memory`) when the text is not such a size or is 0.
 pub fn parse_memory_size(what: &str, text: &str) -> Result<usize, String> {
     let bytes = SessionContext::parse_capacity_limit(what, text.trim()).map_err(|e| e.strip_backtrace().replace("Error during planning: ", ""))?;
     if bytes == 0 {
@@ -245,59 +250,83 @@ fn query_runtime() -> Result<&'static tokio::runtime::Runtime, PoolError> {
 }
 
 impl Pool {
-    /// Runs one read-only SQL statement within `limits` and collects its rows.
+    /// Runs one read-only SQL statement over the pool's own tables ([`Pool::session`]) within
+    /// `limits` and collects its rows. (The CLI and the server query through lakeport-core,
+    /// whose session has the zero-copy shares too; it runs them with [`query_read_only`].)
     ///
-    /// Errors: [`PoolError::ReadOnlySql`] for anything but a query (nothing is run),
-    /// [`PoolError::QueryMemory`] when the query needs more than its memory budget even with
-    /// spilling, [`PoolError::QueryTimeout`] when it runs longer than its time limit (it is
-    /// cancelled), [`PoolError::Query`] for SQL errors (unknown table or column, …).
+    /// # Errors
+    ///
+    /// As [`query_read_only`].
     pub async fn query_with(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, PoolError> {
-        let (pool, sql, task_limits) = (self.clone(), sql.to_string(), limits.clone());
-        // Spawned on the query runtime; dropping the task (time limit, or the caller gave up)
-        // aborts it.
-        let task = {
-            let _runtime = query_runtime()?.enter();
-            SpawnedTask::spawn(async move { pool.query_read_only(&sql, &task_limits).await })
-        };
-        match tokio::time::timeout(limits.time_limit, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(join_error(join)),
-            Err(_) => Err(PoolError::QueryTimeout { limit: limits.time_limit }),
-        }
+        let pool = self.clone();
+        query_read_only(async move { pool.session().await }, sql, limits).await
     }
+}
 
-    async fn query_read_only(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, PoolError> {
-        // The pool's session with this query's runtime (same catalogs, own memory pool).
-        let state = SessionStateBuilder::new_from_existing(self.session().await?.state())
-            .with_runtime_env(runtime_env(limits)?)
-            .with_physical_optimizer_rule(Arc::new(YieldAfterJoins))
-            .build();
-        let ctx = SessionContext::new_with_state(state);
-        let plan = ctx.state().create_logical_plan(sql).await.map_err(|e| query_error(e, limits))?;
-        if let Err(e) = read_only_sql_options().verify_plan(&plan) {
-            return Err(refusal(&plan, e));
-        }
-        let df = ctx.execute_logical_plan(plan).await.map_err(|e| query_error(e, limits))?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let mut stream = df.execute_stream().await.map_err(|e| query_error(e, limits))?;
-        let (mut batches, mut rows, mut truncated) = (Vec::new(), 0usize, false);
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| query_error(e, limits))?;
-            if let Some(max) = limits.max_rows {
-                if rows + batch.num_rows() > max {
-                    // Dropping the stream below cancels the rest of the query.
-                    if max > rows {
-                        batches.push(batch.slice(0, max - rows));
-                    }
-                    truncated = true;
-                    break;
-                }
-            }
-            rows += batch.num_rows();
-            batches.push(batch);
-        }
-        Ok(QueryResult { schema, batches, truncated })
+/// Runs one read-only SQL statement within `limits` in the session `session` resolves to, and
+/// collects its rows: the one query runner, so every session (the pool's, lakeport-core's with
+/// the zero-copy shares) gets the same policy. `session` is awaited inside the query's task, on
+/// the query runtime and within the time limit.
+///
+/// # Errors
+///
+/// `session`'s own error; [`PoolError::ReadOnlySql`] for anything but a query (nothing is run),
+/// [`PoolError::QueryMemory`] when the query needs more than its memory budget even with
+/// spilling, [`PoolError::QueryTimeout`] when it runs longer than its time limit (it is
+/// cancelled), [`PoolError::QueryPanicked`] when it panicked, [`PoolError::Query`] for SQL errors
+/// (unknown table or column, …) — each as `E`.
+pub async fn query_read_only<E>(session: impl Future<Output = Result<SessionContext, E>> + Send + 'static, sql: &str, limits: &QueryLimits) -> Result<QueryResult, E>
+where
+    E: From<PoolError> + Send + 'static,
+{
+    let (sql, task_limits) = (sql.to_string(), limits.clone());
+    // Spawned on the query runtime; dropping the task (time limit, or the caller gave up)
+    // aborts it.
+    let task = {
+        let _runtime = query_runtime()?.enter();
+        SpawnedTask::spawn(async move {
+            let session = session.await?;
+            Ok(run_read_only(session, &sql, &task_limits).await?)
+        })
+    };
+    match tokio::time::timeout(limits.time_limit, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(join_error(join).into()),
+        Err(_) => Err(PoolError::QueryTimeout { limit: limits.time_limit }.into()),
     }
+}
+
+async fn run_read_only(session: SessionContext, sql: &str, limits: &QueryLimits) -> Result<QueryResult, PoolError> {
+    // The session with this query's runtime (same catalogs, own memory pool).
+    let state = SessionStateBuilder::new_from_existing(session.state())
+        .with_runtime_env(runtime_env(limits)?)
+        .with_physical_optimizer_rule(Arc::new(YieldAfterJoins))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    let plan = ctx.state().create_logical_plan(sql).await.map_err(|e| query_error(e, limits))?;
+    if let Err(e) = read_only_sql_options().verify_plan(&plan) {
+        return Err(refusal(&plan, e));
+    }
+    let df = ctx.execute_logical_plan(plan).await.map_err(|e| query_error(e, limits))?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut stream = df.execute_stream().await.map_err(|e| query_error(e, limits))?;
+    let (mut batches, mut rows, mut truncated) = (Vec::new(), 0usize, false);
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| query_error(e, limits))?;
+        if let Some(max) = limits.max_rows {
+            if rows + batch.num_rows() > max {
+                // Dropping the stream below cancels the rest of the query.
+                if max > rows {
+                    batches.push(batch.slice(0, max - rows));
+                }
+                truncated = true;
+                break;
+            }
+        }
+        rows += batch.num_rows();
+        batches.push(batch);
+    }
+    Ok(QueryResult { schema, batches, truncated })
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub enum TokenScope {
 }
 
 impl TokenScope {
+    /// The scope as stored and shown: `admin`, `read-only`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Admin => "admin",
@@ -51,19 +52,23 @@ pub struct TokenInfo {
     pub id: String,
     /// Unique name (default `<scope>-<id>`).
     pub name: String,
+    /// What it may do.
     pub scope: TokenScope,
+    /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 
 /// A token just created: `token` is shown to the user once and stored nowhere.
 #[derive(Clone, Debug, Serialize)]
 pub struct NewToken {
+    /// The token as [`PoolDir::tokens`] will list it (JSON: its members inline).
     #[serde(flatten)]
     pub info: TokenInfo,
+    /// The token itself: `lp_` and 64 hex digits (two v4 UUIDs), for `Authorization: Bearer`.
     pub token: String,
 }
 
-/// SHA-256 of a token, the form it is stored and compared in.
+/// SHA-256 of a token (32 bytes), the form it is stored (as 64 hex digits) and compared in.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -98,7 +103,10 @@ fn validate_token_name(name: &str) -> Result<(), PoolError> {
 impl PoolDir {
     /// Creates a token of `scope`, named `name` (default `<scope>-<id>`). Returns it once.
     ///
-    /// Errors: an invalid or already used name.
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a name that is not 1–64 letters, digits, `-`, `_`, `.`, or
+    /// is already used; [`PoolError::Database`] when it cannot be stored.
     pub async fn create_token(&self, name: Option<&str>, scope: TokenScope) -> Result<NewToken, PoolError> {
         let token = format!("lp_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let info = self.store_token(name, scope, &token).await?;
@@ -106,6 +114,10 @@ impl PoolDir {
     }
 
     /// Stores the hash of a token made elsewhere (an older `server.token` being moved in).
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolDir::create_token`].
     pub async fn import_token(&self, name: &str, scope: TokenScope, token: &str) -> Result<TokenInfo, PoolError> {
         self.store_token(Some(name), scope, token).await
     }
@@ -131,6 +143,11 @@ impl PoolDir {
     }
 
     /// Every stored token, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] for a stored creation time that does not parse;
+    /// [`PoolError::Database`].
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, PoolError> {
         Ok(self.token_rows().await?.into_iter().map(|(info, _)| info).collect())
     }
@@ -152,7 +169,9 @@ impl PoolDir {
 
     /// Revokes the token with this id or name; it stops working at once.
     ///
-    /// Errors: [`PoolError::NoSuchToken`].
+    /// # Errors
+    ///
+    /// [`PoolError::NoSuchToken`]; as [`PoolDir::tokens`].
     pub async fn revoke_token(&self, id_or_name: &str) -> Result<TokenInfo, PoolError> {
         let found = self.tokens().await?.into_iter().find(|t| t.id == id_or_name || t.name == id_or_name);
         let Some(info) = found else { return Err(PoolError::NoSuchToken(id_or_name.to_string())) };
@@ -161,6 +180,10 @@ impl PoolDir {
     }
 
     /// The stored token `presented` is, if any (compared by hash, in constant time, with all).
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolDir::tokens`].
     pub async fn authenticate(&self, presented: &str) -> Result<Option<TokenInfo>, PoolError> {
         let hash = token_hash(presented);
         let mut matched = None;

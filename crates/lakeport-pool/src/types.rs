@@ -11,8 +11,13 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUni
 
 use crate::PoolError;
 
-/// The type a column of Arrow type `t` is stored as (see the module doc).
-/// Errors: [`PoolError::UnsupportedType`] for a type no Iceberg table can store.
+/// The type a column of Arrow type `t` is stored as (see the module doc; the Iceberg spec's
+/// "Primitive Types" and their Arrow mapping in iceberg-rust).
+///
+/// # Errors
+///
+/// [`PoolError::UnsupportedType`] for a type no Iceberg table can store (a union, a 32-bit
+/// list offset view, …).
 pub fn storable_type(t: &DataType) -> Result<DataType, PoolError> {
     normalize_type(t, "")
 }

@@ -18,14 +18,16 @@ use serde::{Deserialize, Serialize};
 use crate::writer::local_path;
 use crate::{validate_identifier, JobStatus, Pool, PoolError};
 
-/// What `Pool::drop_table` did.
+/// What [`Pool::drop_table`] did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DropReport {
+    /// The dropped table's name.
     pub table: String,
     /// Rows the table held in its current snapshot.
     pub rows: u64,
     /// Files of the table (data, manifests, manifest lists, metadata) deleted.
     pub files_removed: u64,
+    /// Their size in bytes.
     pub bytes_removed: u64,
     /// Files left in the table's directory because its metadata does not reference them (a load
     /// writing at the same moment); `lakeport pool vacuum` removes them after its grace period.
@@ -34,12 +36,16 @@ pub struct DropReport {
     pub job_id: String,
 }
 
+/// What [`Pool::vacuum`] did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VacuumReport {
+    /// Orphan files deleted.
     pub files_removed: u64,
+    /// Their size in bytes.
     pub bytes_removed: u64,
     /// Files kept because something references them.
     pub files_kept: u64,
+    /// The deleted files' paths (local file system, absolute).
     pub removed: Vec<String>,
 }
 
@@ -106,9 +112,13 @@ impl Pool {
     /// manifest lists, and its metadata files — and nothing else, and only inside the pool
     /// directory's warehouse. Recorded in the job history (mode `drop`, connection empty).
     ///
-    /// Errors: [`PoolError::NoSuchTable`]; a table whose metadata cannot be read is not dropped
-    /// (nothing changes); a file that cannot be deleted after the drop fails the job, naming it
-    /// (the table is gone; `lakeport pool vacuum` removes what is left).
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`] for a name that is not an identifier; [`PoolError::NoSuchTable`];
+    /// [`PoolError::Iceberg`] when the table's metadata, manifest lists or manifests cannot be
+    /// read (the table is not dropped: nothing changes); [`PoolError::Io`] naming the file when
+    /// one cannot be deleted after the drop (the job fails; the table is gone; `lakeport pool
+    /// vacuum` removes what is left).
     pub async fn drop_table(&self, table: &str) -> Result<DropReport, PoolError> {
         validate_identifier("table", table)?;
         let t = self.load_table(table).await?;
@@ -157,7 +167,14 @@ impl Pool {
         }
     }
 
-    /// Deletes orphan files older than `grace` from the pool's warehouse directory.
+    /// Deletes orphan files older than `grace` (by modification time) from the pool's warehouse
+    /// directory: files no table's metadata references, and directories of tables whose first
+    /// load never committed.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Iceberg`] when a table's metadata cannot be read (then nothing of that table
+    /// is deleted); [`PoolError::Io`] naming the file or directory that cannot be listed or deleted.
     pub async fn vacuum(&self, grace: Duration) -> Result<VacuumReport, PoolError> {
         let cutoff = SystemTime::now() - grace;
         let pool_dir = self.dir_root().join("warehouse").join(self.name());

@@ -29,6 +29,8 @@ use crate::types::to_table_batch;
 use crate::column_names::{ColumnNames, ColumnRename};
 use crate::PoolError;
 
+/// How a load writes a table (the product spec's "Full" and "Delta" extractions; JSON: `full`,
+/// `delta`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMode {
@@ -39,6 +41,7 @@ pub enum LoadMode {
 }
 
 impl LoadMode {
+    /// The mode as stored (job history, the snapshot summary's `lakeport.load`): `full`, `delta`.
     pub fn as_str(self) -> &'static str {
         match self {
             LoadMode::Full => "full",
@@ -103,12 +106,17 @@ pub struct TableWriter {
 /// What a commit did.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CommitSummary {
+    /// The table's name in the pool.
     pub table: String,
+    /// The Iceberg snapshot id of the new snapshot.
     pub snapshot_id: i64,
+    /// Rows this load wrote.
     pub rows_added: u64,
     /// Rows dropped with the data files of changed and removed objects.
     pub rows_removed: u64,
+    /// Rows in the table's new snapshot (its summary's `total-records`).
     pub total_rows: u64,
+    /// Data files this load wrote.
     pub data_files: usize,
     /// Bytes of ledger files this commit wrote.
     pub ledger_bytes: u64,
@@ -176,6 +184,7 @@ impl TableWriter {
         })
     }
 
+    /// The table's name in the pool.
     pub fn table(&self) -> &str {
         self.ident.name()
     }
@@ -191,11 +200,20 @@ impl TableWriter {
         &self.renamed
     }
 
+    /// Rows written so far (all objects).
     pub fn rows(&self) -> u64 {
         self.rows
     }
 
-    /// Writes rows of the object `key` (into that object's own data files).
+    /// Writes rows of the object `key` (into that object's own data files). `batch` must have
+    /// [`TableWriter::schema`]'s columns; values are cast to the stored types only where no value
+    /// changes.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::SchemaDrift`] for a batch whose columns do not fit the table's;
+    /// [`PoolError::LossyValue`] naming the column for a value that would change when stored;
+    /// [`PoolError::Iceberg`] when a data file cannot be written.
     pub async fn write(&mut self, key: &str, batch: &RecordBatch) -> Result<(), PoolError> {
         if batch.num_rows() == 0 {
             return Ok(());
@@ -213,6 +231,12 @@ impl TableWriter {
 
     /// Closes the data files of the object `key` (all its rows are written) and returns their
     /// paths; none for an object without rows.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::RowCountMismatch`] when its data files hold another number of rows than
+    /// were written (nothing of the load is committed then); [`PoolError::Iceberg`] when a data
+    /// file cannot be closed.
     pub async fn finish_object(&mut self, key: &str) -> Result<Vec<String>, PoolError> {
         let Some(mut w) = self.open.remove(key) else { return Ok(Vec::new()) };
         let files = w.close().await?;
@@ -232,9 +256,14 @@ impl TableWriter {
     /// replaces the table; a delta load appends and drops the data files of every object that
     /// `change` loads anew (changed) or removes.
     ///
-    /// Errors: [`PoolError::LedgerStale`] if a file to drop is no longer in the table (another
-    /// engine rewrote it) — nothing is committed; [`PoolError::CommitConflict`] if another load
-    /// committed first.
+    /// # Errors
+    ///
+    /// Nothing is committed on any error, and the data files this load wrote are deleted.
+    /// [`PoolError::LedgerStale`] if a file to drop is no longer in the table (another engine
+    /// rewrote it); [`PoolError::CommitConflict`] if another load committed first (see
+    /// [`crate::TableCommitter`]); as [`TableWriter::finish_object`] for the objects still open;
+    /// [`PoolError::Iceberg`] or [`PoolError::Io`] when a manifest, ledger or metadata file
+    /// cannot be written; [`PoolError::Database`] when the catalog swap fails.
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
         if result.is_err() {

@@ -250,7 +250,7 @@ fn connection_json(pool: &Pool, c: &Connection) -> ApiResult<Value> {
 
 async fn list_connections(State(s): State<AppState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
     let pool = pool(&s, &p).await?;
-    let conns = pool.connections().await?;
+    let conns = core::connections(&pool).await?;
     Ok(Json(Value::Array(conns.iter().map(|c| connection_json(&pool, c)).collect::<ApiResult<_>>()?)))
 }
 
@@ -288,7 +288,7 @@ async fn test_unsaved(State(s): State<AppState>, Path(p): Path<String>, Json(bod
 
 async fn get_connection(State(s): State<AppState>, Path((p, name)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     let pool = pool(&s, &p).await?;
-    let c = pool.connection(&name).await?;
+    let c = core::connection(&pool, &name).await?;
     Ok(Json(connection_json(&pool, &c)?))
 }
 
@@ -334,7 +334,7 @@ async fn get_shares(State(s): State<AppState>, Path((p, name)): Path<(String, St
     let pool = pool(&s, &p).await?;
     match core::share_status(&pool, &name).await {
         Ok(status) => Ok(Json(json!(status))),
-        Err(_) => Ok(Json(json!(pool.shares(&name).await?))),
+        Err(_) => Ok(Json(json!(core::shares(&pool, &name).await?))),
     }
 }
 
@@ -559,7 +559,7 @@ async fn tables(State(s): State<AppState>, Path(p): Path<String>, Extension(call
 /// Rows as JSON objects, at most the server's row cap (`--max-rows`); `truncated` says whether
 /// more rows were cut off (the query is stopped there, not run to the end).
 async fn run_sql(state: &AppState, pool: &Pool, sql: &str) -> ApiResult<Value> {
-    let result = pool.query_with(sql, &state.limits).await?;
+    let result = core::query_with(pool, sql, &state.limits).await?;
     let columns: Vec<Value> = result.schema.fields().iter().map(|f| json!({ "name": f.name(), "type": f.data_type().to_string() })).collect();
     // Decimals as exact strings, nulls as null (lakeport_core::rows_json).
     let buf = lakeport_core::rows_json(&result.batches).map_err(|e| ApiError::of_kind(ErrorKind::Internal, e.to_string()))?;

@@ -11,8 +11,9 @@
 //! * [`probe`]: Test Connection for this mode.
 //! * [`ZeroCopyTable`]: a shared table's provider and scan: decimal filters pushed down, files
 //!   planned vs pruned in `EXPLAIN ANALYZE`.
-//! * [`PushdownGuard`]: passes to the Iceberg scan only the filters that give the same rows with
-//!   and without pushdown (the pool's own tables use it too, through [`PushdownGuardCatalog`]).
+//! * [`PushdownGuard`] (from lakeport-pushdown): passes to the Iceberg scan only the filters that
+//!   give the same rows with and without pushdown (the pool's own tables use it too, through
+//!   [`PushdownGuardCatalog`]).
 #![warn(missing_docs)]
 
 mod catalog;
@@ -20,7 +21,6 @@ mod config;
 mod credentials;
 mod error;
 pub mod probe;
-mod pushdown;
 mod rest;
 mod scan;
 mod storage;
@@ -29,7 +29,8 @@ pub use catalog::{snapshots, split_table_version, SnapshotInfo, ZeroCopyCatalog}
 pub use config::{quote_ident, sql_name, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
 pub use credentials::{caller_identity, identity_from_env, trust_policy, Credentials};
 pub use error::ZeroCopyError;
-pub use pushdown::{is_pushable, PushdownGuard, PushdownGuardCatalog};
+// The guard lives in lakeport-pushdown (the pool uses it too); re-exported for this crate's users.
+pub use lakeport_pushdown::{is_pushable, PushdownGuard, PushdownGuardCatalog};
 pub use rest::{LoadedTable, RestCatalog};
 pub use scan::{filter_predicate, ZeroCopyScan, ZeroCopyTable};
 pub use storage::file_io;

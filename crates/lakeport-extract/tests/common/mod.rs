@@ -7,7 +7,8 @@ use arrow::datatypes::Int64Type;
 use arrow::array::AsArray;
 use lakeport_core::runs::extract;
 use lakeport_extract::{ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
-use lakeport_pool::{ConnectionConfig, LoadMode, Pool, PoolDir};
+use lakeport_core::ConnectionConfig;
+use lakeport_pool::{LoadMode, Pool, PoolDir};
 use lakeport_testkit::{TestBucket, TestS3};
 
 pub struct Env {
@@ -39,12 +40,12 @@ impl Env {
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let r = self.pool.query(sql).await.unwrap();
+        let r = lakeport_core::query(&self.pool, sql).await.unwrap();
         r.batches[0].column(0).as_primitive::<Int64Type>().value(0)
     }
 
     pub async fn rows(&self, sql: &str) -> Vec<RecordBatch> {
-        self.pool.query(sql).await.unwrap().batches
+        lakeport_core::query(&self.pool, sql).await.unwrap().batches
     }
 
     /// The table names and their row counts: the pool's visible state.

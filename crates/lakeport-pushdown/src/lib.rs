@@ -24,6 +24,12 @@
 //! a `NOT`.) Every other filter is reported `Unsupported`, so DataFusion keeps it in its own
 //! `FilterExec`. [`PushdownGuardCatalog`] applies the guard to every table of a catalog whose
 //! providers are built upstream (the pool's `IcebergCatalogProvider`).
+//!
+//! A crate of its own because both sides of a query need it and neither may depend on the
+//! other: the pool wraps its Iceberg catalog in [`PushdownGuardCatalog`], and lakeport-zerocopy's
+//! scan decides what it pushes down with [`is_pushable`].
+
+#![warn(missing_docs)]
 
 use std::any::Any;
 use std::borrow::Cow;
