@@ -8,9 +8,10 @@ use std::sync::atomic::Ordering;
 
 use common::setup;
 use futures::StreamExt;
+use lakeport_core::ConnectionConfig;
 use lakeport_extract::{ExtractRequest, Item};
 use lakeport_faultproxy::FaultProxy;
-use lakeport_pool::{ConnectionConfig, LoadMode};
+use lakeport_pool::LoadMode;
 use lakeport_source::{S3Source, RANGED_READ_CHUNK};
 
 /// Rows of `id,name,v`; about 28 bytes a row, so 1,000,000 rows make a ~28 MB object (4 ranges).
@@ -18,7 +19,12 @@ fn big_csv(rows: usize) -> String {
     let mut s = String::with_capacity(rows * 48);
     s.push_str("id,name,v\n");
     for i in 0..rows {
-        s.push_str(&format!("{i},name-{:08},{}.{:02}\n", i * 7919 % 100_000_000, i % 1000, i % 100));
+        s.push_str(&format!(
+            "{i},name-{:08},{}.{:02}\n",
+            i * 7919 % 100_000_000,
+            i % 1000,
+            i % 100
+        ));
     }
     s
 }
@@ -29,7 +35,10 @@ async fn a_big_object_is_read_in_parallel_ranges_and_loads_exactly_also_through_
     let env = setup("ranged").await;
     let body = big_csv(ROWS);
     let size = body.len() as u64;
-    assert!(size > 3 * RANGED_READ_CHUNK, "the object spans several ranges: {size} bytes");
+    assert!(
+        size > 3 * RANGED_READ_CHUNK,
+        "the object spans several ranges: {size} bytes"
+    );
     env.bucket.put("big/events.csv", body).await;
     let (key, secret) = env.s3.user("reader");
     let expected_sum: i64 = (0..ROWS as i64).sum();
@@ -38,42 +47,98 @@ async fn a_big_object_is_read_in_parallel_ranges_and_loads_exactly_also_through_
     let counter = FaultProxy::start(&env.s3.endpoint, 1, 0.0).await;
     let mut config = env.s3.config(&env.bucket.name, &key);
     config.endpoint = Some(counter.endpoint.clone());
-    env.pool.add_connection("counted", ConnectionConfig::S3Extraction(config), Some(&secret)).await.unwrap();
+    env.pool
+        .add_connection(
+            "counted",
+            ConnectionConfig::S3Extraction(config),
+            Some(&secret),
+        )
+        .await
+        .unwrap();
     let mut req = ExtractRequest::new(vec![Item::file("big/events.csv")], LoadMode::Full);
     req.concurrency = Some(4);
-    let report = lakeport_core::runs::extract(&env.pool, "counted", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await.unwrap();
+    let report = lakeport_core::runs::extract(
+        &env.pool,
+        "counted",
+        &req,
+        std::sync::Arc::new(lakeport_extract::NoProgress),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.rows, ROWS as u64);
-    assert_eq!(env.scalar("SELECT count(DISTINCT id) FROM events").await, ROWS as i64);
+    assert_eq!(
+        env.scalar("SELECT count(DISTINCT id) FROM events").await,
+        ROWS as i64
+    );
     assert_eq!(env.scalar("SELECT sum(id) FROM events").await, expected_sum);
     let ranges = size.div_ceil(RANGED_READ_CHUNK);
     let gets = counter.stats.gets.load(Ordering::Relaxed);
-    println!("{size} bytes in {ranges} ranges: the server saw {gets} object GETs ({})", counter.stats.summary());
-    assert!(gets >= ranges, "one GET per range at least: {gets} GETs for {ranges} ranges");
+    println!(
+        "{size} bytes in {ranges} ranges: the server saw {gets} object GETs ({})",
+        counter.stats.summary()
+    );
+    assert!(
+        gets >= ranges,
+        "one GET per range at least: {gets} GETs for {ranges} ranges"
+    );
 
     // Through faults (503s, 500s, bodies reset or cut short, stalls on 20% of requests): every
     // load is exact or fails cleanly with the table unchanged.
     let proxy = FaultProxy::start(&env.s3.endpoint, 20261130, 0.2).await;
     let mut config = env.s3.config(&env.bucket.name, &key);
     config.endpoint = Some(proxy.endpoint.clone());
-    env.pool.add_connection("flaky", ConnectionConfig::S3Extraction(config), Some(&secret)).await.unwrap();
+    env.pool
+        .add_connection(
+            "flaky",
+            ConnectionConfig::S3Extraction(config),
+            Some(&secret),
+        )
+        .await
+        .unwrap();
     let mut exact = 0;
     for run in 0..3 {
         let before = env.state().await;
-        match lakeport_core::runs::extract(&env.pool, "flaky", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
+        match lakeport_core::runs::extract(
+            &env.pool,
+            "flaky",
+            &req,
+            std::sync::Arc::new(lakeport_extract::NoProgress),
+        )
+        .await
+        {
             Ok(report) => {
                 assert_eq!(report.rows, ROWS as u64, "run {run}");
-                assert_eq!(env.scalar("SELECT count(DISTINCT id) FROM events").await, ROWS as i64, "run {run}");
-                assert_eq!(env.scalar("SELECT sum(id) FROM events").await, expected_sum, "run {run}");
+                assert_eq!(
+                    env.scalar("SELECT count(DISTINCT id) FROM events").await,
+                    ROWS as i64,
+                    "run {run}"
+                );
+                assert_eq!(
+                    env.scalar("SELECT sum(id) FROM events").await,
+                    expected_sum,
+                    "run {run}"
+                );
                 exact += 1;
             }
             Err(e) => {
                 println!("run {run} failed cleanly: {e}");
-                assert_eq!(env.state().await, before, "run {run}: a failed load changed the pool");
+                assert_eq!(
+                    env.state().await,
+                    before,
+                    "run {run}: a failed load changed the pool"
+                );
             }
         }
     }
-    println!("through faults: {exact} of 3 loads exact; {}", proxy.stats.summary());
-    assert!(proxy.stats.injected_total() > 0, "faults were injected: {}", proxy.stats.summary());
+    println!(
+        "through faults: {exact} of 3 loads exact; {}",
+        proxy.stats.summary()
+    );
+    assert!(
+        proxy.stats.injected_total() > 0,
+        "faults were injected: {}",
+        proxy.stats.summary()
+    );
     assert!(exact >= 2, "{exact} of 3 loads succeeded");
 }
 
@@ -92,13 +157,18 @@ async fn an_object_rewritten_while_it_is_read_fails_the_read_instead_of_mixing_v
     while let Some(chunk) = stream.next().await {
         whole.extend_from_slice(&chunk.unwrap());
     }
-    assert!(whole == body.as_bytes(), "the ranges put together differ from the object");
+    assert!(
+        whole == body.as_bytes(),
+        "the ranges put together differ from the object"
+    );
 
     // Rewritten after the first range arrived: a later range is refused (If-Match), never a mix.
     let mut stream = source.read_stream(&info, 2).await.unwrap();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.len() as u64, RANGED_READ_CHUNK);
-    env.bucket.put("big/changing.csv", body.replace("name-", "NAME-")).await;
+    env.bucket
+        .put("big/changing.csv", body.replace("name-", "NAME-"))
+        .await;
     let mut error = None;
     while let Some(chunk) = stream.next().await {
         if let Err(e) = chunk {
@@ -108,6 +178,11 @@ async fn an_object_rewritten_while_it_is_read_fails_the_read_instead_of_mixing_v
     }
     let e = error.expect("a range read after the rewrite must fail");
     println!("{e}");
-    assert!(e.to_string().contains("big/changing.csv") && e.to_string().contains("the object changed while it was read"), "the error names the object and says why: {e}");
+    assert!(
+        e.to_string().contains("big/changing.csv")
+            && e.to_string()
+                .contains("the object changed while it was read"),
+        "the error names the object and says why: {e}"
+    );
     assert_eq!(e.kind(), lakeport_source::ErrorKind::Conflict, "{e}");
 }

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+use arrow::array::AsArray;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Int64Type;
-use arrow::array::AsArray;
 use lakeport_core::runs::extract;
-use lakeport_extract::{ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
 use lakeport_core::ConnectionConfig;
+use lakeport_extract::{ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
 use lakeport_pool::{LoadMode, Pool, PoolDir};
 use lakeport_testkit::{TestBucket, TestS3};
 
@@ -26,12 +26,27 @@ pub async fn setup(label: &str) -> Env {
     let pd = PoolDir::open(dir.path()).await.unwrap();
     let pool = pd.create_pool("test").await.unwrap();
     let (key, secret) = s3.user("reader");
-    pool.add_connection("src", ConnectionConfig::S3Extraction(s3.config(&bucket.name, &key)), Some(&secret)).await.unwrap();
-    Env { s3, bucket, dir, pool }
+    pool.add_connection(
+        "src",
+        ConnectionConfig::S3Extraction(s3.config(&bucket.name, &key)),
+        Some(&secret),
+    )
+    .await
+    .unwrap();
+    Env {
+        s3,
+        bucket,
+        dir,
+        pool,
+    }
 }
 
 impl Env {
-    pub async fn run(&self, items: Vec<Item>, mode: LoadMode) -> Result<ExtractReport, ExtractError> {
+    pub async fn run(
+        &self,
+        items: Vec<Item>,
+        mode: LoadMode,
+    ) -> Result<ExtractReport, ExtractError> {
         self.run_with(ExtractRequest::new(items, mode)).await
     }
 
@@ -50,7 +65,13 @@ impl Env {
 
     /// The table names and their row counts: the pool's visible state.
     pub async fn state(&self) -> Vec<(String, u64)> {
-        self.pool.tables().await.unwrap().into_iter().map(|t| (t.name, t.rows)).collect()
+        self.pool
+            .tables()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.rows))
+            .collect()
     }
 }
 
@@ -66,7 +87,13 @@ pub fn parquet_bytes(batch: &RecordBatch) -> Vec<u8> {
 pub fn events_csv(from: usize, n: usize) -> String {
     let mut s = String::from("case_id,activity,ts,cost,resource\n");
     for i in from..from + n {
-        s.push_str(&format!("{i},step {},2024-01-{:02} 10:00:00,{}.25,R{:03}\n", i % 5, 1 + i % 28, i % 100, i % 7));
+        s.push_str(&format!(
+            "{i},step {},2024-01-{:02} 10:00:00,{}.25,R{:03}\n",
+            i % 5,
+            1 + i % 28,
+            i % 100,
+            i % 7
+        ));
     }
     s
 }
