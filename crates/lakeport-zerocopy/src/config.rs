@@ -55,8 +55,9 @@ pub struct ZeroCopyConfig {
     #[serde(default)]
     pub allow_http: bool,
     /// The explicit override for plain HTTP to a non-loopback host (as for extraction
-    /// connections: one [`HttpPolicy`]).
-    #[serde(default)]
+    /// connections: one [`HttpPolicy`]). Not written when false, so the settings of connections
+    /// saved before it existed are stored byte for byte as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_http_anywhere: bool,
     /// Use storage credentials the catalog vends in LoadTable, when it vends any.
     #[serde(default)]
