@@ -160,7 +160,7 @@ fn changed_paths(a: &Value, b: &Value, prefix: &str) -> Vec<String> {
 }
 
 /// One table of the pool: extracted into it, or shared in place by a zero-copy connection.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PoolTable {
     /// A table the pool holds (extractions load it).

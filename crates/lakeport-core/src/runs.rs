@@ -138,7 +138,7 @@ pub struct Begun {
 
 /// What a run is doing: its job (as recorded) with live progress. The one shape the API and
 /// `lakeport jobs --json` show for a run or a job.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RunState {
     /// The job as recorded (rows counted live while this process runs it).
     #[serde(flatten)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The settings of a data connection, by type. Secrets are never part of this (they live in the
 /// pool's secrets directory), so a `Connection` can be printed, logged and returned by an API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ConnectionConfig {
     /// Amazon S3, "Extractions (via APIs)".
@@ -23,7 +23,7 @@ impl ConnectionConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Connection {
     pub pool: String,
     pub name: String,

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Running,
@@ -44,7 +44,7 @@ impl JobStatus {
 }
 
 /// One run of an extraction, as kept in the pool's job history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Job {
     pub id: String,
     pub pool: String,
@@ -83,7 +83,7 @@ impl JobStatus {
 }
 
 /// Which saved extraction a job ran: its name, the version of its definition, and the trigger.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobOrigin {
     pub extraction: String,
     /// The definition version (1 at creation, +1 per edit).
@@ -92,7 +92,7 @@ pub struct JobOrigin {
 }
 
 /// What started a run of a saved extraction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// `lakeport extraction run`, the API's or the console's "Run now".

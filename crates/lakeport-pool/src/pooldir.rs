@@ -42,7 +42,7 @@ struct Inner {
     file_io: FileIO,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PoolInfo {
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -50,7 +50,7 @@ pub struct PoolInfo {
     pub connections: usize,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableInfo {
     pub name: String,
     pub rows: u64,
@@ -58,6 +58,8 @@ pub struct TableInfo {
     pub snapshots: usize,
     pub last_load: Option<DateTime<Utc>>,
     pub last_mode: Option<String>,
+    // Left out when empty: the API blanks it for read-only tokens.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
 }
 

@@ -29,7 +29,7 @@ use crate::types::to_table_batch;
 use crate::column_names::{ColumnNames, ColumnRename};
 use crate::PoolError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMode {
     /// Replace the table's contents (and schema) atomically.

@@ -14,7 +14,7 @@ const GET_OBJECT: &str = "s3:GetObject";
 const GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
 
 /// The outcome of one check (serialised in snake_case: `passed`, `failed`…).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The call succeeded.
@@ -28,7 +28,7 @@ pub enum Verdict {
 }
 
 /// One permission checked by Test Connection (either connection type).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// The IAM action the step needs (`s3:GetObject`, `glue:GetTables`, `sts:AssumeRole`…).
     pub permission: &'static str,
@@ -41,7 +41,7 @@ pub struct Check {
 }
 
 /// The result of Test Connection: every check, in the order they ran.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// One per permission: s3:ListBucket, s3:GetObject, s3:GetBucketAcl.
     pub checks: Vec<Check>,
