@@ -1,88 +1,14 @@
 //! The HTTP API on a real socket, against the real S3 test server.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use lakeport_pool::{LoadMode, PoolDir, QueryLimits, TokenScope};
-use lakeport_server::{router, AppState};
+use common::{make_table, start, start_with, Server, TOKEN};
+use lakeport_pool::{QueryLimits, TokenScope};
 use lakeport_testkit::TestS3;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    pd: PoolDir,
-    /// A stored read-only token.
-    reader: String,
-    dir: tempfile::TempDir,
-}
-
-/// The admin token given at start (`lakeport serve --token`).
-const TOKEN: &str = "test-token-0123456789";
-
-async fn start() -> Server {
-    start_with(None).await
-}
-
-async fn start_with(limits: Option<QueryLimits>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let pd = PoolDir::open(dir.path()).await.unwrap();
-    let reader = pd.create_token(Some("analyst"), TokenScope::ReadOnly).await.unwrap().token;
-    let mut state = AppState::new(pd.clone(), Some(TOKEN.into())).unwrap();
-    if let Some(l) = limits {
-        state = state.with_query_limits(l);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    // The same router `lakeport serve` runs.
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    Server { base: format!("http://{addr}"), http: reqwest::Client::new(), pd, reader, dir }
-}
-
-/// A table of `rows` rows (id, name) written straight into the pool, without an extraction.
-async fn make_table(pd: &PoolDir, pool: &str, table: &str, rows: i64) {
-    let pool = match pd.pool(pool).await {
-        Ok(p) => p,
-        Err(_) => pd.create_pool(pool).await.unwrap(),
-    };
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true)]));
-    let names: Vec<String> = (0..rows).map(|i| format!("n{i}")).collect();
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..rows)), Arc::new(StringArray::from(names))]).unwrap();
-    let mut w = pool.begin_write(table, &schema, LoadMode::Full).await.unwrap();
-    w.write("made.csv", &batch).await.unwrap();
-    w.commit(lakeport_pool::LedgerChange::default(), "test").await.unwrap();
-}
-
-impl Server {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call_as(Some(TOKEN), method, path, body).await
-    }
-    async fn call_as(&self, token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::DELETE, path, None).await
-    }
-}
 
 #[tokio::test]
 async fn token_is_required_and_openapi_describes_every_route() {
