@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{make_table, start, start_with, Server, TOKEN};
+use common::{iceberg_table, make_table, start, start_with, wait, zero_copy_config, Server, TOKEN};
 use lakeport_pool::{QueryLimits, TokenScope};
 use lakeport_testkit::TestS3;
 use reqwest::StatusCode;
@@ -192,17 +192,6 @@ async fn the_trust_policy_names_lakeports_principal_and_the_external_id() {
     // Plain HTTP to a non-loopback STS without allow_http: refused before anything is sent.
     let (st, e) = s.post("/api/trust-policy", json!({ "region": "us-east-1", "sts_endpoint": s3.endpoint })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
-}
-
-async fn wait(s: &Server, id: &str) -> Value {
-    for _ in 0..300 {
-        let (_, r) = s.get(&format!("/api/runs/{id}")).await;
-        if r["status"] != "running" {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("run {id} did not finish");
 }
 
 #[tokio::test]
@@ -564,16 +553,10 @@ async fn connections_are_updated_after_test_connection_and_shared_tables_are_lis
 
     // A zero-copy share: listed beside the extracted table, named as SQL writes it.
     let ns = format!("Api-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let py = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
-        .args([s3.endpoint.as_str(), "create", &ns, "Campaign-Stats"])
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
-    let (gkey, gsecret) = s3.user("glue");
-    let zc = json!({ "type": "zero-copy", "region": "us-east-1", "warehouse": "123456789012", "catalog_url": format!("{}/iceberg", s3.endpoint),
-        "auth": { "method": "access-key", "access_key_id": gkey }, "s3_endpoint": s3.endpoint, "s3_path_style": true, "allow_http": true });
-    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "My-Lake", "config": zc, "secret": gsecret.expose(), "skip_test": true })).await;
+    iceberg_table(&s3, &ns, "Campaign-Stats");
+    let (zc, gsecret) = zero_copy_config(&s3);
+    let gkey = zc["auth"]["access_key_id"].as_str().unwrap().to_string();
+    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "My-Lake", "config": zc, "secret": gsecret, "skip_test": true })).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     let (st, out) = put(&s, "/api/pools/p1/connections/My-Lake/shares", json!({ "add": [ns] })).await;
     assert_eq!(st, StatusCode::OK, "{out}");

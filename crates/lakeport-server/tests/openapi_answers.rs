@@ -9,23 +9,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
-
-use common::{start, Server};
+use common::{iceberg_table, start, wait, zero_copy_config};
 use lakeport_testkit::TestS3;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn wait(s: &Server, id: &str) -> Value {
-    for _ in 0..600 {
-        let (_, r) = s.get(&format!("/api/runs/{id}")).await;
-        if r["status"] != "running" {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {id} did not finish");
-}
 
 #[tokio::test]
 async fn every_operation_answers_as_its_schema_says() {
@@ -96,16 +83,9 @@ async fn every_operation_answers_as_its_schema_says() {
 
     // A zero-copy connection over the test server's Iceberg REST catalog.
     let ns = format!("Schema-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let py = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
-        .args([s3.endpoint.as_str(), "create", &ns, "Stats"])
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
-    let (gkey, gsecret) = s3.user("glue");
-    let zc = json!({ "type": "zero-copy", "region": "us-east-1", "warehouse": "123456789012", "catalog_url": format!("{}/iceberg", s3.endpoint),
-        "auth": { "method": "access-key", "access_key_id": gkey }, "s3_endpoint": s3.endpoint, "s3_path_style": true, "allow_http": true });
-    ok(s.post("/api/pools/p1/connections", json!({ "name": "lake", "config": zc, "secret": gsecret.expose(), "skip_test": true })).await, "add zero-copy");
+    iceberg_table(&s3, &ns, "Stats");
+    let (zc, gsecret) = zero_copy_config(&s3);
+    ok(s.post("/api/pools/p1/connections", json!({ "name": "lake", "config": zc, "secret": gsecret, "skip_test": true })).await, "add zero-copy");
     ok(s.get("/api/pools/p1/connections/lake/namespaces").await, "namespaces");
     ok(s.put("/api/pools/p1/connections/lake/shares", json!({ "add": [ns] })).await, "shares");
     ok(s.get("/api/pools/p1/connections/lake/shares").await, "get shares");

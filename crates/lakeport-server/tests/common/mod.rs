@@ -12,6 +12,7 @@ use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use lakeport_pool::{LoadMode, PoolDir, QueryLimits, TokenScope};
 use lakeport_server::{router, AppState};
+use lakeport_testkit::TestS3;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -51,6 +52,38 @@ pub async fn start_with(limits: Option<QueryLimits>) -> Server {
     let http = reqwest::Client::new();
     let doc: Value = http.get(format!("{base}/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     Server { base, http, pd, reader, dir, doc, checked: Mutex::new(BTreeSet::new()) }
+}
+
+/// Polls a run until it has ended; its last state.
+pub async fn wait(s: &Server, id: &str) -> Value {
+    for _ in 0..300 {
+        let (_, r) = s.get(&format!("/api/runs/{id}")).await;
+        if r["status"] != "running" {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("run {id} did not finish");
+}
+
+/// Creates `namespace.table` in the S3 test server's Iceberg REST catalog, with pyiceberg
+/// (testing/iceberg_evolve.py: 100 rows in two snapshots).
+pub fn iceberg_table(s3: &TestS3, namespace: &str, table: &str) {
+    let py = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
+        .args([s3.endpoint.as_str(), "create", namespace, table])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+}
+
+/// A zero-copy connection's settings over the S3 test server's catalog (its user `glue`, an
+/// access key), and the key's secret.
+pub fn zero_copy_config(s3: &TestS3) -> (Value, String) {
+    let (key, secret) = s3.user("glue");
+    let config = json!({ "type": "zero-copy", "region": "us-east-1", "warehouse": "123456789012", "catalog_url": format!("{}/iceberg", s3.endpoint),
+        "auth": { "method": "access-key", "access_key_id": key }, "s3_endpoint": s3.endpoint, "s3_path_style": true, "allow_http": true });
+    (config, secret.expose().to_string())
 }
 
 /// A table of `rows` rows (id, name) written straight into the pool, without an extraction.
