@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// The outcome of one check (serialised in snake_case: `passed`, `failed`…).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The call succeeded.
@@ -19,7 +19,7 @@ pub enum Verdict {
 }
 
 /// One permission checked by Test Connection (either connection type).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// The IAM action the step needs (`s3:GetObject`, `glue:GetTables`, `sts:AssumeRole`…).
     pub permission: &'static str,
@@ -32,7 +32,7 @@ pub struct Check {
 }
 
 /// The result of Test Connection: every check, in the order they ran.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// One per permission, in the order checked (extraction: s3:ListBucket, s3:GetObject,
     /// s3:GetBucketAcl; zero-copy: sts:AssumeRole, glue:…, s3:…).

@@ -26,7 +26,7 @@ use crate::{test_with_shares, CoreError, TestReport};
 ///
 /// Serialised as a JSON object with the type as its `type` member (`s3-extraction`,
 /// `zero-copy`) and the type's settings beside it: the API's and the pool's form alike.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ConnectionConfig {
     /// Amazon S3, "Extractions (via APIs)".
@@ -46,7 +46,7 @@ impl ConnectionConfig {
 }
 
 /// A saved connection with its typed settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Connection {
     /// The pool it belongs to.
     pub pool: String,
@@ -266,7 +266,7 @@ fn changed_paths(a: &Value, b: &Value, prefix: &str) -> Vec<String> {
 }
 
 /// One table of the pool: extracted into it, or shared in place by a zero-copy connection.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PoolTable {
     /// A table the pool holds (extractions load it).

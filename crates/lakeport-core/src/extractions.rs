@@ -22,7 +22,7 @@ use crate::CoreError;
 pub const DEFINITION_FORMAT: u32 = 1;
 
 /// A saved extraction's definition, stored as JSON in the pool (versioned by `format`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExtractionDefinition {
     /// Format of this JSON ([`DEFINITION_FORMAT`]).
     #[serde(default = "default_format")]
@@ -49,7 +49,7 @@ fn default_format() -> u32 {
 /// A standard 5-field cron expression (minute hour day-of-month month day-of-week; croner's
 /// syntax: ranges, steps, names, `L`, `#`, and `@hourly`-style aliases) evaluated in a time zone
 /// (an IANA name such as `Europe/Berlin`; UTC when none).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Schedule {
     /// The cron expression (5 fields, no seconds field; or an `@` alias).
     pub cron: String,
@@ -114,7 +114,7 @@ impl Schedule {
 
 /// Retries of a failed scheduled run: after `backoff_secs`, then twice as long each time, up to
 /// `max_retries`; then the run stays failed until the next scheduled time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetryPolicy {
     /// Retries after a failed scheduled run (0: none); default 3.
     pub max_retries: u32,
@@ -137,7 +137,7 @@ impl RetryPolicy {
 
 /// A URL that receives a JSON POST when a run fails (and, with `on_recovery`, when the first
 /// run after a failure succeeds).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Webhook {
     /// The http:// or https:// URL to POST to (may hold a token; never logged).
     pub url: String,
@@ -181,7 +181,7 @@ impl ExtractionDefinition {
 }
 
 /// A saved extraction with its definition read, and its scheduler state.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Extraction {
     /// The extraction's name, unique in the pool.
     pub name: String,
@@ -289,7 +289,7 @@ pub async fn list_extractions(pool: &Pool) -> Result<Vec<Extraction>, CoreError>
 }
 
 /// One run of an extraction in its history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     /// The job's id.
     pub job_id: String,
@@ -322,7 +322,7 @@ pub struct HistoryEntry {
 }
 
 /// The schema changes one run found in one table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct TableSchemaChanges {
     /// The table's name.
     pub table: String,

@@ -31,6 +31,11 @@ pub use lakeport_pool::{
 pub use lakeport_source::probe::Verdict;
 pub use lakeport_source::{S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
 pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
+// The rest of the API's answer types (lakeport-server serializes them and derives their schemas).
+pub use lakeport_extract::InferredTable;
+pub use lakeport_pool::{DropReport, PoolInfo};
+pub use lakeport_zerocopy::{SelectedShare, SnapshotInfo};
+pub use runs::RunState;
 
 use chrono::{DateTime, Utc};
 use lakeport_pool::CATALOG_NAME;
@@ -207,7 +212,7 @@ pub async fn rest_client(pool: &Pool, name: &str) -> Result<RestCatalog, CoreErr
 }
 
 /// One namespace of a zero-copy catalog, as [`namespaces`] lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct NamespaceListing {
     /// Namespace name, as the catalog spells it.
     pub namespace: String,
@@ -257,7 +262,7 @@ pub async fn namespaces(pool: &Pool, name: &str) -> Result<Vec<NamespaceListing>
 }
 
 /// A selected share as the source catalog has it now.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ShareStatus {
     /// The share and its tables as stored in the pool.
     #[serde(flatten)]
@@ -432,7 +437,7 @@ fn split_sql_name(name: &str) -> Vec<String> {
 }
 
 /// One entry of a bucket level, as [`browse`] lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct BrowseEntry {
     /// Full object key or common prefix (a folder's ends with `/`).
     pub key: String,

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use lakeport_extract::{load, ExtractError, ExtractReport, ExtractRequest, Progress, TableOutcome};
+use lakeport_extract::{load, ExtractError, ExtractReport, ExtractRequest, Progress, Relay, TableOutcome};
 use lakeport_pool::{Job, JobOrigin, JobStatus, Pool, PoolDir};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -138,7 +138,7 @@ pub struct Begun {
 
 /// What a run is doing: its job (as recorded) with live progress. The one shape the API and
 /// `lakeport jobs --json` show for a run or a job.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RunState {
     /// The job as recorded (rows counted live while this process runs it).
     #[serde(flatten)]
@@ -227,8 +227,11 @@ impl Live {
     }
 }
 
-impl Progress for Live {
-    fn table_started(&self, table: &str, files: usize, bytes: u64) {
+impl Relay for Live {
+    fn next(&self) -> &dyn Progress {
+        &*self.inner
+    }
+    fn on_table_started(&self, table: &str, files: usize, bytes: u64) -> Option<(usize, u64)> {
         self.with(|s| {
             s.files_total += files as u64;
             s.bytes_total += bytes;
@@ -237,27 +240,24 @@ impl Progress for Live {
                 s.log.push(format!("{table}: loading {files} file(s)"));
             }
         });
-        self.inner.table_started(table, files, bytes);
+        Some((files, bytes))
     }
-    fn file_done(&self, table: &str, key: &str, rows: u64, bytes: u64) {
+    fn on_file_done(&self, _table: &str, _key: &str, rows: u64, bytes: u64) -> Option<(u64, u64)> {
         self.with(|s| {
             s.files_done = (s.files_done + 1).min(s.files_total);
             s.bytes_done = (s.bytes_done + bytes).min(s.bytes_total);
             s.job.rows += rows;
         });
-        self.inner.file_done(table, key, rows, bytes);
+        Some((rows, bytes))
     }
-    fn table_done(&self, table: &str, rows: u64) {
+    fn on_table_done(&self, table: &str, rows: u64) {
         self.with(|s| s.log.push(format!("{table}: committed ({rows} rows)")));
-        self.inner.table_done(table, rows);
     }
-    fn table_nothing_new(&self, table: &str, total_rows: u64) {
+    fn on_table_nothing_new(&self, table: &str, total_rows: u64) {
         self.with(|s| s.log.push(format!("{table}: nothing new (the table holds {total_rows} rows)")));
-        self.inner.table_nothing_new(table, total_rows);
     }
-    fn note(&self, message: &str) {
+    fn on_note(&self, message: &str) {
         self.with(|s| s.log.push(message.to_string()));
-        self.inner.note(message);
     }
 }
 
@@ -269,24 +269,15 @@ struct Tally {
     bytes: AtomicU64,
 }
 
-impl Progress for Tally {
-    fn table_started(&self, table: &str, files: usize, bytes: u64) {
-        self.inner.table_started(table, files, bytes)
+impl Relay for Tally {
+    fn next(&self) -> &dyn Progress {
+        &*self.inner
     }
-    fn file_done(&self, table: &str, key: &str, rows: u64, bytes: u64) {
+    fn on_file_done(&self, _table: &str, _key: &str, rows: u64, bytes: u64) -> Option<(u64, u64)> {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.rows.fetch_add(rows, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.inner.file_done(table, key, rows, bytes)
-    }
-    fn table_done(&self, table: &str, rows: u64) {
-        self.inner.table_done(table, rows)
-    }
-    fn table_nothing_new(&self, table: &str, total_rows: u64) {
-        self.inner.table_nothing_new(table, total_rows)
-    }
-    fn note(&self, message: &str) {
-        self.inner.note(message)
+        Some((rows, bytes))
     }
 }
 

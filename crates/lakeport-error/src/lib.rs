@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 /// What went wrong, in the terms a caller acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The named thing (pool, connection, table, object, job, share…) does not exist.

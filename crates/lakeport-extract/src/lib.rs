@@ -16,6 +16,6 @@ mod settings;
 
 pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
-pub use progress::{NoProgress, Progress, Steady};
+pub use progress::{NoProgress, Progress, Relay, Steady};
 pub use settings::TableSettings;
 pub use run::{check_connection, inferred_columns, load, load_from, LoadOutcome, TableOutcome, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};

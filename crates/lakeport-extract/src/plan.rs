@@ -15,7 +15,7 @@ use crate::ExtractError;
 /// globset's syntax: `*` stays within one path segment, `**` crosses them (`**/*.csv` is every
 /// CSV at any depth, `*.csv` only those directly in the folder). Files passed over are listed in
 /// the report with the reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Item {
     /// One object, loaded into a table of its own.
@@ -85,7 +85,7 @@ impl Item {
 }
 
 /// Why an object below a folder was passed over rather than loaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// A zero-byte key ending in `/`: the S3 console and many upload tools make one per folder.
@@ -126,7 +126,7 @@ impl SkipReason {
 }
 
 /// One object passed over in a folder, named, with the reason (reported, never silent).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SkippedObject {
     /// The S3 key exactly as stored.
     pub key: String,

@@ -20,6 +20,55 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// A progress sink that handles each call and passes it on to the next sink ([`Relay::next`]):
+/// the blanket `impl Progress` below does the passing on, once for every relay, so a relay
+/// writes only what it does itself. Its `on_*` hooks run first; `on_table_started` and
+/// `on_file_done` return the counts to pass on (`None`: pass nothing on), by default the ones
+/// they got.
+pub trait Relay: Send + Sync {
+    /// The sink every call is passed on to.
+    fn next(&self) -> &dyn Progress;
+    /// Sees [`Progress::table_started`]; returns the `(files, bytes)` to pass on.
+    fn on_table_started(&self, _table: &str, files: usize, bytes: u64) -> Option<(usize, u64)> {
+        Some((files, bytes))
+    }
+    /// Sees [`Progress::file_done`]; returns the `(rows, bytes)` to pass on.
+    fn on_file_done(&self, _table: &str, _key: &str, rows: u64, bytes: u64) -> Option<(u64, u64)> {
+        Some((rows, bytes))
+    }
+    /// Sees [`Progress::table_done`].
+    fn on_table_done(&self, _table: &str, _rows: u64) {}
+    /// Sees [`Progress::table_nothing_new`].
+    fn on_table_nothing_new(&self, _table: &str, _total_rows: u64) {}
+    /// Sees [`Progress::note`].
+    fn on_note(&self, _message: &str) {}
+}
+
+impl<R: Relay> Progress for R {
+    fn table_started(&self, table: &str, files: usize, bytes: u64) {
+        if let Some((files, bytes)) = self.on_table_started(table, files, bytes) {
+            self.next().table_started(table, files, bytes);
+        }
+    }
+    fn file_done(&self, table: &str, key: &str, rows: u64, bytes: u64) {
+        if let Some((rows, bytes)) = self.on_file_done(table, key, rows, bytes) {
+            self.next().file_done(table, key, rows, bytes);
+        }
+    }
+    fn table_done(&self, table: &str, rows: u64) {
+        self.on_table_done(table, rows);
+        self.next().table_done(table, rows);
+    }
+    fn table_nothing_new(&self, table: &str, total_rows: u64) {
+        self.on_table_nothing_new(table, total_rows);
+        self.next().table_nothing_new(table, total_rows);
+    }
+    fn note(&self, message: &str) {
+        self.on_note(message);
+        self.next().note(message);
+    }
+}
+
 /// Passes progress on so that totals never move backwards and never count a file twice: when a
 /// table is staged again (a later file needed a wider schema), its files are read again, and
 /// [`Progress::table_started`] / [`Progress::file_done`] come again for the same files. Per
@@ -53,8 +102,12 @@ impl Steady {
     }
 }
 
-impl Progress for Steady {
-    fn table_started(&self, table: &str, files: usize, bytes: u64) {
+impl Relay for Steady {
+    fn next(&self) -> &dyn Progress {
+        &*self.inner
+    }
+
+    fn on_table_started(&self, table: &str, files: usize, bytes: u64) -> Option<(usize, u64)> {
         let (more_files, more_bytes) = {
             let mut tables = self.tables.lock().expect("progress counts");
             let c = tables.entry(table.to_string()).or_default();
@@ -65,45 +118,28 @@ impl Progress for Steady {
             c.bytes_total = c.bytes_total.max(bytes);
             grow
         };
-        self.inner.table_started(table, more_files as usize, more_bytes);
+        Some((more_files as usize, more_bytes))
     }
 
-    fn file_done(&self, table: &str, key: &str, rows: u64, bytes: u64) {
-        let forward = {
-            let mut tables = self.tables.lock().expect("progress counts");
-            let c = tables.entry(table.to_string()).or_default();
-            c.files += 1;
-            c.rows += rows;
-            c.bytes += bytes;
-            // Done never passes the announced totals (a file may grow while it is read).
-            let files = c.files.min(c.files_total);
-            let bytes_now = c.bytes.min(c.bytes_total);
-            if files <= c.files_max {
-                // A re-read of a file counted before: nothing new to report yet.
-                None
-            } else {
-                let grow = (c.rows.saturating_sub(c.rows_max), bytes_now.saturating_sub(c.bytes_max));
-                c.files_max = files;
-                c.rows_max = c.rows_max.max(c.rows);
-                c.bytes_max = c.bytes_max.max(bytes_now);
-                Some(grow)
-            }
-        };
-        if let Some((rows, bytes)) = forward {
-            self.inner.file_done(table, key, rows, bytes);
+    fn on_file_done(&self, table: &str, _key: &str, rows: u64, bytes: u64) -> Option<(u64, u64)> {
+        let mut tables = self.tables.lock().expect("progress counts");
+        let c = tables.entry(table.to_string()).or_default();
+        c.files += 1;
+        c.rows += rows;
+        c.bytes += bytes;
+        // Done never passes the announced totals (a file may grow while it is read).
+        let files = c.files.min(c.files_total);
+        let bytes_now = c.bytes.min(c.bytes_total);
+        if files <= c.files_max {
+            // A re-read of a file counted before: nothing new to report yet.
+            None
+        } else {
+            let grow = (c.rows.saturating_sub(c.rows_max), bytes_now.saturating_sub(c.bytes_max));
+            c.files_max = files;
+            c.rows_max = c.rows_max.max(c.rows);
+            c.bytes_max = c.bytes_max.max(bytes_now);
+            Some(grow)
         }
-    }
-
-    fn table_done(&self, table: &str, rows: u64) {
-        self.inner.table_done(table, rows)
-    }
-
-    fn table_nothing_new(&self, table: &str, total_rows: u64) {
-        self.inner.table_nothing_new(table, total_rows)
-    }
-
-    fn note(&self, message: &str) {
-        self.inner.note(message)
     }
 }
 

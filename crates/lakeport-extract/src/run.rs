@@ -21,7 +21,7 @@ const SOURCE_MODIFIED: &str = "_source_modified";
 
 /// One extraction: what to load from the connection and how. [`ExtractRequest::new`] gives
 /// the defaults.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExtractRequest {
     /// The files and folders to load, each into its own table (at least one).
     pub items: Vec<Item>,
@@ -52,7 +52,7 @@ pub struct ExtractRequest {
 }
 
 /// What a delta load does when a file's columns differ from the table's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnSchemaChange {
     /// Evolve the table's schema in the same commit (Iceberg schema evolution): a new column is
@@ -70,7 +70,7 @@ pub enum OnSchemaChange {
 }
 
 /// One schema difference a load met: the schema-drift report.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SchemaChange {
     /// The column's name in the table.
     pub column: String,
@@ -85,7 +85,7 @@ pub struct SchemaChange {
 }
 
 /// The kind of a [`SchemaChange`].
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemaChangeKind {
     /// A new column, added to the table.
@@ -112,7 +112,7 @@ impl std::fmt::Display for SchemaChange {
 
 /// What a delta load does with the rows of objects that were loaded before and are gone from
 /// the source now.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeletedObjects {
     /// Keep them (append semantics, as the reference connector).
@@ -123,7 +123,7 @@ pub enum DeletedObjects {
 }
 
 /// An object loaded before in another version: its earlier rows were replaced by the new ones.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ChangedObject {
     /// The S3 key.
     pub key: String,
@@ -134,7 +134,7 @@ pub struct ChangedObject {
 }
 
 /// An object gone from the source whose rows a delta load removed (`--deleted remove`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RemovedObject {
     /// The S3 key.
     pub key: String,
@@ -183,7 +183,7 @@ impl ExtractRequest {
 
 /// What a run did to one table: the objects loaded, skipped, changed and removed, the schema
 /// changes, the totals and how far it got. Stored in the job's details.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableReport {
     /// The table's name.
     pub table: String,
@@ -232,7 +232,7 @@ pub struct TableReport {
 }
 
 /// How far one table of a run got.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TableOutcome {
     /// A new snapshot with this run's rows.
@@ -262,7 +262,7 @@ impl TableReport {
 
 /// The report of a completed extraction: its job, the per-table reports and the totals over
 /// the committed tables.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct ExtractReport {
     /// The job's ID.
     pub job_id: String,
@@ -393,7 +393,7 @@ pub async fn load_from(
 }
 
 /// One table's columns as the files give them (before any table settings).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct InferredTable {
     /// The table's name.
     pub table: String,

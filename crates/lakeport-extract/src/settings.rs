@@ -19,7 +19,7 @@ use crate::ExtractError;
 
 /// Column settings of one table of an extraction (the table as named by its item, after any
 /// name override).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TableSettings {
     /// The table's name, as its item loads it.
     pub table: String,

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 /// A text encoding, by its WHATWG Encoding Standard label (`utf-8`, `utf-16le`, `utf-16be`,
 /// `shift_jis`, `windows-1252`, `latin1` — which the standard maps to windows-1252 —, `gbk`, …),
 /// decoded with `encoding_rs`. Serialized as the label it was made from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct Encoding {
     label: String,
@@ -64,7 +64,7 @@ impl From<Encoding> for String {
 
 /// The CSV dialect; every `None` is detected from the file. Delimiter, quote and escape are
 /// single bytes (ASCII).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CsvOptions {
     /// `None`: detected from the sample (see `sniff`): a first row whose values all fit the
@@ -88,7 +88,7 @@ pub struct CsvOptions {
 
 
 /// How the readers read a file; missing fields take their defaults when deserialised.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ReadOptions {
     /// The CSV dialect (ignored for JSON and Parquet).

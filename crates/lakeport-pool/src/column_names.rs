@@ -22,7 +22,7 @@ use crate::PoolError;
 pub const RENAMES_PROPERTY: &str = "lakeport.column-renames";
 
 /// One source column stored under another name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ColumnRename {
     /// The column's name in the source file.
     pub source: String,

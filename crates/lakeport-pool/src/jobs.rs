@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a job is, as stored (`running`, `succeeded`, …; JSON: the same lowercase words).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Started and not ended (its process is alive, or not yet found gone).
@@ -53,7 +53,7 @@ impl JobStatus {
 }
 
 /// One run of an extraction, as kept in the pool's job history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Job {
     /// The job's id (a UUID, or the run id the caller chose).
     pub id: String,
@@ -103,7 +103,7 @@ impl JobStatus {
 }
 
 /// Which saved extraction a job ran: its name, the version of its definition, and the trigger.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobOrigin {
     /// The saved extraction's name.
     pub extraction: String,
@@ -114,7 +114,7 @@ pub struct JobOrigin {
 }
 
 /// What started a run of a saved extraction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// `lakeport extraction run`, the API's or the console's "Run now".

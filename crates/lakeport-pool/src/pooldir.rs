@@ -44,7 +44,7 @@ struct Inner {
 }
 
 /// A pool as [`PoolDir::list_pools`] lists it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PoolInfo {
     /// The pool's name (an identifier; its Iceberg namespace).
     pub name: String,
@@ -58,7 +58,7 @@ pub struct PoolInfo {
 
 /// A table of a pool, from its current Iceberg snapshot (the snapshot summary's
 /// `total-records` and `total-data-files`, Iceberg spec "Snapshot Summary").
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TableInfo {
     /// The table's name (an identifier).
     pub name: String,
@@ -72,7 +72,9 @@ pub struct TableInfo {
     pub last_load: Option<DateTime<Utc>>,
     /// How the current snapshot was loaded (`full`, `delta`); `None` for one lakeport did not write.
     pub last_mode: Option<String>,
-    /// The table's location (`file://…/warehouse/<pool>/<table>`).
+    /// The table's location (`file://…/warehouse/<pool>/<table>`); left out of JSON when empty (the
+    /// API blanks it for read-only tokens).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
 }
 

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::{PoolDir, PoolError};
 
 /// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenScope {
     /// Every API operation.

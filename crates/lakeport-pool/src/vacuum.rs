@@ -19,7 +19,7 @@ use crate::writer::local_path;
 use crate::{validate_identifier, JobStatus, Pool, PoolError};
 
 /// What [`Pool::drop_table`] did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DropReport {
     /// The dropped table's name.
     pub table: String,

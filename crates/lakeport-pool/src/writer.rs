@@ -31,7 +31,7 @@ use crate::PoolError;
 
 /// How a load writes a table (the product spec's "Full" and "Delta" extractions; JSON: `full`,
 /// `delta`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadMode {
     /// Replace the table's contents (and schema) atomically.

@@ -44,13 +44,20 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// The body of every error answer (the OpenAPI document's `Error` schema).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// The error's kind; left out for the API's own authentication errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ErrorKind>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.kind {
-            Some(kind) => serde_json::json!({ "error": self.message, "kind": kind }),
-            None => serde_json::json!({ "error": self.message }),
-        };
-        (self.status, Json(body)).into_response()
+        (self.status, Json(ErrorBody { error: self.message, kind: self.kind })).into_response()
     }
 }
 
@@ -75,4 +82,29 @@ impl From<ExtractError> for ApiError {
 /// A 400 of kind [`ErrorKind::Invalid`]: the request's body, path or query is not acceptable.
 pub fn bad_request(m: impl Into<String>) -> ApiError {
     ApiError::of_kind(ErrorKind::Invalid, m)
+}
+
+/// A JSON request body; a body that cannot be read (not JSON, a missing or mistyped member, no
+/// `Content-Type: application/json`, too large) is answered as every other error, `{error,
+/// kind}` with axum's status and message (400, 415, 422; 413), not as axum's plain text.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// Query parameters; ones that cannot be read are a 400 `{error, kind}` as [`Body`]'s are.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Params<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        let kind = if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ErrorKind::LimitExceeded } else { ErrorKind::Invalid };
+        ApiError { status: r.status(), kind: Some(kind), message: r.body_text() }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError { status: r.status(), kind: Some(ErrorKind::Invalid), message: r.body_text() }
+    }
 }

@@ -16,8 +16,10 @@
 //!   capped at [`MAX_BODY_BYTES`].
 #![warn(missing_docs)]
 
+mod answers;
 mod api;
 mod error;
+mod openapi;
 mod runs;
 mod token;
 
@@ -26,7 +28,8 @@ use std::sync::Arc;
 
 use lakeport_core::{token_hash, PoolDir, QueryLimits};
 
-pub use api::{openapi_document, READ_ONLY_OPERATIONS};
+pub use api::READ_ONLY_OPERATIONS;
+pub use openapi::openapi_document;
 pub use lakeport_core::runs::RunState;
 pub use token::{prepare_tokens, TokenStartup};
 

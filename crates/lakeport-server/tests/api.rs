@@ -1,88 +1,14 @@
 //! The HTTP API on a real socket, against the real S3 test server.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use lakeport_pool::{LoadMode, PoolDir, QueryLimits, TokenScope};
-use lakeport_server::{router, AppState};
+use common::{iceberg_table, make_table, start, start_with, wait, zero_copy_config, Server, TOKEN};
+use lakeport_pool::{QueryLimits, TokenScope};
 use lakeport_testkit::TestS3;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    pd: PoolDir,
-    /// A stored read-only token.
-    reader: String,
-    dir: tempfile::TempDir,
-}
-
-/// The admin token given at start (`lakeport serve --token`).
-const TOKEN: &str = "test-token-0123456789";
-
-async fn start() -> Server {
-    start_with(None).await
-}
-
-async fn start_with(limits: Option<QueryLimits>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let pd = PoolDir::open(dir.path()).await.unwrap();
-    let reader = pd.create_token(Some("analyst"), TokenScope::ReadOnly).await.unwrap().token;
-    let mut state = AppState::new(pd.clone(), Some(TOKEN.into())).unwrap();
-    if let Some(l) = limits {
-        state = state.with_query_limits(l);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    // The same router `lakeport serve` runs.
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    Server { base: format!("http://{addr}"), http: reqwest::Client::new(), pd, reader, dir }
-}
-
-/// A table of `rows` rows (id, name) written straight into the pool, without an extraction.
-async fn make_table(pd: &PoolDir, pool: &str, table: &str, rows: i64) {
-    let pool = match pd.pool(pool).await {
-        Ok(p) => p,
-        Err(_) => pd.create_pool(pool).await.unwrap(),
-    };
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true)]));
-    let names: Vec<String> = (0..rows).map(|i| format!("n{i}")).collect();
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..rows)), Arc::new(StringArray::from(names))]).unwrap();
-    let mut w = pool.begin_write(table, &schema, LoadMode::Full).await.unwrap();
-    w.write("made.csv", &batch).await.unwrap();
-    w.commit(lakeport_pool::LedgerChange::default(), "test").await.unwrap();
-}
-
-impl Server {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call_as(Some(TOKEN), method, path, body).await
-    }
-    async fn call_as(&self, token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::DELETE, path, None).await
-    }
-}
 
 #[tokio::test]
 async fn token_is_required_and_openapi_describes_every_route() {
@@ -266,17 +192,6 @@ async fn the_trust_policy_names_lakeports_principal_and_the_external_id() {
     // Plain HTTP to a non-loopback STS without allow_http: refused before anything is sent.
     let (st, e) = s.post("/api/trust-policy", json!({ "region": "us-east-1", "sts_endpoint": s3.endpoint })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
-}
-
-async fn wait(s: &Server, id: &str) -> Value {
-    for _ in 0..300 {
-        let (_, r) = s.get(&format!("/api/runs/{id}")).await;
-        if r["status"] != "running" {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("run {id} did not finish");
 }
 
 #[tokio::test]
@@ -638,16 +553,10 @@ async fn connections_are_updated_after_test_connection_and_shared_tables_are_lis
 
     // A zero-copy share: listed beside the extracted table, named as SQL writes it.
     let ns = format!("Api-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let py = std::process::Command::new(std::env::var("LAKEPORT_TEST_PYTHON").unwrap())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/iceberg_evolve.py"))
-        .args([s3.endpoint.as_str(), "create", &ns, "Campaign-Stats"])
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
-    let (gkey, gsecret) = s3.user("glue");
-    let zc = json!({ "type": "zero-copy", "region": "us-east-1", "warehouse": "123456789012", "catalog_url": format!("{}/iceberg", s3.endpoint),
-        "auth": { "method": "access-key", "access_key_id": gkey }, "s3_endpoint": s3.endpoint, "s3_path_style": true, "allow_http": true });
-    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "My-Lake", "config": zc, "secret": gsecret.expose(), "skip_test": true })).await;
+    iceberg_table(&s3, &ns, "Campaign-Stats");
+    let (zc, gsecret) = zero_copy_config(&s3);
+    let gkey = zc["auth"]["access_key_id"].as_str().unwrap().to_string();
+    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "My-Lake", "config": zc, "secret": gsecret, "skip_test": true })).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     let (st, out) = put(&s, "/api/pools/p1/connections/My-Lake/shares", json!({ "add": [ns] })).await;
     assert_eq!(st, StatusCode::OK, "{out}");

@@ -2,35 +2,34 @@
 //! loaded / skipped / unchanged, outcome, the full error, "nothing new"), progress that never
 //! moves backwards, paging beyond the newest jobs, re-run.
 
+mod common;
+
+use std::ops::Deref;
 use std::time::Duration;
 
-use lakeport_pool::PoolDir;
-use lakeport_server::{router, AppState};
 use lakeport_testkit::{TestBucket, TestS3};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "test-token-0123456789";
-
+/// The shared test server (common), with the bucket its connection reads.
 struct Server {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    server: common::Server,
     _s3: TestS3,
     bucket: TestBucket,
+}
+
+impl Deref for Server {
+    type Target = common::Server;
+    fn deref(&self) -> &common::Server {
+        &self.server
+    }
 }
 
 /// A server with pool "p" and connection "src" (one request at a time) over a fresh bucket.
 async fn start(label: &str) -> Server {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket(label).await;
-    let dir = tempfile::tempdir().unwrap();
-    let pd = PoolDir::open(dir.path()).await.unwrap();
-    let state = AppState::new(pd, Some(TOKEN.into())).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    let s = Server { base: format!("http://{addr}"), http: reqwest::Client::new(), _dir: dir, bucket, _s3: s3 };
+    let s = Server { server: common::start().await, bucket, _s3: s3 };
     s.post("/api/pools", json!({ "name": "p" })).await;
     let (key, secret) = s._s3.user("reader");
     let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": s.bucket.name, "access_key_id": key, "endpoint": s._s3.endpoint, "path_style": true, "allow_http": true, "concurrency": 1 });
@@ -40,22 +39,6 @@ async fn start(label: &str) -> Server {
 }
 
 impl Server {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
     async fn run(&self, body: Value) -> Value {
         let (st, run) = self.post("/api/pools/p/extractions", body).await;
         assert_eq!(st, StatusCode::ACCEPTED, "{run}");

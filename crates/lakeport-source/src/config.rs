@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_RETRIES: usize = 5;
 
 /// The non-secret settings of an S3 extraction connection. The secret access key travels
 /// separately as a [`crate::Secret`] so that this struct can be shown, logged and serialised freely.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct S3Config {
     /// AWS region the bucket lives in (`eu-central-1`); part of every SigV4 signature.
     pub region: String,

@@ -135,7 +135,7 @@ fn to_df(e: ZeroCopyError) -> DataFusionError {
 }
 
 /// One snapshot of a table, for `lakeport snapshots` and the API.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct SnapshotInfo {
     /// The snapshot's id (Iceberg table spec, "Snapshots": `snapshot-id`).
     pub snapshot_id: i64,

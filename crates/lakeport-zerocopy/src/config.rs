@@ -5,7 +5,7 @@ use url::Url;
 use crate::ZeroCopyError;
 
 /// How lakeport authenticates to the catalog and to S3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum ZeroCopyAuth {
     /// Recommended: lakeport's own principal assumes the user's role with an External ID.
@@ -26,7 +26,7 @@ pub enum ZeroCopyAuth {
 }
 
 /// The non-secret settings of a zero-copy connection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ZeroCopyConfig {
     /// AWS region of the catalog, STS and S3, such as `eu-west-1`; also the SigV4 signing region.
     pub region: String,
@@ -69,7 +69,7 @@ fn default_signing_name() -> String {
 }
 
 /// A selected share: a whole namespace, or one table of it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Share {
     /// The catalog namespace (for Glue: the database).
     pub namespace: String,
@@ -95,7 +95,7 @@ impl Share {
 
 /// A share with the tables it stood for when it was selected (a namespace share lists its
 /// tables; `lakeport connection shares --refresh` re-reads them).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SelectedShare {
     /// The share as selected.
     pub share: Share,
