@@ -40,7 +40,7 @@ pub use runs::RunState;
 use chrono::{DateTime, Utc};
 use lakeport_pool::CATALOG_NAME;
 use lakeport_source::{probe, S3Source, SourceError};
-use lakeport_zerocopy::{RestCatalog, SelectedShare, Share, ZeroCopyError};
+use lakeport_zerocopy::{RestCatalog, Share, ZeroCopyError};
 use serde::{Deserialize, Serialize};
 
 /// The error of every core operation: a lower crate's error passed through, or core's own.

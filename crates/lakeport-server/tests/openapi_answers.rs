@@ -133,18 +133,37 @@ async fn every_operation_answers_as_its_schema_says() {
 }
 
 /// A schema's shape: what a client depends on (member names, types, formats, required members,
-/// enums, nesting), without the prose (descriptions, summaries), which may change freely.
+/// enums, nesting), without the prose (descriptions, summaries), which may change freely. So that
+/// a doc comment changes no shape, the two forms schemars gives a documented item read as the
+/// undocumented one: `{"allOf": [X]}` (a `$ref` with a description) as X, and a `oneOf` of
+/// single-value string enums (documented variants) as one string enum.
 fn shape(v: &Value) -> Value {
     match v {
-        Value::Object(o) => Value::Object(
-            o.iter()
+        Value::Object(o) => {
+            let kept: serde_json::Map<String, Value> = o
+                .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "description" | "summary" | "title" | "info"))
                 .map(|(k, v)| {
                     let v = if k == "properties" { Value::Object(v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), shape(v))).collect()) } else { shape(v) };
                     (k.clone(), v)
                 })
-                .collect(),
-        ),
+                .collect();
+            if let (1, Some(Value::Array(all))) = (kept.len(), kept.get("allOf")) {
+                if all.len() == 1 {
+                    return all[0].clone();
+                }
+            }
+            if let (1, Some(Value::Array(one))) = (kept.len(), kept.get("oneOf")) {
+                let single = |v: &Value| match (v.get("type"), v.get("enum").and_then(Value::as_array)) {
+                    (Some(t), Some(e)) if t == "string" && e.len() == 1 && v.as_object().is_some_and(|o| o.len() == 2) => Some(e[0].clone()),
+                    _ => None,
+                };
+                if let Some(values) = one.iter().map(single).collect::<Option<Vec<Value>>>() {
+                    return serde_json::json!({ "enum": values, "type": "string" });
+                }
+            }
+            Value::Object(kept)
+        }
         Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
         v => v.clone(),
     }
