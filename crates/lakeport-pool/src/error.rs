@@ -143,7 +143,8 @@ pub enum PoolError {
     /// load again).
     #[error("table '{0}' was changed by another load at the same time; nothing was committed, run the load again")]
     CommitConflict(String),
-    /// The Iceberg SQL catalog could not be opened or holds a row it should not (kind `Internal`).
+    /// The Iceberg SQL catalog could not be opened, or what lakeport keeps beside a table's
+    /// metadata cannot be read (a ledger file, the column-renames property) (kind `Internal`).
     #[error("catalog: {0}")]
     Catalog(String),
     /// The catalog database (`catalog.db`, SQLite) failed; the kind follows sqlx's variant

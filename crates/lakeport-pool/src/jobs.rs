@@ -59,7 +59,7 @@ pub struct Job {
     pub id: String,
     /// The pool it ran in.
     pub pool: String,
-    /// The connection it read from (for a drop: the connection that loaded the table, or empty).
+    /// The connection it read from (empty for a drop).
     pub connection: String,
     /// "full" or "delta" for extractions, "drop" for a dropped table.
     pub mode: String,
@@ -71,11 +71,12 @@ pub struct Job {
     pub status: JobStatus,
     /// The tables it writes (or dropped), by name in the pool.
     pub tables: Vec<String>,
-    /// Source objects (files) read so far, or in all once ended.
+    /// Source objects (files) loaded so far, or in all once ended.
     pub files: u64,
     /// Rows written so far, or in all once ended.
     pub rows: u64,
-    /// Bytes read from the source so far (compressed, as stored), or in all once ended.
+    /// Bytes of the source objects loaded, as stored in S3 (compressed size for `.gz`/`.zst`),
+    /// so far or in all once ended.
     pub bytes: u64,
     /// Why it failed, was skipped, cancelled or interrupted; `None` otherwise.
     pub error: Option<String>,

@@ -515,7 +515,7 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// [`PoolError::Corrupt`] when the table's renames property does not parse;
+    /// [`PoolError::Catalog`] when the table's column-renames property does not parse;
     /// [`PoolError::Iceberg`] when its metadata cannot be read or converted.
     pub async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>, PoolError> {
         Ok(match self.load(table).await? {
@@ -534,7 +534,8 @@ impl Pool {
     ///
     /// [`PoolError::LedgerStale`] when the table's history no longer says (see `ledger.rs`);
     /// [`PoolError::Corrupt`] for a ledger file lakeport cannot read back (an entry without its
-    /// version, …); [`PoolError::Iceberg`] when the metadata or a ledger file cannot be read.
+    /// version, …); [`PoolError::Catalog`] when a ledger file cannot be read;
+    /// [`PoolError::Iceberg`] when the table's metadata cannot be read.
     pub async fn ledger(&self, table: &str) -> Result<Ledger, PoolError> {
         Ok(match self.load(table).await? {
             Some(t) => Ledger::read(t.file_io(), t.metadata(), table).await?,
@@ -554,7 +555,8 @@ impl Pool {
     /// [`PoolError::InvalidName`] for a table name that is not an identifier;
     /// [`PoolError::UnsupportedType`] for a column no Iceberg table can store;
     /// [`PoolError::SchemaDrift`] naming the column for a delta load the table's schema cannot
-    /// evolve to take; as [`Pool::ledger`] for a delta load; [`PoolError::Iceberg`].
+    /// evolve to take; as [`Pool::ledger`] for a delta load; [`PoolError::Catalog`] for a
+    /// column-renames property that does not parse; [`PoolError::Iceberg`].
     pub async fn begin_write(&self, table: &str, schema: &Schema, mode: LoadMode) -> Result<TableWriter, PoolError> {
         validate_identifier("table", table)?;
         let loaded = self.load(table).await?;
@@ -735,7 +737,8 @@ impl Pool {
     }
 
     /// One page of the job history, newest first: at most `limit` jobs older than job `before`
-    /// (from the newest without it); `extractions_only` leaves out drops.
+    /// (from the newest without it); `extractions_only` leaves out drops. Order: start time,
+    /// then insertion order for equal times.
     ///
     /// # Errors
     ///
@@ -785,8 +788,8 @@ impl Pool {
     }
 
     /// Records live totals of a running job (files, rows, bytes so far), so that other processes
-    /// (`lakeport jobs`, another server) see how far it got. `bytes`: bytes read from the
-    /// source. A job that has ended is left alone.
+    /// (`lakeport jobs`, another server) see how far it got. `bytes`: as [`Job::bytes`]. A
+    /// job that has ended is left alone.
     ///
     /// # Errors
     ///

@@ -16,8 +16,8 @@ use crate::PoolError;
 ///
 /// # Errors
 ///
-/// [`PoolError::UnsupportedType`] for a type no Iceberg table can store (a union, a 32-bit
-/// list offset view, …).
+/// [`PoolError::UnsupportedType`] for a type no Iceberg table can store (a struct without
+/// fields, a union, an interval, a duration, a decimal of more than 38 digits).
 pub fn storable_type(t: &DataType) -> Result<DataType, PoolError> {
     normalize_type(t, "")
 }

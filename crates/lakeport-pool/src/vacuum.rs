@@ -173,8 +173,9 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// [`PoolError::Iceberg`] when a table's metadata cannot be read (then nothing of that table
-    /// is deleted); [`PoolError::Io`] naming the file or directory that cannot be listed or deleted.
+    /// [`PoolError::Iceberg`] when a table's metadata cannot be read, [`PoolError::Io`] naming a
+    /// file that cannot be deleted: vacuum stops there (what it deleted before stays deleted;
+    /// nothing of that table is touched).
     pub async fn vacuum(&self, grace: Duration) -> Result<VacuumReport, PoolError> {
         let cutoff = SystemTime::now() - grace;
         let pool_dir = self.dir_root().join("warehouse").join(self.name());
