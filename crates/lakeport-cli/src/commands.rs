@@ -336,9 +336,8 @@ fn read_secret(args: &ConnectionAddArgs) -> Result<Secret> {
 async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> Result<ExitCode> {
     match cmd {
         ConnectionCommand::Add(args) => {
-            if pool.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(&args.name)) {
-                bail!("a connection named '{}' already exists in pool '{}'", args.name, pool.name());
-            }
+            // Before asking for a secret (lakeport-core checks again before the test).
+            pool.ensure_connection_name_free(&args.name).await?;
             if args.zero_copy {
                 return add_zero_copy(pool, args, json).await;
             }

@@ -159,10 +159,8 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
             }
         }
     }
+    pool.ensure_connection_name_free(&new.name).await?;
     let existing = pool.connections().await?;
-    if existing.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
-        return Err(PoolError::ConnectionExists { pool: pool.name().to_string(), connection: new.name.clone() }.into());
-    }
     // A zero-copy connection is an SQL catalog named after it (normalised: `My-Lake` → my_lake):
     // it must not shadow the pool's own catalog, nor share its SQL name with another connection.
     let sql = table_name_from(&new.name)?;

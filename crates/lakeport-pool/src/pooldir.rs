@@ -280,6 +280,20 @@ impl Pool {
 
     // ---- connections -------------------------------------------------------------------------
 
+    /// The one rule for a new connection's name: no connection of this pool has it, ignoring ASCII
+    /// case (`Sales` and `sales` would be one SQL name). The CLI asks before prompting for a
+    /// secret, lakeport-core before Test Connection, [`Pool::add_connection`] at the insert.
+    ///
+    /// # Errors
+    /// [`PoolError::ConnectionExists`] naming the pool and the name; [`PoolError::Database`] or
+    /// [`PoolError::Corrupt`] when the connections cannot be read.
+    pub async fn ensure_connection_name_free(&self, name: &str) -> Result<(), PoolError> {
+        if self.connections().await?.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
+            return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
+        }
+        Ok(())
+    }
+
     /// Saves a connection with its `settings` (serialised as they are, see `connections.rs`) and
     /// its secret (an assumed-role connection has none). Names are unique per pool
     /// (case-insensitively).
@@ -293,10 +307,7 @@ impl Pool {
     pub async fn add_connection(&self, name: &str, settings: impl Serialize, secret: Option<&Secret>) -> Result<StoredConnection, PoolError> {
         validate_connection_name(name)?;
         let (json, kind, settings) = crate::connections::encode(name, &settings)?;
-        let existing = self.connections().await?;
-        if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name)) {
-            return Err(PoolError::ConnectionExists { pool: self.name.clone(), connection: name.to_string() });
-        }
+        self.ensure_connection_name_free(name).await?;
         let conn = StoredConnection { pool: self.name.clone(), name: name.to_string(), kind, settings, created_at: Utc::now() };
         if let Some(secret) = secret {
             secrets::store(self.dir.root(), &self.name, name, secret)?;
