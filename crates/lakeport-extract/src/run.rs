@@ -349,8 +349,8 @@ async fn connect(pool: &Pool, connection: &str) -> Result<(S3Source, usize), Ext
         ConnectionConfig::S3Extraction(c) => c.clone(),
         _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
     };
-    let secret = pool.connection_secret(connection)?;
-    Ok((S3Source::connect(&config, &secret)?, config.concurrency))
+    let secret = pool.connection_secret_opt(connection)?;
+    Ok((S3Source::open(&config, secret.as_ref())?, config.concurrency))
 }
 
 /// Runs one extraction as job `job_id` without touching the job history (the caller keeps it):
@@ -416,7 +416,7 @@ pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRe
         ConnectionConfig::S3Extraction(c) => c.clone(),
         _ => return Err(ExtractError::WrongConnectionType(connection.to_string())),
     };
-    let source = S3Source::connect(&config, &pool.connection_secret(connection)?)?;
+    let source = S3Source::open(&config, pool.connection_secret_opt(connection)?.as_ref())?;
     let mut out = Vec::new();
     for table in plan(&source, &request.items).await? {
         let mut columns = Vec::new();
