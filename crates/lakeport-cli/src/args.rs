@@ -318,13 +318,21 @@ pub struct ConnectionUpdateArgs {
     /// Zero-copy: Iceberg REST catalog URL.
     #[arg(long)]
     pub catalog_url: Option<String>,
-    /// Zero-copy: the role lakeport assumes (switches to an assumed role; needs --external-id
-    /// unless the connection already assumes a role).
+    /// The role lakeport assumes (switches to an assumed role; needs --external-id unless the
+    /// connection already assumes a role).
     #[arg(long, conflicts_with = "access_key_id")]
     pub role_arn: Option<String>,
-    /// Zero-copy: the External ID of the role's trust policy.
+    /// The External ID of the role's trust policy.
     #[arg(long)]
     pub external_id: Option<String>,
+    /// Extractions: switch to this profile of the shared AWS config files (the stored secret, if
+    /// any, is deleted).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["access_key_id", "role_arn", "default_chain"])]
+    pub profile: Option<String>,
+    /// Extractions: switch to the default AWS credential chain (the stored secret, if any, is
+    /// deleted).
+    #[arg(long, conflicts_with_all = ["access_key_id", "role_arn"])]
+    pub default_chain: bool,
     /// Zero-copy: switch to a bearer token (give it as the secret).
     #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
     pub bearer_token: bool,

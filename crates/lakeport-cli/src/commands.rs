@@ -615,7 +615,35 @@ async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) 
         }
         set("auth", (!auth.is_empty()).then_some(Value::Object(auth)));
     } else {
-        set("access_key_id", args.access_key_id.as_ref().map(|v| json!(v)));
+        // The method's members; a switch clears the other methods' members (null in a merge patch).
+        let method = |name: &str, members: &[(&str, Option<Value>)]| {
+            let mut auth = serde_json::Map::new();
+            auth.insert("method".into(), json!(name));
+            for k in ["role_arn", "external_id", "session_seconds", "profile"] {
+                auth.insert(k.into(), Value::Null);
+            }
+            for (k, v) in members {
+                auth.insert(k.to_string(), v.clone().unwrap_or(Value::Null));
+            }
+            Value::Object(auth)
+        };
+        let auth = if let Some(r) = &args.role_arn {
+            Some(method("assume-role", &[("role_arn", Some(json!(r))), ("external_id", args.external_id.as_ref().map(|e| json!(e)))]))
+        } else if let Some(p) = &args.profile {
+            Some(method("profile", &[("profile", Some(json!(p)))]))
+        } else if args.default_chain {
+            Some(method("default-chain", &[]))
+        } else {
+            args.external_id.as_ref().map(|e| json!({ "external_id": e }))
+        };
+        if auth.is_some() {
+            set("access_key_id", Some(json!("")));
+        }
+        set("auth", auth);
+        if let Some(k) = &args.access_key_id {
+            set("access_key_id", Some(json!(k)));
+            set("auth", Some(Value::Null));
+        }
     }
     let secret = if let Some(path) = &args.secret_file {
         let mut s = String::new();

@@ -175,6 +175,19 @@ async fn every_auth_method_adds_tests_with_its_identity_and_extracts() {
     let shown = text(&o);
     assert!(shown.contains("\"method\": \"profile\"") && shown.contains("lp-chain") && !shown.contains(&lakeport_secret), "{shown}");
 
+    // Switching methods: the role connection becomes a profile one (nothing secret stored), then
+    // an access-key one (its secret stored again).
+    let profile_env: Vec<(&str, &str)> = vec![("AWS_CONFIG_FILE", config_file.to_str().unwrap()), ("AWS_EC2_METADATA_DISABLED", "true"), ("SECRET", secret.expose())];
+    let o = lakeport(pool, &profile_env, &["connection", "update", "role", "--profile", "lp-chain"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = text(&lakeport(pool, &[], &["connection", "show", "role", "--json"]));
+    assert!(shown.contains("\"method\": \"profile\"") && !shown.contains("role_arn"), "{shown}");
+    let o = lakeport(pool, &profile_env, &["connection", "update", "role", "--access-key-id", &key, "--secret-env", "SECRET"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = text(&lakeport(pool, &[], &["connection", "show", "role", "--json"]));
+    assert!(!shown.contains("\"method\"") && shown.contains(&key), "back to today's shape: {shown}");
+    assert!(lakeport_testkit::files_under(pool).iter().any(|f| f.file_name().is_some_and(|n| n == "role.secret")), "the key's secret is stored");
+
     // A method without a usable source fails Test Connection with the provider's reason and
     // saves nothing.
     let env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
