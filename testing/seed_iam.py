@@ -73,3 +73,24 @@ print(f"export LAKEPORT_TEST_EXTERNAL_ID={EXTERNAL_ID}")
 # lakeport's own identity (the principal the role trusts).
 print(f"export LAKEPORT_AWS_ACCESS_KEY_ID={keys['lakeport']['AccessKeyId']}")
 print(f"export LAKEPORT_AWS_SECRET_ACCESS_KEY={keys['lakeport']['SecretAccessKey']}")
+# Extraction connections without static keys: a role with exactly the extraction permissions that
+# trusts lakeport's principal with the External ID (assumed-role and profile-chain tests), and a
+# role for web identity (as on EKS) trusting a test OIDC provider (ministack does not check the
+# token's signature).
+try:
+    xrole = iam.create_role(RoleName="lakeport-extraction", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+except iam.exceptions.EntityAlreadyExistsException:
+    xrole = iam.get_role(RoleName="lakeport-extraction")["Role"]
+iam.put_role_policy(RoleName="lakeport-extraction", PolicyName="extraction", PolicyDocument=json.dumps(statements(USERS["reader"])))
+print(f"export LAKEPORT_TEST_EXTRACT_ROLE_ARN={xrole['Arn']}")
+try:
+    oidc = iam.create_open_id_connect_provider(Url="https://oidc.lakeport.test", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"]
+except iam.exceptions.EntityAlreadyExistsException:
+    oidc = "arn:aws:iam::000000000000:oidc-provider/oidc.lakeport.test"
+wi_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": oidc}, "Action": "sts:AssumeRoleWithWebIdentity"}]}
+try:
+    wrole = iam.create_role(RoleName="lakeport-web-identity", AssumeRolePolicyDocument=json.dumps(wi_trust))["Role"]
+except iam.exceptions.EntityAlreadyExistsException:
+    wrole = iam.get_role(RoleName="lakeport-web-identity")["Role"]
+iam.put_role_policy(RoleName="lakeport-web-identity", PolicyName="extraction", PolicyDocument=json.dumps(statements(USERS["reader"])))
+print(f"export LAKEPORT_TEST_WEB_IDENTITY_ROLE_ARN={wrole['Arn']}")

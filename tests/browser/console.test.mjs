@@ -115,6 +115,19 @@ test("Data → Data Integration → pool → Add Data Connection → Amazon S3 �
   assert.equal(await page.isDisabled("#save"), true, "Save stays disabled after a failed test");
   await shot("test-connection-failed");
 
+  // Without static keys: an assumed role with an External ID. Test Connection names the identity
+  // it ran as (the role's session) before the verdicts; nothing secret is asked for.
+  await page.check("#xauth-role");
+  assert.equal(await page.isVisible("#secret"), false, "a role needs no secret");
+  await page.fill("#x-role-arn", env("LAKEPORT_TEST_EXTRACT_ROLE_ARN"));
+  await page.fill("#x-external-id", env("LAKEPORT_TEST_EXTERNAL_ID"));
+  await page.click("#test-connection");
+  await page.waitForSelector("#test-ok");
+  assert.match(await page.textContent("#test-identity"), /assumed-role\/lakeport-extraction\//);
+  await shot("test-connection-assumed-role");
+  await page.check("#xauth-key");
+  assert.equal(await page.isDisabled("#save"), true, "another method asks for a new test");
+
   // The least-privilege key: the test passes and Save is enabled.
   await page.fill("#access-key", env("LAKEPORT_TEST_READER_KEY"));
   await page.fill("#secret", env("LAKEPORT_TEST_READER_SECRET"));

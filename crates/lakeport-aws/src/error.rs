@@ -51,6 +51,19 @@ pub enum AwsError {
         kind: ErrorKind,
     },
 
+    /// An AWS SDK credential provider (a profile, the default chain) gave no credentials.
+    #[error("cannot get AWS credentials from {source_name}: {message}")]
+    Provider {
+        /// Where they were to come from (`AWS profile 'x'`, `the default AWS credential chain`).
+        source_name: String,
+        /// The provider's reason, with its causes.
+        message: String,
+        /// From the SDK's error variant: nothing configured or a broken configuration is
+        /// [`ErrorKind::Invalid`], a failure of a provider's service (STS, IMDS, the container
+        /// endpoint) or a timeout [`ErrorKind::Unavailable`].
+        kind: ErrorKind,
+    },
+
     /// A credential provider of object_store failed (its own variant says which kind).
     #[error("cannot get AWS credentials: {0}")]
     Credentials(#[source] Box<object_store::Error>),
@@ -62,7 +75,7 @@ impl AwsError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             AwsError::InvalidConfig(_) => ErrorKind::Invalid,
-            AwsError::Http { kind, .. } | AwsError::Sts { kind, .. } | AwsError::AssumeRole { kind, .. } => *kind,
+            AwsError::Http { kind, .. } | AwsError::Sts { kind, .. } | AwsError::AssumeRole { kind, .. } | AwsError::Provider { kind, .. } => *kind,
             AwsError::Credentials(e) => ErrorKind::of_object_store(e),
         }
     }

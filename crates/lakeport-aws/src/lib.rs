@@ -11,6 +11,8 @@
 //! * [`sts`]: lakeport's own identity, GetCallerIdentity, the trust policy, and [`AssumedRole`]:
 //!   STS AssumeRole with an External ID, renewed before expiry, as an object_store credential
 //!   provider.
+//! * [`sdk`]: credentials of an AWS profile or the default chain, through the AWS SDK's own
+//!   providers, renewed before expiry, as an object_store credential provider.
 //! * [`probe`]: the verdict types of Test Connection.
 //! * [`AwsError`]: typed errors with a [`lakeport_error::ErrorKind`].
 #![warn(missing_docs)]
@@ -19,6 +21,7 @@ mod cache;
 mod error;
 mod policy;
 pub mod probe;
+pub mod sdk;
 mod secret;
 mod signed;
 mod store;
@@ -31,4 +34,5 @@ pub use policy::{is_loopback, HttpPolicy};
 pub use secret::Secret;
 pub use signed::{describe_reqwest_error, static_provider, xml_tag, SignedClient, SignedResponse};
 pub use store::{client_options, retry_config, S3StoreSettings, SharedHttp, StoreCredentials, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RETRY_INIT_BACKOFF, RETRY_MAX_BACKOFF, RETRY_TIMEOUT};
+pub use sdk::{SdkCredentials, SdkSource};
 pub use sts::{caller_identity, identity_from_env, sts_url, trust_policy, AssumedRole, RoleSettings, DEFAULT_SESSION_SECONDS, RENEW_BEFORE};

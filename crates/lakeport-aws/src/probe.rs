@@ -32,13 +32,26 @@ pub struct Check {
 }
 
 /// The result of Test Connection: every check, in the order they ran.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// One per permission, in the order checked (extraction: s3:ListBucket, s3:GetObject,
     /// s3:GetBucketAcl; zero-copy: sts:AssumeRole, glue:…, s3:…).
     pub checks: Vec<Check>,
     /// The IAM policy JSON that grants the denied permissions (None when none was denied).
     pub policy_hint: Option<String>,
+    /// Who the checks ran as: STS GetCallerIdentity's ARN (`arn:aws:iam::…:user/…`,
+    /// `arn:aws:sts::…:assumed-role/…`); never a key or secret. `None` when STS could not tell
+    /// (then [`ProbeReport::identity_error`] says why) or the mode does not ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Why the identity is unknown (STS unreachable, an S3-compatible store without STS…); not a
+    /// failed check: the permissions are checked all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_error: Option<String>,
+    /// The IAM principal [`ProbeReport::policy_hint`] is to be attached to: the user, or the role
+    /// of an assumed-role session (`arn:aws:iam::<account>:role/<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_principal: Option<String>,
 }
 
 impl ProbeReport {
@@ -47,9 +60,35 @@ impl ProbeReport {
         self.checks.iter().all(|c| c.verdict != Verdict::Failed)
     }
 
+    /// The IAM principal to attach a permissions policy to, from a GetCallerIdentity ARN: an
+    /// assumed-role session `arn:aws:sts::<account>:assumed-role/<role>/<session>` is the role
+    /// `arn:aws:iam::<account>:role/<role>` (role paths are not in the session ARN); any other
+    /// ARN is itself.
+    pub fn principal_of(identity_arn: &str) -> String {
+        let parts: Vec<&str> = identity_arn.splitn(6, ':').collect();
+        if let [arn, partition, "sts", _, account, resource] = parts.as_slice() {
+            if let Some(rest) = resource.strip_prefix("assumed-role/") {
+                let role = rest.split('/').next().unwrap_or(rest);
+                return format!("{arn}:{partition}:iam::{account}:role/{role}");
+            }
+        }
+        identity_arn.to_string()
+    }
+
     /// The permissions the server denied: what the policy hint grants.
     pub fn missing(&self) -> Vec<&'static str> {
         self.checks.iter().filter(|c| c.denied).map(|c| c.permission).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_attach_to_the_role_of_an_assumed_role_session() {
+        assert_eq!(ProbeReport::principal_of("arn:aws:sts::123456789012:assumed-role/reader/lakeport-1"), "arn:aws:iam::123456789012:role/reader");
+        assert_eq!(ProbeReport::principal_of("arn:aws:iam::123456789012:user/lp"), "arn:aws:iam::123456789012:user/lp");
     }
 }
 

@@ -123,7 +123,7 @@ impl SignedClient {
                 http::HeaderValue::from_str(v).map_err(|e| invalid(e.to_string()))?,
             );
         }
-        let credential = self.credentials.get_credential().await.map_err(|e| AwsError::Credentials(Box::new(e)))?;
+        let credential = self.credentials.get_credential().await.map_err(credentials_error)?;
         AwsAuthorizer::new(&credential, &self.service, &self.region).authorize(&mut req, None);
 
         let mut out = self.http.request(method, url.as_str());
@@ -140,6 +140,18 @@ impl SignedClient {
         let bucket_region = resp.headers().get("x-amz-bucket-region").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = resp.bytes().await.map_err(transport)?;
         Ok(SignedResponse { status, body, bucket_region })
+    }
+}
+
+/// A provider's failure: lakeport's own providers ([`crate::AssumedRole`],
+/// [`crate::SdkCredentials`]) carry their [`AwsError`] inside object_store's error, and it comes
+/// back out as it was; any other is [`AwsError::Credentials`].
+pub(crate) fn credentials_error(e: object_store::Error) -> AwsError {
+    match e {
+        object_store::Error::Generic { source, .. } | object_store::Error::PermissionDenied { source, .. } if source.is::<AwsError>() => {
+            *source.downcast::<AwsError>().expect("checked by is")
+        }
+        other => AwsError::Credentials(Box::new(other)),
     }
 }
 

@@ -236,17 +236,30 @@ pub struct ConnectionAddArgs {
     /// Zero-copy: Iceberg REST catalog URL (default: https://glue.<region>.amazonaws.com/iceberg).
     #[arg(long)]
     pub catalog_url: Option<String>,
-    /// Zero-copy, recommended: the ARN of your IAM role that lakeport assumes.
+    /// The ARN of your IAM role that lakeport assumes (zero-copy, recommended; extractions too).
     #[arg(long, conflicts_with = "access_key_id")]
     pub role_arn: Option<String>,
-    /// Zero-copy with --role-arn: the External ID your role's trust policy requires (generated when
+    /// With --role-arn: the External ID your role's trust policy requires (generated when
     /// not given; see `lakeport connection trust-policy`).
     #[arg(long, requires = "role_arn")]
     pub external_id: Option<String>,
+    /// Extractions: with --role-arn, the session length in seconds (AWS: 900 up to the role's
+    /// maximum); credentials are renewed before they expire.
+    #[arg(long, requires = "role_arn", default_value_t = lakeport_core::DEFAULT_SESSION_SECONDS)]
+    pub session_seconds: u32,
+    /// Extractions: use this profile of the shared AWS config/credentials files (~/.aws/config;
+    /// role_arn/source_profile chains, SSO and credential_process work). Nothing secret is stored.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["access_key_id", "role_arn", "default_chain"])]
+    pub profile: Option<String>,
+    /// Extractions: use the default AWS credential chain (environment, web identity on EKS,
+    /// container credentials on ECS, instance metadata on EC2). Nothing secret is stored.
+    #[arg(long, conflicts_with_all = ["access_key_id", "role_arn"])]
+    pub default_chain: bool,
     /// Zero-copy: authenticate to a non-AWS REST catalog with a bearer token (read like a secret).
     #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
     pub bearer_token: bool,
-    /// Zero-copy: STS endpoint for AssumeRole (default: https://sts.<region>.amazonaws.com).
+    /// STS endpoint for AssumeRole and GetCallerIdentity (default: https://sts.<region>.amazonaws.com;
+    /// extractions with --endpoint: that endpoint).
     #[arg(long)]
     pub sts_endpoint: Option<String>,
     /// Zero-copy: SigV4 signing name of the catalog.
@@ -306,13 +319,21 @@ pub struct ConnectionUpdateArgs {
     /// Zero-copy: Iceberg REST catalog URL.
     #[arg(long)]
     pub catalog_url: Option<String>,
-    /// Zero-copy: the role lakeport assumes (switches to an assumed role; needs --external-id
-    /// unless the connection already assumes a role).
+    /// The role lakeport assumes (switches to an assumed role; needs --external-id unless the
+    /// connection already assumes a role).
     #[arg(long, conflicts_with = "access_key_id")]
     pub role_arn: Option<String>,
-    /// Zero-copy: the External ID of the role's trust policy.
+    /// The External ID of the role's trust policy.
     #[arg(long)]
     pub external_id: Option<String>,
+    /// Extractions: switch to this profile of the shared AWS config files (the stored secret, if
+    /// any, is deleted).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["access_key_id", "role_arn", "default_chain"])]
+    pub profile: Option<String>,
+    /// Extractions: switch to the default AWS credential chain (the stored secret, if any, is
+    /// deleted).
+    #[arg(long, conflicts_with_all = ["access_key_id", "role_arn"])]
+    pub default_chain: bool,
     /// Zero-copy: switch to a bearer token (give it as the secret).
     #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
     pub bearer_token: bool,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use lakeport_core::{
     self as core, caller_identity, sql_name, trust_policy, AddOutcome, ConnectionConfig, CsvOptions, DeletedObjects, ExtractRequest, ExtractionDefinition, Item, LoadMode,
-    NewConnection, OnSchemaChange, Pool, PoolDir, QueryLimits, ReadOptions, RetryPolicy, S3Config, Schedule, Secret, TableSettings, TokenScope, Webhook, ZeroCopyAuth,
+    NewConnection, OnSchemaChange, Pool, PoolDir, QueryLimits, ReadOptions, RetryPolicy, S3Auth, S3Config, Schedule, Secret, TableSettings, TokenScope, Webhook, ZeroCopyAuth,
     ZeroCopyConfig,
 };
 
@@ -341,14 +341,31 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
             if args.zero_copy {
                 return add_zero_copy(pool, args, json).await;
             }
-            let (Some(bucket), Some(access_key_id)) = (args.bucket.clone(), args.access_key_id.clone()) else {
-                bail!("an extraction connection needs --bucket and --access-key-id");
+            let Some(bucket) = args.bucket.clone() else {
+                bail!("an extraction connection needs --bucket");
             };
-            let secret = read_secret(&args)?;
+            let mut generated = false;
+            let (auth, access_key_id, secret) = if let Some(role_arn) = &args.role_arn {
+                let external_id = args.external_id.clone().unwrap_or_else(|| {
+                    generated = true;
+                    new_external_id()
+                });
+                (S3Auth::AssumeRole { role_arn: role_arn.clone(), external_id, session_seconds: args.session_seconds }, String::new(), None)
+            } else if let Some(profile) = &args.profile {
+                (S3Auth::Profile { profile: profile.clone() }, String::new(), None)
+            } else if args.default_chain {
+                (S3Auth::DefaultChain, String::new(), None)
+            } else if let Some(key) = &args.access_key_id {
+                (S3Auth::AccessKey, key.clone(), Some(read_secret(&args)?))
+            } else {
+                bail!("an extraction connection needs one way to authenticate: --access-key-id (with its secret), --role-arn, --profile NAME or --default-chain");
+            };
             let config = S3Config {
                 region: args.region.clone(),
                 bucket,
                 access_key_id,
+                auth,
+                sts_endpoint: args.sts_endpoint.clone(),
                 endpoint: args.endpoint.clone(),
                 path_style: args.path_style,
                 allow_http: args.allow_http || args.allow_http_anywhere,
@@ -356,7 +373,18 @@ async fn connection_command(pool: &Pool, cmd: ConnectionCommand, json: bool) -> 
                 concurrency: args.concurrency,
                 max_retries: args.max_retries,
             };
-            let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret: Some(secret) };
+            config.validate()?;
+            if let (true, S3Auth::AssumeRole { external_id, .. }) = (generated, &config.auth) {
+                let sts = config.sts_url()?;
+                match caller_identity(&config.region, Some(sts.as_str()), config.allow_http).await {
+                    Ok(principal) => eprintln!(
+                        "Generated External ID {external_id}. Your role must trust lakeport's principal with it:\n{}\n",
+                        trust_policy(&principal, external_id)
+                    ),
+                    Err(e) => eprintln!("Generated External ID {external_id} (lakeport's principal is unknown: {e})"),
+                }
+            }
+            let new = NewConnection { name: args.name.clone(), config: ConnectionConfig::S3Extraction(config), secret };
             report_added(pool, &args.name, core::add_connection(pool, new, args.skip_test).await?, json).await
         }
         ConnectionCommand::Update(args) => update_connection(pool, args, json).await,
@@ -586,7 +614,35 @@ async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) 
         }
         set("auth", (!auth.is_empty()).then_some(Value::Object(auth)));
     } else {
-        set("access_key_id", args.access_key_id.as_ref().map(|v| json!(v)));
+        // The method's members; a switch clears the other methods' members (null in a merge patch).
+        let method = |name: &str, members: &[(&str, Option<Value>)]| {
+            let mut auth = serde_json::Map::new();
+            auth.insert("method".into(), json!(name));
+            for k in ["role_arn", "external_id", "session_seconds", "profile"] {
+                auth.insert(k.into(), Value::Null);
+            }
+            for (k, v) in members {
+                auth.insert(k.to_string(), v.clone().unwrap_or(Value::Null));
+            }
+            Value::Object(auth)
+        };
+        let auth = if let Some(r) = &args.role_arn {
+            Some(method("assume-role", &[("role_arn", Some(json!(r))), ("external_id", args.external_id.as_ref().map(|e| json!(e)))]))
+        } else if let Some(p) = &args.profile {
+            Some(method("profile", &[("profile", Some(json!(p)))]))
+        } else if args.default_chain {
+            Some(method("default-chain", &[]))
+        } else {
+            args.external_id.as_ref().map(|e| json!({ "external_id": e }))
+        };
+        if auth.is_some() {
+            set("access_key_id", Some(json!("")));
+        }
+        set("auth", auth);
+        if let Some(k) = &args.access_key_id {
+            set("access_key_id", Some(json!(k)));
+            set("auth", Some(Value::Null));
+        }
     }
     let secret = if let Some(path) = &args.secret_file {
         let mut s = String::new();
@@ -628,6 +684,9 @@ fn new_external_id() -> String {
 
 /// Zero-copy: Name → fields → Test Connection → Save (only when the test passed).
 async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Result<ExitCode> {
+    if args.profile.is_some() || args.default_chain {
+        bail!("--profile and --default-chain are for extraction connections; zero-copy authenticates with --role-arn, --access-key-id or --bearer-token");
+    }
     let mut generated = false;
     let (auth, secret) = if let Some(role_arn) = &args.role_arn {
         let external_id = args.external_id.clone().unwrap_or_else(|| {

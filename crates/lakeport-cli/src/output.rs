@@ -48,6 +48,12 @@ pub fn bytes(n: u64) -> String {
 /// Test Connection's verdicts, one line per permission, then the policy for what was denied.
 pub fn print_test_report(name: &str, report: &TestReport) {
     println!("Test Connection '{name}':");
+    // Who the checks ran as comes first: the ARN only, never a key or secret.
+    match (&report.identity, &report.identity_error) {
+        (Some(arn), _) => println!("  identity: {arn}"),
+        (None, Some(why)) => println!("  identity: unknown ({why})"),
+        (None, None) => {}
+    }
     for c in &report.checks {
         let mark = match c.verdict {
             Verdict::Passed => "ok  ",
@@ -58,7 +64,8 @@ pub fn print_test_report(name: &str, report: &TestReport) {
         println!("  {mark}  {:<18} {}", c.permission, c.reason);
     }
     if let Some(policy) = &report.policy_hint {
-        println!("\nMissing: {}. Grant it to the IAM user or role with this policy:\n{policy}", report.missing().join(", "));
+        let whom = report.policy_principal.clone().unwrap_or_else(|| "the IAM user or role".into());
+        println!("\nMissing: {}. Grant it to {whom} with this policy:\n{policy}", report.missing().join(", "));
     }
     if report.passed() {
         println!("Connection OK.");

@@ -29,7 +29,32 @@ async fn no_output_log_error_or_file_contains_a_secret() {
     let external_id = std::env::var("LAKEPORT_TEST_EXTERNAL_ID").unwrap();
     let lakeport_secret = std::env::var("LAKEPORT_AWS_SECRET_ACCESS_KEY").unwrap();
     let catalog = format!("{}/iceberg", s3.endpoint);
-    let env: Vec<(&str, &str)> = vec![("SECRET", secret.expose()), ("GSECRET", gsecret.expose()), ("LAKEPORT_LOG", "debug")];
+    // Extraction connections without stored secrets: an assumed role, a profile chain of a shared
+    // config file written here (holding lakeport's key), the default chain from the environment.
+    let extract_role = std::env::var("LAKEPORT_TEST_EXTRACT_ROLE_ARN").unwrap();
+    // Outside the pool directory, whose every file is scanned for secrets below.
+    let aws_dir = tempfile::tempdir().unwrap();
+    let aws_config = aws_dir.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[profile base]\naws_access_key_id = {}\naws_secret_access_key = {lakeport_secret}\nendpoint_url = {ep}\n\n[profile chain]\nrole_arn = {extract_role}\nsource_profile = base\nexternal_id = {external_id}\nendpoint_url = {ep}\n",
+            std::env::var("LAKEPORT_AWS_ACCESS_KEY_ID").unwrap(),
+            ep = s3.endpoint
+        ),
+    )
+    .unwrap();
+    let aws_config = aws_config.display().to_string();
+    let env: Vec<(&str, &str)> = vec![
+        ("SECRET", secret.expose()),
+        ("GSECRET", gsecret.expose()),
+        ("LAKEPORT_LOG", "debug"),
+        ("AWS_CONFIG_FILE", &aws_config),
+        ("AWS_SHARED_CREDENTIALS_FILE", &aws_config),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ACCESS_KEY_ID", &key),
+        ("AWS_SECRET_ACCESS_KEY", secret.expose()),
+    ];
     let s3_args = |name: &'static str, secret_var: &'static str| -> Vec<String> {
         ["connection", "add", name, "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", secret_var, "--endpoint", &s3.endpoint, "--path-style", "--allow-http"].iter().map(|s| s.to_string()).collect()
     };
@@ -63,6 +88,14 @@ async fn no_output_log_error_or_file_contains_a_secret() {
     runs.push(vec!["query".into(), format!("SELECT count(*) FROM role.{ns}.events"), "-v".into()]);
     runs.push(vec!["connection".into(), "show".into(), "role".into()]);
     runs.push(vec!["query".into(), "SELECT * FROM nowhere".into()]);
+    for (name, auth) in [("xrole", vec!["--role-arn", extract_role.as_str(), "--external-id", external_id.as_str()]), ("xprofile", vec!["--profile", "chain"]), ("xchain", vec!["--default-chain"])] {
+        let mut add: Vec<String> = ["connection", "add", name, "--region", "us-east-1", "--bucket", &bucket.name, "--endpoint", &s3.endpoint, "--path-style", "--allow-http"].iter().map(|s| s.to_string()).collect();
+        add.extend(auth.iter().map(|s| s.to_string()));
+        runs.push(add);
+        runs.push(vec!["connection".into(), "test".into(), name.into()]);
+        runs.push(vec!["connection".into(), "show".into(), name.into(), "--json".into()]);
+        runs.push(vec!["extract".into(), "-c".into(), name.into(), "--file".into(), "d/a.csv".into(), "--table".into(), format!("t_{name}"), "-v".into()]);
+    }
 
     let mut transcript = String::new();
     for args in &runs {
@@ -72,6 +105,10 @@ async fn no_output_log_error_or_file_contains_a_secret() {
         transcript.push_str(&String::from_utf8_lossy(&o.stderr));
     }
     assert!(transcript.contains("Saved connection 'role'") && transcript.contains("FAIL") && transcript.contains("d/bad.csv"), "the session did what it should:\n{transcript}");
+    for name in ["xrole", "xprofile", "xchain"] {
+        assert!(transcript.contains(&format!("Saved connection '{name}'")), "{name} was added:\n{transcript}");
+    }
+    assert!(transcript.contains("assumed-role/lakeport-extraction/"), "the role and profile connections ran as the role:\n{transcript}");
     assert!(transcript.contains("DEBUG"), "debug logging was on");
     for (what, value) in [("reader secret", secret.expose()), ("glue secret", gsecret.expose()), ("lakeport identity secret", lakeport_secret.as_str())] {
         assert!(!transcript.contains(value), "{what} appears in the CLI output");

@@ -207,6 +207,17 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
                 _ => None,
             }
         }
+        (ConnectionConfig::S3Extraction(old), ConnectionConfig::S3Extraction(new)) => match (&new.auth, new_secret.is_some()) {
+            (auth, true) if !auth.is_access_key() => {
+                return Err(CoreError::Invalid(format!("the {} method takes no secret; leave the secret out (or switch auth to an access key)", auth.method())));
+            }
+            // Nothing secret is kept for a role, a profile or the default chain.
+            (auth, false) if !auth.is_access_key() => stored.is_some().then_some(None),
+            (_, false) if !old.auth.is_access_key() || stored.is_none() => {
+                return Err(CoreError::Invalid(format!("switching '{name}' to an access key needs its secret access key")));
+            }
+            _ => new_secret.clone().map(Some),
+        },
         _ => new_secret.clone().map(Some),
     };
     let mut changed = changed_paths(&before, &after, "");

@@ -29,7 +29,7 @@ pub use lakeport_pool::{
     PoolDir, PoolError, QueryLimits, QueryResult, TableInfo, TokenScope, Trigger, DEFAULT_QUERY_TIMEOUT,
 };
 pub use lakeport_source::probe::Verdict;
-pub use lakeport_source::{S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
+pub use lakeport_source::{S3Auth, S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_SESSION_SECONDS};
 pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
 // The rest of the API's answer types (lakeport-server serializes them and derives their schemas).
 pub use lakeport_extract::InferredTable;
@@ -132,7 +132,9 @@ pub async fn test_settings(config: &ConnectionConfig, secret: Option<&Secret>) -
 pub(crate) async fn test_with_shares(config: &ConnectionConfig, secret: Option<&Secret>, shares: &[SelectedShare]) -> Result<TestReport, CoreError> {
     Ok(match config {
         ConnectionConfig::S3Extraction(c) => {
-            let secret = secret.ok_or_else(|| CoreError::Invalid("the secret access key is required".into()))?;
+            if c.auth.is_access_key() && secret.is_none() {
+                return Err(CoreError::Invalid("the secret access key is required".into()));
+            }
             probe::test_connection(c, secret).await?
         }
         ConnectionConfig::ZeroCopy(c) => lakeport_zerocopy::probe::test_connection(c, secret, shares).await?,
@@ -151,7 +153,13 @@ pub(crate) async fn test_with_shares(config: &ConnectionConfig, secret: Option<&
 pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) -> Result<AddOutcome, CoreError> {
     let secret = new.secret.as_ref().and_then(Secret::trimmed);
     match &new.config {
-        ConnectionConfig::S3Extraction(c) => c.validate()?,
+        ConnectionConfig::S3Extraction(c) => {
+            c.validate()?;
+            // Nothing secret is stored for a role, a profile or the default chain.
+            if !c.auth.is_access_key() && secret.is_some() {
+                return Err(CoreError::Invalid(format!("the {} method takes no secret; leave the secret out", c.auth.method())));
+            }
+        }
         ConnectionConfig::ZeroCopy(c) => {
             c.validate()?;
             if !matches!(c.auth, ZeroCopyAuth::AssumeRole { .. }) && secret.is_none() {
@@ -461,7 +469,7 @@ pub async fn browse(pool: &Pool, name: &str, prefix: &str) -> Result<Vec<BrowseE
     let ConnectionConfig::S3Extraction(config) = &conn.config else {
         return Err(CoreError::Invalid(format!("connection '{name}' is a zero-copy connection; it has no bucket to browse")));
     };
-    let source = S3Source::connect(config, &pool.connection_secret(name)?)?;
+    let source = S3Source::open(config, pool.connection_secret_opt(name)?.as_ref())?;
     let listing = source.list_level(prefix).await?;
     let mut out: Vec<BrowseEntry> = listing
         .0

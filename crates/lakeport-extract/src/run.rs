@@ -345,8 +345,8 @@ pub async fn check_connection(pool: &Pool, connection: &str) -> Result<(), Extra
 /// The S3 source of a saved extraction connection, with its request concurrency.
 async fn connect(pool: &Pool, connection: &str) -> Result<(S3Source, usize), ExtractError> {
     let config = extraction_settings(pool, connection).await?;
-    let secret = pool.connection_secret(connection)?;
-    Ok((S3Source::connect(&config, &secret)?, config.concurrency))
+    let secret = pool.connection_secret_opt(connection)?;
+    Ok((S3Source::open(&config, secret.as_ref())?, config.concurrency))
 }
 
 /// The settings of a saved extraction connection ([`ExtractError::WrongConnectionType`] for
@@ -415,7 +415,7 @@ pub struct InferredTable {
 /// that cannot be opened.
 pub async fn inferred_columns(pool: &Pool, connection: &str, request: &ExtractRequest) -> Result<Vec<InferredTable>, ExtractError> {
     let config = extraction_settings(pool, connection).await?;
-    let source = S3Source::connect(&config, &pool.connection_secret(connection)?)?;
+    let source = S3Source::open(&config, pool.connection_secret_opt(connection)?.as_ref())?;
     let mut out = Vec::new();
     for table in plan(&source, &request.items).await? {
         let mut columns = Vec::new();

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use lakeport_aws::{AwsCredential, HttpPolicy};
+use lakeport_aws::{AssumedRole, AwsCredential, AwsCredentialProvider, HttpPolicy, RoleSettings, SdkCredentials, SdkSource};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -19,8 +19,19 @@ pub struct S3Config {
     pub region: String,
     /// Bucket name (S3 naming rules: 3–63 characters of lowercase letters, digits, `.`, `-`).
     pub bucket: String,
-    /// Access key ID of the credentials (not secret; the secret key is a [`crate::Secret`]).
+    /// Access key ID of the credentials (not secret; the secret key is a [`crate::Secret`]);
+    /// empty for the other [`S3Auth`] methods.
+    #[serde(default)]
     pub access_key_id: String,
+    /// How the connection gets its AWS credentials; [`S3Auth::AccessKey`] (the default, and what
+    /// connections saved before other methods existed hold) is not written out.
+    #[serde(default, skip_serializing_if = "S3Auth::is_access_key")]
+    pub auth: S3Auth,
+    /// STS endpoint for GetCallerIdentity and AssumeRole; `None`: the regional AWS endpoint
+    /// (`https://sts.<region>.amazonaws.com/`), or for an S3-compatible `endpoint` that endpoint
+    /// itself (where S3-compatible stores with STS serve it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
     /// Endpoint URL of an S3-compatible store; `None` means AWS (`https://s3.<region>.amazonaws.com`).
     #[serde(default)]
     pub endpoint: Option<String>,
@@ -43,6 +54,59 @@ pub struct S3Config {
     pub max_retries: usize,
 }
 
+/// How an extraction connection authenticates. Only [`S3Auth::AccessKey`] has a secret (stored
+/// apart, in the pool's secrets); the others store their non-secret parameters only, and get
+/// temporary credentials when used, renewed before they expire.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum S3Auth {
+    /// An IAM user's access key: [`S3Config::access_key_id`] and the secret access key.
+    #[default]
+    AccessKey,
+    /// lakeport's own identity (`LAKEPORT_AWS_*` / `AWS_*` keys, as for zero-copy) assumes the
+    /// user's role with an External ID (STS AssumeRole), renewed before expiry.
+    AssumeRole {
+        /// The role, `arn:aws:iam::<account>:role/<name>`.
+        role_arn: String,
+        /// The External ID the role's trust policy requires (`sts:ExternalId`); at least 2 characters.
+        external_id: String,
+        /// Session length in seconds (AWS: 900 up to the role's maximum; default 3600).
+        #[serde(default = "default_session_seconds")]
+        session_seconds: u32,
+    },
+    /// A named profile of the shared AWS config/credentials files (`~/.aws/config`,
+    /// `AWS_CONFIG_FILE`), including `role_arn`/`source_profile` chains, SSO and
+    /// `credential_process`; resolved by the AWS SDK's own provider.
+    Profile {
+        /// The profile's name (`[profile NAME]` in the config file).
+        profile: String,
+    },
+    /// The AWS SDK's default chain: environment variables, `AWS_PROFILE`, a web identity token
+    /// file (EKS), container credentials (ECS), instance metadata (EC2).
+    DefaultChain,
+}
+
+impl S3Auth {
+    /// True for [`S3Auth::AccessKey`] (then the connection has a secret).
+    pub fn is_access_key(&self) -> bool {
+        matches!(self, S3Auth::AccessKey)
+    }
+
+    /// The method's name as in the API (`access-key`, `assume-role`, `profile`, `default-chain`).
+    pub fn method(&self) -> &'static str {
+        match self {
+            S3Auth::AccessKey => "access-key",
+            S3Auth::AssumeRole { .. } => "assume-role",
+            S3Auth::Profile { .. } => "profile",
+            S3Auth::DefaultChain => "default-chain",
+        }
+    }
+}
+
+fn default_session_seconds() -> u32 {
+    lakeport_aws::DEFAULT_SESSION_SECONDS
+}
+
 fn default_concurrency() -> usize {
     DEFAULT_CONCURRENCY
 }
@@ -58,6 +122,8 @@ impl S3Config {
             region: region.into(),
             bucket: bucket.into(),
             access_key_id: access_key_id.into(),
+            auth: S3Auth::AccessKey,
+            sts_endpoint: None,
             endpoint: None,
             path_style: false,
             allow_http: false,
@@ -90,14 +156,30 @@ impl S3Config {
                 self.bucket
             ));
         }
-        if self.access_key_id.trim().is_empty() {
-            return bad("access key ID is required".into());
+        match &self.auth {
+            S3Auth::AccessKey if self.access_key_id.trim().is_empty() => return bad("access key ID is required".into()),
+            S3Auth::AssumeRole { role_arn, external_id, .. } => {
+                if !role_arn.starts_with("arn:") {
+                    return bad(format!("role ARN '{role_arn}' is not an ARN (arn:aws:iam::<account>:role/<name>)"));
+                }
+                if external_id.trim().len() < 2 {
+                    return bad("the External ID is required (at least 2 characters)".into());
+                }
+            }
+            S3Auth::Profile { profile } if profile.trim().is_empty() => return bad("the AWS profile name is required".into()),
+            _ => {}
+        }
+        if !self.auth.is_access_key() && !self.access_key_id.trim().is_empty() {
+            return bad(format!("an access key ID belongs to the access-key method, not to {}", self.auth.method()));
         }
         if self.concurrency == 0 {
             return bad("concurrency must be at least 1".into());
         }
         let url = self.endpoint_url()?;
         self.http_policy().check(&url, "endpoint")?;
+        if self.sts_endpoint.is_some() || matches!(self.auth, S3Auth::AssumeRole { .. }) {
+            self.sts_url()?;
+        }
         if !self.path_style && matches!(url.host(), Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))) {
             return bad(format!(
                 "endpoint {url} is an IP address, which cannot carry the bucket as a host name: use path-style addressing (--path-style)"
@@ -117,8 +199,56 @@ impl S3Config {
     /// # Errors
     /// [`SourceError::InvalidConfig`] when reqwest cannot build its HTTP client.
     pub fn signed_client(&self, secret: &Secret) -> Result<SignedClient, SourceError> {
-        let credential = AwsCredential { key_id: self.access_key_id.trim().to_string(), secret_key: secret.expose().to_string(), token: None };
-        Ok(SignedClient::with_static(Arc::new(credential), "s3", self.region.trim(), self.http_policy())?)
+        self.signed_with(self.credentials(Some(secret))?)
+    }
+
+    /// A client signing S3 requests (service `s3`, the region trimmed) with `credentials`.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when reqwest cannot build its HTTP client.
+    pub fn signed_with(&self, credentials: AwsCredentialProvider) -> Result<SignedClient, SourceError> {
+        Ok(SignedClient::new(credentials, "s3", self.region.trim(), self.http_policy())?)
+    }
+
+    /// The STS endpoint: `sts_endpoint`; else for an S3-compatible `endpoint` that endpoint,
+    /// else `https://sts.<region>.amazonaws.com/`.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when it is no URL or fails the plain-HTTP rule.
+    pub fn sts_url(&self) -> Result<Url, SourceError> {
+        let custom = self.endpoint.as_deref().filter(|e| !e.trim().is_empty());
+        Ok(lakeport_aws::sts_url(self.region.trim(), self.sts_endpoint.as_deref().or(custom), self.http_policy())?)
+    }
+
+    /// The credentials requests are signed with, by [`S3Auth`] method: the access key with
+    /// `secret`; an assumed role (lakeport's identity from the environment); a profile or the
+    /// default chain (the AWS SDK's providers). Temporary ones are renewed before they expire.
+    /// Nothing is sent or read here.
+    ///
+    /// # Errors
+    /// [`SourceError::InvalidConfig`] when the access-key method has no (or an empty) secret, an
+    /// assumed role lacks lakeport's own identity or a valid STS endpoint.
+    pub fn credentials(&self, secret: Option<&Secret>) -> Result<AwsCredentialProvider, SourceError> {
+        Ok(match &self.auth {
+            S3Auth::AccessKey => {
+                let secret = secret.filter(|s| !s.is_empty()).ok_or_else(|| SourceError::InvalidConfig("the secret access key is required".into()))?;
+                let credential = AwsCredential { key_id: self.access_key_id.trim().to_string(), secret_key: secret.expose().to_string(), token: None };
+                lakeport_aws::static_provider(Arc::new(credential))
+            }
+            S3Auth::AssumeRole { role_arn, external_id, session_seconds } => {
+                let settings = RoleSettings {
+                    role_arn: role_arn.trim().to_string(),
+                    external_id: Some(external_id.trim().to_string()),
+                    sts_url: self.sts_url()?,
+                    region: self.region.trim().to_string(),
+                    session_seconds: *session_seconds,
+                    http: self.http_policy(),
+                };
+                Arc::new(AssumedRole::with_identity(settings, lakeport_aws::identity_from_env()?)?)
+            }
+            S3Auth::Profile { profile } => Arc::new(SdkCredentials::new(SdkSource::Profile(profile.trim().to_string()), self.region.trim())),
+            S3Auth::DefaultChain => Arc::new(SdkCredentials::new(SdkSource::DefaultChain, self.region.trim())),
+        })
     }
 
     /// The endpoint as a URL, trailing `/` trimmed (`https://s3.<region>.amazonaws.com` when none
@@ -251,6 +381,24 @@ mod tests {
         assert_eq!(path("odd/./dot.csv"), "/my-bucket/odd%2F.%2Fdot.csv");
         assert_eq!(path("odd/../dotdot.csv"), "/my-bucket/odd%2F..%2Fdotdot.csv");
         assert_eq!(path("odd//double.csv"), "/my-bucket/odd%2F%2Fdouble.csv");
+    }
+
+    #[test]
+    fn saved_connections_of_todays_shape_load_as_access_key_and_write_back_the_same() {
+        let today = r#"{"region":"us-east-1","bucket":"b-1","access_key_id":"AKID","endpoint":null,"path_style":false,"allow_http":false,"allow_http_anywhere":false,"concurrency":8,"max_retries":5}"#;
+        let c: S3Config = serde_json::from_str(today).unwrap();
+        assert_eq!(c.auth, S3Auth::AccessKey);
+        assert_eq!(serde_json::to_string(&c).unwrap(), today);
+        let role: S3Config = serde_json::from_str(r#"{"region":"us-east-1","bucket":"b-1","auth":{"method":"assume-role","role_arn":"arn:aws:iam::1:role/r","external_id":"x-1"}}"#).unwrap();
+        assert!(role.validate().is_ok());
+        assert!(matches!(role.auth, S3Auth::AssumeRole { session_seconds: 3600, .. }));
+        let mut profile = S3Config::new("us-east-1", "b-1", "");
+        profile.auth = S3Auth::Profile { profile: " ".into() };
+        assert!(profile.validate().unwrap_err().to_string().contains("profile"));
+        profile.auth = S3Auth::DefaultChain;
+        assert!(profile.validate().is_ok());
+        profile.access_key_id = "AKID".into();
+        assert!(profile.validate().is_err(), "a key ID with another method is refused, not ignored");
     }
 
     #[test]

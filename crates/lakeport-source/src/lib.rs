@@ -14,10 +14,11 @@ mod listing;
 pub mod probe;
 mod store;
 
-pub use config::{S3Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
+pub use config::{S3Auth, S3Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES};
+pub use lakeport_aws::DEFAULT_SESSION_SECONDS;
 pub use error::SourceError;
 pub use lakeport_error::ErrorKind;
 // The AWS layer's primitives, re-exported where they were first defined, so callers that name
 // them through this crate keep compiling.
-pub use lakeport_aws::{describe_reqwest_error, xml_tag, Secret, SignedClient, SignedResponse};
+pub use lakeport_aws::{describe_reqwest_error, static_provider, xml_tag, Secret, SignedClient, SignedResponse};
 pub use store::{ObjectInfo, S3Source, RANGED_READ_CHUNK};

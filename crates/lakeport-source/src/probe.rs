@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::{xml_tag, S3Config, Secret, SignedResponse, SourceError};
+use crate::{xml_tag, S3Auth, S3Config, Secret, SignedResponse, SourceError};
 
 const LIST_BUCKET: &str = "s3:ListBucket";
 const GET_OBJECT: &str = "s3:GetObject";
@@ -21,10 +21,27 @@ pub use lakeport_aws::probe::{Check, ProbeReport, Verdict};
 /// # Errors
 /// [`SourceError::InvalidConfig`] for settings that fail [`S3Config::validate`] (bad endpoint,
 /// plain HTTP not allowed…), before anything is sent.
-pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<ProbeReport, SourceError> {
+pub async fn test_connection(config: &S3Config, secret: Option<&Secret>) -> Result<ProbeReport, SourceError> {
     config.validate()?;
-    let client = config.signed_client(secret)?;
+    let credentials = config.credentials(secret)?;
+    let client = config.signed_with(credentials.clone())?;
     let mut checks = Vec::new();
+    // Who the checks run as, before anything else (the same credentials, renewed alike).
+    let (identity, identity_error) = match config.sts_url() {
+        Ok(url) => match lakeport_aws::caller_identity(credentials, config.region.trim(), &url, config.http_policy()).await {
+            Ok(arn) => (Some(arn), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let who = match (&identity, &config.auth) {
+        (Some(arn), S3Auth::AccessKey) => format!("the key '{}' ({arn})", config.access_key_id),
+        (Some(arn), _) => format!("'{arn}'"),
+        (None, S3Auth::AccessKey) => format!("the key '{}'", config.access_key_id),
+        (None, S3Auth::AssumeRole { role_arn, .. }) => format!("the role '{role_arn}'"),
+        (None, S3Auth::Profile { profile }) => format!("AWS profile '{profile}'"),
+        (None, S3Auth::DefaultChain) => "the default credential chain's identity".to_string(),
+    };
 
     // 1. ListBucket: list at most one key; it also gives us an object for the GetObject check.
     let mut list_url = config.bucket_url()?;
@@ -43,7 +60,7 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
                 denied: false,
             });
         }
-        Ok(r) => checks.push(failed_check(LIST_BUCKET, config, &r)),
+        Ok(r) => checks.push(failed_check(LIST_BUCKET, config, &who, &r)),
         Err(e) => checks.push(Check { permission: LIST_BUCKET, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
@@ -59,7 +76,7 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
                     reason: format!("read object '{key}'"),
                     denied: false,
                 }),
-                Ok(r) => checks.push(failed_check(GET_OBJECT, config, &r)),
+                Ok(r) => checks.push(failed_check(GET_OBJECT, config, &who, &r)),
                 Err(e) => checks.push(Check { permission: GET_OBJECT, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
             }
         }
@@ -91,25 +108,21 @@ pub async fn test_connection(config: &S3Config, secret: &Secret) -> Result<Probe
             reason: "this S3-compatible server does not implement GetBucketAcl (501 Not Implemented); extraction does not need it".into(),
             denied: false,
         }),
-        Ok(r) => checks.push(failed_check(GET_BUCKET_ACL, config, &r)),
+        Ok(r) => checks.push(failed_check(GET_BUCKET_ACL, config, &who, &r)),
         Err(e) => checks.push(Check { permission: GET_BUCKET_ACL, verdict: Verdict::Failed, reason: e.to_string(), denied: false }),
     }
 
     let denied: Vec<&'static str> = checks.iter().filter(|c| c.denied).map(|c| c.permission).collect();
     let policy_hint = (!denied.is_empty()).then(|| policy_json(&config.bucket, &denied));
-    Ok(ProbeReport { checks, policy_hint })
+    let policy_principal = policy_hint.as_ref().and(identity.as_deref()).map(ProbeReport::principal_of);
+    Ok(ProbeReport { checks, policy_hint, identity, identity_error, policy_principal })
 }
 
-fn failed_check(permission: &'static str, config: &S3Config, r: &SignedResponse) -> Check {
+fn failed_check(permission: &'static str, config: &S3Config, who: &str, r: &SignedResponse) -> Check {
     let code = r.error_code().unwrap_or("");
     let denied = r.status == 403 && matches!(code, "AccessDenied" | "");
     let reason = match (r.status, code) {
-        (403, "AccessDenied") | (403, "") => format!(
-            "access denied: the key '{}' lacks {} on bucket '{}'",
-            config.access_key_id,
-            permission,
-            config.bucket
-        ),
+        (403, "AccessDenied") | (403, "") => format!("access denied: {who} lacks {permission} on bucket '{}'", config.bucket),
         (301, _) | (_, "PermanentRedirect") | (_, "AuthorizationHeaderMalformed") => format!(
             "the bucket is in another region{}; set the connection's region to it",
             r.bucket_region.as_deref().map(|g| format!(" ({g})")).unwrap_or_default()

@@ -73,7 +73,18 @@ impl S3Source {
     /// [`SourceError::InvalidConfig`] for settings that fail [`S3Config::validate`], or that
     /// object_store's builder refuses.
     pub fn connect(config: &S3Config, secret: &Secret) -> Result<Self, SourceError> {
+        Self::open(config, Some(secret))
+    }
+
+    /// [`S3Source::connect`] for any [`crate::S3Auth`] method: `secret` is the access-key
+    /// method's (the others have none; temporary credentials are renewed before they expire,
+    /// for object reads and listings alike).
+    ///
+    /// # Errors
+    /// As for [`S3Source::connect`], and as for [`S3Config::credentials`].
+    pub fn open(config: &S3Config, secret: Option<&Secret>) -> Result<Self, SourceError> {
         config.validate()?;
+        let provider = config.credentials(secret)?;
         let settings = S3StoreSettings {
             region: config.region.trim().to_string(),
             bucket: config.bucket.clone(),
@@ -81,12 +92,12 @@ impl S3Source {
             path_style: config.path_style,
             http: config.http_policy(),
             max_retries: config.max_retries,
-            credentials: StoreCredentials::Static { access_key_id: config.access_key_id.trim().to_string(), secret_access_key: secret.clone(), session_token: None },
+            credentials: StoreCredentials::Provider(provider.clone()),
         };
         let builder = settings.builder(Some(SharedHttp::new(config.http_policy())?))?;
         let store = builder.clone().build().map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
         // The listing is signed like object_store signs (same trimmed key ID and region).
-        let signed = config.signed_client(secret)?;
+        let signed = config.signed_with(provider)?;
         Ok(S3Source { store: Arc::new(store), access: Access::S3 { builder: Box::new(builder), signed }, config: config.clone() })
     }
 
@@ -100,6 +111,8 @@ impl S3Source {
             region: String::new(),
             bucket: bucket.to_string(),
             access_key_id: String::new(),
+            auth: crate::S3Auth::AccessKey,
+            sts_endpoint: None,
             endpoint: None,
             path_style: false,
             allow_http: false,

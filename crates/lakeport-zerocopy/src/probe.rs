@@ -59,7 +59,7 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
     // The trust policy, not a permissions policy, is the fix for a refused AssumeRole.
     let done = |s: Steps| {
         let missing: Vec<&'static str> = s.checks.iter().filter(|c| c.denied && c.permission != "sts:AssumeRole").map(|c| c.permission).collect::<BTreeSet<_>>().into_iter().collect();
-        ProbeReport { policy_hint: (!missing.is_empty()).then(|| policy_json(&missing, config, &s.buckets)), checks: s.checks }
+        ProbeReport { policy_hint: (!missing.is_empty()).then(|| policy_json(&missing, config, &s.buckets)), checks: s.checks, ..ProbeReport::default() }
     };
     const LATER: [&str; 6] = ["glue:GetCatalog", "glue:GetDatabases", "glue:GetTables", "glue:GetTable", "s3:ListBucket", "s3:GetObject"];
 

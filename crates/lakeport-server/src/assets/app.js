@@ -322,12 +322,19 @@ function viewCatalog(seq, pool) {
 function s3FormHtml(conn) {
   const c = conn ? conn.config : {}; const editing = !!conn;
   const zc = c.type === "zero-copy"; const auth = c.auth || {};
+  // An extraction connection's method: access key unless its config says otherwise.
+  const xa = zc ? {} : auth; const xm = xa.method || "access-key";
   const v = (x) => x == null ? "" : `value="${esc(x)}"`;
   const keepNote = editing ? `<p class="muted" id="secret-note">A secret is stored (not shown). Leave empty to keep it.</p>` : "";
   return `<form class="card" id="s3-form" novalidate>
     ${field("name", "Name", "text", editing ? `${v(conn.name)} readonly aria-describedby="name-note"` : "required")}${editing ? `<p class="muted" id="name-note">The name cannot change.</p>` : ""}
     ${fieldset("Connection type", radio("ctype", "type-extraction", "Extractions (via APIs)", !zc) + radio("ctype", "type-zerocopy", "Zero-copy (via Iceberg REST catalog)", zc), "ctype-fields")}
-    <div id="extraction-fields" ${zc ? "hidden" : ""}>${field("region", "AWS region", "text", v(zc ? "us-east-1" : c.region || "us-east-1"))}${field("bucket", "Bucket", "text", v(c.bucket))}${field("access-key", "Access key ID", "text", v(c.access_key_id))}${field("secret", "Secret access key", "password", 'autocomplete="new-password"')}${keepNote}</div>
+    <div id="extraction-fields" ${zc ? "hidden" : ""}>${field("region", "AWS region", "text", v(zc ? "us-east-1" : c.region || "us-east-1"))}${field("bucket", "Bucket", "text", v(c.bucket))}
+      ${fieldset("Authentication", radio("xauth", "xauth-key", "Access key / secret key", xm === "access-key") + radio("xauth", "xauth-role", "Assumed IAM role (External ID)", xm === "assume-role") + radio("xauth", "xauth-profile", "AWS profile (shared config file)", xm === "profile") + radio("xauth", "xauth-chain", "Default credential chain (environment, EKS, ECS, EC2)", xm === "default-chain"))}
+      <div id="xkey-fields" ${xm === "access-key" ? "" : "hidden"}>${field("access-key", "Access key ID", "text", v(c.access_key_id))}${field("secret", "Secret access key", "password", 'autocomplete="new-password"')}${keepNote}</div>
+      <div id="xrole-fields" ${xm === "assume-role" ? "" : "hidden"}>${field("x-role-arn", "Role ARN", "text", v(xa.role_arn))}${field("x-external-id", "External ID", "text", v(xa.external_id))}<p class="muted">Your role must trust the IAM principal lakeport runs as, with this External ID (<code>lakeport connection trust-policy</code> prints the policy).</p></div>
+      <div id="xprofile-fields" ${xm === "profile" ? "" : "hidden"}>${field("x-profile", "Profile name", "text", v(xa.profile))}<p class="muted">From the shared AWS config and credentials files of the machine lakeport runs on; nothing secret is stored.</p></div>
+      <p class="muted" id="xchain-note" ${xm === "default-chain" ? "" : "hidden"}>The credentials of the machine lakeport runs on; nothing secret is stored.</p></div>
     <div id="zerocopy-fields" ${zc ? "" : "hidden"}>${field("zc-region", "AWS region", "text", v(zc ? c.region : "us-east-1"))}${field("warehouse", "Warehouse (AWS account id)", "text", v(c.warehouse))}${field("catalog-url", "Catalog URL", "text", `placeholder="https://glue.<region>.amazonaws.com/iceberg" ${v(c.catalog_url)}`)}
       ${fieldset("Authentication", radio("auth", "auth-role", "Assumed IAM role (recommended)", !zc || auth.method !== "access-key") + radio("auth", "auth-key", "Access key / secret key", zc && auth.method === "access-key"))}
       <div id="role-fields" ${zc && auth.method === "access-key" ? "hidden" : ""}>${field("role-arn", "Role ARN", "text", v(auth.role_arn))}${field("external-id", "External ID", "text", v(auth.external_id))}
@@ -355,12 +362,18 @@ function wireS3Form(pool, conn) {
   form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach((i) => i.addEventListener("change", () => {
     $("extraction-fields").hidden = zc(); $("zerocopy-fields").hidden = !zc();
     form.querySelectorAll(".zc-only").forEach((e) => { e.hidden = !zc(); }); form.querySelectorAll(".extraction-only").forEach((e) => { e.hidden = zc(); });
-    $("role-fields").hidden = !$("auth-role").checked; $("key-fields").hidden = $("auth-role").checked; invalidate();
+    $("role-fields").hidden = !$("auth-role").checked; $("key-fields").hidden = $("auth-role").checked;
+    $("xkey-fields").hidden = !$("xauth-key").checked; $("xrole-fields").hidden = !$("xauth-role").checked; $("xprofile-fields").hidden = !$("xauth-profile").checked; $("xchain-note").hidden = !$("xauth-chain").checked; invalidate();
   }));
   if (editing) { $("type-extraction").disabled = true; $("type-zerocopy").disabled = true; }
   const opt = (id) => $(id).value.trim() || null;
   const settings = () => {
-    if (!zc()) return { config: { type: "s3-extraction", region: $("region").value.trim(), bucket: $("bucket").value.trim(), access_key_id: $("access-key").value.trim(), endpoint: opt("endpoint"), path_style: $("path-style").checked, allow_http: $("allow-http").checked, concurrency: Number($("concurrency").value) || 8 }, secret: $("secret").value };
+    if (!zc()) {
+      const key = $("xauth-key").checked;
+      const auth = $("xauth-role").checked ? { method: "assume-role", role_arn: $("x-role-arn").value.trim(), external_id: $("x-external-id").value.trim() }
+        : $("xauth-profile").checked ? { method: "profile", profile: $("x-profile").value.trim() } : $("xauth-chain").checked ? { method: "default-chain" } : null;
+      return { config: { type: "s3-extraction", region: $("region").value.trim(), bucket: $("bucket").value.trim(), access_key_id: key ? $("access-key").value.trim() : "", ...(auth ? { auth } : editing ? { auth: null } : {}), endpoint: opt("endpoint"), path_style: $("path-style").checked, allow_http: $("allow-http").checked, concurrency: Number($("concurrency").value) || 8 }, secret: key ? $("secret").value : null };
+    }
     const role = $("auth-role").checked;
     return { config: { type: "zero-copy", region: $("zc-region").value.trim(), warehouse: $("warehouse").value.trim(), catalog_url: opt("catalog-url"),
       auth: role ? { method: "assume-role", role_arn: $("role-arn").value.trim(), external_id: $("external-id").value.trim() } : { method: "access-key", access_key_id: $("zc-access-key").value.trim() },
@@ -430,10 +443,12 @@ async function viewEditConnection(seq, pool, name) {
 }
 
 function renderVerdicts(report) {
+  // Who the checks ran as comes first (an ARN, never a key or secret).
+  const who = report.identity ? `<p id="test-identity">Tested as <code>${esc(report.identity)}</code></p>` : report.identity_error ? `<p class="muted" id="test-identity">Identity unknown: ${esc(report.identity_error)}</p>` : "";
   const rows = report.checks.map((c) => `<li class="${esc(c.verdict)}" data-permission="${esc(c.permission)}"><span class="verdict">${esc(c.verdict)}:</span> <b>${esc(c.permission)}</b> — ${esc(c.reason)}</li>`).join("");
   const ok = report.checks.every((c) => c.verdict !== "failed");
-  return `<ul class="verdicts" id="verdicts">${rows}</ul>` + (ok ? `<p class="ok" id="test-ok">Connection OK${$("test-connection") ? " — you can save it" : ""}.</p>`
-    : `<p class="failed" role="alert" id="test-failed">Test Connection failed${report.policy_hint ? ": grant the missing permission with this policy" : ""}.</p>` + (report.policy_hint ? `<pre id="policy" tabindex="0">${esc(report.policy_hint)}</pre>` : ""));
+  return who + `<ul class="verdicts" id="verdicts">${rows}</ul>` + (ok ? `<p class="ok" id="test-ok">Connection OK${$("test-connection") ? " — you can save it" : ""}.</p>`
+    : `<p class="failed" role="alert" id="test-failed">Test Connection failed${report.policy_hint ? `: grant the missing permission${report.policy_principal ? ` to ${esc(report.policy_principal)}` : ""} with this policy` : ""}.</p>` + (report.policy_hint ? `<pre id="policy" tabindex="0">${esc(report.policy_hint)}</pre>` : ""));
 }
 
 // A saved connection's settings (the secret never: only whether one is stored), with Test
@@ -444,7 +459,9 @@ function settingsCard(pool, conn, saved, shares = []) {
     ? [["Type", "Zero-copy (via Iceberg REST catalog)"], ["AWS region", c.region], ["Warehouse", c.warehouse], ["Catalog URL", c.catalog_url || "AWS Glue (default)"], ["Authentication", c.auth && c.auth.method === "assume-role" ? "Assumed IAM role" : c.auth && c.auth.method === "bearer" ? "Bearer token" : "Access key"],
       ...(c.auth && c.auth.role_arn ? [["Role ARN", c.auth.role_arn], ["External ID", c.auth.external_id]] : []), ...(c.auth && c.auth.access_key_id ? [["Access key ID", c.auth.access_key_id]] : []),
       ["S3 endpoint", c.s3_endpoint || "AWS (default)"], ["STS endpoint", c.sts_endpoint || "AWS (default)"], ["Plain HTTP allowed", c.allow_http ? "yes" : "no"], ["Vended credentials", c.vended_credentials ? "yes" : "no"]]
-    : [["Type", "Extractions (via APIs)"], ["AWS region", c.region], ["Bucket", c.bucket], ["Access key ID", c.access_key_id], ["Endpoint", c.endpoint || "AWS (default)"], ["Path-style addressing", c.path_style ? "yes" : "no"], ["Plain HTTP allowed", c.allow_http ? "yes" : "no"], ["Request concurrency", c.concurrency]];
+    : [["Type", "Extractions (via APIs)"], ["AWS region", c.region], ["Bucket", c.bucket],
+      ...(!c.auth ? [["Authentication", "Access key"], ["Access key ID", c.access_key_id]] : c.auth.method === "assume-role" ? [["Authentication", "Assumed IAM role"], ["Role ARN", c.auth.role_arn], ["External ID", c.auth.external_id]]
+        : c.auth.method === "profile" ? [["Authentication", "AWS profile"], ["Profile", c.auth.profile]] : [["Authentication", "Default credential chain"]]), ["Endpoint", c.endpoint || "AWS (default)"], ["Path-style addressing", c.path_style ? "yes" : "no"], ["Plain HTTP allowed", c.allow_http ? "yes" : "no"], ["Request concurrency", c.concurrency]];
   rows.push(["Secret", conn.has_secret ? "•••••••• (stored, never shown)" : "none stored"]);
   const deps = saved.filter((x) => x.definition.connection === conn.name).map((x) => x.name);
   return `<details class="card" id="settings-card"><summary>Settings</summary><dl class="settings" id="settings">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
