@@ -45,6 +45,17 @@ def statements(actions):
     return {"Version": "2012-10-17", "Statement": out}
 
 
+def role_with_policy(name, trust_policy, policy_name, actions):
+    """The role `name` (created with `trust_policy`, or as it exists), with the inline policy
+    `policy_name` granting `actions`."""
+    try:
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy))["Role"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName=name)["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(statements(actions)))
+    return role
+
+
 keys = {}
 for name, actions in USERS.items():
     try:
@@ -63,11 +74,7 @@ principal = iam.get_user(UserName="lakeport")["User"]["Arn"]
 trust = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole",
     "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
-try:
-    role = iam.create_role(RoleName="lakeport-zero-copy", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-except iam.exceptions.EntityAlreadyExistsException:
-    role = iam.get_role(RoleName="lakeport-zero-copy")["Role"]
-iam.put_role_policy(RoleName="lakeport-zero-copy", PolicyName="zero-copy", PolicyDocument=json.dumps(statements(ZERO_COPY)))
+role = role_with_policy("lakeport-zero-copy", trust, "zero-copy", ZERO_COPY)
 print(f"export LAKEPORT_TEST_ROLE_ARN={role['Arn']}")
 print(f"export LAKEPORT_TEST_EXTERNAL_ID={EXTERNAL_ID}")
 # lakeport's own identity (the principal the role trusts).
@@ -77,20 +84,12 @@ print(f"export LAKEPORT_AWS_SECRET_ACCESS_KEY={keys['lakeport']['SecretAccessKey
 # trusts lakeport's principal with the External ID (assumed-role and profile-chain tests), and a
 # role for web identity (as on EKS) trusting a test OIDC provider (ministack does not check the
 # token's signature).
-try:
-    xrole = iam.create_role(RoleName="lakeport-extraction", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-except iam.exceptions.EntityAlreadyExistsException:
-    xrole = iam.get_role(RoleName="lakeport-extraction")["Role"]
-iam.put_role_policy(RoleName="lakeport-extraction", PolicyName="extraction", PolicyDocument=json.dumps(statements(USERS["reader"])))
+xrole = role_with_policy("lakeport-extraction", trust, "extraction", USERS["reader"])
 print(f"export LAKEPORT_TEST_EXTRACT_ROLE_ARN={xrole['Arn']}")
 try:
     oidc = iam.create_open_id_connect_provider(Url="https://oidc.lakeport.test", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"]
 except iam.exceptions.EntityAlreadyExistsException:
     oidc = "arn:aws:iam::000000000000:oidc-provider/oidc.lakeport.test"
 wi_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": oidc}, "Action": "sts:AssumeRoleWithWebIdentity"}]}
-try:
-    wrole = iam.create_role(RoleName="lakeport-web-identity", AssumeRolePolicyDocument=json.dumps(wi_trust))["Role"]
-except iam.exceptions.EntityAlreadyExistsException:
-    wrole = iam.get_role(RoleName="lakeport-web-identity")["Role"]
-iam.put_role_policy(RoleName="lakeport-web-identity", PolicyName="extraction", PolicyDocument=json.dumps(statements(USERS["reader"])))
+wrole = role_with_policy("lakeport-web-identity", wi_trust, "extraction", USERS["reader"])
 print(f"export LAKEPORT_TEST_WEB_IDENTITY_ROLE_ARN={wrole['Arn']}")

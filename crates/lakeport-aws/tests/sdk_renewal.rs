@@ -3,7 +3,6 @@
 //! on ECS) served by a tiny local HTTP server that counts how often it is asked. One test: it
 //! sets process environment variables the default chain reads.
 
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,22 +10,11 @@ use lakeport_aws::{SdkCredentials, SdkSource};
 
 /// Answers with credentials expiring `expires_in` seconds from each request; counts requests.
 fn serve(expires_in: Arc<Mutex<i64>>) -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/creds", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let expiration = (chrono::Utc::now() + chrono::Duration::seconds(*expires_in.lock().unwrap())).format("%Y-%m-%dT%H:%M:%SZ");
-            let body = format!(r#"{{"AccessKeyId":"ASIATEST{n}","SecretAccessKey":"secret-{n}","Token":"token-{n}","Expiration":"{expiration}"}}"#);
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-        }
+    let endpoint = lakeport_testkit::credentials_endpoint(move |_, n| {
+        let expiration = (chrono::Utc::now() + chrono::Duration::seconds(*expires_in.lock().unwrap())).format("%Y-%m-%dT%H:%M:%SZ");
+        Some(format!(r#"{{"AccessKeyId":"ASIATEST{n}","SecretAccessKey":"secret-{n}","Token":"token-{n}","Expiration":"{expiration}"}}"#))
     });
-    (url, hits)
+    (endpoint.url, endpoint.hits)
 }
 
 #[tokio::test]

@@ -15,7 +15,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -46,26 +45,8 @@ print(json.dumps({"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretA
 /// A container credentials endpoint: answers every request with `body` when it carries the
 /// authorization token; counts the requests it answered.
 fn serve_container_credentials(body: String, token: &'static str) -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v2/credentials/task", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
-            let (status, reply) = if request.contains(&format!("authorization: {token}")) {
-                counter.fetch_add(1, Ordering::SeqCst);
-                ("200 OK", body.clone())
-            } else {
-                ("401 Unauthorized", "{}".to_string())
-            };
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}", reply.len());
-        }
-    });
-    (url, hits)
+    let endpoint = lakeport_testkit::credentials_endpoint(move |request, _| request.contains(&format!("authorization: {token}")).then(|| body.clone()));
+    (endpoint.url, endpoint.hits)
 }
 
 /// Connection name, its auth flags, the environment of its runs, the identity it must report.

@@ -29,6 +29,15 @@ fn big_csv(rows: usize) -> String {
     s
 }
 
+/// Connection `name` with the least-privilege `reader` key, its requests through `endpoint` (a
+/// proxy in front of the test server).
+async fn add_connection_through(env: &common::Env, name: &str, endpoint: &str) {
+    let (key, secret) = env.s3.user("reader");
+    let mut config = env.s3.config(&env.bucket.name, &key);
+    config.endpoint = Some(endpoint.to_string());
+    env.pool.add_connection(name, ConnectionConfig::S3Extraction(config), Some(&secret)).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_big_object_is_read_in_parallel_ranges_and_loads_exactly_also_through_faults() {
     const ROWS: usize = 1_000_000;
@@ -40,21 +49,11 @@ async fn a_big_object_is_read_in_parallel_ranges_and_loads_exactly_also_through_
         "the object spans several ranges: {size} bytes"
     );
     env.bucket.put("big/events.csv", body).await;
-    let (key, secret) = env.s3.user("reader");
     let expected_sum: i64 = (0..ROWS as i64).sum();
 
     // Counting proxy (no faults): the object arrives as ranged GETs, the rows are exact.
     let counter = FaultProxy::start(&env.s3.endpoint, 1, 0.0).await;
-    let mut config = env.s3.config(&env.bucket.name, &key);
-    config.endpoint = Some(counter.endpoint.clone());
-    env.pool
-        .add_connection(
-            "counted",
-            ConnectionConfig::S3Extraction(config),
-            Some(&secret),
-        )
-        .await
-        .unwrap();
+    add_connection_through(&env, "counted", &counter.endpoint).await;
     let mut req = ExtractRequest::new(vec![Item::file("big/events.csv")], LoadMode::Full);
     req.concurrency = Some(4);
     let report = lakeport_core::runs::extract(
@@ -85,16 +84,7 @@ async fn a_big_object_is_read_in_parallel_ranges_and_loads_exactly_also_through_
     // Through faults (503s, 500s, bodies reset or cut short, stalls on 20% of requests): every
     // load is exact or fails cleanly with the table unchanged.
     let proxy = FaultProxy::start(&env.s3.endpoint, 20261130, 0.2).await;
-    let mut config = env.s3.config(&env.bucket.name, &key);
-    config.endpoint = Some(proxy.endpoint.clone());
-    env.pool
-        .add_connection(
-            "flaky",
-            ConnectionConfig::S3Extraction(config),
-            Some(&secret),
-        )
-        .await
-        .unwrap();
+    add_connection_through(&env, "flaky", &proxy.endpoint).await;
     let mut exact = 0;
     for run in 0..3 {
         let before = env.state().await;

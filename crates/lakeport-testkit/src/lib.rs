@@ -149,3 +149,46 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A local AWS container-credentials endpoint (the `AWS_CONTAINER_CREDENTIALS_FULL_URI` contract,
+/// as on ECS): a plain HTTP/1.1 server on a free loopback port, one thread, one connection at a
+/// time. Each request is handed to `answer` as `(its text, lowercased; the number of requests
+/// answered so far + 1)`; `Some(body)` answers 200 with that JSON and counts in
+/// [`CredentialsEndpoint::hits`], `None` answers 401 (say, without the expected
+/// `Authorization` token). It serves until the test process ends.
+///
+/// # Panics
+/// When no loopback port can be bound.
+pub fn credentials_endpoint(answer: impl Fn(&str, usize) -> Option<String> + Send + 'static) -> CredentialsEndpoint {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}/v2/credentials/task", listener.local_addr().expect("address"));
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            let (status, body) = match answer(&request, counter.load(Ordering::SeqCst) + 1) {
+                Some(body) => {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    ("200 OK", body)
+                }
+                None => ("401 Unauthorized", "{}".to_string()),
+            };
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    CredentialsEndpoint { url, hits }
+}
+
+/// A running [`credentials_endpoint`].
+pub struct CredentialsEndpoint {
+    /// Its URL, for `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+    pub url: String,
+    /// Requests answered with credentials (200) so far.
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
+}

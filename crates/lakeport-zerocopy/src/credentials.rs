@@ -92,7 +92,7 @@ impl Credentials {
     /// [`Credentials::None`].
     ///
     /// # Errors
-    /// [`ZeroCopyError::AssumeRole`] when STS AssumeRole fails or its answer lacks a credential
+    /// [`ZeroCopyError::Aws`] when STS AssumeRole fails or its answer lacks a credential
     /// field or has an `Expiration` that does not parse.
     pub async fn get(&self) -> Result<Option<Arc<AwsCredential>>, ZeroCopyError> {
         match self {

@@ -27,17 +27,10 @@ pub enum ZeroCopyError {
         /// What kind of failure this is.
         kind: ErrorKind,
     },
-    #[error("STS AssumeRole of {role_arn} failed: {message}")]
-    /// `kind`: [`ErrorKind::Denied`] when STS refused (AccessDenied: the trust policy or the
-    /// External ID), else from the HTTP status or the transport.
-    AssumeRole {
-        /// The role that was to be assumed.
-        role_arn: String,
-        /// STS's error code and message, or what was wrong with its answer.
-        message: String,
-        /// What kind of failure this is.
-        kind: ErrorKind,
-    },
+    /// A call of the AWS layer failed (STS AssumeRole or GetCallerIdentity, lakeport's own
+    /// identity, a credential provider, a setting it refuses): its own message and kind.
+    #[error(transparent)]
+    Aws(#[from] lakeport_aws::AwsError),
     /// LoadTable answered 404: the table (`namespace.table`) is not (or no longer) in the catalog.
     #[error("table {0} does not exist in the catalog")]
     NoSuchTable(String),
@@ -49,39 +42,13 @@ pub enum ZeroCopyError {
     Iceberg(#[from] iceberg::Error),
 }
 
-/// The AWS layer's errors as this crate's: settings errors stay settings errors, a refused
-/// AssumeRole stays [`ZeroCopyError::AssumeRole`] (so [`ZeroCopyError::missing_permission`] names
-/// `sts:AssumeRole`), any other failure is a [`ZeroCopyError::Request`] with its kind.
-impl From<lakeport_aws::AwsError> for ZeroCopyError {
-    fn from(e: lakeport_aws::AwsError) -> Self {
-        use lakeport_aws::AwsError as A;
-        match e {
-            A::InvalidConfig(m) => ZeroCopyError::InvalidConfig(m),
-            A::AssumeRole { role_arn, message, kind } => ZeroCopyError::AssumeRole { role_arn, message, kind },
-            A::Sts { operation, message, kind } => ZeroCopyError::Request { operation, message, kind },
-            other => {
-                let kind = other.kind();
-                let operation = match &other {
-                    A::Http { url, .. } => format!("request to {url}"),
-                    _ => "AWS credentials".to_string(),
-                };
-                let message = match &other {
-                    A::Http { message, .. } => message.clone(),
-                    _ => other.to_string(),
-                };
-                ZeroCopyError::Request { operation, message, kind }
-            }
-        }
-    }
-}
-
 impl ZeroCopyError {
     /// What kind of failure this is, from the variant (and iceberg's own kind).
     pub fn kind(&self) -> ErrorKind {
         match self {
             ZeroCopyError::InvalidConfig(_) => ErrorKind::Invalid,
             ZeroCopyError::Denied { .. } => ErrorKind::Denied,
-            ZeroCopyError::AssumeRole { kind, .. } => *kind,
+            ZeroCopyError::Aws(e) => e.kind(),
             ZeroCopyError::NoSuchTable(_) | ZeroCopyError::NoSuchNamespace(_) => ErrorKind::NotFound,
             ZeroCopyError::Request { kind, .. } => *kind,
             ZeroCopyError::Iceberg(e) => ErrorKind::of_iceberg(e),
@@ -92,7 +59,8 @@ impl ZeroCopyError {
     pub fn missing_permission(&self) -> Option<&'static str> {
         match self {
             ZeroCopyError::Denied { permission, .. } => Some(permission),
-            ZeroCopyError::AssumeRole { kind: ErrorKind::Denied, .. } => Some("sts:AssumeRole"),
+            // STS refused (AccessDenied: the role's trust policy or the External ID).
+            ZeroCopyError::Aws(lakeport_aws::AwsError::AssumeRole { kind: ErrorKind::Denied, .. }) => Some("sts:AssumeRole"),
             _ => None,
         }
     }
