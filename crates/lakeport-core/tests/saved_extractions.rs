@@ -377,3 +377,31 @@ async fn a_webhook_that_never_answers_does_not_hold_up_the_run() {
     assert_eq!(core::extraction_history(&env.pool, "h", 1).await.unwrap()[0].status, JobStatus::Failed);
     assert!(!outcome.notification.unwrap().await.unwrap(), "delivery reports failure after its retries");
 }
+
+/// Scheduled runs of a connection without static keys get working credentials run after run:
+/// an assumed role with a 4-second session (the test server's STS grants that; AWS's minimum is
+/// 900 s, the mechanism is the same), and the second scheduled run starts after the first
+/// session has expired at the server. (Within one long run, credentials are renewed before they
+/// expire: lakeport-extract's credential_refresh test.)
+#[tokio::test]
+async fn scheduled_runs_of_an_assumed_role_connection_outlive_its_sessions() {
+    let env = setup("sched-role").await;
+    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} is not set: run with ./scripts/test.sh"));
+    let mut config = env._s3.config(&env.bucket.name, "");
+    config.auth = lakeport_source::S3Auth::AssumeRole { role_arn: var("LAKEPORT_TEST_EXTRACT_ROLE_ARN"), external_id: var("LAKEPORT_TEST_EXTERNAL_ID"), session_seconds: 4 };
+    env.pool.add_connection("role", ConnectionConfig::S3Extraction(config), None).await.unwrap();
+    env.bucket.put("ev/1.csv", "id\n1\n").await;
+    let mut definition = scheduled(vec![Item::folder("ev")], "* * * * *");
+    definition.connection = "role".into();
+    let first = core::create_extraction(&env.pool, "ev", definition).await.unwrap().next_run_at.expect("armed");
+    assert_eq!(finish(scheduler::tick(&env.pd, first + Duration::seconds(1)).await.unwrap()).await, vec![true]);
+    assert_eq!(env.pool.table("ev").await.unwrap().rows, 1);
+
+    // Past the end of any session the first run used: the next scheduled run still loads.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    env.bucket.put("ev/2.csv", "id\n2\n").await;
+    assert_eq!(finish(scheduler::tick(&env.pd, first + Duration::minutes(1) + Duration::seconds(1)).await.unwrap()).await, vec![true]);
+    assert_eq!(env.pool.table("ev").await.unwrap().rows, 2);
+    let history = core::extraction_history(&env.pool, "ev", 10).await.unwrap();
+    assert_eq!(history.iter().map(|h| (h.trigger, h.status)).collect::<Vec<_>>(), vec![(Trigger::Schedule, JobStatus::Succeeded); 2]);
+}
