@@ -35,4 +35,4 @@ pub use secret::Secret;
 pub use signed::{describe_reqwest_error, static_provider, xml_tag, SignedClient, SignedResponse};
 pub use store::{client_options, retry_config, S3StoreSettings, SharedHttp, StoreCredentials, CONNECT_TIMEOUT, REQUEST_TIMEOUT, RETRY_INIT_BACKOFF, RETRY_MAX_BACKOFF, RETRY_TIMEOUT};
 pub use sdk::{SdkCredentials, SdkSource};
-pub use sts::{caller_identity, identity_from_env, sts_url, trust_policy, AssumedRole, RoleSettings, DEFAULT_SESSION_SECONDS, RENEW_BEFORE};
+pub use sts::{caller_identity, check_role, identity_from_env, sts_url, trust_policy, AssumedRole, RoleSettings, DEFAULT_SESSION_SECONDS, RENEW_BEFORE};

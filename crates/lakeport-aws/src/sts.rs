@@ -21,6 +21,22 @@ pub const RENEW_BEFORE: std::time::Duration = std::time::Duration::from_secs(300
 /// The session length asked of AssumeRole when the settings do not say (seconds).
 pub const DEFAULT_SESSION_SECONDS: u32 = 3600;
 
+/// The settings of a role to assume, checked before anything is sent (both connection types):
+/// `role_arn` is an ARN, and `external_id` has at least the 2 characters STS requires of an
+/// External ID (surrounding whitespace not counted; STS allows none).
+///
+/// # Errors
+/// [`AwsError::InvalidConfig`] naming the setting that is wrong.
+pub fn check_role(role_arn: &str, external_id: &str) -> Result<(), AwsError> {
+    if !role_arn.starts_with("arn:") {
+        return Err(AwsError::config(format!("role ARN '{role_arn}' is not an ARN (arn:aws:iam::<account>:role/<name>)")));
+    }
+    if external_id.trim().len() < 2 {
+        return Err(AwsError::config("the External ID is required (at least 2 characters)"));
+    }
+    Ok(())
+}
+
 /// The STS endpoint: `endpoint` when given, else `https://sts.<region>.amazonaws.com/`.
 ///
 /// # Errors

@@ -158,14 +158,7 @@ impl S3Config {
         }
         match &self.auth {
             S3Auth::AccessKey if self.access_key_id.trim().is_empty() => return bad("access key ID is required".into()),
-            S3Auth::AssumeRole { role_arn, external_id, .. } => {
-                if !role_arn.starts_with("arn:") {
-                    return bad(format!("role ARN '{role_arn}' is not an ARN (arn:aws:iam::<account>:role/<name>)"));
-                }
-                if external_id.trim().len() < 2 {
-                    return bad("the External ID is required (at least 2 characters)".into());
-                }
-            }
+            S3Auth::AssumeRole { role_arn, external_id, .. } => lakeport_aws::check_role(role_arn, external_id)?,
             S3Auth::Profile { profile } if profile.trim().is_empty() => return bad("the AWS profile name is required".into()),
             _ => {}
         }

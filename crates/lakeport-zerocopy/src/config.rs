@@ -181,12 +181,7 @@ impl ZeroCopyConfig {
             self.checked_url(e, "S3 endpoint")?;
         }
         if let ZeroCopyAuth::AssumeRole { role_arn, external_id } = &self.auth {
-            if !role_arn.starts_with("arn:") {
-                return Err(ZeroCopyError::InvalidConfig(format!("role ARN '{role_arn}' is not an ARN (arn:aws:iam::<account>:role/<name>)")));
-            }
-            if external_id.len() < 2 {
-                return Err(ZeroCopyError::InvalidConfig("the External ID is required".into()));
-            }
+            lakeport_aws::check_role(role_arn, external_id)?;
             self.sts_url()?;
         }
         Ok(())
