@@ -12,7 +12,7 @@ use lakeport_core::ConnectionConfig;
 use lakeport_extract::{ExtractRequest, Item};
 use lakeport_faultproxy::FaultProxy;
 use lakeport_pool::LoadMode;
-use lakeport_source::{S3Source, RANGED_READ_CHUNK};
+use lakeport_source::{ObjectInfo, S3Source, RANGED_READ_CHUNK};
 
 /// Rows of `id,name,v`; about 28 bytes a row, so 1,000,000 rows make a ~28 MB object (4 ranges).
 fn big_csv(rows: usize) -> String {
@@ -151,6 +151,20 @@ async fn an_object_rewritten_while_it_is_read_fails_the_read_instead_of_mixing_v
         whole == body.as_bytes(),
         "the ranges put together differ from the object"
     );
+
+    // Listed without an ETag: nothing to pin ranges to, so the object is read as one GET.
+    let counter = FaultProxy::start(&env.s3.endpoint, 1, 0.0).await;
+    let mut config = env.s3.config(&env.bucket.name, &key);
+    config.endpoint = Some(counter.endpoint.clone());
+    let counted = S3Source::connect(&config, &secret).unwrap();
+    let unpinned = ObjectInfo { etag: None, ..info.clone() };
+    let mut whole = Vec::new();
+    let mut stream = counted.read_stream(&unpinned, 4).await.unwrap();
+    while let Some(chunk) = stream.next().await {
+        whole.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(whole == body.as_bytes(), "the object read whole differs from it");
+    assert_eq!(counter.stats.gets.load(Ordering::Relaxed), 1, "one GET, no unpinned ranges: {}", counter.stats.summary());
 
     // Rewritten after the first range arrived: a later range is refused (If-Match), never a mix.
     let mut stream = source.read_stream(&info, 2).await.unwrap();

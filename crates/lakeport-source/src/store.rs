@@ -94,7 +94,7 @@ impl S3Source {
             max_retries: config.max_retries,
             credentials: StoreCredentials::Provider(provider.clone()),
         };
-        let builder = settings.builder(Some(SharedHttp::new(config.http_policy())?))?;
+        let builder = settings.builder(Some(SharedHttp::new(settings.http)?))?;
         let store = builder.clone().build().map_err(|e| SourceError::InvalidConfig(format!("cannot configure the S3 client: {e}")))?;
         // The listing is signed like object_store signs (same trimmed key ID and region).
         let signed = config.signed_with(provider)?;
@@ -227,19 +227,20 @@ impl S3Source {
     /// One S3 connection carries roughly 80–100 MB/s, so one stream caps a big object there;
     /// parallel ranges are how S3 is meant to be read fast (AWS's performance guidelines). Memory
     /// stays bounded by `parallel` × [`RANGED_READ_CHUNK`]. Every range is pinned to the listed
-    /// ETag (`If-Match`), so the bytes are all of that one version; a store that gave no ETag is
-    /// read without the pin. Each range gets object_store's retries and body resumption.
+    /// ETag (`If-Match`), so the bytes are all of that one version; an object listed without an
+    /// ETag has nothing to pin its ranges to and is read as one GET. Each range gets
+    /// object_store's retries and body resumption.
     ///
     /// # Errors
     /// As for [`S3Source::get_stream`]; an object rewritten while it is read fails its next range
     /// with [`SourceError::Store`] (`op` `read`; object_store's `Precondition`, kind `Conflict`):
     /// a mix of two versions is never yielded.
     pub async fn read_stream(&self, info: &ObjectInfo, parallel: usize) -> Result<BoxStream<'static, Result<Bytes, SourceError>>, SourceError> {
-        if info.size <= 2 * RANGED_READ_CHUNK || parallel <= 1 {
+        let Some(etag) = info.etag.clone().filter(|_| info.size > 2 * RANGED_READ_CHUNK && parallel > 1) else {
             return self.get_stream(&info.key).await;
-        }
+        };
         let (store, path) = self.locate(&info.key)?;
-        let (bucket, key, etag) = (self.config.bucket.clone(), info.key.clone(), info.etag.clone());
+        let (bucket, key) = (self.config.bucket.clone(), info.key.clone());
         let size = info.size;
         let ranges: Vec<std::ops::Range<u64>> = (0..size).step_by(RANGED_READ_CHUNK as usize).map(|start| start..(start + RANGED_READ_CHUNK).min(size)).collect();
         Ok(futures::stream::iter(ranges)
@@ -247,7 +248,7 @@ impl S3Source {
                 let (store, path, etag) = (store.clone(), path.clone(), etag.clone());
                 let (bucket, key) = (bucket.clone(), key.clone());
                 async move {
-                    let options = GetOptions { range: Some(range.into()), if_match: etag, ..GetOptions::default() };
+                    let options = GetOptions { range: Some(range.into()), if_match: Some(etag), ..GetOptions::default() };
                     let result = store.get_opts(&path, options).await.map_err(|e| SourceError::store("read", &bucket, &key, e))?;
                     result.bytes().await.map_err(|e| SourceError::store("read", &bucket, &key, e))
                 }
