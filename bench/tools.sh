@@ -7,9 +7,12 @@
 # ceiling was the server's (~0.15 GB/s). bench/run.sh checks the server before measuring.
 S3S="$WORK/tools-fair/bin/s3s-fs"
 S3S_VERSION="s3s-fs 0.14.1 + bench/fair-server/s3s-fs-fair.patch"
-if [ ! -x "$S3S" ]; then
+# Rebuilt when the patch changes (its checksum is kept beside the binary).
+S3S_PATCH_SUM=$(sha256sum "$ROOT/bench/fair-server/s3s-fs-fair.patch" | cut -d' ' -f1)
+if [ ! -x "$S3S" ] || [ "$(cat "$WORK/tools-fair/patch.sha256" 2>/dev/null)" != "$S3S_PATCH_SUM" ]; then
   echo "==> building $S3S_VERSION (release build: a few minutes)" >&2
   bash "$ROOT/bench/fair-server/install-s3s-fs-fair.sh" "$WORK/tools-fair" >&2
+  echo "$S3S_PATCH_SUM" > "$WORK/tools-fair/patch.sha256"
 fi
 if [ -n "${LAKEPORT_BIN:-}" ]; then
   # A dry run of the scripts with a given binary (figures from a debug build mean nothing).

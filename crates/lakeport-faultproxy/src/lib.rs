@@ -24,6 +24,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use bytes::Bytes;
 use futures::StreamExt;
 
@@ -215,6 +216,12 @@ impl FaultProxy {
             .fallback(forward)
             .with_state(inner);
         let addr: SocketAddr = listener.local_addr().expect("address");
+        // TCP_NODELAY on every accepted connection: without it an answer's last small write waits
+        // for the client's delayed ACK, ~25-40 ms per request on a kept-alive connection — a
+        // latency the s3like profile did not ask for (hyper does not set it; axum leaves it to us).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, app).await });
         FaultProxy { endpoint: format!("http://{addr}"), stats }
     }

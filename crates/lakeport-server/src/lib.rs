@@ -94,7 +94,11 @@ pub async fn serve(state: AppState, listen: SocketAddr, shutdown: impl std::futu
     if let Err(e) = lakeport_core::runs::recover_all(&state.dir).await {
         tracing::warn!("cannot check the job log for interrupted runs: {e}");
     }
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    // TCP_NODELAY: without it a kept-alive client (the console, a script) waits for its own
+    // delayed ACK, ~25-40 ms, on answers written in more than one piece.
+    let listener = axum::serve::ListenerExt::tap_io(tokio::net::TcpListener::bind(listen).await?, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tracing::info!(%listen, "lakeport server listening");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
