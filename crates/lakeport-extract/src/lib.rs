@@ -13,9 +13,11 @@ mod plan;
 mod progress;
 mod run;
 mod settings;
+mod shard;
 
 pub use error::ExtractError;
 pub use plan::{Item, PlannedTable, SkipReason, SkippedObject};
 pub use progress::{NoProgress, Progress, Relay, Steady};
 pub use settings::TableSettings;
+pub use shard::Shard;
 pub use run::{check_connection, inferred_columns, load, load_from, LoadOutcome, TableOutcome, ChangedObject, InferredTable, DeletedObjects, ExtractReport, ExtractRequest, OnSchemaChange, RemovedObject, SchemaChange, SchemaChangeKind, TableReport};
