@@ -290,7 +290,9 @@ impl Relay for Tally {
 /// [`CoreError::Pool`] with `PoolError::TableBusy` when another run (of any process) or a drop
 /// holds one of them in a way this run cannot share (delta loads share a table with each other;
 /// a full load or a drop holds it alone) (nothing is recorded then), or when the job cannot be recorded;
-/// [`CoreError::Extract`] for an item with no valid table name or a connection that cannot be used.
+/// [`CoreError::Extract`] for a request that does not validate (`ExtractRequest::validate`: an
+/// item with no valid table name, a bad glob, a shard that is not `0 ≤ I < N` or of a full load)
+/// or a connection that cannot be used.
 pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origin: Option<&JobOrigin>) -> Result<Begun, CoreError> {
     let mut tables: Vec<String> = Vec::new();
     for item in &request.items {
@@ -299,7 +301,9 @@ pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origi
             tables.push(t);
         }
     }
-    // A connection that cannot be used is an error before anything is held or recorded.
+    // A request that cannot run (a bad glob, a shard of a full load, …) and a connection that
+    // cannot be used are errors before anything is held or recorded.
+    request.validate()?;
     lakeport_extract::check_connection(pool, connection).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let holder = format!("run {id}");
