@@ -231,4 +231,15 @@ async fn four_shard_workers_split_a_folder_and_the_table_ends_exact() {
     let again = reports((0..4).map(|i| spawn(d, &["--folder", "many", "--delta", "--source-columns", "--shard", &format!("{i}/4")])).collect());
     assert!(again.iter().all(|r| r["tables"][0]["outcome"] == "nothing_new"), "{again:?}");
     assert_eq!(sum(&again, "unchanged"), 400);
+
+    // An object deleted from the source, and workers that mirror the folder (--deleted remove):
+    // only the worker whose shard holds it removes its rows; none touches the others' objects.
+    bucket.delete("many/f0007.csv").await;
+    let (_, ids, values) = csv(7, src.rows.remove("many/f0007.csv").unwrap(), 0);
+    (src.ids, src.values) = (src.ids - ids, src.values - values);
+    let mirrored = reports((0..4).map(|i| spawn(d, &["--folder", "many", "--delta", "--deleted", "remove", "--source-columns", "--shard", &format!("{i}/4")])).collect());
+    let removed: Vec<&Value> = mirrored.iter().flat_map(|r| r["tables"][0]["removed"].as_array().unwrap()).collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["key"], "many/f0007.csv");
+    exact(&read_back(d, "many"), &src, "many");
 }
