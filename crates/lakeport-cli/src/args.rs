@@ -549,6 +549,10 @@ pub struct ExtractOptions {
     /// stays NULL): `TABLE=col1,col2`.
     #[arg(long = "pseudonymise", value_name = "[TABLE=]COLS")]
     pub pseudonymise: Vec<String>,
+    /// Delta load: load only shard I of N (0 ≤ I < N) of the objects, by a stable hash of each
+    /// key, e.g. 0/4 … 3/4 on four workers; each commits its own appends.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

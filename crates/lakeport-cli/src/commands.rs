@@ -843,6 +843,7 @@ fn build_request(args: ExtractOptions) -> Result<ExtractRequest> {
         deleted,
         on_schema_change,
         tables: settings,
+        shard: args.shard.as_deref().map(core::Shard::parse).transpose()?,
     };
     request.validate()?;
     Ok(request)

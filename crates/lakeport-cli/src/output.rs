@@ -98,6 +98,12 @@ pub fn print_report(report: &ExtractReport) {
         if t.committed && t.unchanged > 0 {
             println!("  {} file(s) skipped: already loaded", t.unchanged);
         }
+        if t.other_shards > 0 {
+            println!("  {} file(s) left to the other shards", t.other_shards);
+        }
+        if t.commit_retries > 0 {
+            println!("  other writers committed first: the commit was rebuilt and retried {} time(s); {} file(s) they had loaded were left out", t.commit_retries, t.already_loaded.len());
+        }
         if !t.skipped.is_empty() {
             let named: Vec<String> = t.skipped.iter().map(|s| format!("{} ({})", s.key.escape_debug(), s.detail)).collect();
             println!("  {} object(s) passed over: {}", t.skipped.len(), named.join(", "));

@@ -22,7 +22,7 @@ pub use extractions::{
 // work with, re-exported, so that they depend on core alone — as ripgrep's `grep` crate does for
 // its parts. Operations stay functions of this crate.
 pub use lakeport_error::ErrorKind;
-pub use lakeport_extract::{inferred_columns, DeletedObjects, ExtractError, ExtractReport, ExtractRequest, Item, NoProgress, OnSchemaChange, Progress, TableReport, TableSettings};
+pub use lakeport_extract::{inferred_columns, DeletedObjects, ExtractError, ExtractReport, ExtractRequest, Item, NoProgress, OnSchemaChange, Progress, Shard, TableReport, TableSettings};
 pub use lakeport_formats::{CsvOptions, Encoding, ReadOptions};
 pub use lakeport_pool::{
     parse_memory_size, rows_json, same_token_hash, table_name_from, token_hash, validate_identifier, Job, JobStatus, LoadMode, NewToken, Pool,

@@ -1,8 +1,10 @@
 //! Runs: the job bookkeeping of every extraction, for the CLI, the server and the scheduler alike.
 //!
 //! A run is a job of the pool's job log (`run id == job id`). [`begin`] holds the run's tables
-//! (the per-table lock in the pool's SQLite, so two runs of one table never overlap, also across
-//! processes: the second one is refused with `PoolError::TableBusy`) and records the job with
+//! (the per-table lock in the pool's SQLite, across processes: a full load holds its tables
+//! alone, delta loads share them — their commits are optimistic and retried on a conflict, see
+//! `lakeport_pool::TableWriter::commit` — so a run that cannot share is refused with
+//! `PoolError::TableBusy`) and records the job with
 //! its process (pid, host, boot id, start time: `lakeport_pool::ProcessId`); [`execute`] runs it
 //! and records how it ended. [`recover`] (called when a command or the server opens a pool) ends
 //! every job whose process is gone as `interrupted`, so no job stays "running" forever.
@@ -286,8 +288,11 @@ impl Relay for Tally {
 /// # Errors
 ///
 /// [`CoreError::Pool`] with `PoolError::TableBusy` when another run (of any process) or a drop
-/// holds one of them (nothing is recorded then), or when the job cannot be recorded;
-/// [`CoreError::Extract`] for an item with no valid table name or a connection that cannot be used.
+/// holds one of them in a way this run cannot share (delta loads share a table with each other;
+/// a full load or a drop holds it alone) (nothing is recorded then), or when the job cannot be recorded;
+/// [`CoreError::Extract`] for a request that does not validate (`ExtractRequest::validate`: an
+/// item with no valid table name, a bad glob, a shard that is not `0 ≤ I < N` or of a full load)
+/// or a connection that cannot be used.
 pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origin: Option<&JobOrigin>) -> Result<Begun, CoreError> {
     let mut tables: Vec<String> = Vec::new();
     for item in &request.items {
@@ -296,11 +301,14 @@ pub async fn begin(pool: &Pool, connection: &str, request: ExtractRequest, origi
             tables.push(t);
         }
     }
-    // A connection that cannot be used is an error before anything is held or recorded.
+    // A request that cannot run (a bad glob, a shard of a full load, …) and a connection that
+    // cannot be used are errors before anything is held or recorded.
+    request.validate()?;
     lakeport_extract::check_connection(pool, connection).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let holder = format!("run {id}");
-    pool.lock_tables(&tables, &holder).await?;
+    let hold = if request.mode == lakeport_pool::LoadMode::Delta { lakeport_pool::TableHold::Shared } else { lakeport_pool::TableHold::Exclusive };
+    pool.lock_tables_as(&tables, &holder, hold).await?;
     // An ExtractRequest is plain data: it always serialises.
     let request_json = serde_json::to_value(&request).ok();
     let recorded = pool.start_run_job(&id, connection, request.mode.as_str(), origin, &tables, request_json.as_ref()).await;

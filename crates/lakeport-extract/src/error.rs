@@ -110,6 +110,10 @@ pub enum ExtractError {
     /// columns, a column named twice, settings for a table no item loads); the `String` says which.
     #[error("table settings: {0}")]
     TableSettings(String),
+    /// A shard (`--shard I/N`) that is not `0 ≤ I < N`, or asked of a load it cannot split (a
+    /// full load); the `String` says which.
+    #[error("invalid shard {0}")]
+    InvalidShard(String),
     /// The run was stopped from outside (a cancel request, a signal) at a checkpoint.
     #[error("the run was stopped before it finished; tables committed before that keep their new snapshot, the others their old one")]
     Cancelled,
@@ -155,6 +159,7 @@ impl ExtractError {
             | E::InvalidPattern { .. }
             | E::UnknownColumn { .. }
             | E::TableSettings(_)
+            | E::InvalidShard(_)
             | E::Drift { .. } => ErrorKind::Invalid,
         }
     }

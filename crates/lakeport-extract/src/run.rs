@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::plan::{plan, PlannedTable, SkippedObject};
 use crate::settings::{Pseudonymiser, TableSettings};
-use crate::{ExtractError, Item, Progress};
+use crate::{ExtractError, Item, Progress, Shard};
 
 const SOURCE_KEY: &str = "_source_key";
 const SOURCE_MODIFIED: &str = "_source_modified";
@@ -49,6 +49,11 @@ pub struct ExtractRequest {
     /// Column settings per table (subset, pseudonymisation), by the table's name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<TableSettings>,
+    /// Delta loads: load only this worker's share of the objects (see [`Shard`]): N workers with
+    /// shards 0/N … N-1/N load every object once between them, each committing its own appends.
+    /// A full load cannot be split (each worker would replace the others' rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// What a delta load does when a file's columns differ from the table's.
@@ -147,7 +152,7 @@ impl ExtractRequest {
     /// fallback, no source columns, the connection's concurrency, deleted objects kept, schema
     /// changes evolved, no table settings.
     pub fn new(items: Vec<Item>, mode: LoadMode) -> Self {
-        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve, tables: Vec::new() }
+        ExtractRequest { items, mode, read: ReadOptions::default(), type_fallback: false, source_columns: false, concurrency: None, deleted: DeletedObjects::Keep, on_schema_change: OnSchemaChange::Evolve, tables: Vec::new(), shard: None }
     }
 
     /// Checks what can be checked without S3: file patterns and table settings (each for a table
@@ -158,10 +163,19 @@ impl ExtractRequest {
     /// [`ExtractError::NoItems`] without items; [`ExtractError::InvalidPattern`] for a bad glob;
     /// [`ExtractError::Pool`] when an item's name gives no valid table name;
     /// [`ExtractError::TableSettings`] for contradictory settings, settings for a table no item
-    /// loads, or a table's settings given twice.
+    /// loads, or a table's settings given twice; [`ExtractError::InvalidShard`] for a shard that
+    /// is not `0 ≤ I < N`, or a shard of a full load.
     pub fn validate(&self) -> Result<(), ExtractError> {
         if self.items.is_empty() {
             return Err(ExtractError::NoItems);
+        }
+        if let Some(shard) = &self.shard {
+            shard.validate()?;
+            if self.mode == LoadMode::Full {
+                return Err(ExtractError::InvalidShard(format!(
+                    "{shard}: a full load replaces the whole table, so each worker would replace the rows of the others; shard a delta load (--delta)"
+                )));
+            }
         }
         let mut names = Vec::new();
         for item in &self.items {
@@ -194,8 +208,20 @@ pub struct TableReport {
     pub changed: Vec<ChangedObject>,
     /// Objects gone from the source whose rows were removed (`deleted: remove`).
     pub removed: Vec<RemovedObject>,
-    /// Keys a delta load skipped because this version is already in the table.
+    /// Keys a delta load skipped because this version is already in the table (also those
+    /// another writer committed while this run loaded them: see `already_loaded`).
     pub unchanged: usize,
+    /// Objects of the items left to the other workers of a sharded load (`shard`).
+    #[serde(default)]
+    pub other_shards: usize,
+    /// Commit conflicts this table's commit met and retried: each time another writer had
+    /// committed the table first, and the commit was rebuilt on the table's new state.
+    #[serde(default)]
+    pub commit_retries: u32,
+    /// Objects this run read that another writer committed meanwhile in the same version
+    /// (key and ETag): left out of this run's commit, so they are in the table once.
+    #[serde(default)]
+    pub already_loaded: Vec<String>,
     /// Empty objects (no header, no rows) passed over in a folder.
     pub skipped_empty: Vec<String>,
     /// Objects of a folder passed over, each with its reason: folder markers (`raw/`), job
@@ -530,12 +556,35 @@ async fn run(
             Ok(summary) => {
                 let mut report = s.report;
                 report.renamed_columns = renamed;
+                report.commit_retries = summary.conflicts;
+                if !summary.already_loaded.is_empty() {
+                    // Committed by another writer meanwhile: not this run's rows.
+                    let theirs: std::collections::HashSet<&str> = summary.already_loaded.iter().map(String::as_str).collect();
+                    report.loaded.retain(|k| !theirs.contains(k.as_str()));
+                    report.changed.retain(|c| !theirs.contains(c.key.as_str()));
+                    report.bytes -= s.objects.iter().filter(|o| theirs.contains(o.key.as_str())).map(|o| o.size).sum::<u64>();
+                    report.rows = summary.rows_added;
+                    report.unchanged += summary.already_loaded.len();
+                    report.already_loaded = summary.already_loaded.clone();
+                }
+                if summary.conflicts > 0 {
+                    let skipped = match summary.already_loaded.len() {
+                        0 => String::new(),
+                        n => format!("; {n} object(s) they had committed already were left out"),
+                    };
+                    progress.note(&format!("{}: other writers committed the table first ({} time(s)); the commit was rebuilt on its new state and retried{skipped}", report.table, summary.conflicts));
+                }
                 report.snapshot_id = Some(summary.snapshot_id);
                 report.total_rows = summary.total_rows;
-                report.committed = true;
-                report.outcome = TableOutcome::Committed;
                 report.seconds = started.elapsed().as_secs_f64();
-                progress.table_done(&report.table, report.rows);
+                if summary.committed {
+                    report.committed = true;
+                    report.outcome = TableOutcome::Committed;
+                    progress.table_done(&report.table, report.rows);
+                } else {
+                    report.outcome = TableOutcome::NothingNew;
+                    progress.table_nothing_new(&report.table, report.total_rows);
+                }
                 reports.push(report);
             }
             Err(e) => {
@@ -635,9 +684,15 @@ impl TableStaging<'_> {
         if self.request.mode != LoadMode::Delta {
             return Ok(planned.objects.clone());
         }
+        // A sharded load sees only its shard's keys: of the source, and of the ledger (so
+        // `deleted: remove` never removes what the other workers load).
+        let shard = self.request.shard;
+        let mine = |key: &str| shard.is_none_or(|s| s.contains(key));
+        let objects: Vec<&(ObjectInfo, FileKind)> = planned.objects.iter().filter(|(o, _)| mine(&o.key)).collect();
+        report.other_shards = planned.objects.len() - objects.len();
         let mut selected = Vec::new();
         let ledger = self.pool.ledger(&planned.table).await?;
-        for (o, k) in &planned.objects {
+        for (o, k) in objects {
             match ledger.get(&o.key) {
                 Some(had) if had.version == o.version() => report.unchanged += 1,
                 Some(had) => {
@@ -649,7 +704,7 @@ impl TableStaging<'_> {
         }
         if self.request.deleted == DeletedObjects::Remove {
             let listed: std::collections::HashSet<&str> = planned.objects.iter().map(|(o, _)| o.key.as_str()).collect();
-            report.removed = ledger.objects.values().filter(|o| !listed.contains(o.key.as_str())).map(|o| RemovedObject { key: o.key.clone(), rows: o.rows }).collect();
+            report.removed = ledger.objects.values().filter(|o| mine(&o.key) && !listed.contains(o.key.as_str())).map(|o| RemovedObject { key: o.key.clone(), rows: o.rows }).collect();
         }
         Ok(selected)
     }

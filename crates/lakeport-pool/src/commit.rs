@@ -59,7 +59,11 @@ pub struct TableCommit {
 ///   [`PoolError::CommitConflict`] (kind `Conflict`, retryable).
 /// - **No retries inside.** The updates were built on `base`; only the caller can rebuild them on
 ///   the table's new state (a delta load must re-check its objects against the new ledger first).
-///   lakeport today fails the load cleanly on a conflict; the table is unchanged.
+///   The one caller, [`crate::TableWriter::commit`], does that for delta loads and retries with
+///   backoff; a full load fails on a conflict with the table unchanged (the rules are there).
+///   So `CommitConflict` must mean exactly "not published, another writer got there first": an
+///   answer whose outcome is unknown (a timeout after the request was sent) must be another
+///   error, or a retry could publish the load twice.
 /// - **Files.** Data files, manifests and the manifest list are written before `commit` is
 ///   called; the implementation writes the metadata file (or the catalog does). Anything written
 ///   for a commit that fails stays behind as an orphan for `vacuum`.
@@ -176,6 +180,9 @@ pub(crate) struct Prepared {
     pub snapshot_id: i64,
     pub total_records: u64,
     pub removed_records: u64,
+    /// The manifests and the manifest list written for this commit: never referenced by the
+    /// table if the commit meets a conflict, so the writer deletes them before it retries.
+    pub written: Vec<String>,
 }
 
 /// Writes the new snapshot's manifests and manifest list and states the commit (see the module
@@ -200,6 +207,7 @@ pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prep
     let mut collector = SnapshotSummaryCollector::default();
     let mut dropped = 0usize;
     let mut removed_records = 0u64;
+    let mut written: Vec<String> = Vec::new();
     if let Some(current) = meta.current_snapshot() {
         if !req.replace {
             let bytes = file_io.new_input(current.manifest_list())?.read().await?;
@@ -218,6 +226,7 @@ pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prep
                     continue;
                 }
                 let path = format!("{location}/metadata/{commit_id}-m{}.avro", manifests.len() + 1);
+                written.push(path.clone());
                 let mut writer = ManifestWriterBuilder::new(file_io.new_output(&path)?, Some(snapshot_id), schema.clone(), spec.clone()).build_v2_data();
                 for e in loaded.entries().iter().filter(|e| e.is_alive()) {
                     let seq = e.sequence_number().unwrap_or(0);
@@ -254,6 +263,7 @@ pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prep
     }
     if !req.files.is_empty() {
         let path = format!("{location}/metadata/{commit_id}-m0.avro");
+        written.push(path.clone());
         let mut writer = ManifestWriterBuilder::new(file_io.new_output(&path)?, Some(snapshot_id), schema.clone(), spec).build_v2_data();
         for f in req.files {
             writer.add_file(f, sequence_number)?;
@@ -261,6 +271,7 @@ pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prep
         manifests.push(writer.write_manifest_file().await?);
     }
     let list_path = format!("{location}/metadata/snap-{snapshot_id}-0-{commit_id}.avro");
+    written.push(list_path.clone());
     let mut list = ManifestListWriter::v2(file_io.new_output(&list_path)?.writer().await?, snapshot_id, parent, sequence_number);
     list.add_manifests(manifests.into_iter())?;
     list.close().await?;
@@ -307,7 +318,7 @@ pub(crate) async fn prepare(file_io: &FileIO, req: CommitRequest) -> Result<Prep
         reference: SnapshotReference::new(snapshot_id, SnapshotRetention::branch(None, None, None)),
     });
     let commit = TableCommit { ident: req.ident, base: req.base, base_location: req.base_location, requirements, updates };
-    Ok(Prepared { commit, snapshot_id, total_records, removed_records })
+    Ok(Prepared { commit, snapshot_id, total_records, removed_records, written })
 }
 
 /// Snapshot-summary totals, the "added" figure each one grows by and the "deleted" one it shrinks by.

@@ -145,7 +145,7 @@ impl Ledger {
     }
 
     /// Writes this commit's ledger changes and returns the new snapshot's chain (the value of
-    /// `lakeport.ledger`) and the bytes written. `base`: the ledger the commit builds on (`None`
+    /// `lakeport.ledger`), the bytes written and the path of the one file written. `base`: the ledger the commit builds on (`None`
     /// for a full load, whose ledger is exactly `added`). `removed`: keys whose rows the commit
     /// drops without a new version.
     pub(crate) async fn write_next(
@@ -154,7 +154,7 @@ impl Ledger {
         base: Option<&Ledger>,
         added: &[LoadedObject],
         removed: &[String],
-    ) -> Result<(String, u64), PoolError> {
+    ) -> Result<(String, u64, String), PoolError> {
         let mut chain: Vec<ChainLink> = base.map(|b| b.chain.clone()).unwrap_or_default();
         let mut entries: BTreeMap<String, Option<LoadedObject>> = added.iter().map(|o| (o.key.clone(), Some(o.clone()))).collect();
         entries.extend(removed.iter().map(|k| (k.clone(), None)));
@@ -175,8 +175,9 @@ impl Ledger {
             entries.retain(|_, v| v.is_some());
         }
         let (link, written) = write_file(file_io, dir, &entries.into_iter().collect::<Vec<_>>()).await?;
+        let path = link.path.clone();
         chain.push(link);
-        Ok((serde_json::to_string(&chain).expect("chain serialises"), written))
+        Ok((serde_json::to_string(&chain).expect("chain serialises"), written, path))
     }
 
     /// Every ledger file of every snapshot in `metadata` (for vacuum: these are not orphans).

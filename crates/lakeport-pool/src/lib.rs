@@ -43,7 +43,7 @@ pub use jobs::{Job, JobOrigin, JobStatus, Trigger};
 pub use json_rows::rows_json;
 pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
-pub use pooldir::{JobPage, Pool, PoolDir, PoolInfo, TableInfo};
+pub use pooldir::{JobPage, Pool, PoolDir, PoolInfo, TableHold, TableInfo};
 pub use process::{Liveness, ProcessId};
 pub use query::QueryResult;
 pub use sql_policy::{format_bytes, parse_memory_size, query_read_only, read_only_sql_options, QueryLimits, DEFAULT_QUERY_MEMORY, DEFAULT_QUERY_TIMEOUT};
@@ -51,7 +51,7 @@ pub use tokens::{NewToken, TokenInfo, TokenScope};
 pub use tokens::{same_token_hash, token_hash};
 pub use types::{promotable, storable_type};
 pub use vacuum::{DropReport, VacuumReport};
-pub use writer::{CommitSummary, LedgerChange, LoadMode, TableWriter};
+pub use writer::{CommitSummary, LedgerChange, LoadMode, TableWriter, COMMIT_RETRIES};
 
 /// The Iceberg catalog name lakeport registers its tables under (pyiceberg: `SqlCatalog("lakeport", …)`).
 pub const CATALOG_NAME: &str = "lakeport";

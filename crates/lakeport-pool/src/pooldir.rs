@@ -93,10 +93,13 @@ const SCHEMA_SQL: &[&str] = &[
         version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, next_run_at TEXT, retry_at TEXT,
         retry_attempt INTEGER NOT NULL DEFAULT 0, running_job TEXT, running_pid INTEGER, PRIMARY KEY (pool, name))",
     // Per-table run locks for every process of the pool (runs of the CLI, the server, the
-    // scheduler): the run (or drop) holding a table and its process, so a lock left by a process
-    // that died is taken over (Pool::lock_tables).
-    "CREATE TABLE IF NOT EXISTS lakeport_table_locks (pool TEXT NOT NULL, table_name TEXT NOT NULL, holder TEXT NOT NULL,
-        process TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (pool, table_name))",
+    // scheduler): the runs (or drop) holding a table, shared or exclusive, and their process, so
+    // a lock left by a process that died is taken over (Pool::lock_tables_as). It replaces
+    // lakeport_table_locks (one holder per table), whose locks belonged to runs of an earlier
+    // lakeport.
+    "CREATE TABLE IF NOT EXISTS lakeport_table_holds (pool TEXT NOT NULL, table_name TEXT NOT NULL, holder TEXT NOT NULL,
+        shared INTEGER NOT NULL, process TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (pool, table_name, holder))",
+    "DROP TABLE IF EXISTS lakeport_table_locks",
     // API tokens of `lakeport serve` (tokens.rs): only their SHA-256 hash.
     "CREATE TABLE IF NOT EXISTS lakeport_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scope TEXT NOT NULL,
         sha256 TEXT NOT NULL, created_at TEXT NOT NULL)",
@@ -494,6 +497,15 @@ impl Pool {
         Ok(Some(self.catalog().load_table(&ident).await?))
     }
 
+    /// The table's metadata as the catalog holds it now, and where it is stored (`None`: no such
+    /// table): what a writer whose commit met a conflict rebuilds on.
+    pub(crate) async fn current(&self, table: &str) -> Result<Option<(TableMetadata, String)>, PoolError> {
+        match self.load(table).await? {
+            Some(t) => Ok(Some((t.metadata().clone(), t.metadata_location_result()?.to_string()))),
+            None => Ok(None),
+        }
+    }
+
     /// Every table of the pool, by name, from its current snapshot.
     ///
     /// # Errors
@@ -622,7 +634,7 @@ impl Pool {
             }
         };
         let renamed = names.applied_to(schema);
-        TableWriter::new(ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, names, renamed).await
+        TableWriter::new(self.clone(), ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {
@@ -853,41 +865,63 @@ impl Pool {
                 ended.push(job);
             }
         }
-        for row in sqlx::query("SELECT holder, process FROM lakeport_table_locks WHERE pool = ?").bind(&self.name).fetch_all(self.db()).await? {
+        for row in sqlx::query("SELECT holder, process FROM lakeport_table_holds WHERE pool = ?").bind(&self.name).fetch_all(self.db()).await? {
             let (holder, process): (String, String) = (row.get(0), row.get(1));
             if lock_process_gone(&process) {
-                sqlx::query("DELETE FROM lakeport_table_locks WHERE pool = ? AND holder = ? AND process = ?").bind(&self.name).bind(&holder).bind(&process).execute(self.db()).await?;
+                sqlx::query("DELETE FROM lakeport_table_holds WHERE pool = ? AND holder = ? AND process = ?").bind(&self.name).bind(&holder).bind(&process).execute(self.db()).await?;
             }
         }
         Ok(ended)
     }
 
+    /// Holds `tables` exclusively for `holder`: [`Pool::lock_tables_as`] with
+    /// [`TableHold::Exclusive`] (full loads, drops).
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::lock_tables_as`].
+    pub async fn lock_tables(&self, tables: &[String], holder: &str) -> Result<(), PoolError> {
+        self.lock_tables_as(tables, holder, TableHold::Exclusive).await
+    }
+
     /// Holds `tables` for `holder` (e.g. `run <job id>`, `a drop`), all or none, across every
     /// process of the pool: [`PoolError::TableBusy`] naming the first table another holder has
-    /// (and that holder's process). A lock whose process is gone is taken over.
+    /// in a way `hold` cannot share (and that holder's process). A lock whose process is gone
+    /// is taken over.
     ///
     /// # Errors
     ///
     /// [`PoolError::TableBusy`] (then no table of `tables` is held); [`PoolError::Database`].
-    pub async fn lock_tables(&self, tables: &[String], holder: &str) -> Result<(), PoolError> {
+    pub async fn lock_tables_as(&self, tables: &[String], holder: &str, hold: TableHold) -> Result<(), PoolError> {
         let me = serde_json::to_string(&crate::ProcessId::current()).expect("process id");
+        let shared = hold == TableHold::Shared;
         let mut conn = self.db().acquire().await?;
         // IMMEDIATE: the write lock from the start, so two processes cannot both read "free".
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = async {
             for t in tables {
-                let row = sqlx::query("SELECT holder, process FROM lakeport_table_locks WHERE pool = ? AND table_name = ?").bind(&self.name).bind(t).fetch_optional(&mut *conn).await?;
-                if let Some(row) = row {
-                    let (other, process): (String, String) = (row.get(0), row.get(1));
-                    if !lock_process_gone(&process) {
+                let rows = sqlx::query("SELECT holder, process, shared FROM lakeport_table_holds WHERE pool = ? AND table_name = ? AND holder <> ?")
+                    .bind(&self.name)
+                    .bind(t)
+                    .bind(holder)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for row in rows {
+                    let (other, process, other_shared): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+                    if lock_process_gone(&process) {
+                        sqlx::query("DELETE FROM lakeport_table_holds WHERE pool = ? AND table_name = ? AND holder = ?").bind(&self.name).bind(t).bind(&other).execute(&mut *conn).await?;
+                        continue;
+                    }
+                    if !(shared && other_shared) {
                         let by = serde_json::from_str::<crate::ProcessId>(&process).ok().filter(|p| p != &crate::ProcessId::current()).map(|p| format!(" ({})", p.describe())).unwrap_or_default();
                         return Err(PoolError::TableBusy { table: t.clone(), holder: format!("{other}{by}") });
                     }
                 }
-                sqlx::query("INSERT OR REPLACE INTO lakeport_table_locks (pool, table_name, holder, process, since) VALUES (?, ?, ?, ?, ?)")
+                sqlx::query("INSERT OR REPLACE INTO lakeport_table_holds (pool, table_name, holder, shared, process, since) VALUES (?, ?, ?, ?, ?, ?)")
                     .bind(&self.name)
                     .bind(t)
                     .bind(holder)
+                    .bind(shared)
                     .bind(&me)
                     .bind(Utc::now().to_rfc3339())
                     .execute(&mut *conn)
@@ -907,9 +941,24 @@ impl Pool {
     ///
     /// [`PoolError::Database`].
     pub async fn unlock_tables(&self, holder: &str) -> Result<(), PoolError> {
-        sqlx::query("DELETE FROM lakeport_table_locks WHERE pool = ? AND holder = ?").bind(&self.name).bind(holder).execute(self.db()).await?;
+        sqlx::query("DELETE FROM lakeport_table_holds WHERE pool = ? AND holder = ?").bind(&self.name).bind(holder).execute(self.db()).await?;
         Ok(())
     }
+}
+
+/// How a run holds a table ([`Pool::lock_tables_as`]). Delta loads commit optimistically — a
+/// commit that meets another writer's is rebuilt on the table's new state and retried
+/// (`TableWriter::commit`) — so any number of them load one table at once; what still needs the
+/// table alone holds it exclusively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableHold {
+    /// Alone: no other run or drop at the same time. Full loads: a full load that meets another
+    /// writer's commit fails rather than retry (`TableWriter::commit`), so it runs alone instead
+    /// of failing whenever a delta commits meanwhile. Drops: they delete the table's files under
+    /// any load of it.
+    Exclusive,
+    /// Beside other shared holders (delta loads), never beside an exclusive one.
+    Shared,
 }
 
 /// One page of the job history (newest first) and whether older jobs follow.

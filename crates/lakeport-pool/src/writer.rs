@@ -2,10 +2,15 @@
 //! commit (see `commit`) that also writes the ledger files (see `ledger`). Nothing is visible to
 //! readers before the catalog swap at the end of `commit`; `abort` removes the data files, and
 //! metadata files of a commit that failed (conflict, stale ledger) are orphans for `vacuum`.
+//!
+//! Several writers: a delta load whose commit meets a conflict (another writer committed first)
+//! is rebuilt on the table's new state and retried, here and nowhere else
+//! ([`TableWriter::commit`]); the committer itself never retries (its contract, `commit`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
@@ -23,6 +28,7 @@ use parquet::file::properties::WriterProperties;
 use iceberg::TableUpdate;
 use serde::{Deserialize, Serialize};
 
+use crate::column_names::RENAMES_PROPERTY;
 use crate::commit::{prepare, CommitRequest, TableCommitter};
 use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
@@ -71,6 +77,9 @@ pub struct LedgerChange {
 /// later load can replace exactly one object's rows by dropping its files.
 pub struct TableWriter {
     pub(crate) ident: TableIdent,
+    /// Reads the table's current state again when a commit meets a conflict (`Pool::current`:
+    /// the same catalog path every load starts from).
+    pool: crate::Pool,
     committer: Arc<dyn TableCommitter>,
     pub(crate) file_io: FileIO,
     /// What the commit builds on (see [`crate::commit::TableCommit::base`]) and where it is stored.
@@ -120,6 +129,42 @@ pub struct CommitSummary {
     pub data_files: usize,
     /// Bytes of ledger files this commit wrote.
     pub ledger_bytes: u64,
+    /// Whether a snapshot was committed: false only when, after conflicts, other writers had
+    /// committed every object of this load already (then `snapshot_id` and `total_rows` are the
+    /// table's current ones and nothing was added).
+    #[serde(default = "committed_default")]
+    pub committed: bool,
+    /// Conflicts the commit met and retried: each time another writer had committed first, and
+    /// the commit was rebuilt on the table's new state ([`TableWriter::commit`]).
+    #[serde(default)]
+    pub conflicts: u32,
+    /// Objects this load had read that another writer committed meanwhile in the same version
+    /// (key and ETag): dropped from this commit, so their rows are in the table once (they are
+    /// not in `rows_added`).
+    #[serde(default)]
+    pub already_loaded: Vec<String>,
+}
+
+fn committed_default() -> bool {
+    true
+}
+
+/// Commit attempts of a delta load that meets conflicts: the first and up to this many more.
+pub const COMMIT_RETRIES: usize = 7;
+
+/// The delays before each retry of a commit (see [`TableWriter::commit`]): 50 ms doubling up to
+/// 2 s, [`COMMIT_RETRIES`] of them, each plus a random part of up to itself (jitter, so writers
+/// that met once do not meet again in lockstep). backon's exponential backoff, used only as the
+/// iterator of delays: the retry itself rebuilds the commit between attempts.
+fn commit_backoff() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_secs(2))
+        .with_factor(2.0)
+        .with_max_times(COMMIT_RETRIES)
+        .with_jitter()
+        .build()
 }
 
 /// Where a load starts from: the table's metadata as read (or a new table's), where it is stored,
@@ -133,7 +178,9 @@ pub(crate) struct WriteBase {
 }
 
 impl TableWriter {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn new(
+        pool: crate::Pool,
         ident: TableIdent,
         committer: Arc<dyn TableCommitter>,
         file_io: FileIO,
@@ -162,6 +209,7 @@ impl TableWriter {
         );
         Ok(TableWriter {
             ident,
+            pool,
             committer,
             file_io,
             base_metadata: start.metadata,
@@ -256,11 +304,32 @@ impl TableWriter {
     /// replaces the table; a delta load appends and drops the data files of every object that
     /// `change` loads anew (changed) or removes.
     ///
+    /// **Several writers.** When the commit meets a conflict (another writer — another lakeport
+    /// process or machine — committed the table since this load read it; the committer answers
+    /// [`PoolError::CommitConflict`]):
+    /// - a **delta** load backs off (50 ms doubling to 2 s, with jitter), reads the table's new
+    ///   state (metadata and ledger) and rebuilds its commit on it: an object the other writer
+    ///   committed in the same version (key and ETag) is dropped from this commit with its data
+    ///   files (listed in [`CommitSummary::already_loaded`]), so no object is loaded twice; an
+    ///   object the table now holds in another version is replaced, as any delta load replaces a
+    ///   changed object (the ledger always says which version the rows are from; the next delta
+    ///   load brings the source's current one); a removal of an object no longer in the table is
+    ///   left out. Then it commits again, up to [`COMMIT_RETRIES`] times. Each new snapshot's
+    ///   parent is the snapshot it was rebuilt on: the table's history stays one chain.
+    ///   The rebuild is refused (a conflict, the table unchanged) when the other writer changed
+    ///   the table's schema in a way this load's data files were not written for (both evolved
+    ///   it, or it created the table with other columns): run the load again.
+    /// - a **full** load fails with the conflict and the table unchanged: it replaces the table
+    ///   with the source as it listed it, and retrying would silently throw away what the other
+    ///   writer committed. (Runs of lakeport hold the table exclusively for a full load, so only
+    ///   a writer outside this pool's run locks meets this.)
+    ///
     /// # Errors
     ///
     /// Nothing is committed on any error, and the data files this load wrote are deleted.
     /// [`PoolError::LedgerStale`] if a file to drop is no longer in the table (another engine
-    /// rewrote it); [`PoolError::CommitConflict`] if another load committed first (see
+    /// rewrote it); [`PoolError::CommitConflict`] for a full load that meets a conflict, a delta
+    /// load still meeting one after its retries, or a rebuild refused as above (see
     /// [`crate::TableCommitter`]); as [`TableWriter::finish_object`] for the objects still open;
     /// [`PoolError::Iceberg`] or [`PoolError::Io`] when a manifest, ledger or metadata file
     /// cannot be written; [`PoolError::Database`] when the catalog swap fails.
@@ -280,6 +349,98 @@ impl TableWriter {
         for o in &mut change.loaded {
             o.data_files = self.object_files.get(&o.key).cloned().unwrap_or_default();
         }
+        let mut delays = commit_backoff();
+        let mut conflicts = 0u32;
+        // Also before the first attempt: the table may have changed between the ledger the
+        // load selected its objects by and the base the writer began on.
+        let (mut already_loaded, emptied) = self.leave_out_committed(change).await;
+        if emptied {
+            return Ok(self.nothing_left(conflicts, already_loaded));
+        }
+        loop {
+            let written = match self.try_commit(change, job_id).await? {
+                Ok(mut summary) => {
+                    summary.conflicts = conflicts;
+                    summary.already_loaded = already_loaded;
+                    return Ok(summary);
+                }
+                Err(written) => written,
+            };
+            // The conflict means nothing was published: no snapshot references these files.
+            for path in &written {
+                let _ = self.file_io.delete(path).await;
+            }
+            let conflict = || PoolError::CommitConflict(self.ident.name().to_string());
+            // The full-load rule (see `commit`): fail, the table unchanged.
+            if self.mode == LoadMode::Full {
+                return Err(conflict());
+            }
+            let Some(delay) = delays.next() else { return Err(conflict()) };
+            conflicts += 1;
+            tracing::info!(table = %self.ident, conflicts, delay_ms = delay.as_millis() as u64, "another writer committed first; rebuilding the commit on the table's new state");
+            tokio::time::sleep(delay).await;
+            self.rebase().await?;
+            let (left_out, emptied) = self.leave_out_committed(change).await;
+            already_loaded.extend(left_out);
+            if emptied {
+                return Ok(self.nothing_left(conflicts, already_loaded));
+            }
+        }
+    }
+
+    /// The summary of a delta load whose every object other writers committed meanwhile: no
+    /// commit, the table's current snapshot.
+    fn nothing_left(&self, conflicts: u32, already_loaded: Vec<String>) -> CommitSummary {
+        let current = self.base_metadata.current_snapshot();
+        let total = current.and_then(|s| s.summary().additional_properties.get("total-records")).and_then(|v| v.parse().ok()).unwrap_or(0);
+        CommitSummary {
+            table: self.ident.name().to_string(),
+            snapshot_id: current.map(|s| s.snapshot_id()).unwrap_or_default(),
+            rows_added: 0,
+            rows_removed: 0,
+            total_rows: total,
+            data_files: 0,
+            ledger_bytes: 0,
+            committed: false,
+            conflicts,
+            already_loaded,
+        }
+    }
+
+    /// Delta loads: leaves out of `change` what the ledger this commit builds on holds already —
+    /// objects in the same version (key and ETag: another writer committed them; their data
+    /// files are deleted) and removals of objects it no longer holds. Returns the keys left out
+    /// and whether that emptied a change that had something.
+    async fn leave_out_committed(&mut self, change: &mut LedgerChange) -> (Vec<String>, bool) {
+        let Some(ledger) = self.base.as_ref().filter(|_| self.mode == LoadMode::Delta) else { return (Vec::new(), false) };
+        let had = !change.loaded.is_empty() || !change.removed.is_empty();
+        let (done, rest): (Vec<LoadedObject>, Vec<LoadedObject>) = std::mem::take(&mut change.loaded).into_iter().partition(|o| ledger.contains(&o.key, &o.version));
+        change.loaded = rest;
+        let removals = change.removed.len();
+        change.removed.retain(|k| ledger.get(k).is_some());
+        let left_out = !done.is_empty() || removals != change.removed.len();
+        let emptied = had && left_out && change.loaded.is_empty() && change.removed.is_empty();
+        let dropped: HashSet<&str> = done.iter().flat_map(|o| o.data_files.iter().map(String::as_str)).collect();
+        let mut kept = Vec::with_capacity(self.files.len());
+        for f in std::mem::take(&mut self.files) {
+            if dropped.contains(f.file_path()) {
+                self.rows -= f.record_count();
+                let _ = self.file_io.delete(f.file_path()).await;
+            } else {
+                kept.push(f);
+            }
+        }
+        self.files = kept;
+        for o in &done {
+            self.object_files.remove(&o.key);
+        }
+        (done.into_iter().map(|o| o.key).collect(), emptied)
+    }
+
+    /// One commit attempt on the current base: the ledger file, the manifests, the catalog swap.
+    /// `Ok(Err(files))`: the committer answered [`PoolError::CommitConflict`]; `files` are the
+    /// ledger file and manifests written for the attempt (published nowhere).
+    async fn try_commit(&mut self, change: &LedgerChange, job_id: &str) -> Result<Result<CommitSummary, Vec<String>>, PoolError> {
         let base = if self.mode == LoadMode::Delta { self.base.as_ref() } else { None };
         let mut drop_files: HashSet<String> = HashSet::new();
         if let Some(base) = base {
@@ -290,8 +451,8 @@ impl TableWriter {
             }
         }
         let dir = format!("{}/metadata", self.staged.location().trim_end_matches('/'));
-        let (chain, ledger_bytes) = Ledger::write_next(&self.file_io, &dir, base, &change.loaded, &change.removed).await?;
-        let files = std::mem::take(&mut self.files);
+        let (chain, ledger_bytes, ledger_path) = Ledger::write_next(&self.file_io, &dir, base, &change.loaded, &change.removed).await?;
+        let files = self.files.clone();
         let data_files = files.len();
         let properties = HashMap::from([
             (PROP_LOAD.to_string(), self.mode.as_str().to_string()),
@@ -310,9 +471,15 @@ impl TableWriter {
             properties,
         };
         let c = prepare(&self.file_io, request).await?;
-        let metadata_location = self.committer.commit(&self.file_io, c.commit).await?;
+        let mut written = c.written;
+        written.push(ledger_path);
+        let metadata_location = match self.committer.commit(&self.file_io, c.commit).await {
+            Ok(location) => location,
+            Err(PoolError::CommitConflict(_)) => return Ok(Err(written)),
+            Err(e) => return Err(e),
+        };
         tracing::debug!(table = %self.ident, metadata = %metadata_location, "committed");
-        Ok(CommitSummary {
+        Ok(Ok(CommitSummary {
             table: self.ident.name().to_string(),
             snapshot_id: c.snapshot_id,
             rows_added: self.rows,
@@ -320,7 +487,62 @@ impl TableWriter {
             total_rows: c.total_records,
             data_files,
             ledger_bytes,
-        })
+            committed: true,
+            conflicts: 0,
+            already_loaded: Vec::new(),
+        }))
+    }
+
+    /// After a conflict: makes the table's current state (as the catalog holds it now) this
+    /// load's base — metadata, schema changes, ledger — for the rules of [`TableWriter::commit`].
+    ///
+    /// Errors: [`PoolError::CommitConflict`] when the table is gone, moved, or its schema or
+    /// column names changed in a way the data files were not written for; as [`crate::Pool::ledger`].
+    async fn rebase(&mut self) -> Result<(), PoolError> {
+        let table = self.ident.name().to_string();
+        let conflict = || PoolError::CommitConflict(table.clone());
+        let Some((current, location)) = self.pool.current(&table).await? else { return Err(conflict()) };
+        if current.location().trim_end_matches('/') != self.staged.location().trim_end_matches('/') {
+            return Err(conflict());
+        }
+        // The data files were written with `staged`'s schema (its field ids). The new base
+        // either has that schema already (the other writer made the same change, or created
+        // the table with the same columns), or still has the schema this load evolved from, so
+        // this load's schema changes apply to it unchanged.
+        let written_with = self.staged.current_schema().as_struct().clone();
+        let mut updates: Vec<TableUpdate> = if current.current_schema().as_struct() == &written_with {
+            Vec::new()
+        } else if current.current_schema().as_struct() == self.base_metadata.current_schema().as_struct() && current.last_column_id() == self.base_metadata.last_column_id() {
+            self.schema_updates.iter().filter(|u| !matches!(u, TableUpdate::SetProperties { .. })).cloned().collect()
+        } else {
+            return Err(conflict());
+        };
+        // The stored column names (`column_names`): ours, unless the other writer changed them too.
+        let renames = |m: &TableMetadata| m.properties().get(RENAMES_PROPERTY).cloned();
+        let (want, have) = (renames(&self.staged), renames(&current));
+        if want != have {
+            match &want {
+                Some(want) if have == renames(&self.base_metadata) => {
+                    updates.push(TableUpdate::SetProperties { updates: HashMap::from([(RENAMES_PROPERTY.to_string(), want.clone())]) })
+                }
+                _ => return Err(conflict()),
+            }
+        }
+        let mut builder = current.clone().into_builder(None);
+        for u in updates.iter().cloned() {
+            builder = u.apply(builder)?;
+        }
+        let staged = builder.build()?.metadata;
+        if staged.current_schema().as_struct() != &written_with {
+            return Err(conflict());
+        }
+        let ledger = Ledger::read(&self.file_io, &current, &table).await?;
+        self.base_metadata = current;
+        self.base_location = Some(location);
+        self.schema_updates = updates;
+        self.staged = staged;
+        self.base = Some(ledger);
+        Ok(())
     }
 
     /// Gives up: closes and deletes the data files written so far. The table is unchanged.

@@ -243,18 +243,37 @@ async fn stored_state_that_does_not_parse_is_an_error_naming_it() {
     assert!(err.contains(&ledger_file.file_name().unwrap().to_string_lossy().to_string()) && err.contains("in/a.csv"), "{err}");
 }
 
-/// The `TableCommitter` contract (commit.rs), through the pool: a commit built on a table state
-/// that another commit replaced meets a conflict (kind Conflict, retryable) and publishes
-/// nothing; so does the second of two loads creating the same table; schema changes are checked
-/// the same way. The winner's rows, schema and ledger are what readers see.
+/// The snapshot ids of table `t` of pool `p` from its current snapshot back to the first, by
+/// each snapshot's `parent-snapshot-id` in the metadata file the catalog points at, and how many
+/// snapshots the metadata holds: one chain holds them all.
+async fn parent_chain(dir: &std::path::Path, table: &str) -> (Vec<i64>, usize) {
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("catalog.db").display())).await.unwrap();
+    let (location,): (String,) = sqlx::query_as("SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'p' AND table_name = ?").bind(table).fetch_one(&db).await.unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(location.trim_start_matches("file://")).unwrap()).unwrap();
+    let snapshots = meta["snapshots"].as_array().unwrap();
+    let parent = |id: i64| snapshots.iter().find(|s| s["snapshot-id"] == id).unwrap()["parent-snapshot-id"].as_i64();
+    let mut chain = vec![meta["current-snapshot-id"].as_i64().unwrap()];
+    while let Some(p) = parent(*chain.last().unwrap()) {
+        chain.push(p);
+    }
+    (chain, snapshots.len())
+}
+
+/// Several writers on one table (`TableWriter::commit`). The committer publishes a commit only on
+/// the table state it was built on (the `TableCommitter` contract): a full load that meets
+/// another writer's commit fails, the table unchanged. A delta load is rebuilt on the new state
+/// and retried: its rows are added once, an object the other writer committed in the same
+/// version is left out, one it committed in another version is replaced, a schema change of its
+/// own is kept — unless the other writer changed the schema too (then it fails, the table
+/// unchanged) — and every snapshot's parent is the one before it.
 #[tokio::test]
-async fn a_commit_built_on_an_old_table_state_publishes_nothing() {
+async fn a_full_load_meeting_a_conflict_fails_and_a_delta_is_rebuilt_and_retried() {
     let dir = tempfile::tempdir().unwrap();
     let pd = PoolDir::open(dir.path()).await.unwrap();
     let pool = pd.create_pool("p").await.unwrap();
     let b = batch(&[1, 2], &["a", "b"]);
 
-    // Two loads create the same table: the first commit creates it, the second conflicts.
+    // Two full loads create the same table: the first commit creates it, the second fails.
     let mut first = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
     let mut second = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
     first.write("a.csv", &b).await.unwrap();
@@ -264,40 +283,125 @@ async fn a_commit_built_on_an_old_table_state_publishes_nothing() {
     assert!(matches!(err, PoolError::CommitConflict(_)) && err.kind().is_retryable(), "{err}");
     assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 3);
 
-    // Two deltas begun on the same snapshot: the second one's requirements no longer hold.
+    // A full load begun before a delta committed fails too (it would replace what the delta added).
+    let mut full = pool.begin_write("t", &b.schema(), LoadMode::Full).await.unwrap();
+    let mut d0 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    full.write("a.csv", &b).await.unwrap();
+    d0.write("b.csv", &batch(&[4], &["b"])).await.unwrap();
+    d0.commit(loaded(vec![obj("b.csv", "1", 1)]), "j2").await.unwrap();
+    assert!(matches!(full.commit(loaded(vec![obj("a.csv", "1", 2)]), "j3").await, Err(PoolError::CommitConflict(_))));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 7);
+
+    // Two deltas begun on the same snapshot, both having read c.csv in version 1: the second is
+    // rebuilt on the first's snapshot, without c.csv.
     let mut d1 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
     let mut d2 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
     d1.write("c.csv", &batch(&[10], &["c"])).await.unwrap();
     d2.write("d.csv", &batch(&[100], &["d"])).await.unwrap();
-    d1.commit(loaded(vec![obj("c.csv", "1", 1)]), "j3").await.unwrap();
-    assert!(matches!(d2.commit(loaded(vec![obj("d.csv", "1", 1)]), "j4").await, Err(PoolError::CommitConflict(_))));
-    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 13);
+    d2.write("c.csv", &batch(&[10], &["c"])).await.unwrap();
+    let c1 = d1.commit(loaded(vec![obj("c.csv", "1", 1)]), "j4").await.unwrap();
+    assert_eq!((c1.conflicts, c1.committed), (0, true));
+    let c2 = d2.commit(loaded(vec![obj("d.csv", "1", 1), obj("c.csv", "1", 1)]), "j5").await.unwrap();
+    assert_eq!((c2.conflicts, c2.already_loaded.clone(), c2.rows_added, c2.total_rows, c2.committed), (1, vec!["c.csv".to_string()], 1, 5, true));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 117);
+    assert_eq!(count(&pool, "SELECT count(*) FROM t WHERE id = 10").await, 1, "c.csv's row once");
     let ledger = pool.ledger("t").await.unwrap();
-    assert!(ledger.contains("c.csv", "1") && !ledger.objects.contains_key("d.csv"));
+    assert!(ledger.contains("c.csv", "1") && ledger.contains("d.csv", "1"));
+    // c.csv's rows are d1's data file; d2's copy of it is deleted, not left as an orphan.
+    let data_files = lakeport_testkit::files_under(&dir.path().join("warehouse/p/t/data")).len();
+    assert_eq!(pool.table("t").await.unwrap().data_files as usize, data_files);
 
-    // A delta that widens the schema, begun before another delta committed: a conflict too, and
-    // the table keeps its schema.
-    let wide = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("extra", DataType::Utf8, true),
-    ]));
-    let wide_batch = RecordBatch::try_new(wide.clone(), vec![Arc::new(Int64Array::from(vec![5])), Arc::new(StringArray::from(vec!["e"])), Arc::new(StringArray::from(vec!["x"]))]).unwrap();
-    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
+    // A delta whose every object another writer committed meanwhile: nothing left to commit.
+    let mut d3 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    let mut d4 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    d3.write("e.csv", &batch(&[1000], &["e"])).await.unwrap();
+    d4.write("e.csv", &batch(&[1000], &["e"])).await.unwrap();
+    d4.commit(loaded(vec![obj("e.csv", "1", 1)]), "j6").await.unwrap();
+    let c3 = d3.commit(loaded(vec![obj("e.csv", "1", 1)]), "j7").await.unwrap();
+    assert_eq!((c3.committed, c3.conflicts, c3.rows_added, c3.already_loaded.clone(), c3.total_rows), (false, 1, 0, vec!["e.csv".to_string()], 6));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 1117);
+
+    // An object another writer committed meanwhile in another version: replaced, as a delta
+    // replaces a changed object (the ledger says which version the rows are from).
+    let mut v1 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    let mut v2 = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
+    v1.write("g.csv", &batch(&[5000], &["g"])).await.unwrap();
+    v2.write("g.csv", &batch(&[7000, 7001], &["g", "g"])).await.unwrap();
+    v1.commit(loaded(vec![obj("g.csv", "1", 1)]), "j9").await.unwrap();
+    let c = v2.commit(loaded(vec![obj("g.csv", "2", 2)]), "j10").await.unwrap();
+    assert_eq!((c.conflicts, c.rows_added, c.rows_removed, c.total_rows), (1, 2, 1, 8));
+    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 1117 + 14001);
+    assert!(pool.ledger("t").await.unwrap().contains("g.csv", "2"));
+
+    // A delta that widens the schema, begun before a delta that did not: rebuilt on it, with
+    // its new column.
+    let wide = |extra: &str, t: DataType| Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true), Field::new("name", DataType::Utf8, true), Field::new(extra, t, true)]));
+    let wide_batch = |schema: Arc<Schema>, extra: arrow_array::ArrayRef| RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![5])), Arc::new(StringArray::from(vec!["w"])), extra]).unwrap();
+    let x = wide("extra", DataType::Utf8);
+    let mut evolving = pool.begin_write("t", &x, LoadMode::Delta).await.unwrap();
     let mut plain = pool.begin_write("t", &b.schema(), LoadMode::Delta).await.unwrap();
-    evolving.write("e.csv", &wide_batch).await.unwrap();
-    plain.write("f.csv", &batch(&[1000], &["f"])).await.unwrap();
-    plain.commit(loaded(vec![obj("f.csv", "1", 1)]), "j5").await.unwrap();
-    assert!(matches!(evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j6").await, Err(PoolError::CommitConflict(_))));
-    assert_eq!(pool.query("SELECT * FROM t").await.unwrap().schema.fields().len(), 2, "no new column");
-    assert_eq!(count(&pool, "SELECT sum(id) FROM t").await, 1013);
-
-    // Begun again on the new state, the same evolution commits, with its new column.
-    let mut evolving = pool.begin_write("t", &wide, LoadMode::Delta).await.unwrap();
-    evolving.write("e.csv", &wide_batch).await.unwrap();
-    evolving.commit(loaded(vec![obj("e.csv", "1", 1)]), "j7").await.unwrap();
+    evolving.write("h.csv", &wide_batch(x.clone(), Arc::new(StringArray::from(vec!["x"])))).await.unwrap();
+    plain.write("i.csv", &batch(&[1], &["i"])).await.unwrap();
+    plain.commit(loaded(vec![obj("i.csv", "1", 1)]), "j11").await.unwrap();
+    assert_eq!(evolving.commit(loaded(vec![obj("h.csv", "1", 1)]), "j12").await.unwrap().conflicts, 1);
     assert_eq!(count(&pool, "SELECT count(extra) FROM t").await, 1);
-    assert_eq!(pool.table("t").await.unwrap().rows, 5);
+    assert_eq!(pool.table("t").await.unwrap().rows, 10);
+
+    // Two deltas that widen it differently: the second one's data files were written for a
+    // schema the table no longer gets, so it fails and the table keeps the first one's.
+    let (y, z) = (wide("more", DataType::Int64), wide("other", DataType::Utf8));
+    let y = Arc::new(Schema::new(x.fields().iter().cloned().chain(y.fields().iter().skip(2).cloned()).collect::<Vec<_>>()));
+    let z = Arc::new(Schema::new(x.fields().iter().cloned().chain(z.fields().iter().skip(2).cloned()).collect::<Vec<_>>()));
+    let row = |schema: &Arc<Schema>, last: arrow_array::ArrayRef| {
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![6])), Arc::new(StringArray::from(vec!["w"])), Arc::new(StringArray::from(vec!["x"])), last]).unwrap()
+    };
+    let mut wy = pool.begin_write("t", &y, LoadMode::Delta).await.unwrap();
+    let mut wz = pool.begin_write("t", &z, LoadMode::Delta).await.unwrap();
+    wy.write("j.csv", &row(&y, Arc::new(Int64Array::from(vec![1])))).await.unwrap();
+    wz.write("k.csv", &row(&z, Arc::new(StringArray::from(vec!["z"])))).await.unwrap();
+    wy.commit(loaded(vec![obj("j.csv", "1", 1)]), "j13").await.unwrap();
+    let err = wz.commit(loaded(vec![obj("k.csv", "1", 1)]), "j14").await.unwrap_err();
+    assert!(matches!(err, PoolError::CommitConflict(_)), "{err}");
+    let columns: Vec<String> = pool.query("SELECT * FROM t").await.unwrap().schema.fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(columns, ["id", "name", "extra", "more"]);
+    assert_eq!(pool.table("t").await.unwrap().rows, 11);
+    assert!(!pool.ledger("t").await.unwrap().objects.contains_key("k.csv"));
+
+    // One chain: first, d0, d1, d2, d4, v1, v2, plain, evolving, wy.
+    let (chain, snapshots) = parent_chain(dir.path(), "t").await;
+    assert_eq!((chain.len(), snapshots), (10, 10), "{chain:?}");
+}
+
+/// Run locks (`Pool::lock_tables_as`): delta runs share a table, a full load or a drop holds it
+/// alone; a holder's process that is gone frees its hold.
+#[tokio::test]
+async fn delta_runs_share_a_table_and_full_loads_hold_it_alone() {
+    use lakeport_pool::TableHold::{Exclusive, Shared};
+    let dir = tempfile::tempdir().unwrap();
+    let pd = PoolDir::open(dir.path()).await.unwrap();
+    let pool = pd.create_pool("p").await.unwrap();
+    let t = vec!["t".to_string()];
+    pool.lock_tables_as(&t, "run d1", Shared).await.unwrap();
+    pool.lock_tables_as(&t, "run d2", Shared).await.unwrap();
+    let busy = pool.lock_tables_as(&t, "run f", Exclusive).await.unwrap_err().to_string();
+    assert!(busy.starts_with("table 't' is being loaded by run d"), "{busy}");
+    // All or none: a request for two tables, one of them held alone, holds neither.
+    pool.lock_tables_as(&["u".to_string()], "a drop", Exclusive).await.unwrap();
+    assert!(matches!(pool.lock_tables_as(&["t".to_string(), "u".to_string()], "run d3", Shared).await, Err(PoolError::TableBusy { .. })));
+    pool.unlock_tables("run d1").await.unwrap();
+    assert!(pool.lock_tables(&t, "run f").await.is_err(), "d2 still loads it");
+    pool.unlock_tables("run d2").await.unwrap();
+    pool.lock_tables(&t, "run f").await.unwrap();
+    let busy = pool.lock_tables_as(&t, "run d4", Shared).await.unwrap_err().to_string();
+    assert!(busy.starts_with("table 't' is being loaded by run f"), "{busy}");
+    pool.unlock_tables("run f").await.unwrap();
+    pool.unlock_tables("a drop").await.unwrap();
+    // A shared hold of a process that is gone is taken over by an exclusive one.
+    pool.lock_tables_as(&t, "run d5", Shared).await.unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("catalog.db").display())).await.unwrap();
+    let gone = lakeport_pool::ProcessId { pid: u32::MAX - 1, ..lakeport_pool::ProcessId::current() };
+    sqlx::query("UPDATE lakeport_table_holds SET process = ? WHERE holder = 'run d5'").bind(serde_json::to_string(&gone).unwrap()).execute(&db).await.unwrap();
+    pool.lock_tables(&t, "run f2").await.unwrap();
 }
 
 /// A saved extraction's claim names its process by identity (pid, boot id, start time): a claim

@@ -212,3 +212,33 @@ async fn a_saved_extractions_job_reruns_that_extraction() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert!(e["error"].as_str().unwrap().contains("it is a drop job, not an extraction"), "{e}");
 }
+
+/// `shard` in the API's extraction request (as `--shard I/N`): two sharded delta runs load the
+/// folder between them, each reporting the objects it left to the other; a shard outside 0..N
+/// or of a full load is refused with 400 before anything is recorded.
+#[tokio::test]
+async fn sharded_delta_runs_split_a_folder_and_bad_shards_are_refused() {
+    let s = start("shards-api").await;
+    for i in 0..20 {
+        s.bucket.put(&format!("ev/f{i:02}.csv"), format!("id\n{i}\n")).await;
+    }
+    let body = |mode: &str, index: u32, count: u32| json!({ "connection": "src", "mode": mode, "items": [{ "type": "folder", "prefix": "ev" }], "shard": { "index": index, "count": count } });
+    for (mode, index, says) in [("full", 0, "a full load replaces the whole table"), ("delta", 2, "the shard index counts from 0")] {
+        let (st, e) = s.post("/api/pools/p/extractions", body(mode, index, 2)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+        assert!(e["error"].as_str().unwrap().contains(says), "{e}");
+    }
+    let (_, jobs) = s.get("/api/pools/p/jobs").await;
+    assert_eq!(jobs, json!([]), "nothing recorded");
+    let mut loaded = 0;
+    for index in 0..2 {
+        let run = s.run(body("delta", index, 2)).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let t = &run["report"]["tables"][0];
+        let mine = t["loaded"].as_array().unwrap().len() as u64;
+        assert_eq!(mine + t["other_shards"].as_u64().unwrap(), 20, "{t}");
+        loaded += mine;
+    }
+    assert_eq!(loaded, 20);
+    assert_eq!(s.rows("ev").await, 20);
+}
