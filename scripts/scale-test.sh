@@ -2,11 +2,17 @@
 # Scale test (issue 15 point 5, groundwork): Daft on a local 2-node Ray cluster reads an Iceberg
 # table through the test server's Glue-style Iceberg REST catalog (SigV4, signing name `glue`) with
 # its data on S3, and its count and per-group aggregate must equal pyiceberg + DuckDB's figures on
-# the same table. Then one Ray task per shard runs a command and shows which node it ran on (the
-# shape of `lakeport extract --shard I/N`, issue 15 point 4). Exits non-zero on any mismatch.
+# the same table. Then (issue 15 point 4) SCALE_SHARDS lakeport workers load one folder of
+# SCALE_OBJECTS small CSVs into one table, `lakeport extract --delta --shard I/N`, each worker a
+# Ray task on whichever node Ray puts it (the scheduling is Ray's, not lakeport's), and the table
+# must end exact: `lakeport query` figures equal to those computed while generating the objects.
+# Exits non-zero on any mismatch. (Today the sharded workers load into an embedded pool that
+# they share on this host; the Daft read is of a table pyiceberg wrote.)
 #
 # Usage: scripts/scale-test.sh   (as root: it makes a network + PID namespace)
-#   env: SCALE_ROWS=400000 SCALE_FILES=8 SCALE_SHARDS=4 SCALE_SHARD_CMD='cmd using $SHARD (I/N)'
+#   env: SCALE_ROWS=400000 SCALE_FILES=8 (the pyiceberg table Daft reads)
+#        SCALE_OBJECTS=10000 SCALE_ROWS_PER_OBJECT=20 SCALE_SHARDS=4 (the sharded lakeport load)
+#        LAKEPORT_BIN (default target/debug/lakeport; build it first)
 #        SCALE_VENV (default .venv-scale), LAKEPORT_VENV (default .venv-test, as scripts/test-env.sh)
 # Needs: python3 (3.10+, with venv), util-linux unshare, iproute2 ip, curl; PyPI on the first run.
 # CI: NOT run there. It needs root for the namespaces, ~1.5 GB more venv (1.0 GB daft/ray) and
@@ -26,8 +32,10 @@
 #    pyiceberg (testing/scale/write_table.py), reference figures (testing/scale/reference.py), a Ray
 #    head and a worker node (1 CPU, 300 MB object store each; own worker-port ranges 20000-20999 /
 #    21000-21999), the Daft driver (testing/scale/daft_read.py: DataFrame API, Daft SQL over the
-#    attached catalog, rows per node, a reader without s3:GetObject refused), then one Ray task per
-#    shard (testing/scale/ray_shards.py). Cleanup on any exit (trap): ray stop, ministack, temp dirs
+#    attached catalog, rows per node, a reader without s3:GetObject refused), then the source
+#    objects (testing/scale/put_source.py, figures computed as they are generated), a pool and a
+#    connection, one Ray task per shard running the lakeport binary (testing/scale/ray_shards.py)
+#    and the check of the table's figures. Cleanup on any exit (trap): ray stop, ministack, temp dirs
 #    (kept, with Ray's logs, when the test failed).
 #    Two runs at the same time do not meet (each has its own namespace; both passed, 50 s each).
 #
@@ -47,10 +55,13 @@
 # use_ssl=False)) with the reader's own key (the refused-reader check proves the workers use it).
 # The catalog/SQL path takes no IOConfig: against ministack it reads S3 with the root key.
 #
-# Measured here (2 cores shared with cargo builds): warm 30–36 s wall (ministack 1.5 s, write 400k
+# Measured here (2 cores shared with cargo builds), before the sharded load: warm 30–36 s wall (ministack 1.5 s, write 400k
 # rows 2.5 s, reference 1 s, Ray head 5 s, worker 6 s, Daft checks 8 s, shards 5 s, teardown 2 s);
 # cold 109 s (pip from a warm pip cache). Peak memory (PSS of everything in the namespace)
 # 1.35 GB at 400k rows, 1.41 GB at 3 M rows / 16 files (53 s).
+# With the sharded load (10,000 objects of 20 rows, 4 workers on the 2 nodes, debug binary):
+# 218 s wall cold (venv install included), of it 29 s to put the objects into the test server,
+# 74 s for the four workers; 1.35 GB peak. Each worker committed its own appends, every object once.
 #
 # Gotchas
 # - ministack checks the SigV4 signature but not its scope: signing name `execute-api` or a wrong
@@ -69,9 +80,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCALE_VENV=${SCALE_VENV:-"$ROOT/.venv-scale"}
 export ROOT LAKEPORT_VENV=${LAKEPORT_VENV:-"$ROOT/.venv-test"}
 export SCALE_ROWS=${SCALE_ROWS:-400000} SCALE_FILES=${SCALE_FILES:-8} SCALE_SHARDS=${SCALE_SHARDS:-4}
-# The default shard command lasts 2 s, like a real shard's work: with one CPU per node and
-# num_cpus=1 per task the second node then must take shards (an instant `echo` may all run on one).
-export SCALE_SHARD_CMD=${SCALE_SHARD_CMD:-'echo "shard $SHARD: $(hostname), pid $$"; sleep 2'}
+export SCALE_OBJECTS=${SCALE_OBJECTS:-10000} SCALE_ROWS_PER_OBJECT=${SCALE_ROWS_PER_OBJECT:-20}
+export LAKEPORT_BIN=${LAKEPORT_BIN:-"$ROOT/target/debug/lakeport"}
 # Daft's import pings a telemetry service (scarf) and Ray reports usage unless told not to.
 export DO_NOT_TRACK=1 SCARF_NO_ANALYTICS=true DAFT_ANALYTICS_ENABLED=0 RAY_USAGE_STATS_ENABLED=0
 # Daft's progress bars (forwarded from the Ray workers) would bury the figures.
@@ -80,6 +90,7 @@ export DAFT_PROGRESS_BAR=0
 if [ "${1:-}" != "--inside" ]; then
   START=$(date +%s.%N)
   [ "$(id -u)" = 0 ] || { echo "scale-test: needs root (unshare --net --pid)" >&2; exit 1; }
+  [ -x "$LAKEPORT_BIN" ] || { echo "scale-test: no lakeport binary at $LAKEPORT_BIN (cargo build -p lakeport-cli, or set LAKEPORT_BIN)" >&2; exit 1; }
   if ! "$SCALE_VENV/bin/python" -c "import daft, ray, pyiceberg, boto3" 2>/dev/null; then
     echo "==> installing daft + ray into $SCALE_VENV"
     python3 -m venv "$SCALE_VENV"
@@ -180,5 +191,40 @@ step "Ray: worker node joins"
 step "Daft on Ray reads scale.events through the REST catalog"
 run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/daft_read.py" 127.0.0.1:6379 "$EP" scale events "$WORK/reference.json"
 
-step "one Ray task per shard ($SCALE_SHARDS shards)"
-run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/ray_shards.py" 127.0.0.1:6379 "$SCALE_SHARDS" "$SCALE_SHARD_CMD"
+step "source for the sharded load: $SCALE_OBJECTS small CSVs ($SCALE_ROWS_PER_OBJECT rows each) in s3://scale-src/events/"
+run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/put_source.py" "$EP" scale-src events/ "$SCALE_OBJECTS" "$SCALE_ROWS_PER_OBJECT" > "$WORK/source.json"
+LP=("$LAKEPORT_BIN" --pool-dir "$WORK/lakeport" --pool scale)
+"${LP[@]}" pool create scale >/dev/null
+SCALE_SRC_SECRET=$LAKEPORT_TEST_ADMIN_SECRET "${LP[@]}" connection add src --region us-east-1 --bucket scale-src \
+  --access-key-id "$LAKEPORT_TEST_ADMIN_KEY" --secret-env SCALE_SRC_SECRET --endpoint "$EP" --path-style --allow-http --skip-test >/dev/null
+
+# Issue 15 point 4: the workers are scheduled by Ray (one task per shard, SPREAD over the nodes),
+# not by lakeport; each runs the lakeport binary on its shard of the folder's keys and commits its
+# own appends (delta, same ledger rules; conflicts between the workers are retried).
+step "one Ray task per shard ($SCALE_SHARDS shards): lakeport extract --delta --folder events/ --shard I/N"
+cat > "$WORK/shard.sh" <<SH
+#!/bin/sh
+# One shard's work, run by a Ray task with SHARD=I/N: the load, then the figures of its report.
+set -e
+out="$WORK/shard.\$(echo "\$SHARD" | tr / -).json"
+"$LAKEPORT_BIN" --pool-dir "$WORK/lakeport" --pool scale extract -c src --delta --folder events/ --shard "\$SHARD" --json > "\$out"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); t = r["tables"][0]; print(len(t["loaded"]), "objects,", r["rows"], "rows,", t["other_shards"], "left to the other shards,", t["commit_retries"], "commit retries,", len(t["already_loaded"]), "already loaded by another")' "\$out"
+SH
+run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/ray_shards.py" 127.0.0.1:6379 "$SCALE_SHARDS" "sh $WORK/shard.sh"
+
+step "the sharded table ends exact: lakeport query against the generated figures"
+"${LP[@]}" query --format csv "SELECT grp, count(*) AS n, sum(qty) AS q, sum(amount) AS a FROM events GROUP BY grp ORDER BY grp" > "$WORK/sharded.csv"
+"${LP[@]}" query --format csv "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM events" > "$WORK/sharded-count.csv"
+python3 - "$WORK/source.json" "$WORK/sharded.csv" "$WORK/sharded-count.csv" <<'PY'
+import csv, json, sys
+ref = json.load(open(sys.argv[1]))
+got = {r["grp"]: [int(r["n"]), int(r["q"]), float(r["a"])] for r in csv.DictReader(open(sys.argv[2]))}
+count = next(csv.DictReader(open(sys.argv[3])))
+print(f"    lakeport query: {count['n']} rows, {count['ids']} distinct ids, {len(got)} groups; generated: {ref['count']} rows")
+bad = [] if got == ref["groups"] else [f"groups differ: {got} vs {ref['groups']}"]
+if int(count["n"]) != ref["count"] or int(count["ids"]) != ref["count"]:
+    bad.append(f"rows {count['n']} / distinct ids {count['ids']}, expected {ref['count']}")
+for b in bad:
+    print(f"MISMATCH: {b}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
