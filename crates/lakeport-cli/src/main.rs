@@ -11,7 +11,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEPORT_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if cli.verbose { "info,lakeport=debug" } else { "warn" })
+        // sqlx warns of every statement over 1 s; in a pool several processes load into at once, a
+        // statement waiting its turn for SQLite's write lock (busy timeout 30 s) is expected, not
+        // a problem to tell the user about (it stays visible with -v / LAKEPORT_LOG).
+        tracing_subscriber::EnvFilter::new(if cli.verbose { "info,lakeport=debug" } else { "warn,sqlx::query=error" })
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
