@@ -98,6 +98,8 @@ pub enum JobsCommand {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run: the REST-catalog arguments' size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum PoolCommand {
     /// Create a pool (a name of lowercase letters, digits and '_'). With --catalog-url its tables
     /// live in an Iceberg REST catalog (AWS Glue, Polaris, …) and an S3 warehouse (--location);

@@ -43,6 +43,8 @@ pub(crate) const CATALOG_SECRET: &str = ".catalog";
 /// `{"kind": "rest", …RestPoolSettings}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+// A settings value, made once per command or request: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum PoolCatalog {
     /// Iceberg's SQL catalog tables in the pool directory's `catalog.db`, files under
     /// `warehouse/<pool>/`.
