@@ -28,6 +28,10 @@ USERS = {
     "gluenos3": [a for a in ZERO_COPY if a != "s3:GetObject"],
     "gluenodbs": [a for a in ZERO_COPY if a != "glue:GetDatabases"],
     "lakeport": ["sts:AssumeRole"],
+    # A REST-catalog pool's writer: the catalog calls of loads (create namespace and table, commit)
+    # and the warehouse's objects (data files, manifests, ledger files; vacuum deletes orphans).
+    "gluewriter": GLUE + ["glue:CreateDatabase", "glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable",
+                          "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucket"],
 }
 EXTERNAL_ID = "lakeport-test-external-id"
 
@@ -37,8 +41,9 @@ def statements(actions):
     bucket = [a for a in actions if a in ("s3:ListBucket", "s3:GetBucketAcl")]
     if bucket:
         out.append({"Effect": "Allow", "Action": bucket, "Resource": "arn:aws:s3:::*"})
-    if "s3:GetObject" in actions:
-        out.append({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*/*"})
+    objects = [a for a in actions if a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")]
+    if objects:
+        out.append({"Effect": "Allow", "Action": objects, "Resource": "arn:aws:s3:::*/*"})
     other = [a for a in actions if not a.startswith("s3:")]
     if other:
         out.append({"Effect": "Allow", "Action": other, "Resource": "*"})

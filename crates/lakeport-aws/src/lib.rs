@@ -14,11 +14,16 @@
 //! * [`sdk`]: credentials of an AWS profile or the default chain, through the AWS SDK's own
 //!   providers, renewed before expiry, as an object_store credential provider.
 //! * [`probe`]: the verdict types of Test Connection.
+//! * [`CatalogClient`]: Iceberg REST catalog calls, SigV4-signed ([`CatalogAuth`],
+//!   [`CatalogCredentials`]) or with a bearer token, and their error answers classified.
+//! * [`s3_file_io`]: an Iceberg FileIO over this layer's S3 stores (read-only or writable).
 //! * [`AwsError`]: typed errors with a [`lakeport_error::ErrorKind`].
 #![warn(missing_docs)]
 
 mod cache;
+mod catalog;
 mod error;
+mod iceberg_io;
 mod policy;
 pub mod probe;
 pub mod sdk;
@@ -27,7 +32,9 @@ mod signed;
 mod store;
 pub mod sts;
 
+pub use catalog::{CatalogAnswer, CatalogAuth, CatalogClient, CatalogCredentials, CatalogFailure, DEFAULT_SIGNING_NAME};
 pub use error::AwsError;
+pub use iceberg_io::{s3_file_io, split_s3_path, ObjectStoreStorage, S3IoSettings};
 pub use lakeport_error::ErrorKind;
 pub use object_store::aws::{AwsCredential, AwsCredentialProvider};
 pub use policy::{is_loopback, HttpPolicy};

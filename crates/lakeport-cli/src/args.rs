@@ -98,9 +98,17 @@ pub enum JobsCommand {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per run: the REST-catalog arguments' size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum PoolCommand {
-    /// Create a pool (a name of lowercase letters, digits and '_').
-    Create { name: String },
+    /// Create a pool (a name of lowercase letters, digits and '_'). With --catalog-url its tables
+    /// live in an Iceberg REST catalog (AWS Glue, Polaris, …) and an S3 warehouse (--location);
+    /// connections, secrets, extractions and jobs stay in the pool directory.
+    Create {
+        name: String,
+        #[command(flatten)]
+        rest: RestPoolArgs,
+    },
     /// List pools.
     List,
     /// Remove orphan files (left by loads that failed or were killed) from the pool (--pool).
@@ -116,6 +124,60 @@ pub enum PoolCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// `pool create … --catalog-url`: a REST-catalog pool (the auth options of zero-copy connections).
+#[derive(Args, Debug)]
+pub struct RestPoolArgs {
+    /// The Iceberg REST catalog's URL (AWS Glue: https://glue.<region>.amazonaws.com/iceberg).
+    #[arg(long, requires_all = ["warehouse", "location", "region"])]
+    pub catalog_url: Option<String>,
+    /// With --catalog-url: the catalog's warehouse (for AWS Glue: the AWS account id).
+    #[arg(long, requires = "catalog_url")]
+    pub warehouse: Option<String>,
+    /// With --catalog-url: where the tables' files go, s3://bucket/prefix.
+    #[arg(long, requires = "catalog_url")]
+    pub location: Option<String>,
+    /// With --catalog-url: AWS region of the catalog, STS and S3.
+    #[arg(long, requires = "catalog_url")]
+    pub region: Option<String>,
+    /// The access key ID of an IAM user (its secret: --secret-env, --secret-file, or a prompt).
+    #[arg(long, requires = "catalog_url", conflicts_with_all = ["role_arn", "bearer_token"])]
+    pub access_key_id: Option<String>,
+    /// The ARN of the IAM role lakeport assumes (with --external-id).
+    #[arg(long, requires_all = ["catalog_url", "external_id"], conflicts_with = "bearer_token")]
+    pub role_arn: Option<String>,
+    /// With --role-arn: the External ID the role's trust policy requires.
+    #[arg(long, requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// Authenticate to a non-AWS catalog with a bearer token (read like a secret); S3 then uses
+    /// the default AWS credential chain.
+    #[arg(long, requires = "catalog_url")]
+    pub bearer_token: bool,
+    /// SigV4 signing name of the catalog (`s3tables` for S3 Tables).
+    #[arg(long, requires = "catalog_url", default_value = "glue")]
+    pub signing_name: String,
+    /// STS endpoint for AssumeRole (default: https://sts.<region>.amazonaws.com).
+    #[arg(long, requires = "catalog_url")]
+    pub sts_endpoint: Option<String>,
+    /// Read the secret access key (or token) from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "catalog_url")]
+    pub secret_env: Option<String>,
+    /// Read the secret access key (or token) from this file (first line).
+    #[arg(long, value_name = "FILE", requires = "catalog_url", conflicts_with = "secret_env")]
+    pub secret_file: Option<PathBuf>,
+    /// Advanced: endpoint URL of an S3-compatible warehouse store (default: AWS).
+    #[arg(long, requires = "catalog_url")]
+    pub endpoint: Option<String>,
+    /// Advanced: path-style S3 addressing (endpoint/bucket/key).
+    #[arg(long, requires = "catalog_url")]
+    pub path_style: bool,
+    /// Advanced: allow plain HTTP to loopback endpoints (local test servers).
+    #[arg(long, requires = "catalog_url")]
+    pub allow_http: bool,
+    /// Advanced: allow plain HTTP to any host (insecure; implies --allow-http).
+    #[arg(long, requires = "catalog_url")]
+    pub allow_http_anywhere: bool,
 }
 
 #[derive(Subcommand, Debug)]

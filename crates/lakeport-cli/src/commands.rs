@@ -216,10 +216,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 
 async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<ExitCode> {
     match cmd {
-        PoolCommand::Create { name } => {
-            dir.create_pool(&name).await?;
+        PoolCommand::Create { name, rest } => {
+            let (catalog, secret) = rest_pool_catalog(rest)?;
+            dir.create_pool_with(&name, &catalog, secret.as_ref()).await?;
             if json {
                 output::print_json(&serde_json::json!({ "created": name }));
+            } else if let core::PoolCatalog::Rest(r) = &catalog {
+                println!(
+                    "Created pool '{name}': tables in the Iceberg REST catalog {} (namespace {name}), files under {}; connections, secrets and jobs in {}",
+                    r.catalog_url,
+                    r.pool_location(&name),
+                    dir.root().display()
+                );
             } else {
                 println!("Created pool '{name}' in {}", dir.root().display());
             }
@@ -312,12 +320,45 @@ async fn token_command(dir: &PoolDir, cmd: TokenCommand, json: bool) -> Result<E
 
 /// The secret access key: from a file, a named variable, LAKEPORT_SECRET_ACCESS_KEY, or a prompt
 /// without echo. It is never taken from the command line, where it would end up in shell history.
+/// `pool create`'s catalog and its secret: embedded without --catalog-url.
+fn rest_pool_catalog(a: crate::args::RestPoolArgs) -> Result<(core::PoolCatalog, Option<Secret>)> {
+    let Some(catalog_url) = a.catalog_url.clone() else { return Ok((core::PoolCatalog::Embedded, None)) };
+    let secret = |a: &crate::args::RestPoolArgs| read_secret_from(a.secret_file.as_ref(), a.secret_env.as_ref());
+    let (auth, secret) = if let Some(role_arn) = &a.role_arn {
+        (ZeroCopyAuth::AssumeRole { role_arn: role_arn.clone(), external_id: a.external_id.clone().unwrap_or_default() }, None)
+    } else if a.bearer_token {
+        (ZeroCopyAuth::Bearer, Some(secret(&a)?))
+    } else if let Some(key) = &a.access_key_id {
+        (ZeroCopyAuth::AccessKey { access_key_id: key.clone() }, Some(secret(&a)?))
+    } else {
+        bail!("a REST-catalog pool needs one way to authenticate: --role-arn with --external-id, --access-key-id, or --bearer-token");
+    };
+    let settings = core::RestPoolSettings {
+        catalog_url,
+        warehouse: a.warehouse.unwrap_or_default(),
+        location: a.location.unwrap_or_default(),
+        region: a.region.unwrap_or_default(),
+        auth,
+        signing_name: a.signing_name,
+        s3_endpoint: a.endpoint,
+        s3_path_style: a.path_style,
+        sts_endpoint: a.sts_endpoint,
+        allow_http: a.allow_http || a.allow_http_anywhere,
+        allow_http_anywhere: a.allow_http_anywhere,
+    };
+    Ok((core::PoolCatalog::Rest(settings), secret))
+}
+
 fn read_secret(args: &ConnectionAddArgs) -> Result<Secret> {
-    let value = if let Some(path) = &args.secret_file {
+    read_secret_from(args.secret_file.as_ref(), args.secret_env.as_ref())
+}
+
+fn read_secret_from(secret_file: Option<&std::path::PathBuf>, secret_env: Option<&String>) -> Result<Secret> {
+    let value = if let Some(path) = secret_file {
         let mut s = String::new();
         std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut s)).with_context(|| format!("cannot read the secret file {}", path.display()))?;
         s.lines().next().unwrap_or_default().to_string()
-    } else if let Some(var) = &args.secret_env {
+    } else if let Some(var) = secret_env {
         std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?
     } else if let Ok(v) = std::env::var("LAKEPORT_SECRET_ACCESS_KEY") {
         v

@@ -147,6 +147,25 @@ pub enum PoolError {
     /// metadata cannot be read (a ledger file, the column-renames property) (kind `Internal`).
     #[error("catalog: {0}")]
     Catalog(String),
+    /// A REST-catalog pool's settings are unusable (a URL, the location, a role), found before
+    /// any request (kind `Invalid`).
+    #[error("invalid pool settings: {0}")]
+    InvalidPoolSettings(String),
+    /// A REST-catalog pool's catalog answered an error (kind from the HTTP status and the error
+    /// type: 403 access denied and refused signatures are `Denied`).
+    #[error("REST catalog: {operation}: {message}")]
+    RemoteCatalog {
+        /// The call, such as `LoadTable sales.orders`.
+        operation: String,
+        /// What the catalog said (never a secret).
+        message: String,
+        /// What kind of failure this is.
+        kind: ErrorKind,
+    },
+    /// The AWS layer failed (a catalog call that could not be sent, STS AssumeRole, lakeport's
+    /// own identity not set); its own message and kind.
+    #[error(transparent)]
+    Aws(#[from] lakeport_aws::AwsError),
     /// The catalog database (`catalog.db`, SQLite) failed; the kind follows sqlx's variant
     /// (a lock held past the busy timeout is `Conflict`).
     #[error("catalog database: {0}")]
@@ -226,6 +245,9 @@ impl PoolError {
             P::InvalidName(_) | P::InvalidSettings { .. } | P::SchemaDrift { .. } | P::UnsupportedType { .. } | P::LossyValue { .. } | P::ReadOnlySql { .. } | P::LedgerStale { .. } => ErrorKind::Invalid,
             P::QueryMemory { .. } | P::QueryTimeout { .. } => ErrorKind::LimitExceeded,
             P::RowCountMismatch { .. } | P::QueryPanicked { .. } | P::Catalog(_) | P::Corrupt { .. } | P::Arrow(_) => ErrorKind::Internal,
+            P::InvalidPoolSettings(_) => ErrorKind::Invalid,
+            P::RemoteCatalog { kind, .. } => *kind,
+            P::Aws(e) => e.kind(),
             P::Database(e) => sqlx_kind(e),
             P::Iceberg(e) => ErrorKind::of_iceberg(e),
             P::Query(e) => datafusion_kind(e),

@@ -43,7 +43,9 @@ pub struct SavedExtraction {
 pub(crate) async fn migrate_jobs(db: &SqlitePool) -> Result<(), PoolError> {
     let jobs = [("extraction", "TEXT"), ("extraction_version", "INTEGER"), ("trigger", "TEXT"), ("process", "TEXT"), ("request", "TEXT")];
     add_columns(db, "lakeport_jobs", &jobs).await?;
-    add_columns(db, "lakeport_extractions", &[("running_process", "TEXT")]).await
+    add_columns(db, "lakeport_extractions", &[("running_process", "TEXT")]).await?;
+    // Pools made before REST-catalog pools: NULL is the embedded catalog.
+    add_columns(db, "lakeport_pools", &[("catalog", "TEXT")]).await
 }
 
 async fn add_columns(db: &SqlitePool, table: &str, wanted: &[(&str, &str)]) -> Result<(), PoolError> {

@@ -11,6 +11,10 @@
 //! ```
 //! Each pool is an Iceberg namespace, so any Iceberg reader (pyiceberg's SqlCatalog on the same
 //! `catalog.db`, Spark, DuckDB…) sees the tables as `<pool>.<table>`.
+//!
+//! A pool may instead keep its tables in an Iceberg REST catalog with an S3 warehouse
+//! ([`PoolCatalog::Rest`], `rest.rs`): the same loads, ledger, queries and vacuum, committed
+//! through the REST catalog's `updateTable`; its own state stays in this directory.
 
 #![warn(missing_docs)]
 
@@ -28,6 +32,7 @@ mod names;
 mod pooldir;
 mod process;
 mod query;
+mod rest;
 mod secrets;
 mod sql_policy;
 mod tokens;
@@ -46,6 +51,7 @@ pub use names::{table_name_from, validate_identifier};
 pub use pooldir::{JobPage, Pool, PoolDir, PoolInfo, TableHold, TableInfo};
 pub use process::{Liveness, ProcessId};
 pub use query::QueryResult;
+pub use rest::{PoolCatalog, RestPoolSettings};
 pub use sql_policy::{format_bytes, parse_memory_size, query_read_only, read_only_sql_options, QueryLimits, DEFAULT_QUERY_MEMORY, DEFAULT_QUERY_TIMEOUT};
 pub use tokens::{NewToken, TokenInfo, TokenScope};
 pub use tokens::{same_token_hash, token_hash};

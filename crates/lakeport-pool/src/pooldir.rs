@@ -22,6 +22,7 @@ use crate::column_names::{ColumnNames, RENAMES_PROPERTY};
 use crate::connections::StoredConnection;
 use crate::names::validate_connection_name;
 use crate::commit::{SqliteCommitter, TableCommitter};
+use crate::rest::{PoolCatalog, RestCommitter, RestPool, RestPoolCatalog, CATALOG_SECRET};
 use crate::writer::{describe_difference, WriteBase};
 use crate::{
     secrets, validate_identifier, Job, JobOrigin, JobStatus, Ledger, LoadMode, PoolError, TableWriter, CATALOG_NAME,
@@ -79,7 +80,8 @@ pub struct TableInfo {
 }
 
 const SCHEMA_SQL: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS lakeport_pools (name TEXT PRIMARY KEY, created_at TEXT NOT NULL)",
+    // `catalog`: where the pool's tables live (rest.rs `PoolCatalog` as JSON); NULL: embedded.
+    "CREATE TABLE IF NOT EXISTS lakeport_pools (name TEXT PRIMARY KEY, created_at TEXT NOT NULL, catalog TEXT)",
     "CREATE TABLE IF NOT EXISTS lakeport_connections (pool TEXT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,
         created_at TEXT NOT NULL, PRIMARY KEY (pool, name))",
     "CREATE TABLE IF NOT EXISTS lakeport_shares (pool TEXT NOT NULL, connection TEXT NOT NULL, shares TEXT NOT NULL,
@@ -155,7 +157,7 @@ impl PoolDir {
         self.inner.root.join("catalog.db")
     }
 
-    /// Creates a pool: a row in `lakeport_pools` and the Iceberg namespace `name`.
+    /// Creates an embedded pool: a row in `lakeport_pools` and the Iceberg namespace `name`.
     ///
     /// # Errors
     ///
@@ -163,10 +165,34 @@ impl PoolDir {
     /// [`PoolError::PoolExists`]; [`PoolError::Database`] or [`PoolError::Iceberg`] when it
     /// cannot be stored.
     pub async fn create_pool(&self, name: &str) -> Result<Pool, PoolError> {
+        self.create_pool_with(name, &PoolCatalog::Embedded, None).await
+    }
+
+    /// Creates a pool whose tables live in `catalog`. A REST-catalog pool stores `secret` (the
+    /// secret access key, or the bearer token; none for an assumed role) beside connection
+    /// secrets, then creates its namespace in the catalog (the first call: it proves the URL,
+    /// the credentials and the permission to create); if that fails, nothing stays behind.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::InvalidName`]; [`PoolError::PoolExists`]; [`PoolError::InvalidPoolSettings`]
+    /// for settings that do not validate or a missing secret; [`PoolError::RemoteCatalog`] /
+    /// [`PoolError::Aws`] when the catalog refuses or cannot be reached; [`PoolError::Database`],
+    /// [`PoolError::Io`], [`PoolError::Iceberg`] when it cannot be stored.
+    pub async fn create_pool_with(&self, name: &str, catalog: &PoolCatalog, secret: Option<&Secret>) -> Result<Pool, PoolError> {
         validate_identifier("pool", name)?;
-        let inserted = sqlx::query("INSERT INTO lakeport_pools (name, created_at) VALUES (?, ?)")
+        let backend = match catalog {
+            PoolCatalog::Embedded => Backend::Embedded,
+            PoolCatalog::Rest(settings) => Backend::Rest(Ok(Arc::new(RestPool::connect(name, settings, secret)?))),
+        };
+        let stored = match catalog {
+            PoolCatalog::Embedded => None,
+            rest => Some(serde_json::to_string(rest).expect("settings serialise")),
+        };
+        let inserted = sqlx::query("INSERT INTO lakeport_pools (name, created_at, catalog) VALUES (?, ?, ?)")
             .bind(name)
             .bind(Utc::now().to_rfc3339())
+            .bind(stored)
             .execute(&self.inner.db)
             .await;
         match inserted {
@@ -174,11 +200,48 @@ impl PoolDir {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::PoolExists(name.to_string())),
             Err(e) => return Err(e.into()),
         }
-        let ns = NamespaceIdent::new(name.to_string());
-        if !self.inner.catalog.namespace_exists(&ns).await? {
-            self.inner.catalog.create_namespace(&ns, HashMap::new()).await?;
+        let pool = Pool { dir: self.clone(), name: name.to_string(), backend };
+        let ready = async {
+            match &pool.backend {
+                Backend::Embedded => {
+                    let ns = NamespaceIdent::new(name.to_string());
+                    if !self.inner.catalog.namespace_exists(&ns).await? {
+                        self.inner.catalog.create_namespace(&ns, HashMap::new()).await?;
+                    }
+                    Ok(())
+                }
+                Backend::Rest(rest) => {
+                    if let Some(secret) = secret {
+                        secrets::store(self.root(), name, CATALOG_SECRET, secret)?;
+                    }
+                    rest.as_ref().expect("connected above").ensure_namespace().await
+                }
+            }
         }
-        Ok(Pool { dir: self.clone(), name: name.to_string() })
+        .await;
+        if let Err(e) = ready {
+            let _ = sqlx::query("DELETE FROM lakeport_pools WHERE name = ?").bind(name).execute(&self.inner.db).await;
+            let _ = secrets::remove(self.root(), name, CATALOG_SECRET);
+            return Err(e);
+        }
+        Ok(pool)
+    }
+
+    /// The pool `name` with its catalog (a REST-catalog pool's client is built here, without a
+    /// request; settings that cannot be used are reported by the calls that need the catalog).
+    fn open_pool(&self, name: &str, catalog: Option<String>) -> Result<Pool, PoolError> {
+        let backend = match catalog {
+            None => Backend::Embedded,
+            Some(json) => match serde_json::from_str::<PoolCatalog>(&json) {
+                Ok(PoolCatalog::Embedded) => Backend::Embedded,
+                Ok(PoolCatalog::Rest(settings)) => {
+                    let connected = secrets::load_opt(self.root(), name, CATALOG_SECRET).and_then(|secret| RestPool::connect(name, &settings, secret.as_ref()));
+                    Backend::Rest(connected.map(Arc::new).map_err(|e| e.to_string()))
+                }
+                Err(e) => return Err(PoolError::corrupt(format!("the catalog settings of pool '{name}'"), format_args!("they do not parse: {e}"))),
+            },
+        };
+        Ok(Pool { dir: self.clone(), name: name.to_string(), backend })
     }
 
     /// An existing pool.
@@ -187,9 +250,9 @@ impl PoolDir {
     ///
     /// [`PoolError::NoSuchPool`]; [`PoolError::Database`].
     pub async fn pool(&self, name: &str) -> Result<Pool, PoolError> {
-        let found = sqlx::query("SELECT name FROM lakeport_pools WHERE name = ?").bind(name).fetch_optional(&self.inner.db).await?;
+        let found = sqlx::query("SELECT name, catalog FROM lakeport_pools WHERE name = ?").bind(name).fetch_optional(&self.inner.db).await?;
         match found {
-            Some(_) => Ok(Pool { dir: self.clone(), name: name.to_string() }),
+            Some(r) => self.open_pool(name, r.get("catalog")),
             None => Err(PoolError::NoSuchPool(name.to_string())),
         }
     }
@@ -201,11 +264,11 @@ impl PoolDir {
     /// [`PoolError::Corrupt`] for a stored creation time or connection that does not parse;
     /// [`PoolError::Database`]; [`PoolError::Iceberg`] when a pool's table list cannot be read.
     pub async fn list_pools(&self) -> Result<Vec<PoolInfo>, PoolError> {
-        let rows = sqlx::query("SELECT name, created_at FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
+        let rows = sqlx::query("SELECT name, created_at, catalog FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
         let mut out = Vec::new();
         for r in rows {
             let name: String = r.get("name");
-            let pool = Pool { dir: self.clone(), name: name.clone() };
+            let pool = self.open_pool(&name, r.get("catalog"))?;
             out.push(PoolInfo {
                 tables: pool.table_names().await?.len(),
                 connections: pool.connections().await?.len(),
@@ -226,11 +289,13 @@ impl PoolDir {
     /// that cannot be removed.
     pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
         let pool = self.pool(name).await?;
+        let catalog = pool.catalog()?;
         for t in pool.table_names().await? {
-            self.inner.catalog.drop_table(&TableIdent::new(pool.namespace(), t)).await?;
+            catalog.drop_table(&TableIdent::new(pool.namespace(), t)).await?;
         }
+        // A REST-catalog pool's namespace stays in the catalog (other engines may have tables in it).
         let ns = pool.namespace();
-        if self.inner.catalog.namespace_exists(&ns).await? {
+        if matches!(pool.backend, Backend::Embedded) && self.inner.catalog.namespace_exists(&ns).await? {
             self.inner.catalog.drop_namespace(&ns).await?;
         }
         for stmt in [
@@ -257,6 +322,15 @@ impl PoolDir {
 pub struct Pool {
     dir: PoolDir,
     name: String,
+    backend: Backend,
+}
+
+/// Where a pool's tables live (see [`PoolCatalog`]).
+#[derive(Clone)]
+enum Backend {
+    Embedded,
+    /// The client, or why it could not be built (the settings, a missing secret or identity).
+    Rest(Result<Arc<RestPool>, String>),
 }
 
 impl Pool {
@@ -269,12 +343,47 @@ impl Pool {
         NamespaceIdent::new(self.name.clone())
     }
 
-    pub(crate) fn catalog(&self) -> Arc<SqlCatalog> {
-        self.dir.inner.catalog.clone()
+    /// The pool's tables as an iceberg catalog: the pool directory's SQL catalog, or the REST
+    /// catalog seen through the pool's namespace.
+    pub(crate) fn catalog(&self) -> Result<Arc<dyn Catalog>, PoolError> {
+        Ok(match self.rest()? {
+            None => self.dir.inner.catalog.clone() as Arc<dyn Catalog>,
+            Some(pool) => Arc::new(RestPoolCatalog { pool }) as Arc<dyn Catalog>,
+        })
     }
 
-    fn committer(&self) -> Arc<dyn TableCommitter> {
-        self.dir.inner.committer.clone()
+    /// The REST-catalog pool's client; `None` for an embedded pool.
+    pub(crate) fn rest(&self) -> Result<Option<Arc<RestPool>>, PoolError> {
+        match &self.backend {
+            Backend::Embedded => Ok(None),
+            Backend::Rest(Ok(pool)) => Ok(Some(pool.clone())),
+            Backend::Rest(Err(why)) => Err(PoolError::InvalidPoolSettings(format!("pool '{}' cannot reach its REST catalog: {why}", self.name))),
+        }
+    }
+
+    /// Where the pool's tables live (settings only; secrets are never part of it).
+    pub async fn catalog_settings(&self) -> Result<PoolCatalog, PoolError> {
+        let row = sqlx::query("SELECT catalog FROM lakeport_pools WHERE name = ?").bind(&self.name).fetch_one(self.db()).await?;
+        Ok(match row.get::<Option<String>, _>("catalog") {
+            None => PoolCatalog::Embedded,
+            Some(json) => serde_json::from_str(&json).map_err(|e| PoolError::corrupt(format!("the catalog settings of pool '{}'", self.name), format_args!("they do not parse: {e}")))?,
+        })
+    }
+
+    /// The commit half of the pool's kind (the one [`TableCommitter`] contract, two implementations).
+    fn committer(&self) -> Result<Arc<dyn TableCommitter>, PoolError> {
+        Ok(match self.rest()? {
+            None => self.dir.inner.committer.clone(),
+            Some(pool) => Arc::new(RestCommitter { pool }) as Arc<dyn TableCommitter>,
+        })
+    }
+
+    /// The FileIO data, manifests and ledger files are written with.
+    fn file_io(&self) -> Result<FileIO, PoolError> {
+        Ok(match self.rest()? {
+            None => self.dir.inner.file_io.clone(),
+            Some(pool) => pool.file_io().clone(),
+        })
     }
 
     pub(crate) fn db(&self) -> &SqlitePool {
@@ -471,11 +580,15 @@ impl Pool {
     ///
     /// [`PoolError::Iceberg`] when the catalog cannot list them.
     pub async fn table_names(&self) -> Result<Vec<String>, PoolError> {
+        if let Some(rest) = self.rest()? {
+            return rest.table_names().await;
+        }
         let ns = self.namespace();
-        if !self.catalog().namespace_exists(&ns).await? {
+        let catalog = self.catalog()?;
+        if !catalog.namespace_exists(&ns).await? {
             return Ok(Vec::new());
         }
-        let mut names: Vec<String> = self.catalog().list_tables(&ns).await?.into_iter().map(|t| t.name().to_string()).collect();
+        let mut names: Vec<String> = catalog.list_tables(&ns).await?.into_iter().map(|t| t.name().to_string()).collect();
         names.sort();
         Ok(names)
     }
@@ -490,11 +603,15 @@ impl Pool {
     }
 
     async fn load(&self, table: &str) -> Result<Option<iceberg::table::Table>, PoolError> {
+        if let Some(rest) = self.rest()? {
+            return rest.load_table(table).await;
+        }
         let ident = TableIdent::new(self.namespace(), table.to_string());
-        if !self.catalog().table_exists(&ident).await? {
+        let catalog = self.catalog()?;
+        if !catalog.table_exists(&ident).await? {
             return Ok(None);
         }
-        Ok(Some(self.catalog().load_table(&ident).await?))
+        Ok(Some(catalog.load_table(&ident).await?))
     }
 
     /// The table's metadata as the catalog holds it now, and where it is stored (`None`: no such
@@ -634,11 +751,14 @@ impl Pool {
             }
         };
         let renamed = names.applied_to(schema);
-        TableWriter::new(self.clone(), ident, self.committer(), self.dir.inner.file_io.clone(), start, mode, names, renamed).await
+        TableWriter::new(self.clone(), ident, self.committer()?, self.file_io()?, start, mode, names, renamed).await
     }
 
     fn new_table_metadata(&self, table: &str, schema: iceberg::spec::Schema) -> Result<TableMetadata, PoolError> {
-        let location = format!("file://{}/warehouse/{}/{}", self.dir.root().display(), self.name, table);
+        let location = match self.rest()? {
+            None => format!("file://{}/warehouse/{}/{}", self.dir.root().display(), self.name, table),
+            Some(rest) => format!("{}/{table}", rest.settings().pool_location(&self.name)),
+        };
         let creation = TableCreation::builder().name(table.to_string()).location(location).schema(schema).build();
         Ok(TableMetadataBuilder::from_table_creation(creation)?.build()?.metadata)
     }

@@ -50,7 +50,7 @@ impl Pool {
             .with_analyzer_rules(crate::decimal_literals::analyzer_rules())
             .build();
         let ctx = SessionContext::new_with_state(state);
-        let catalog: Arc<dyn Catalog> = self.catalog();
+        let catalog: Arc<dyn Catalog> = self.catalog()?;
         let provider = IcebergCatalogProvider::try_new(catalog).await?;
         ctx.register_catalog(CATALOG_NAME, Arc::new(PushdownGuardCatalog::new(Arc::new(provider))));
         Ok(ctx)

@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use iceberg::spec::{ManifestList, TableMetadata};
 use iceberg::io::FileIO;
-use iceberg::Catalog;
 use serde::{Deserialize, Serialize};
 
 use crate::writer::local_path;
@@ -45,7 +44,7 @@ pub struct VacuumReport {
     pub bytes_removed: u64,
     /// Files kept because something references them.
     pub files_kept: u64,
-    /// The deleted files' paths (local file system, absolute).
+    /// The deleted files' paths (local file system, absolute; `s3://…` for a REST-catalog pool).
     pub removed: Vec<String>,
 }
 
@@ -128,7 +127,7 @@ impl Pool {
         let mut job = self.start_job_of("", "drop").await?;
         job.tables = vec![table.to_string()];
         job.rows = rows;
-        self.catalog().drop_table(t.identifier()).await?;
+        self.catalog()?.drop_table(t.identifier()).await?;
         let mut report = DropReport { table: table.to_string(), rows, job_id: job.id.clone(), ..DropReport::default() };
         let mut failure = None;
         if inside(&table_dir, &self.dir_root().join("warehouse")) {
@@ -178,6 +177,9 @@ impl Pool {
     /// nothing of that table is touched).
     pub async fn vacuum(&self, grace: Duration) -> Result<VacuumReport, PoolError> {
         let cutoff = SystemTime::now() - grace;
+        if let Some(rest) = self.rest()? {
+            return self.vacuum_s3(&rest, cutoff).await;
+        }
         let pool_dir = self.dir_root().join("warehouse").join(self.name());
         let mut report = VacuumReport::default();
         let tables: HashSet<String> = self.table_names().await?.into_iter().collect();
@@ -207,4 +209,43 @@ impl Pool {
         }
         Ok(report)
     }
+
+    /// [`Pool::vacuum`] of a REST-catalog pool: the objects under `<location>/<pool>/` in S3,
+    /// by their last-modified time, against the files each table's metadata references.
+    async fn vacuum_s3(&self, rest: &crate::rest::RestPool, cutoff: SystemTime) -> Result<VacuumReport, PoolError> {
+        use futures::TryStreamExt;
+        use object_store::ObjectStoreExt;
+        let prefix = format!("{}/", rest.settings().pool_location(self.name()));
+        let Some((bucket, key_prefix)) = lakeport_aws::split_s3_path(&prefix) else {
+            return Err(PoolError::InvalidPoolSettings(format!("the location {prefix} is not s3://bucket/prefix")));
+        };
+        let store = rest.io_settings().store(bucket)?;
+        let listed: Vec<object_store::ObjectMeta> = store.list(Some(&object_store::path::Path::from(key_prefix))).try_collect().await.map_err(iceberg_io_error)?;
+        let tables: HashSet<String> = self.table_names().await?.into_iter().collect();
+        let mut keep: HashSet<PathBuf> = HashSet::new();
+        for name in &tables {
+            let table = self.load_table(name).await?;
+            keep.extend(referenced(name, table.file_io(), table.metadata(), table.metadata_location_result()?).await?);
+        }
+        let mut report = VacuumReport::default();
+        for meta in listed {
+            let path = format!("s3://{bucket}/{}", meta.location);
+            if keep.contains(&local_path(&path)) {
+                report.files_kept += 1;
+            } else if SystemTime::from(meta.last_modified) <= cutoff {
+                match store.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(iceberg_io_error(e)),
+                }
+                report.files_removed += 1;
+                report.bytes_removed += meta.size;
+                report.removed.push(path);
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn iceberg_io_error(e: object_store::Error) -> PoolError {
+    PoolError::Iceberg(iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("warehouse: {e}")).with_source(e))
 }

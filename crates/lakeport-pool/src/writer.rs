@@ -336,7 +336,7 @@ impl TableWriter {
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
         if result.is_err() {
-            self.remove_staged_files();
+            self.remove_staged_files().await;
         }
         result
     }
@@ -550,10 +550,21 @@ impl TableWriter {
         for (_, mut w) in self.open.drain() {
             let _ = w.close().await;
         }
-        self.remove_staged_files();
+        self.remove_staged_files().await;
     }
 
-    fn remove_staged_files(&self) {
+    async fn remove_staged_files(&mut self) {
+        if self.staged.location().starts_with("s3://") {
+            // An object store has no directory to scan: the data files this writer knows of go
+            // (those of objects still open when it failed are left to `vacuum`). Nothing of
+            // `self` is held across the awaits (the writer is not `Sync`).
+            let io = self.file_io.clone();
+            let paths: Vec<String> = self.files.iter().map(|f| f.file_path().to_string()).chain(self.object_files.values().flatten().cloned()).collect();
+            for path in paths {
+                let _ = io.delete(&path).await;
+            }
+            return;
+        }
         if let Ok(entries) = std::fs::read_dir(&self.data_dir) {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with(&self.file_prefix) {

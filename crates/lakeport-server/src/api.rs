@@ -224,10 +224,17 @@ async fn list_pools(State(s): State<AppState>, Extension(caller): Extension<Call
 #[derive(Deserialize)]
 struct CreatePool {
     name: String,
+    /// Where the tables live (`{kind: embedded}` when left out, or `{kind: rest, …}`).
+    #[serde(default)]
+    catalog: Option<lakeport_core::PoolCatalog>,
+    /// A REST-catalog pool's secret access key or bearer token (stored, never returned).
+    #[serde(default)]
+    secret: Option<lakeport_core::Secret>,
 }
 
 async fn create_pool(State(s): State<AppState>, Body(body): Body<CreatePool>) -> ApiResult<(StatusCode, Json<PoolName>)> {
-    s.dir.create_pool(&body.name).await?;
+    let catalog = body.catalog.unwrap_or(lakeport_core::PoolCatalog::Embedded);
+    s.dir.create_pool_with(&body.name, &catalog, body.secret.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(PoolName { name: body.name })))
 }
 

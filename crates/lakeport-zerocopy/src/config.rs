@@ -4,26 +4,9 @@ use url::Url;
 
 use crate::ZeroCopyError;
 
-/// How lakeport authenticates to the catalog and to S3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "method", rename_all = "kebab-case")]
-pub enum ZeroCopyAuth {
-    /// Recommended: lakeport's own principal assumes the user's role with an External ID.
-    AssumeRole {
-        /// The customer's role, `arn:aws:iam::<account>:role/<name>`.
-        role_arn: String,
-        /// The External ID the role's trust policy requires (`sts:ExternalId`); at least 2 characters.
-        external_id: String,
-    },
-    /// The access key of a dedicated IAM user (the secret is stored separately).
-    AccessKey {
-        /// The access key ID (`AKIA…`); not a secret.
-        access_key_id: String,
-    },
-    /// A bearer token for non-AWS REST catalogs (stored separately); data files are then read
-    /// with the catalog's vended credentials.
-    Bearer,
-}
+/// How lakeport authenticates to the catalog and to S3 (the AWS layer's, shared with
+/// REST-catalog pools).
+pub use lakeport_aws::CatalogAuth as ZeroCopyAuth;
 
 /// The non-secret settings of a zero-copy connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -65,7 +48,7 @@ pub struct ZeroCopyConfig {
 }
 
 fn default_signing_name() -> String {
-    "glue".into()
+    lakeport_aws::DEFAULT_SIGNING_NAME.into()
 }
 
 /// A selected share: a whole namespace, or one table of it.

@@ -67,6 +67,7 @@ pub async fn test_connection(config: &ZeroCopyConfig, secret: Option<&Secret>, s
         match credentials.get().await {
             Ok(_) => s.pass("sts:AssumeRole", format!("assumed {role_arn}")),
             Err(e) => {
+                let e = ZeroCopyError::from(e);
                 s.fail("sts:AssumeRole", &e);
                 // The trust policy is the fix only when STS answered with a refusal, not when it
                 // could not be reached (DNS, wrong --sts-endpoint).
@@ -258,7 +259,7 @@ fn first_line(s: &str) -> String {
 async fn list_location(config: &ZeroCopyConfig, credentials: &Credentials, location: &str) -> Result<(), ZeroCopyError> {
     let rest = location.strip_prefix("s3://").or_else(|| location.strip_prefix("s3a://")).unwrap_or(location);
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let store = crate::storage::store_for(&config.region, bucket, config.s3_endpoint.as_deref(), config.s3_path_style, config.http_policy(), credentials.provider())?;
+    let store = crate::storage::store_for(config, bucket, credentials.provider())?;
     let prefix = Path::from(prefix);
     match store.list(Some(&prefix)).try_next().await {
         Ok(_) => Ok(()),

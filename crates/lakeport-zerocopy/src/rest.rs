@@ -3,14 +3,12 @@
 //! needs four calls: config, list namespaces, list tables, load table.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use bytes::Bytes;
 use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use lakeport_error::ErrorKind;
-use lakeport_aws::{describe_reqwest_error, Secret, SignedClient};
+use lakeport_aws::{CatalogClient, CatalogFailure, Secret};
 use object_store::aws::AwsCredential;
 use serde_json::Value;
 use url::Url;
@@ -22,11 +20,8 @@ use crate::{Credentials, ZeroCopyConfig, ZeroCopyError};
 /// [`Credentials`] or sent with its bearer token. Each call times out after 60 s.
 pub struct RestCatalog {
     config: ZeroCopyConfig,
-    base: Url,
-    credentials: Credentials,
-    signer: SignedClient,
-    plain: reqwest::Client,
-    bearer: Option<Secret>,
+    /// The AWS layer's catalog client: signing (or the bearer token) and error answers.
+    client: CatalogClient,
     /// The answer of `GET /v1/config` (defaults and overrides), asked once.
     catalog_config: tokio::sync::OnceCell<Value>,
 }
@@ -83,24 +78,20 @@ impl RestCatalog {
     /// client cannot be built.
     pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<Secret>) -> Result<RestCatalog, ZeroCopyError> {
         config.validate()?;
-        let placeholder = Arc::new(AwsCredential { key_id: String::new(), secret_key: String::new(), token: None });
-        let signer = SignedClient::with_static(placeholder, &config.signing_name, &config.region, config.http_policy())?;
-        let plain = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
+        let client = CatalogClient::new(config.catalog_url()?, credentials, bearer, &config.signing_name, &config.region, config.http_policy())
             .map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
-        Ok(RestCatalog { base: config.catalog_url()?, config: config.clone(), credentials, signer, plain, bearer, catalog_config: tokio::sync::OnceCell::new() })
+        Ok(RestCatalog { config: config.clone(), client, catalog_config: tokio::sync::OnceCell::new() })
     }
 
-    /// The client of a saved connection: its credentials ([`Credentials::for_config`]) and, for
+    /// The client of a saved connection: its credentials ([`crate::credentials_for_config`]) and, for
     /// a [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer) connection, `secret` as the bearer
     /// token. The one place that decides between a bearer token and AWS credentials.
     ///
     /// # Errors
-    /// As for [`Credentials::for_config`] and [`RestCatalog::new`].
+    /// As for [`crate::credentials_for_config`] and [`RestCatalog::new`].
     pub fn connect(config: &ZeroCopyConfig, secret: Option<&Secret>) -> Result<RestCatalog, ZeroCopyError> {
         let bearer = matches!(config.auth, crate::ZeroCopyAuth::Bearer).then(|| secret.cloned()).flatten();
-        RestCatalog::new(config, Credentials::for_config(config, secret)?, bearer)
+        RestCatalog::new(config, crate::credentials::for_config(config, secret)?, bearer)
     }
 
     /// The connection settings this client was made with.
@@ -110,57 +101,30 @@ impl RestCatalog {
 
     /// The credentials requests are signed with.
     pub fn credentials(&self) -> &Credentials {
-        &self.credentials
+        self.client.credentials()
     }
 
     fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.base.clone();
-        {
-            let mut path = url.path_segments_mut().expect("http(s) URL");
-            path.pop_if_empty();
-            for s in segments {
-                path.extend(s.split('/').filter(|p| !p.is_empty()));
-            }
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
+        self.client.url(segments, query)
     }
 
     async fn get(&self, operation: &str, permission: &'static str, url: Url) -> Result<Value, ZeroCopyError> {
         let err = |kind: ErrorKind, message: String| ZeroCopyError::Request { operation: operation.to_string(), message, kind };
-        let (status, body) = match (&self.bearer, self.credentials.get().await?) {
-            (_, Some(credential)) => {
-                let r = self.signer.with_credential(credential).send(http::Method::GET, &url, &[], Bytes::new()).await.map_err(|e| err(e.kind(), e.to_string()))?;
-                (r.status, r.body)
-            }
-            (Some(token), None) => {
-                let unreachable = |e: reqwest::Error| err(ErrorKind::Unavailable, describe_reqwest_error(&e));
-                let r = self.plain.get(url.as_str()).bearer_auth(token.expose()).send().await.map_err(unreachable)?;
-                let status = r.status().as_u16();
-                (status, r.bytes().await.map_err(unreachable)?)
-            }
-            (None, None) => return Err(err(ErrorKind::Invalid, "no credentials configured".into())),
+        let answer = match self.client.send(http::Method::GET, &url, None).await {
+            Ok(a) => a,
+            // Transport failures and missing credentials name the call; a role that cannot be
+            // assumed stays the AWS layer's error (it names sts:AssumeRole).
+            Err(lakeport_aws::AwsError::InvalidConfig(m)) => return Err(err(ErrorKind::Invalid, m.replace("no catalog credentials configured", "no credentials configured"))),
+            Err(e @ lakeport_aws::AwsError::Http { .. }) => return Err(err(e.kind(), e.to_string())),
+            Err(e) => return Err(e.into()),
         };
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if status == 200 {
-            return Ok(json);
-        }
-        // AWS JSON errors: {"__type": "...", "message"} or Iceberg REST: {"error": {"type", "message"}}.
-        let kind = json["__type"].as_str().or(json["error"]["type"].as_str()).unwrap_or("").rsplit('#').next().unwrap_or("").to_string();
-        let message = json["message"].as_str().or(json["Message"].as_str()).or(json["error"]["message"].as_str()).unwrap_or("").to_string();
-        Err(match (status, kind.as_str()) {
-            (403, "AccessDeniedException") | (403, "AccessDenied") | (403, "ForbiddenException") => {
-                ZeroCopyError::Denied { operation: operation.to_string(), permission, message }
-            }
-            (_, "InvalidSignatureException") | (_, "SignatureDoesNotMatch") => err(ErrorKind::Denied, "signature mismatch: the secret access key is wrong".into()),
-            (_, "UnrecognizedClientException") | (_, "InvalidClientTokenId") => err(ErrorKind::Denied, "the access key ID is unknown to this account".into()),
-            (_, "ExpiredTokenException") => err(ErrorKind::Denied, "the credentials have expired".into()),
-            (_, "MissingAuthenticationTokenException") => err(ErrorKind::Denied, "the request was not signed".into()),
-            (404, _) => err(ErrorKind::NotFound, format!("not found ({message})")),
-            (401, _) => err(ErrorKind::Denied, format!("unauthorized: the token was refused ({message})")),
-            _ => err(ErrorKind::from_http_status(status).unwrap_or(ErrorKind::Unavailable), format!("HTTP {status} {kind} {message}").trim().to_string()),
+        Err(match answer.failure() {
+            None => return Ok(answer.json),
+            Some(CatalogFailure::AccessDenied(message)) => ZeroCopyError::Denied { operation: operation.to_string(), permission, message },
+            Some(CatalogFailure::Unauthenticated(why)) => err(ErrorKind::Denied, why),
+            Some(CatalogFailure::NotFound(message)) => err(ErrorKind::NotFound, format!("not found ({message})")),
+            Some(CatalogFailure::Conflict(message)) => err(ErrorKind::Conflict, format!("HTTP 409 {message}")),
+            Some(CatalogFailure::Other(kind, text)) => err(kind, text),
         })
     }
 

@@ -1,0 +1,249 @@
+//! A REST-catalog pool end to end: the pool's tables in the test server's Glue-style Iceberg REST
+//! catalog (ministack, AUTH=true: every call SigV4-signed as an IAM user, the signature checked),
+//! its files in the server's S3; full and delta loads with the ledger, `tables`, `query`, `pool
+//! vacuum`, and pyiceberg reading the committed table through the same catalog.
+//!
+//! Limits of the test server (TESTING.md), which nothing in lakeport relies on: state is in
+//! memory only; the catalog writes each metadata JSON under
+//! `s3://ministack-glue-warehouse/<ns>/<table>/metadata/` whatever the table's location (data,
+//! manifests and ledger files do go under the pool's `--location`); DropTable and rename answer
+//! 501; `remove-snapshots` is accepted and ignored; no pagination; the signature's scope
+//! (signing name, region) is not checked — lakeport-aws's `catalog.rs` unit test checks that
+//! `glue` is what the signer uses.
+
+mod common;
+
+use std::process::Command;
+
+use common::{lakeport, stdout, text};
+use lakeport_testkit::TestS3;
+use serde_json::Value;
+
+fn unique(label: &str) -> String {
+    format!(
+        "{label}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+fn csv(ids: std::ops::Range<i64>, factor: i64) -> String {
+    let mut s = String::from("id,amount\n");
+    for i in ids {
+        s.push_str(&format!("{i},{}\n", i * factor));
+    }
+    s
+}
+
+fn json(dir: &std::path::Path, pool: &str, args: &[&str]) -> Value {
+    let mut all = vec!["-p", pool];
+    all.extend_from_slice(args);
+    all.push("--json");
+    serde_json::from_str(&stdout(dir, &[], &all)).unwrap()
+}
+
+/// One row, one column of `lakeport query … --json`.
+fn scalar(dir: &std::path::Path, pool: &str, sql: &str) -> i64 {
+    let out = json(dir, pool, &["query", sql]);
+    out[0]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_i64()
+        .unwrap_or_else(|| panic!("{out}"))
+}
+
+#[tokio::test]
+async fn rest_catalog_pool_loads_delta_queries_vacuums_and_other_engines_read_it() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let catalog = format!("{endpoint}/iceberg");
+    let src = s3.bucket("restsrc").await;
+    let warehouse = s3.bucket("restwh").await;
+    src.put("in/a.csv", csv(0..100, 1)).await;
+    src.put("in/b.csv", csv(100..200, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pool = unique("lake");
+    let location = format!("s3://{}/pools", warehouse.name);
+
+    // The pool: tables in the REST catalog, signed as an IAM user that may write it.
+    let (wkey, wsecret) = s3.user("gluewriter");
+    let create = [
+        "pool",
+        "create",
+        &pool,
+        "--catalog-url",
+        &catalog,
+        "--warehouse",
+        "123456789012",
+        "--location",
+        &location,
+        "--region",
+        "us-east-1",
+    ];
+    let s3_flags = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--path-style",
+        "--allow-http",
+    ];
+    // A wrong secret: refused by the catalog, and no pool stays behind.
+    let mut args = create.to_vec();
+    args.extend(["--access-key-id", &wkey, "--secret-env", "SECRET"]);
+    args.extend(s3_flags);
+    let o = lakeport(d, &[("SECRET", "not-the-secret")], &args);
+    assert!(
+        !o.status.success() && text(&o).contains("signature mismatch"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("not-the-secret"));
+    assert_eq!(stdout(d, &[], &["pool", "list", "--json"]).trim(), "[]");
+    let o = lakeport(d, &[("SECRET", wsecret.expose())], &args);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // An extraction connection of the pool (its state stays in the local pool directory).
+    let (rkey, rsecret) = s3.user("reader");
+    let add = [
+        "-p",
+        &pool,
+        "connection",
+        "add",
+        "src",
+        "--region",
+        "us-east-1",
+        "--bucket",
+        &src.name,
+        "--access-key-id",
+        &rkey,
+        "--secret-env",
+        "SECRET",
+        "--endpoint",
+        &endpoint,
+        "--path-style",
+        "--allow-http",
+    ];
+    let o = lakeport(d, &[("SECRET", rsecret.expose())], &add);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Full load.
+    let full = json(
+        d,
+        &pool,
+        &[
+            "extract", "-c", "src", "--folder", "in", "--table", "events",
+        ],
+    );
+    assert_eq!(full["rows"], 200, "{full}");
+    let tables = json(d, &pool, &["tables"]);
+    assert_eq!(tables[0]["name"], "events", "{tables}");
+    assert_eq!(tables[0]["rows"], 200, "{tables}");
+    assert!(
+        tables[0]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{location}/{pool}/events")),
+        "{tables}"
+    );
+    assert_eq!(
+        scalar(d, &pool, "SELECT sum(amount) FROM events"),
+        (0..200).sum::<i64>()
+    );
+
+    // Delta: a new object is appended, a changed one replaced, the unchanged one skipped.
+    src.put("in/c.csv", csv(200..250, 1)).await;
+    src.put("in/a.csv", csv(0..100, 2)).await;
+    let delta = json(
+        d,
+        &pool,
+        &[
+            "extract", "-c", "src", "--delta", "--folder", "in", "--table", "events",
+        ],
+    );
+    assert_eq!(delta["rows"], 150, "{delta}");
+    assert_eq!(delta["tables"][0]["unchanged"], 1, "{delta}");
+    let expected = (0..100).map(|i| i * 2).sum::<i64>() + (100..250).sum::<i64>();
+    assert_eq!(scalar(d, &pool, "SELECT sum(amount) FROM events"), expected);
+    assert_eq!(scalar(d, &pool, "SELECT count(*) FROM events"), 250);
+    assert_eq!(
+        scalar(d, &pool, "SELECT count(DISTINCT id) FROM events"),
+        250,
+        "nothing loaded twice"
+    );
+    // Again: nothing new, nothing loaded.
+    let again = json(
+        d,
+        &pool,
+        &[
+            "extract", "-c", "src", "--delta", "--folder", "in", "--table", "events",
+        ],
+    );
+    assert_eq!(again["rows"], 0, "{again}");
+    assert_eq!(scalar(d, &pool, "SELECT count(*) FROM events"), 250);
+
+    // Another engine through the same catalog: pyiceberg sees the committed table, one parent chain.
+    let py = std::env::var("LAKEPORT_TEST_PYTHON")
+        .expect("LAKEPORT_TEST_PYTHON: run with ./scripts/test.sh");
+    let o = Command::new(py)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testing/read_rest_pool.py"
+        ))
+        .args([endpoint.as_str(), &pool, "events", "amount"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let read: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(read["rows"], 250, "{read}");
+    assert_eq!(read["sum"], expected, "{read}");
+    assert_eq!(read["columns"]["id"], "int64", "{read}");
+    let snapshots = read["snapshots"].as_array().unwrap();
+    assert!(snapshots.len() >= 2, "{read}");
+    assert!(snapshots[0][1].is_null(), "{read}");
+    for pair in snapshots.windows(2) {
+        assert_eq!(pair[1][1], pair[0][0], "one parent chain: {read}");
+    }
+
+    // Vacuum: an orphan under the pool's location goes, everything referenced stays.
+    let orphan_key = format!("pools/{pool}/events/data/orphan-from-a-killed-load.parquet");
+    warehouse.put(&orphan_key, "not parquet").await;
+    let vacuum = json(d, &pool, &["pool", "vacuum", "--older-than-secs", "0"]);
+    assert_eq!(
+        vacuum["removed"],
+        serde_json::json!([format!("s3://{}/{orphan_key}", warehouse.name)]),
+        "{vacuum}"
+    );
+    assert!(vacuum["files_kept"].as_u64().unwrap() >= 4, "{vacuum}");
+    assert_eq!(scalar(d, &pool, "SELECT sum(amount) FROM events"), expected);
+
+    // The catalog secret: stored 0600 beside connection secrets, nowhere else, never shown.
+    let secret_file = d.join(format!("secrets/{pool}/.catalog.secret"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    for entry in lakeport_testkit::files_under(d) {
+        if entry != secret_file {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes
+                    .windows(wsecret.expose().len())
+                    .any(|w| w == wsecret.expose().as_bytes()),
+                "secret found in {}",
+                entry.display()
+            );
+        }
+    }
+    let pools = stdout(d, &[], &["pool", "list", "--json"]);
+    assert!(
+        pools.contains(&pool) && !pools.contains(wsecret.expose()),
+        "{pools}"
+    );
+}
