@@ -115,6 +115,9 @@ fn exact(read: &Value, source: &Source, table: &str) {
     assert_eq!(ledger_files, files, "{table}: the ledger's data files (each in one entry) are the table's");
     let chain = read["chain"].as_array().unwrap();
     assert_eq!(chain.len() as u64, read["snapshots"].as_u64().unwrap(), "{table}: snapshots outside the current one's parent chain: {read}");
+    // What a commit that met a conflict wrote (metadata file, manifests, ledger file) was
+    // deleted: no file under metadata/ that the table does not refer to.
+    assert_eq!(read["stray_metadata"], serde_json::json!([]), "{table}: files left by commits that met a conflict");
 }
 
 fn sum(reports: &[Value], field: &str) -> u64 {
