@@ -115,6 +115,9 @@ fn exact(read: &Value, source: &Source, table: &str) {
     assert_eq!(ledger_files, files, "{table}: the ledger's data files (each in one entry) are the table's");
     let chain = read["chain"].as_array().unwrap();
     assert_eq!(chain.len() as u64, read["snapshots"].as_u64().unwrap(), "{table}: snapshots outside the current one's parent chain: {read}");
+    // What a commit that met a conflict wrote (metadata file, manifests, ledger file) was
+    // deleted: no file under metadata/ that the table does not refer to.
+    assert_eq!(read["stray_metadata"], serde_json::json!([]), "{table}: files left by commits that met a conflict");
 }
 
 fn sum(reports: &[Value], field: &str) -> u64 {
@@ -242,4 +245,42 @@ async fn four_shard_workers_split_a_folder_and_the_table_ends_exact() {
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(removed[0]["key"], "many/f0007.csv");
     exact(&read_back(d, "many"), &src, "many");
+}
+
+/// Several processes mirroring one folder at once (`--deleted remove`, no shards): the object
+/// deleted from the source is removed once, and only the process whose commit removed it says
+/// so — a process whose commit was rebuilt after another had removed it already left the removal
+/// out, so its report (and job history) must not list it, nor count rows it did not remove.
+#[tokio::test]
+async fn concurrent_mirrors_report_a_removal_only_where_it_was_committed() {
+    let s3 = TestS3::from_env();
+    let bucket = s3.bucket("mirrors").await;
+    let mut src = Source::default();
+    for n in 0..20u64 {
+        src.put(&bucket, &format!("m/f{n:03}.csv"), n, 2, 0).await;
+    }
+    let dir = pool_over(&s3, &bucket);
+    let d = dir.path();
+    let mirror = ["--folder", "m", "--delta", "--deleted", "remove", "--source-columns", "--concurrency", "2"];
+    reports(vec![spawn(d, &mirror)]);
+    // One object gone, many new ones: every process loads the new ones, so their commits overlap.
+    bucket.delete("m/f005.csv").await;
+    let (_, ids, values) = csv(5, src.rows.remove("m/f005.csv").unwrap(), 0);
+    (src.ids, src.values) = (src.ids - ids, src.values - values);
+    for n in 20..80u64 {
+        src.put(&bucket, &format!("m/f{n:03}.csv"), n, 1 + n % 3, 0).await;
+    }
+    let done = reports((0..4).map(|_| spawn(d, &mirror)).collect());
+    exact(&read_back(d, "m"), &src, "m");
+    assert!(sum(&done, "commit_retries") >= 1, "no commit retries: the processes did not overlap");
+    let removed: Vec<&Value> = done.iter().flat_map(|r| r["tables"][0]["removed"].as_array().unwrap()).collect();
+    assert_eq!(removed.len(), 1, "the removal is reported by each process that planned it, not once: {done:?}");
+    // The job history agrees: one job removed the object.
+    let jobs: Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
+    let mut in_history = 0;
+    for job in jobs.as_array().unwrap() {
+        let shown: Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "show", job["id"].as_str().unwrap(), "--json"])).unwrap();
+        in_history += shown["details"].as_array().unwrap().iter().map(|t| t["removed"].as_array().unwrap().len()).sum::<usize>();
+    }
+    assert_eq!(in_history, 1, "{jobs}");
 }

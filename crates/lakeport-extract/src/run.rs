@@ -567,6 +567,10 @@ async fn run(
                     report.unchanged += summary.already_loaded.len();
                     report.already_loaded = summary.already_loaded.clone();
                 }
+                if !summary.already_removed.is_empty() {
+                    // Removed by another writer meanwhile: this run's commit removed none of their rows.
+                    report.removed.retain(|r| !summary.already_removed.contains(&r.key));
+                }
                 if summary.conflicts > 0 {
                     let skipped = match summary.already_loaded.len() {
                         0 => String::new(),

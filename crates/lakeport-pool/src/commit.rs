@@ -66,7 +66,9 @@ pub struct TableCommit {
 ///   error, or a retry could publish the load twice.
 /// - **Files.** Data files, manifests and the manifest list are written before `commit` is
 ///   called; the implementation writes the metadata file (or the catalog does). Anything written
-///   for a commit that fails stays behind as an orphan for `vacuum`.
+///   for a commit that fails stays behind as an orphan for `vacuum`, except what a conflict
+///   leaves: then nothing was published, and the implementation deletes its metadata file (the
+///   writer deletes the manifests and the ledger file it wrote for the attempt).
 /// - **Other errors** (the catalog unreachable, corrupt state) leave the table as it was, too;
 ///   their kind says whether a retry may help.
 #[async_trait::async_trait]
@@ -128,6 +130,10 @@ impl TableCommitter for SqliteCommitter {
                 .execute(&self.db)
                 .await?;
                 if done.rows_affected() != 1 {
+                    // Not published (the swap found another metadata file): the metadata file
+                    // written for it would otherwise stay behind naming manifests the writer
+                    // deletes before it retries.
+                    let _ = file_io.delete(&new_location).await;
                     return Err(PoolError::CommitConflict(name));
                 }
             }
@@ -144,7 +150,11 @@ impl TableCommitter for SqliteCommitter {
                 .await;
                 match inserted {
                     Ok(_) => {}
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(PoolError::CommitConflict(name)),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        // Another writer created the table first: ours was never published.
+                        let _ = file_io.delete(&new_location).await;
+                        return Err(PoolError::CommitConflict(name));
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -143,6 +143,10 @@ pub struct CommitSummary {
     /// not in `rows_added`).
     #[serde(default)]
     pub already_loaded: Vec<String>,
+    /// Objects this load was to remove (`removed` of its [`LedgerChange`]) that another writer
+    /// removed meanwhile: left out of this commit, so this load removed none of their rows.
+    #[serde(default)]
+    pub already_removed: Vec<String>,
 }
 
 fn committed_default() -> bool {
@@ -353,15 +357,16 @@ impl TableWriter {
         let mut conflicts = 0u32;
         // Also before the first attempt: the table may have changed between the ledger the
         // load selected its objects by and the base the writer began on.
-        let (mut already_loaded, emptied) = self.leave_out_committed(change).await;
+        let (mut already_loaded, mut already_removed, emptied) = self.leave_out_committed(change).await;
         if emptied {
-            return Ok(self.nothing_left(conflicts, already_loaded));
+            return Ok(self.nothing_left(conflicts, already_loaded, already_removed));
         }
         loop {
             let written = match self.try_commit(change, job_id).await? {
                 Ok(mut summary) => {
                     summary.conflicts = conflicts;
                     summary.already_loaded = already_loaded;
+                    summary.already_removed = already_removed;
                     return Ok(summary);
                 }
                 Err(written) => written,
@@ -380,17 +385,18 @@ impl TableWriter {
             tracing::info!(table = %self.ident, conflicts, delay_ms = delay.as_millis() as u64, "another writer committed first; rebuilding the commit on the table's new state");
             tokio::time::sleep(delay).await;
             self.rebase().await?;
-            let (left_out, emptied) = self.leave_out_committed(change).await;
+            let (left_out, not_removed, emptied) = self.leave_out_committed(change).await;
             already_loaded.extend(left_out);
+            already_removed.extend(not_removed);
             if emptied {
-                return Ok(self.nothing_left(conflicts, already_loaded));
+                return Ok(self.nothing_left(conflicts, already_loaded, already_removed));
             }
         }
     }
 
     /// The summary of a delta load whose every object other writers committed meanwhile: no
     /// commit, the table's current snapshot.
-    fn nothing_left(&self, conflicts: u32, already_loaded: Vec<String>) -> CommitSummary {
+    fn nothing_left(&self, conflicts: u32, already_loaded: Vec<String>, already_removed: Vec<String>) -> CommitSummary {
         let current = self.base_metadata.current_snapshot();
         let total = current.and_then(|s| s.summary().additional_properties.get("total-records")).and_then(|v| v.parse().ok()).unwrap_or(0);
         CommitSummary {
@@ -404,21 +410,23 @@ impl TableWriter {
             committed: false,
             conflicts,
             already_loaded,
+            already_removed,
         }
     }
 
     /// Delta loads: leaves out of `change` what the ledger this commit builds on holds already —
     /// objects in the same version (key and ETag: another writer committed them; their data
-    /// files are deleted) and removals of objects it no longer holds. Returns the keys left out
-    /// and whether that emptied a change that had something.
-    async fn leave_out_committed(&mut self, change: &mut LedgerChange) -> (Vec<String>, bool) {
-        let Some(ledger) = self.base.as_ref().filter(|_| self.mode == LoadMode::Delta) else { return (Vec::new(), false) };
+    /// files are deleted) and removals of objects it no longer holds. Returns the keys of the
+    /// objects left out, those of the removals left out, and whether that emptied a change that
+    /// had something.
+    async fn leave_out_committed(&mut self, change: &mut LedgerChange) -> (Vec<String>, Vec<String>, bool) {
+        let Some(ledger) = self.base.as_ref().filter(|_| self.mode == LoadMode::Delta) else { return (Vec::new(), Vec::new(), false) };
         let had = !change.loaded.is_empty() || !change.removed.is_empty();
         let (done, rest): (Vec<LoadedObject>, Vec<LoadedObject>) = std::mem::take(&mut change.loaded).into_iter().partition(|o| ledger.contains(&o.key, &o.version));
         change.loaded = rest;
-        let removals = change.removed.len();
-        change.removed.retain(|k| ledger.get(k).is_some());
-        let left_out = !done.is_empty() || removals != change.removed.len();
+        let (still, gone): (Vec<String>, Vec<String>) = std::mem::take(&mut change.removed).into_iter().partition(|k| ledger.get(k).is_some());
+        change.removed = still;
+        let left_out = !done.is_empty() || !gone.is_empty();
         let emptied = had && left_out && change.loaded.is_empty() && change.removed.is_empty();
         let dropped: HashSet<&str> = done.iter().flat_map(|o| o.data_files.iter().map(String::as_str)).collect();
         let mut kept = Vec::with_capacity(self.files.len());
@@ -434,7 +442,7 @@ impl TableWriter {
         for o in &done {
             self.object_files.remove(&o.key);
         }
-        (done.into_iter().map(|o| o.key).collect(), emptied)
+        (done.into_iter().map(|o| o.key).collect(), gone, emptied)
     }
 
     /// One commit attempt on the current base: the ledger file, the manifests, the catalog swap.
@@ -490,6 +498,7 @@ impl TableWriter {
             committed: true,
             conflicts: 0,
             already_loaded: Vec::new(),
+            already_removed: Vec::new(),
         }))
     }
 
