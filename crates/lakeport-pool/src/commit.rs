@@ -71,6 +71,11 @@ pub struct TableCommit {
 ///   writer deletes the manifests and the ledger file it wrote for the attempt).
 /// - **Other errors** (the catalog unreachable, corrupt state) leave the table as it was, too;
 ///   their kind says whether a retry may help.
+/// - **Unknown outcome.** When the commit was sent and no answer says whether it was applied
+///   (the connection broke after the request went out, an HTTP 5xx), the answer is
+///   [`PoolError::CommitStateUnknown`], never `CommitConflict` or another error: the caller must
+///   not delete anything the commit refers to (the Iceberg REST spec's
+///   `CommitStateUnknownException`).
 #[async_trait::async_trait]
 pub trait TableCommitter: Send + Sync {
     /// Publishes `commit`; returns the location of the table's new metadata file.

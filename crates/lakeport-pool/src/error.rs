@@ -143,6 +143,17 @@ pub enum PoolError {
     /// load again).
     #[error("table '{0}' was changed by another load at the same time; nothing was committed, run the load again")]
     CommitConflict(String),
+    /// A commit was sent and no answer says whether the catalog applied it: the connection broke
+    /// after the request went out, or the catalog answered HTTP 5xx (the Iceberg REST spec's
+    /// `CommitStateUnknownException` for `updateTable`) (kind `Unavailable`). The files the load
+    /// wrote are kept, never deleted: if the commit was applied the table references them.
+    #[error("table '{table}': the catalog did not say whether the commit went through ({detail}); the files the load wrote are kept — `lakeport tables` shows whether it did, the next delta load continues from what the table holds, and `lakeport pool vacuum` removes the files if it did not")]
+    CommitStateUnknown {
+        /// The table.
+        table: String,
+        /// What the catalog or the connection said.
+        detail: String,
+    },
     /// The Iceberg SQL catalog could not be opened, or what lakeport keeps beside a table's
     /// metadata cannot be read (a ledger file, the column-renames property) (kind `Internal`).
     #[error("catalog: {0}")]
@@ -247,6 +258,7 @@ impl PoolError {
             P::RowCountMismatch { .. } | P::QueryPanicked { .. } | P::Catalog(_) | P::Corrupt { .. } | P::Arrow(_) => ErrorKind::Internal,
             P::InvalidPoolSettings(_) => ErrorKind::Invalid,
             P::RemoteCatalog { kind, .. } => *kind,
+            P::CommitStateUnknown { .. } => ErrorKind::Unavailable,
             P::Aws(e) => e.kind(),
             P::Database(e) => sqlx_kind(e),
             P::Iceberg(e) => ErrorKind::of_iceberg(e),

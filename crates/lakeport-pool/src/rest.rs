@@ -455,7 +455,8 @@ impl RestPool {
         let table = ident.name();
         let operation = format!("UpdateTable {}.{table}", self.namespace);
         let body = json!({ "identifier": ident, "requirements": requirements, "updates": updates });
-        let a = self
+        let unknown = |detail: String| PoolError::CommitStateUnknown { table: table.to_string(), detail };
+        let a = match self
             .call(
                 http::Method::POST,
                 &[
@@ -468,13 +469,23 @@ impl RestPool {
                 ],
                 Some(&body),
             )
-            .await?;
+            .await
+        {
+            Ok(a) => a,
+            // The request may have reached the catalog and been applied before the connection
+            // broke: the outcome is unknown, not a failure (nothing may be cleaned up).
+            Err(PoolError::Aws(e @ lakeport_aws::AwsError::Http { .. })) => return Err(unknown(e.to_string())),
+            Err(e) => return Err(e),
+        };
         match a.failure() {
             None => Ok(a.json["metadata-location"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string()),
+            // Iceberg REST spec, updateTable: 409 = a requirement failed, nothing applied.
             Some(CatalogFailure::Conflict(_)) => Err(PoolError::CommitConflict(table.to_string())),
+            // 500, 502, 504 (and any 5xx): "the commit state is unknown".
+            Some(f) if a.status >= 500 => Err(unknown(failed(&operation, f).to_string())),
             Some(f) => Err(failed(&operation, f)),
         }
     }

@@ -339,8 +339,11 @@ impl TableWriter {
     /// cannot be written; [`PoolError::Database`] when the catalog swap fails.
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
-        if result.is_err() {
-            self.remove_staged_files().await;
+        match &result {
+            // The catalog may have applied the commit: the table may reference these files.
+            Err(PoolError::CommitStateUnknown { .. }) => {}
+            Err(_) => self.remove_staged_files().await,
+            Ok(_) => {}
         }
         result
     }
@@ -429,11 +432,15 @@ impl TableWriter {
         let left_out = !done.is_empty() || !gone.is_empty();
         let emptied = had && left_out && change.loaded.is_empty() && change.removed.is_empty();
         let dropped: HashSet<&str> = done.iter().flat_map(|o| o.data_files.iter().map(String::as_str)).collect();
+        // Never delete a file the table now references, whoever committed it.
+        let referenced: HashSet<&str> = done.iter().filter_map(|o| ledger.get(&o.key)).flat_map(|e| e.data_files.iter().map(String::as_str)).collect();
         let mut kept = Vec::with_capacity(self.files.len());
         for f in std::mem::take(&mut self.files) {
             if dropped.contains(f.file_path()) {
                 self.rows -= f.record_count();
-                let _ = self.file_io.delete(f.file_path()).await;
+                if !referenced.contains(f.file_path()) {
+                    let _ = self.file_io.delete(f.file_path()).await;
+                }
             } else {
                 kept.push(f);
             }

@@ -1,8 +1,8 @@
 //! The REST committer against the test server's Glue-style Iceberg REST catalog (ministack,
 //! AUTH=true, SigV4): a commit built on a table state that is no longer current is refused by
 //! the catalog (HTTP 409) and comes back as `PoolError::CommitConflict` — for a table two loads
-//! create at once, and for an append whose `main` snapshot moved — and the table keeps exactly
-//! the winner's rows. (The test server's limits: see lakeport-cli's tests/rest_pool.rs.)
+//! create at once, and for an append whose `main` snapshot moved. A delta load rebuilds and
+//! retries it (every row once); a full load fails and the table keeps exactly the winner's rows. (The test server's limits: see lakeport-cli's tests/rest_pool.rs.)
 
 use std::sync::Arc;
 
@@ -68,42 +68,39 @@ async fn stale_commits_are_conflicts_and_the_winner_stays() {
         .unwrap();
     let schema = batch(&[]).schema();
 
-    // Two loads create the same table at once: the second create is a conflict.
-    let mut a = pool
-        .begin_write("events", &schema, LoadMode::Delta)
-        .await
-        .unwrap();
-    let mut b = pool
-        .begin_write("events", &schema, LoadMode::Delta)
-        .await
-        .unwrap();
+    // Two loads create the same table at once: the catalog refuses the second create (409), and
+    // that delta load rebuilds its commit on the table the first one created (TableWriter's retry).
+    let mut a = pool.begin_write("events", &schema, LoadMode::Delta).await.unwrap();
+    let mut b = pool.begin_write("events", &schema, LoadMode::Delta).await.unwrap();
     a.write("a.csv", &batch(&[1, 2, 3])).await.unwrap();
     b.write("b.csv", &batch(&[100])).await.unwrap();
-    a.commit(change("a.csv", 3), "job-a").await.unwrap();
-    let err = b.commit(change("b.csv", 1), "job-b").await.unwrap_err();
-    assert!(matches!(err, PoolError::CommitConflict(_)), "{err}");
-    assert_eq!(err.kind(), lakeport_error::ErrorKind::Conflict);
-    assert_eq!(sum(&pool).await, 6);
+    assert_eq!(a.commit(change("a.csv", 3), "job-a").await.unwrap().conflicts, 0);
+    let retried = b.commit(change("b.csv", 1), "job-b").await.unwrap();
+    assert!(retried.conflicts >= 1, "the second create must have met the catalog's 409: {retried:?}");
+    assert_eq!(sum(&pool).await, 106);
 
-    // Two appends from the same snapshot: the catalog refuses the second (assert-ref-snapshot-id).
-    let mut c = pool
-        .begin_write("events", &schema, LoadMode::Delta)
-        .await
-        .unwrap();
-    let mut d = pool
-        .begin_write("events", &schema, LoadMode::Delta)
-        .await
-        .unwrap();
+    // Two appends from the same snapshot: the catalog refuses the second (assert-ref-snapshot-id
+    // answered 409), which is rebuilt on the new snapshot and retried.
+    let mut c = pool.begin_write("events", &schema, LoadMode::Delta).await.unwrap();
+    let mut d = pool.begin_write("events", &schema, LoadMode::Delta).await.unwrap();
     c.write("c.csv", &batch(&[10])).await.unwrap();
     d.write("d.csv", &batch(&[1000])).await.unwrap();
     c.commit(change("c.csv", 1), "job-c").await.unwrap();
-    let err = d.commit(change("d.csv", 1), "job-d").await.unwrap_err();
-    assert!(matches!(err, PoolError::CommitConflict(_)), "{err}");
-    assert_eq!(sum(&pool).await, 16);
+    assert!(d.commit(change("d.csv", 1), "job-d").await.unwrap().conflicts >= 1);
+    assert_eq!(sum(&pool).await, 1116);
     let ledger = pool.ledger("events").await.unwrap();
-    assert_eq!(
-        ledger.objects.keys().cloned().collect::<Vec<_>>(),
-        ["a.csv", "c.csv"]
-    );
-    assert_eq!(pool.tables().await.unwrap()[0].rows, 4);
+    assert_eq!(ledger.objects.keys().cloned().collect::<Vec<_>>(), ["a.csv", "b.csv", "c.csv", "d.csv"]);
+
+    // Two full loads from the same snapshot: the second is a conflict and fails (the full-load
+    // rule), the table holds exactly the winner's rows.
+    let mut e = pool.begin_write("events", &schema, LoadMode::Full).await.unwrap();
+    let mut f = pool.begin_write("events", &schema, LoadMode::Full).await.unwrap();
+    e.write("e.csv", &batch(&[7])).await.unwrap();
+    f.write("f.csv", &batch(&[9000])).await.unwrap();
+    e.commit(change("e.csv", 1), "job-e").await.unwrap();
+    let err = f.commit(change("f.csv", 1), "job-f").await.unwrap_err();
+    assert!(matches!(err, PoolError::CommitConflict(_)), "{err}");
+    assert_eq!(err.kind(), lakeport_error::ErrorKind::Conflict);
+    assert_eq!(sum(&pool).await, 7);
+    assert_eq!(pool.tables().await.unwrap()[0].rows, 1);
 }
