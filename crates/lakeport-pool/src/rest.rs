@@ -273,6 +273,12 @@ impl RestPool {
         &self.io
     }
 
+    /// The path of a table in the REST spec: `v1/{prefix}/namespaces/{namespace}/tables/{table}`
+    /// (LoadTable, UpdateTable, DropTable).
+    fn table_path<'a>(&'a self, prefix: &'a str, table: &'a str) -> [&'a str; 6] {
+        ["v1", prefix, "namespaces", &self.namespace, "tables", table]
+    }
+
     /// One catalog call at `segments` (under the base URL); the answer whatever its status.
     async fn call(
         &self,
@@ -376,18 +382,7 @@ impl RestPool {
         let prefix = self.prefix().await?.to_string();
         let operation = format!("LoadTable {}.{table}", self.namespace);
         let a = self
-            .call(
-                http::Method::GET,
-                &[
-                    "v1",
-                    &prefix,
-                    "namespaces",
-                    &self.namespace,
-                    "tables",
-                    table,
-                ],
-                None,
-            )
+            .call(http::Method::GET, &self.table_path(&prefix, table), None)
             .await?;
         match a.failure() {
             None => Ok(Some(loaded(&operation, a.json)?)),
@@ -455,18 +450,14 @@ impl RestPool {
         let table = ident.name();
         let operation = format!("UpdateTable {}.{table}", self.namespace);
         let body = json!({ "identifier": ident, "requirements": requirements, "updates": updates });
-        let unknown = |detail: String| PoolError::CommitStateUnknown { table: table.to_string(), detail };
+        let unknown = |detail: String| PoolError::CommitStateUnknown {
+            table: table.to_string(),
+            detail,
+        };
         let a = match self
             .call(
                 http::Method::POST,
-                &[
-                    "v1",
-                    &prefix,
-                    "namespaces",
-                    &self.namespace,
-                    "tables",
-                    table,
-                ],
+                &self.table_path(&prefix, table),
                 Some(&body),
             )
             .await
@@ -474,7 +465,9 @@ impl RestPool {
             Ok(a) => a,
             // The request may have reached the catalog and been applied before the connection
             // broke: the outcome is unknown, not a failure (nothing may be cleaned up).
-            Err(PoolError::Aws(e @ lakeport_aws::AwsError::Http { .. })) => return Err(unknown(e.to_string())),
+            Err(PoolError::Aws(e @ lakeport_aws::AwsError::Http { .. })) => {
+                return Err(unknown(e.to_string()))
+            }
             Err(e) => return Err(e),
         };
         match a.failure() {
@@ -495,18 +488,7 @@ impl RestPool {
         let prefix = self.prefix().await?.to_string();
         let operation = format!("DropTable {}.{table}", self.namespace);
         let a = self
-            .call(
-                http::Method::DELETE,
-                &[
-                    "v1",
-                    &prefix,
-                    "namespaces",
-                    &self.namespace,
-                    "tables",
-                    table,
-                ],
-                None,
-            )
+            .call(http::Method::DELETE, &self.table_path(&prefix, table), None)
             .await?;
         match a.failure() {
             None => Ok(()),
