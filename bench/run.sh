@@ -86,7 +86,7 @@ ranged_ttfb_ms() {  # endpoint → median ms to the first byte of a GET of the o
 # The per-request cost on ONE kept-alive connection, as the tools' pooled clients pay it: the
 # server without TCP_NODELAY answered every request after a connection's first ~26 ms late (the
 # client's delayed ACK), which made the 10,000 small files measure the server (240 requests/s).
-SMALLEST=$(cd "$DATA/$BUCKET" && find . -type f ! -name '.*' -printf '%s %P\n' | sort -n | head -1 | cut -d' ' -f2)
+SMALLEST=$(cd "$DATA/$BUCKET" && find . -type f ! -name '.*' -printf '%s %P\n' | sort -n | awk 'NR == 1 { sub(/^[^ ]* /, ""); print }')  # (head would end sort early: SIGPIPE under pipefail)
 request_ms() {  # endpoint → mean ms of 200 GETs of the smallest object, one after another, one connection
   local start; start=$(date +%s.%N)
   for _ in $(seq 200); do printf 'url = "%s/%s/%s"\noutput = "/dev/null"\n' "$1" "$BUCKET" "$SMALLEST"; done > "$WORK/out/curl.serial.cfg"
