@@ -26,6 +26,7 @@ mod error;
 mod extractions;
 mod jobs;
 mod decimal_literals;
+mod encode;
 mod json_rows;
 mod ledger;
 mod names;

@@ -17,11 +17,9 @@ use arrow_schema::{Schema, SchemaRef};
 use iceberg::arrow::schema_to_arrow_schema;
 use iceberg::io::FileIO;
 use iceberg::spec::{DataFile, DataFileFormat, TableMetadata};
-use iceberg::writer::base_writer::data_file_writer::{DataFileWriter, DataFileWriterBuilder};
 use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
 use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
 use iceberg::writer::file_writer::ParquetWriterBuilder;
-use iceberg::writer::{IcebergWriter, IcebergWriterBuilder};
 use iceberg::TableIdent;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -30,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::column_names::RENAMES_PROPERTY;
 use crate::commit::{prepare, CommitRequest, TableCommitter};
+use crate::encode::Encoders;
 use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
 use crate::column_names::{ColumnNames, ColumnRename};
@@ -55,9 +54,6 @@ impl LoadMode {
         }
     }
 }
-
-type Inner = DataFileWriter<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
-type Rolling = RollingFileWriterBuilder<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
 
 /// What one load did to the objects of a table, committed with its data (see `ledger`).
 #[derive(Clone, Debug, Default)]
@@ -98,10 +94,8 @@ pub struct TableWriter {
     write_schema: SchemaRef,
     /// Source columns stored under another name (`column_names`).
     renamed: Vec<ColumnRename>,
-    /// Makes each object's writer (clones share the file-name counter).
-    rolling: Rolling,
-    /// Open writers, one per object being loaded.
-    open: HashMap<String, Inner>,
+    /// Encode the rows into data files on tasks of their own (see `encode`).
+    encoders: Encoders,
     /// Data files of objects whose writers are closed.
     files: Vec<DataFile>,
     object_files: HashMap<String, Vec<String>>,
@@ -225,8 +219,7 @@ impl TableWriter {
             schema,
             write_schema,
             renamed,
-            rolling,
-            open: HashMap::new(),
+            encoders: Encoders::new(&rolling, Encoders::default_lanes()),
             files: Vec::new(),
             object_files: HashMap::new(),
             data_dir: local_path(&format!("{location}/data")),
@@ -271,11 +264,7 @@ impl TableWriter {
             return Ok(());
         }
         let b = to_table_batch(self.ident.name(), batch, &self.schema, &self.write_schema)?;
-        if !self.open.contains_key(key) {
-            let w = DataFileWriterBuilder::new(self.rolling.clone()).build(None).await?;
-            self.open.insert(key.to_string(), w);
-        }
-        self.open.get_mut(key).expect("inserted above").write(b).await?;
+        self.encoders.write(key, b).await?;
         self.rows += batch.num_rows() as u64;
         *self.object_rows.entry(key.to_string()).or_default() += batch.num_rows() as u64;
         Ok(())
@@ -290,8 +279,10 @@ impl TableWriter {
     /// were written (nothing of the load is committed then); [`PoolError::Iceberg`] when a data
     /// file cannot be closed.
     pub async fn finish_object(&mut self, key: &str) -> Result<Vec<String>, PoolError> {
-        let Some(mut w) = self.open.remove(key) else { return Ok(Vec::new()) };
-        let files = w.close().await?;
+        let files = self.encoders.finish(key).await?;
+        if files.is_empty() && !self.object_rows.contains_key(key) {
+            return Ok(Vec::new());
+        }
         // The rows read must be the rows stored: a writer that dropped rows fails the load.
         let (written, stored) = (self.object_rows.remove(key).unwrap_or(0), files.iter().map(|f| f.record_count()).sum::<u64>());
         if written != stored {
@@ -339,6 +330,10 @@ impl TableWriter {
     /// cannot be written; [`PoolError::Database`] when the catalog swap fails.
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
+        if result.is_err() {
+            // Lanes still holding open files close them first, so none is left behind.
+            self.encoders.abort().await;
+        }
         match &result {
             // The catalog may have applied the commit: the table may reference these files.
             Err(PoolError::CommitStateUnknown { .. }) => {}
@@ -349,8 +344,7 @@ impl TableWriter {
     }
 
     async fn commit_inner(&mut self, change: &mut LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
-        let keys: Vec<String> = self.open.keys().cloned().collect();
-        for key in keys {
+        for key in self.encoders.open_keys() {
             self.finish_object(&key).await?;
         }
         for o in &mut change.loaded {
@@ -563,9 +557,7 @@ impl TableWriter {
 
     /// Gives up: closes and deletes the data files written so far. The table is unchanged.
     pub async fn abort(mut self) {
-        for (_, mut w) in self.open.drain() {
-            let _ = w.close().await;
-        }
+        self.encoders.abort().await;
         self.remove_staged_files().await;
     }
 
