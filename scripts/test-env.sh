@@ -24,5 +24,8 @@ done
 export LAKEPORT_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export LAKEPORT_TEST_ADMIN_KEY=test LAKEPORT_TEST_ADMIN_SECRET=test
 export LAKEPORT_TEST_PYTHON="$VENV/bin/python"
+# A real OAuth 2.0 token server (oidc-provider from npm) for the OAuth2 client-credentials tests.
+[ -d "$ROOT/testing/oauth/node_modules/oidc-provider" ] || (cd "$ROOT/testing/oauth" && npm ci --no-audit --no-fund --silent)
+export LAKEPORT_TEST_OAUTH_SERVER="$ROOT/testing/oauth/server.mjs"
 eval "$("$VENV/bin/python" "$ROOT/testing/seed_iam.py" "$LAKEPORT_TEST_S3_ENDPOINT")"
 echo "==> S3 test server (ministack, IAM enforced) on $LAKEPORT_TEST_S3_ENDPOINT"

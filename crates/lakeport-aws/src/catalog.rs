@@ -1,8 +1,9 @@
 //! What every Iceberg REST catalog client of lakeport needs from the AWS layer — zero-copy
 //! connections (read-only) and REST-catalog pools (read-write) alike: the auth settings
 //! ([`CatalogAuth`]), the AWS credentials they give ([`CatalogCredentials`]), and one request
-//! path ([`CatalogClient`]) that SigV4-signs each call (or sends a bearer token) and classifies
-//! the catalog's error answers ([`CatalogAnswer::failure`]). iceberg-catalog-rest 0.10.1 cannot
+//! path ([`CatalogClient`]) that SigV4-signs each call (or sends a bearer token: a fixed one or
+//! one from OAuth2 client credentials, [`CatalogToken`]) and classifies the catalog's error
+//! answers ([`CatalogAnswer::failure`]). iceberg-catalog-rest 0.10.1 cannot
 //! sign per request (see STACK.md), so this is the one place that does.
 
 use std::sync::Arc;
@@ -17,8 +18,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::{
-    describe_reqwest_error, AssumedRole, AwsError, HttpPolicy, RoleSettings, Secret, SignedClient,
-    DEFAULT_SESSION_SECONDS,
+    describe_reqwest_error, oauth2_token_url, AssumedRole, AwsError, HttpPolicy,
+    OAuth2ClientCredentials, RoleSettings, Secret, SignedClient, DEFAULT_SESSION_SECONDS,
 };
 
 /// The SigV4 signing name of AWS Glue's Iceberg REST endpoint, the default of every catalog
@@ -47,6 +48,130 @@ pub enum CatalogAuth {
     /// A bearer token for non-AWS REST catalogs (stored separately); data files are then read
     /// with the catalog's vended credentials.
     Bearer,
+    /// OAuth2 client credentials (RFC 6749 §4.4) for non-AWS REST catalogs: lakeport fetches
+    /// access tokens with the client id and the client secret (stored separately) and renews
+    /// them before they expire; data files as for [`CatalogAuth::Bearer`].
+    #[serde(rename = "oauth2")]
+    OAuth2 {
+        /// The client id; not a secret.
+        client_id: String,
+        /// The scope asked for; `None`: `catalog` ([`crate::DEFAULT_OAUTH2_SCOPE`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        /// The token endpoint of an external authorization server (the Iceberg REST spec's
+        /// `oauth2-server-uri`); `None`: the catalog's own `<catalog URL>/v1/oauth/tokens`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_uri: Option<String>,
+    },
+}
+
+/// The settings every Iceberg REST catalog client of lakeport has, whatever it is for: zero-copy
+/// connections (`ZeroCopyConfig`) and REST-catalog pools (`RestPoolSettings`) embed this with
+/// `#[serde(flatten)]`, so their JSON (stored rows, API bodies) keeps these members at its top
+/// level, as it had them before they were one struct.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CatalogSettings {
+    /// AWS region of the catalog, STS and S3, such as `eu-west-1`; also the SigV4 signing region.
+    pub region: String,
+    /// The `warehouse` of the Iceberg REST `GET /v1/config` call; for AWS Glue the AWS account id
+    /// that owns the catalog.
+    pub warehouse: String,
+    /// How catalog (and S3) requests are authenticated.
+    pub auth: CatalogAuth,
+    /// SigV4 signing name of the catalog (`glue`; `s3tables` for S3 Tables).
+    #[serde(default = "default_signing_name")]
+    pub signing_name: String,
+    /// S3 endpoint for data files (S3-compatible stores); `None`: AWS.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// Path-style S3 URLs (`endpoint/bucket/key`) instead of virtual-hosted ones.
+    #[serde(default)]
+    pub s3_path_style: bool,
+    /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
+    #[serde(default)]
+    pub sts_endpoint: Option<String>,
+    /// Allow plain HTTP; only to loopback endpoints (local test servers) unless
+    /// `allow_http_anywhere` is set too.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The explicit override for plain HTTP to a non-loopback host (one [`HttpPolicy`] with
+    /// `allow_http`). Not written when false, so settings saved before it existed are stored as
+    /// they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http_anywhere: bool,
+}
+
+fn default_signing_name() -> String {
+    DEFAULT_SIGNING_NAME.into()
+}
+
+impl CatalogSettings {
+    /// Settings for `region` and `warehouse` with `auth`; everything else at its default (AWS
+    /// endpoints, HTTPS only, signing name `glue`).
+    pub fn new(region: &str, warehouse: &str, auth: CatalogAuth) -> CatalogSettings {
+        CatalogSettings {
+            region: region.to_string(),
+            warehouse: warehouse.to_string(),
+            auth,
+            signing_name: default_signing_name(),
+            s3_endpoint: None,
+            s3_path_style: false,
+            sts_endpoint: None,
+            allow_http: false,
+            allow_http_anywhere: false,
+        }
+    }
+
+    /// The plain-HTTP rule (`allow_http`, `allow_http_anywhere`).
+    pub fn http_policy(&self) -> HttpPolicy {
+        HttpPolicy::new(self.allow_http, self.allow_http_anywhere)
+    }
+
+    /// The STS endpoint for AssumeRole: `sts_endpoint`, else `https://sts.<region>.amazonaws.com/`.
+    ///
+    /// # Errors
+    /// [`AwsError::InvalidConfig`] when it does not parse or plain HTTP is refused.
+    pub fn sts_url(&self) -> Result<Url, AwsError> {
+        crate::sts_url(&self.region, self.sts_endpoint.as_deref(), self.http_policy())
+    }
+
+    /// Checks what these settings alone can: region, warehouse and signing name set, the S3
+    /// endpoint valid under the plain-HTTP rule, an assumed role's ARN, External ID and STS
+    /// endpoint, an OAuth2 client id and server URI. `warehouse_hint` ends the missing-warehouse
+    /// message (how the caller's user gives it).
+    ///
+    /// # Errors
+    /// [`AwsError::InvalidConfig`] naming the first setting that is wrong.
+    pub fn validate(&self, warehouse_hint: &str) -> Result<(), AwsError> {
+        if self.region.trim().is_empty() {
+            return Err(AwsError::config("the AWS region is required"));
+        }
+        if self.warehouse.trim().is_empty() {
+            return Err(AwsError::config(format!("the warehouse is required ({warehouse_hint})")));
+        }
+        if self.signing_name.trim().is_empty() {
+            return Err(AwsError::config("the signing name is empty"));
+        }
+        if let Some(e) = &self.s3_endpoint {
+            self.http_policy().parse(e, "S3 endpoint")?;
+        }
+        match &self.auth {
+            CatalogAuth::AssumeRole { role_arn, external_id } => {
+                crate::check_role(role_arn, external_id)?;
+                self.sts_url()?;
+            }
+            CatalogAuth::OAuth2 { client_id, server_uri, .. } => {
+                if client_id.trim().is_empty() {
+                    return Err(AwsError::config("the OAuth2 client id is empty"));
+                }
+                if let Some(uri) = server_uri.as_deref().filter(|u| !u.trim().is_empty()) {
+                    self.http_policy().parse(uri.trim(), "OAuth2 server URI")?;
+                }
+            }
+            CatalogAuth::AccessKey { .. } | CatalogAuth::Bearer => {}
+        }
+        Ok(())
+    }
 }
 
 /// The AWS credentials a catalog client signs its catalog (SigV4) and S3 requests with.
@@ -114,7 +239,7 @@ impl CatalogCredentials {
                     crate::identity_from_env()?,
                 )?))
             }
-            CatalogAuth::Bearer => CatalogCredentials::None,
+            CatalogAuth::Bearer | CatalogAuth::OAuth2 { .. } => CatalogCredentials::None,
         })
     }
 
@@ -142,6 +267,76 @@ impl CatalogCredentials {
     }
 }
 
+/// The bearer token a catalog client sends when it has no AWS credentials.
+#[derive(Clone, Debug)]
+pub enum CatalogToken {
+    /// A token given once and stored ([`CatalogAuth::Bearer`]).
+    Fixed(Secret),
+    /// Tokens from OAuth2 client credentials, cached and renewed ([`CatalogAuth::OAuth2`]).
+    OAuth2(Arc<OAuth2ClientCredentials>),
+}
+
+impl From<Secret> for CatalogToken {
+    fn from(token: Secret) -> Self {
+        CatalogToken::Fixed(token)
+    }
+}
+
+impl CatalogToken {
+    /// The token source of `auth` with its stored `secret` (the bearer token, or the OAuth2
+    /// client secret); `None` for the AWS methods (they sign instead). `catalog_base`: the
+    /// catalog's URL up to `/v1`, whose `/v1/oauth/tokens` is the default token endpoint. Nothing
+    /// is sent here. The one place that decides how a catalog's token is obtained.
+    ///
+    /// # Errors
+    /// [`AwsError::InvalidConfig`] when the secret is missing or empty, or the token endpoint is
+    /// not a valid URL under `http`.
+    pub fn for_auth(
+        auth: &CatalogAuth,
+        secret: Option<&Secret>,
+        catalog_base: &Url,
+        http: HttpPolicy,
+    ) -> Result<Option<CatalogToken>, AwsError> {
+        let secret = secret.filter(|s| !s.is_empty());
+        Ok(match auth {
+            CatalogAuth::Bearer => Some(CatalogToken::Fixed(
+                secret
+                    .cloned()
+                    .ok_or_else(|| AwsError::config("the catalog's bearer token is missing"))?,
+            )),
+            CatalogAuth::OAuth2 {
+                client_id,
+                scope,
+                server_uri,
+            } => {
+                let secret = secret
+                    .cloned()
+                    .ok_or_else(|| AwsError::config("the OAuth2 client secret is missing"))?;
+                let url = oauth2_token_url(catalog_base, server_uri.as_deref(), http)?;
+                Some(CatalogToken::OAuth2(Arc::new(OAuth2ClientCredentials::new(
+                    url,
+                    client_id,
+                    secret,
+                    scope.as_deref(),
+                    http,
+                )?)))
+            }
+            CatalogAuth::AccessKey { .. } | CatalogAuth::AssumeRole { .. } => None,
+        })
+    }
+
+    /// The token to send now (for OAuth2: cached, or fetched).
+    ///
+    /// # Errors
+    /// As [`OAuth2ClientCredentials::token`].
+    pub async fn current(&self) -> Result<Secret, AwsError> {
+        match self {
+            CatalogToken::Fixed(t) => Ok(t.clone()),
+            CatalogToken::OAuth2(c) => c.token().await,
+        }
+    }
+}
+
 /// A bearer-token catalog without vended credentials has nothing to sign S3 requests with.
 #[derive(Debug)]
 struct NoCredentials;
@@ -161,14 +356,15 @@ impl CredentialProvider for NoCredentials {
 
 /// A client of one Iceberg REST catalog: every call SigV4-signed with [`CatalogCredentials`]
 /// (signing name and region as configured) or, without AWS credentials, sent with the bearer
-/// token. Each call times out after 60 s; nothing is retried here.
+/// token ([`CatalogToken`]). Each call times out after 60 s; nothing is retried here, except
+/// that a call an OAuth2 token was refused for (HTTP 401) is sent once more with a new token.
 #[derive(Clone)]
 pub struct CatalogClient {
     base: Url,
     credentials: CatalogCredentials,
     signer: SignedClient,
     plain: reqwest::Client,
-    bearer: Option<Secret>,
+    bearer: Option<CatalogToken>,
 }
 
 impl std::fmt::Debug for CatalogClient {
@@ -274,14 +470,15 @@ impl CatalogAnswer {
 impl CatalogClient {
     /// A client for the catalog at `base` (its URL up to, not including, `/v1`). Requests are
     /// SigV4-signed for `signing_name` in `region` when `credentials` has AWS credentials, else
-    /// sent with `bearer`. URLs must pass `http`. No request is made here.
+    /// sent with `bearer` (see [`CatalogToken::for_auth`]). URLs must pass `http`. No request is
+    /// made here.
     ///
     /// # Errors
     /// [`AwsError::InvalidConfig`] when an HTTP client cannot be built.
     pub fn new(
         base: Url,
         credentials: CatalogCredentials,
-        bearer: Option<Secret>,
+        bearer: Option<CatalogToken>,
         signing_name: &str,
         region: &str,
         http: HttpPolicy,
@@ -327,7 +524,8 @@ impl CatalogClient {
     ///
     /// # Errors
     /// [`AwsError::InvalidConfig`] when neither AWS credentials nor a bearer token are set;
-    /// [`AwsError::Http`] on a transport failure; as [`CatalogCredentials::get`].
+    /// [`AwsError::Http`] on a transport failure; as [`CatalogCredentials::get`] and
+    /// [`CatalogToken::current`].
     pub async fn send(
         &self,
         method: http::Method,
@@ -347,22 +545,35 @@ impl CatalogClient {
                 let r = self.signer.send(method, url, headers, bytes).await?;
                 (r.status, r.body)
             }
-            (Some(token), None) => {
+            (Some(source), None) => {
                 let transport = |e: reqwest::Error| AwsError::Http {
                     url: url.to_string(),
                     message: describe_reqwest_error(&e),
                     kind: ErrorKind::Unavailable,
                 };
-                let mut req = self
-                    .plain
-                    .request(method, url.as_str())
-                    .bearer_auth(token.expose());
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
+                let mut retried = false;
+                loop {
+                    let token = source.current().await?;
+                    let mut req = self
+                        .plain
+                        .request(method.clone(), url.as_str())
+                        .bearer_auth(token.expose());
+                    for (k, v) in headers {
+                        req = req.header(*k, *v);
+                    }
+                    let r = req.body(bytes.clone()).send().await.map_err(transport)?;
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await.map_err(transport)?;
+                    // A refused OAuth2 token (revoked, or expired early): one more try with a
+                    // new one. A fixed token would only be refused again.
+                    match source {
+                        CatalogToken::OAuth2(c) if status == 401 && !retried => {
+                            c.invalidate(&token).await;
+                            retried = true;
+                        }
+                        _ => break (status, body),
+                    }
                 }
-                let r = req.body(bytes).send().await.map_err(transport)?;
-                let status = r.status().as_u16();
-                (status, r.bytes().await.map_err(transport)?)
             }
             (None, None) => return Err(AwsError::config("no catalog credentials configured")),
         };

@@ -64,6 +64,21 @@ pub enum AwsError {
         kind: ErrorKind,
     },
 
+    /// An OAuth2 token request (client credentials) failed: the token endpoint could not be
+    /// reached, refused the client, or answered no usable token. Never contains the secret.
+    #[error("OAuth2 token request to {token_url} failed: {message}")]
+    OAuth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// The HTTP status with the RFC 6749 error code and description, the transport failure,
+        /// or what is wrong with the answer.
+        message: String,
+        /// [`ErrorKind::Denied`] for `invalid_client`, `unauthorized_client` and `invalid_scope`;
+        /// else from the HTTP status; a transport failure or an unreadable answer is
+        /// [`ErrorKind::Unavailable`].
+        kind: ErrorKind,
+    },
+
     /// A credential provider of object_store failed (its own variant says which kind).
     #[error("cannot get AWS credentials: {0}")]
     Credentials(#[source] Box<object_store::Error>),
@@ -75,7 +90,7 @@ impl AwsError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             AwsError::InvalidConfig(_) => ErrorKind::Invalid,
-            AwsError::Http { kind, .. } | AwsError::Sts { kind, .. } | AwsError::AssumeRole { kind, .. } | AwsError::Provider { kind, .. } => *kind,
+            AwsError::Http { kind, .. } | AwsError::Sts { kind, .. } | AwsError::AssumeRole { kind, .. } | AwsError::Provider { kind, .. } | AwsError::OAuth2 { kind, .. } => *kind,
             AwsError::Credentials(e) => ErrorKind::of_object_store(e),
         }
     }

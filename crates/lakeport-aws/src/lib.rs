@@ -15,7 +15,8 @@
 //!   providers, renewed before expiry, as an object_store credential provider.
 //! * [`probe`]: the verdict types of Test Connection.
 //! * [`CatalogClient`]: Iceberg REST catalog calls, SigV4-signed ([`CatalogAuth`],
-//!   [`CatalogCredentials`]) or with a bearer token, and their error answers classified.
+//!   [`CatalogCredentials`]) or with a bearer token (a fixed one, or one from OAuth2 client
+//!   credentials: [`OAuth2ClientCredentials`]), and their error answers classified.
 //! * [`s3_file_io`]: an Iceberg FileIO over this layer's S3 stores (read-only or writable).
 //! * [`AwsError`]: typed errors with a [`lakeport_error::ErrorKind`].
 #![warn(missing_docs)]
@@ -24,6 +25,7 @@ mod cache;
 mod catalog;
 mod error;
 mod iceberg_io;
+mod oauth2;
 mod policy;
 pub mod probe;
 pub mod sdk;
@@ -32,7 +34,8 @@ mod signed;
 mod store;
 pub mod sts;
 
-pub use catalog::{CatalogAnswer, CatalogAuth, CatalogClient, CatalogCredentials, CatalogFailure, DEFAULT_SIGNING_NAME};
+pub use catalog::{CatalogAnswer, CatalogAuth, CatalogClient, CatalogCredentials, CatalogFailure, CatalogSettings, CatalogToken, DEFAULT_SIGNING_NAME};
+pub use oauth2::{oauth2_token_url, OAuth2ClientCredentials, DEFAULT_OAUTH2_SCOPE, OAUTH2_RENEW_BEFORE};
 pub use error::AwsError;
 pub use iceberg_io::{s3_file_io, split_s3_path, ObjectStoreStorage, S3IoSettings};
 pub use lakeport_error::ErrorKind;

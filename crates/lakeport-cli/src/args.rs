@@ -154,6 +154,18 @@ pub struct RestPoolArgs {
     /// the default AWS credential chain.
     #[arg(long, requires = "catalog_url")]
     pub bearer_token: bool,
+    /// Authenticate to a non-AWS catalog with OAuth2 client credentials: this client id (its
+    /// secret: --secret-env, --secret-file, or a prompt); S3 then uses the default AWS credential
+    /// chain.
+    #[arg(long, value_name = "ID", requires = "catalog_url", conflicts_with_all = ["access_key_id", "role_arn", "bearer_token"])]
+    pub oauth2_client_id: Option<String>,
+    /// With --oauth2-client-id: the scope to ask for (default: catalog).
+    #[arg(long, requires = "oauth2_client_id")]
+    pub oauth2_scope: Option<String>,
+    /// With --oauth2-client-id: the token endpoint of an external authorization server
+    /// (default: the catalog's <catalog URL>/v1/oauth/tokens).
+    #[arg(long, value_name = "URL", requires = "oauth2_client_id")]
+    pub oauth2_server_uri: Option<String>,
     /// SigV4 signing name of the catalog (`s3tables` for S3 Tables).
     #[arg(long, requires = "catalog_url", default_value = "glue")]
     pub signing_name: String,
@@ -320,6 +332,17 @@ pub struct ConnectionAddArgs {
     /// Zero-copy: authenticate to a non-AWS REST catalog with a bearer token (read like a secret).
     #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
     pub bearer_token: bool,
+    /// Zero-copy: authenticate to a non-AWS REST catalog with OAuth2 client credentials: this
+    /// client id (its secret read like the secret access key).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["role_arn", "access_key_id", "bearer_token"])]
+    pub oauth2_client_id: Option<String>,
+    /// Zero-copy, with --oauth2-client-id: the scope to ask for (default: catalog).
+    #[arg(long, requires = "oauth2_client_id")]
+    pub oauth2_scope: Option<String>,
+    /// Zero-copy, with --oauth2-client-id: the token endpoint of an external authorization
+    /// server (default: the catalog's <catalog URL>/v1/oauth/tokens).
+    #[arg(long, value_name = "URL", requires = "oauth2_client_id")]
+    pub oauth2_server_uri: Option<String>,
     /// STS endpoint for AssumeRole and GetCallerIdentity (default: https://sts.<region>.amazonaws.com;
     /// extractions with --endpoint: that endpoint).
     #[arg(long)]
@@ -399,6 +422,16 @@ pub struct ConnectionUpdateArgs {
     /// Zero-copy: switch to a bearer token (give it as the secret).
     #[arg(long, conflicts_with_all = ["role_arn", "access_key_id"])]
     pub bearer_token: bool,
+    /// Zero-copy: switch to (or change the client id of) OAuth2 client credentials; give the
+    /// client secret when switching.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["role_arn", "access_key_id", "bearer_token"])]
+    pub oauth2_client_id: Option<String>,
+    /// Zero-copy, OAuth2: the scope to ask for.
+    #[arg(long)]
+    pub oauth2_scope: Option<String>,
+    /// Zero-copy, OAuth2: the token endpoint of an external authorization server.
+    #[arg(long, value_name = "URL")]
+    pub oauth2_server_uri: Option<String>,
     /// Zero-copy: STS endpoint for AssumeRole.
     #[arg(long)]
     pub sts_endpoint: Option<String>,

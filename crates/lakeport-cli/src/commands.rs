@@ -328,23 +328,28 @@ fn rest_pool_catalog(a: crate::args::RestPoolArgs) -> Result<(core::PoolCatalog,
         (ZeroCopyAuth::AssumeRole { role_arn: role_arn.clone(), external_id: a.external_id.clone().unwrap_or_default() }, None)
     } else if a.bearer_token {
         (ZeroCopyAuth::Bearer, Some(secret(&a)?))
+    } else if let Some(client_id) = &a.oauth2_client_id {
+        let auth = ZeroCopyAuth::OAuth2 { client_id: client_id.clone(), scope: a.oauth2_scope.clone(), server_uri: a.oauth2_server_uri.clone() };
+        (auth, Some(secret(&a)?))
     } else if let Some(key) = &a.access_key_id {
         (ZeroCopyAuth::AccessKey { access_key_id: key.clone() }, Some(secret(&a)?))
     } else {
-        bail!("a REST-catalog pool needs one way to authenticate: --role-arn with --external-id, --access-key-id, or --bearer-token");
+        bail!("a REST-catalog pool needs one way to authenticate: --role-arn with --external-id, --access-key-id, --bearer-token, or --oauth2-client-id");
     };
     let settings = core::RestPoolSettings {
         catalog_url,
-        warehouse: a.warehouse.unwrap_or_default(),
         location: a.location.unwrap_or_default(),
-        region: a.region.unwrap_or_default(),
-        auth,
-        signing_name: a.signing_name,
-        s3_endpoint: a.endpoint,
-        s3_path_style: a.path_style,
-        sts_endpoint: a.sts_endpoint,
-        allow_http: a.allow_http || a.allow_http_anywhere,
-        allow_http_anywhere: a.allow_http_anywhere,
+        catalog: core::CatalogSettings {
+            region: a.region.unwrap_or_default(),
+            warehouse: a.warehouse.unwrap_or_default(),
+            auth,
+            signing_name: a.signing_name,
+            s3_endpoint: a.endpoint,
+            s3_path_style: a.path_style,
+            sts_endpoint: a.sts_endpoint,
+            allow_http: a.allow_http || a.allow_http_anywhere,
+            allow_http_anywhere: a.allow_http_anywhere,
+        },
     };
     Ok((core::PoolCatalog::Rest(settings), secret))
 }
@@ -653,6 +658,16 @@ async fn update_connection(pool: &Pool, args: ConnectionUpdateArgs, json: bool) 
         if args.bearer_token {
             auth.insert("method".into(), json!("bearer"));
         }
+        if let Some(id) = &args.oauth2_client_id {
+            auth.insert("method".into(), json!("oauth2"));
+            auth.insert("client_id".into(), json!(id));
+        }
+        if let Some(scope) = &args.oauth2_scope {
+            auth.insert("scope".into(), json!(scope));
+        }
+        if let Some(uri) = &args.oauth2_server_uri {
+            auth.insert("server_uri".into(), json!(uri));
+        }
         set("auth", (!auth.is_empty()).then_some(Value::Object(auth)));
     } else {
         // The method's members; a switch clears the other methods' members (null in a merge patch).
@@ -737,22 +752,27 @@ async fn add_zero_copy(pool: &Pool, args: ConnectionAddArgs, json: bool) -> Resu
         (ZeroCopyAuth::AssumeRole { role_arn: role_arn.clone(), external_id }, None)
     } else if args.bearer_token {
         (ZeroCopyAuth::Bearer, Some(read_secret(&args)?))
+    } else if let Some(client_id) = &args.oauth2_client_id {
+        let auth = ZeroCopyAuth::OAuth2 { client_id: client_id.clone(), scope: args.oauth2_scope.clone(), server_uri: args.oauth2_server_uri.clone() };
+        (auth, Some(read_secret(&args)?))
     } else if let Some(key) = &args.access_key_id {
         (ZeroCopyAuth::AccessKey { access_key_id: key.clone() }, Some(read_secret(&args)?))
     } else {
-        bail!("zero-copy needs one way to authenticate: --role-arn (recommended), --access-key-id, or --bearer-token");
+        bail!("zero-copy needs one way to authenticate: --role-arn (recommended), --access-key-id, --bearer-token, or --oauth2-client-id");
     };
     let config = ZeroCopyConfig {
-        region: args.region.clone(),
         catalog_url: args.catalog_url.clone(),
-        warehouse: args.warehouse.clone().unwrap_or_default(),
-        auth,
-        signing_name: args.signing_name.clone(),
-        s3_endpoint: args.endpoint.clone(),
-        s3_path_style: args.path_style,
-        sts_endpoint: args.sts_endpoint.clone(),
-        allow_http: args.allow_http || args.allow_http_anywhere,
-        allow_http_anywhere: args.allow_http_anywhere,
+        catalog: core::CatalogSettings {
+            region: args.region.clone(),
+            warehouse: args.warehouse.clone().unwrap_or_default(),
+            auth,
+            signing_name: args.signing_name.clone(),
+            s3_endpoint: args.endpoint.clone(),
+            s3_path_style: args.path_style,
+            sts_endpoint: args.sts_endpoint.clone(),
+            allow_http: args.allow_http || args.allow_http_anywhere,
+            allow_http_anywhere: args.allow_http_anywhere,
+        },
         vended_credentials: args.vended_credentials,
     };
     config.validate()?;

@@ -200,8 +200,12 @@ pub async fn update_connection(pool: &Pool, name: &str, update: ConnectionUpdate
                 _ if new_secret.is_some() => Some(new_secret.clone()),
                 _ if method_changed || stored.is_none() => {
                     return Err(CoreError::Invalid(format!(
-                        "switching '{name}' to {} needs its secret (secret access key or bearer token)",
-                        if matches!(new.auth, ZeroCopyAuth::Bearer) { "a bearer token" } else { "an access key" }
+                        "switching '{name}' to {} needs its secret (secret access key, bearer token or OAuth2 client secret)",
+                        match new.auth {
+                            ZeroCopyAuth::Bearer => "a bearer token",
+                            ZeroCopyAuth::OAuth2 { .. } => "OAuth2 client credentials",
+                            _ => "an access key",
+                        }
                     )));
                 }
                 _ => None,

@@ -30,7 +30,7 @@ pub use lakeport_pool::{
 };
 pub use lakeport_source::probe::Verdict;
 pub use lakeport_source::{S3Auth, S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_SESSION_SECONDS};
-pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, ZeroCopyAuth, ZeroCopyConfig};
+pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, CatalogSettings, ZeroCopyAuth, ZeroCopyConfig};
 // The rest of the API's answer types (lakeport-server serializes them and derives their schemas).
 pub use lakeport_extract::InferredTable;
 pub use lakeport_pool::{DropReport, PoolCatalog, PoolInfo, RestPoolSettings};
@@ -100,7 +100,7 @@ pub struct NewConnection {
     pub name: String,
     /// The settings (S3 extraction or zero-copy).
     pub config: ConnectionConfig,
-    /// Secret access key or bearer token; blank or whitespace counts as none, surrounding
+    /// Secret access key, bearer token or OAuth2 client secret; blank or whitespace counts as none, surrounding
     /// whitespace is dropped. A [`Secret`] from the moment it is read (JSON or CLI).
     #[serde(default)]
     pub secret: Option<Secret>,
@@ -163,7 +163,7 @@ pub async fn add_connection(pool: &Pool, new: NewConnection, skip_test: bool) ->
         ConnectionConfig::ZeroCopy(c) => {
             c.validate()?;
             if !matches!(c.auth, ZeroCopyAuth::AssumeRole { .. }) && secret.is_none() {
-                return Err(CoreError::Invalid("this authentication method needs a secret (secret access key or bearer token)".into()));
+                return Err(CoreError::Invalid("this authentication method needs a secret (secret access key, bearer token or OAuth2 client secret)".into()));
             }
         }
     }

@@ -354,19 +354,11 @@ async fn every_predicate_on_every_column_kind_matches_unpushed_on_zero_copy_tabl
     assert_eq!((made["rows"].as_u64(), made["files"].as_array().map(|f| f.len())), (Some(ROWS as u64), Some(2)));
 
     let (key, secret) = env.s3.user("glue");
-    let config = ZeroCopyConfig {
-        region: "us-east-1".into(),
-        catalog_url: Some(format!("{endpoint}/iceberg")),
-        warehouse: "123456789012".into(),
-        auth: ZeroCopyAuth::AccessKey { access_key_id: key },
-        signing_name: "glue".into(),
-        s3_endpoint: Some(endpoint.clone()),
-        s3_path_style: true,
-        sts_endpoint: None,
-        allow_http: true,
-        allow_http_anywhere: false,
-        vended_credentials: false,
-    };
+    let mut catalog = lakeport_zerocopy::CatalogSettings::new("us-east-1", "123456789012", ZeroCopyAuth::AccessKey { access_key_id: key });
+    catalog.s3_endpoint = Some(endpoint.clone());
+    catalog.s3_path_style = true;
+    catalog.allow_http = true;
+    let config = ZeroCopyConfig { catalog_url: Some(format!("{endpoint}/iceberg")), catalog, vended_credentials: false };
     env.pool.add_connection("lake", ConnectionConfig::ZeroCopy(config), Some(&secret)).await.unwrap();
     env.pool
         .set_shares("lake", &[SelectedShare { share: Share { namespace: ns.clone(), table: None }, tables: vec!["kinds".into()] }])

@@ -13,6 +13,14 @@
 //! its own — real S3 gives roughly 80–100 MB/s per connection and scales by parallel connections,
 //! and an HTTP/1.1 connection carries one response at a time, so a cap per response is a cap per
 //! connection. Bodies without a body fault are streamed, never held whole.
+//!
+//! With [`Targeting`] the faults go only to the requests a [`RequestFilter`] matches (a method and
+//! a path pattern, e.g. a REST catalog's `updateTable` POST), of one chosen kind, at most N times —
+//! so a test can break exactly the call it is about. Whether the upstream saw the request depends
+//! on the kind: [`Fault::SlowDown`] and [`Fault::InternalError`] answer without forwarding (the
+//! upstream never sees it); [`Fault::ResetMidBody`], [`Fault::Truncate`] and
+//! [`Fault::GatewayTimeout`] forward the whole request and wait for the upstream's answer first
+//! (the upstream applied it; the client never gets its answer whole).
 #![warn(missing_docs)]
 
 use std::net::SocketAddr;
@@ -28,9 +36,10 @@ use axum::serve::ListenerExt;
 use bytes::Bytes;
 use futures::StreamExt;
 
-/// One way the proxy misbehaves on a request it picked (with probability `rate`, each of the five
-/// equally likely). The order is that of [`Stats::injected`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One way the proxy misbehaves on a request it picked (with probability `rate`, each of the first
+/// five equally likely unless [`Targeting::fault`] chooses one). The order is that of
+/// [`Stats::injected`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
     /// HTTP 503 with S3's `SlowDown` error document, without asking upstream.
     SlowDown,
@@ -44,6 +53,77 @@ pub enum Fault {
     Truncate,
     /// A wait of 100–399 ms before forwarding; the answer itself is upstream's.
     Stall,
+    /// The whole request is forwarded and upstream's whole answer awaited (so upstream applied
+    /// it), then the client gets HTTP 504 `GatewayTimeout` instead: a gateway that gave up
+    /// waiting. Never picked at random (only through [`Targeting::fault`]), so the seeded
+    /// sequences of the first five stay as they were.
+    GatewayTimeout,
+}
+
+/// Which requests a fault may go to: a method (any when `None`) and a path pattern, matched
+/// against the request's path without its query. Patterns are globs (the `globset` crate, with
+/// `/` literal): `*` matches within one path segment, `**` as a whole segment any number of
+/// segments, `?` one character, `{a,b}` alternatives.
+#[derive(Clone, Debug)]
+pub struct RequestFilter {
+    method: Option<axum::http::Method>,
+    pattern: String,
+    path: globset::GlobMatcher,
+}
+
+impl RequestFilter {
+    /// Parses `METHOD:PATTERN` (`POST:/iceberg/v1/**/namespaces/*/tables/*`), `*:PATTERN` or a
+    /// bare `PATTERN` (any method). The pattern must start with `/`.
+    ///
+    /// # Errors
+    /// A message naming the text when the method is not an HTTP token, the pattern does not
+    /// start with `/`, or it is no valid glob.
+    pub fn parse(text: &str) -> Result<RequestFilter, String> {
+        let (method, pattern) = match text.split_once(':') {
+            Some((m, p)) if !m.starts_with('/') => (Some(m), p),
+            _ => (None, text),
+        };
+        let method = match method {
+            None | Some("*") => None,
+            Some(m) => Some(
+                axum::http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| format!("'{text}': '{m}' is not an HTTP method"))?,
+            ),
+        };
+        if !pattern.starts_with('/') {
+            return Err(format!("'{text}': the path pattern must start with '/'"));
+        }
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("'{text}': {e}"))?;
+        Ok(RequestFilter { method, pattern: pattern.to_string(), path: glob.compile_matcher() })
+    }
+
+    /// Whether a request with `method` and `path` (no query) matches.
+    pub fn matches(&self, method: &axum::http::Method, path: &str) -> bool {
+        self.method.as_ref().is_none_or(|m| m == method) && self.path.is_match(path)
+    }
+}
+
+impl std::fmt::Display for RequestFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.method {
+            Some(m) => write!(f, "{m}:{}", self.pattern),
+            None => write!(f, "*:{}", self.pattern),
+        }
+    }
+}
+
+/// Where the faults go (the default: any request, any of the five random kinds, no limit).
+#[derive(Clone, Debug, Default)]
+pub struct Targeting {
+    /// Only requests this filter matches may get a fault; others pass untouched.
+    pub only: Option<RequestFilter>,
+    /// The one fault to inject; `None`: one of the first five at random (by the seed).
+    pub fault: Option<Fault>,
+    /// At most this many faults, counted from when this targeting was set; `None`: no limit.
+    pub max_faults: Option<u64>,
 }
 
 /// How the proxy shapes every answer like a remote S3 (see the crate doc); the default shapes
@@ -58,6 +138,7 @@ pub struct Shaping {
     pub first_byte_latency: Duration,
 }
 
+/// The faults picked at random, in the order of their counters in [`Stats::injected`].
 const FAULTS: [Fault; 5] = [Fault::SlowDown, Fault::InternalError, Fault::ResetMidBody, Fault::Truncate, Fault::Stall];
 
 /// What was done, for the test's report. Counters since start or the last `GET /_proxy/reset`
@@ -69,8 +150,8 @@ pub struct Stats {
     /// GETs with a `Range: bytes=N-…` header starting past 0: reads resumed after a broken body.
     pub resumed_reads: AtomicU64,
     /// Faults injected, by [`Fault`] in declaration order (SlowDown, InternalError, ResetMidBody,
-    /// Truncate, Stall).
-    pub injected: [AtomicU64; 5],
+    /// Truncate, Stall, GatewayTimeout).
+    pub injected: [AtomicU64; 6],
     /// Requests by kind (path-style URLs): ListObjects — a GET on a bucket whose query has
     /// `list-type` or `prefix`.
     pub lists: AtomicU64,
@@ -125,7 +206,7 @@ impl Stats {
     }
     /// One line for a test's output: requests, faults by kind, resumed ranged reads.
     pub fn summary(&self) -> String {
-        let names = ["503 SlowDown", "500", "reset mid-body", "truncated body", "stall"];
+        let names = ["503 SlowDown", "500", "reset mid-body", "truncated body", "stall", "504 after forwarding"];
         let parts: Vec<String> = names.iter().zip(&self.injected).map(|(n, c)| format!("{n}: {}", c.load(Ordering::Relaxed))).collect();
         format!(
             "{} requests, {} faults ({}), {} resumed ranged reads",
@@ -137,9 +218,17 @@ impl Stats {
     }
 }
 
+/// What the proxy injects, changeable while it serves ([`FaultProxy::set_faults`]).
+struct Plan {
+    rate: f64,
+    targeting: Targeting,
+    /// Faults injected under this plan (for [`Targeting::max_faults`]).
+    injected: u64,
+}
+
 struct Inner {
     upstream: String,
-    rate: f64,
+    plan: Mutex<Plan>,
     rng: Mutex<u64>,
     http: reqwest::Client,
     stats: Arc<Stats>,
@@ -166,6 +255,7 @@ pub struct FaultProxy {
     pub endpoint: String,
     /// The live counters (shared with the serving task).
     pub stats: Arc<Stats>,
+    inner: Arc<Inner>,
 }
 
 impl FaultProxy {
@@ -198,7 +288,7 @@ impl FaultProxy {
         let stats = Arc::new(Stats::default());
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_string(),
-            rate,
+            plan: Mutex::new(Plan { rate, targeting: Targeting::default(), injected: 0 }),
             rng: Mutex::new(seed.max(1)),
             http: reqwest::Client::builder().build().expect("http client"),
             stats: stats.clone(),
@@ -214,7 +304,7 @@ impl FaultProxy {
                 }),
             )
             .fallback(forward)
-            .with_state(inner);
+            .with_state(inner.clone());
         let addr: SocketAddr = listener.local_addr().expect("address");
         // TCP_NODELAY on every accepted connection: without it an answer's last small write waits
         // for the client's delayed ACK, ~25-40 ms per request on a kept-alive connection — a
@@ -223,7 +313,14 @@ impl FaultProxy {
             let _ = tcp.set_nodelay(true);
         });
         tokio::spawn(async move { axum::serve(listener, app).await });
-        FaultProxy { endpoint: format!("http://{addr}"), stats }
+        FaultProxy { endpoint: format!("http://{addr}"), stats, inner }
+    }
+
+    /// From now on, a request gets a fault with probability `rate` (0.0–1.0) if `targeting`
+    /// allows it (its filter matches, its limit is not reached); the limit counts from here.
+    /// The seeded sequence goes on where it was.
+    pub fn set_faults(&self, rate: f64, targeting: Targeting) {
+        *self.inner.plan.lock().expect("plan") = Plan { rate, targeting, injected: 0 };
     }
 }
 
@@ -248,15 +345,26 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
     if !inner.shaping.first_byte_latency.is_zero() {
         tokio::time::sleep(inner.shaping.first_byte_latency).await;
     }
+    // Rolled for every request, targeted or not, so a filter does not shift the seeded sequence.
     let (roll, kind, extra) = inner.roll();
-    let fault = (roll < inner.rate).then_some(FAULTS[kind]);
+    let fault = {
+        let mut plan = inner.plan.lock().expect("plan");
+        let t = &plan.targeting;
+        let allowed = t.only.as_ref().is_none_or(|f| f.matches(request.method(), request.uri().path()))
+            && t.max_faults.is_none_or(|max| plan.injected < max);
+        let fault = (roll < plan.rate && allowed).then(|| t.fault.unwrap_or(FAULTS[kind]));
+        if fault.is_some() {
+            plan.injected += 1;
+        }
+        fault
+    };
     if let Some(f) = fault {
-        inner.stats.injected[kind].fetch_add(1, Ordering::Relaxed);
+        inner.stats.injected[f as usize].fetch_add(1, Ordering::Relaxed);
         match f {
             Fault::SlowDown => return s3_error(StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
             Fault::InternalError => return s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
             Fault::Stall => tokio::time::sleep(Duration::from_millis(100 + extra % 300)).await,
-            Fault::ResetMidBody | Fault::Truncate => {}
+            Fault::ResetMidBody | Fault::Truncate | Fault::GatewayTimeout => {}
         }
     }
     let (parts, body) = request.into_parts();
@@ -273,6 +381,11 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
         Ok(r) => r,
         Err(_) => return s3_error(StatusCode::BAD_GATEWAY, "UpstreamUnreachable"),
     };
+    if fault == Some(Fault::GatewayTimeout) {
+        // Upstream has the whole request; its answer is awaited (so it was applied) and dropped.
+        let _ = upstream.bytes().await;
+        return s3_error(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeout");
+    }
     let status = upstream.status();
     let mut headers = HeaderMap::new();
     for (k, v) in upstream.headers() {

@@ -1,5 +1,6 @@
 //! `lakeport-faultproxy --upstream URL [--port P] [--rate R] [--seed S]
-//! [--bandwidth-per-connection MB_PER_S] [--first-byte-latency MS]`: the fault proxy as a process,
+//! [--bandwidth-per-connection MB_PER_S] [--first-byte-latency MS] [--only METHOD:PATTERN]
+//! [--fault KIND] [--max-faults N]`: the fault proxy as a process,
 //! for scripts (the benchmark counts a delta no-op's requests with it at rate 0, and runs its
 //! S3-like profile through it with shaping).
 //! Prints its endpoint, then serves until killed; `GET /_proxy/stats` has the counts.
@@ -30,6 +31,19 @@ struct Args {
     /// tens of milliseconds). Default: 0.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     first_byte_latency: u64,
+    /// Faults only for requests with this method and path (a glob: `*` within a segment, `**`
+    /// across segments), e.g. `POST:/iceberg/v1/**/namespaces/*/tables/*` (a REST catalog's
+    /// updateTable); `*:PATTERN` or a bare pattern for any method.
+    #[arg(long, value_name = "METHOD:PATTERN", value_parser = lakeport_faultproxy::RequestFilter::parse)]
+    only: Option<lakeport_faultproxy::RequestFilter>,
+    /// Inject only this fault (default: one of slow-down, internal-error, reset-mid-body,
+    /// truncate, stall at random). reset-mid-body, truncate and gateway-timeout forward the whole
+    /// request first; slow-down and internal-error never forward it.
+    #[arg(long, value_enum)]
+    fault: Option<lakeport_faultproxy::Fault>,
+    /// Inject at most this many faults, then forward everything untouched.
+    #[arg(long, value_name = "N")]
+    max_faults: Option<u64>,
 }
 
 #[tokio::main]
@@ -47,6 +61,8 @@ async fn main() -> std::io::Result<()> {
         first_byte_latency: std::time::Duration::from_millis(args.first_byte_latency),
     };
     let proxy = lakeport_faultproxy::FaultProxy::serve_shaped(listener, &args.upstream, args.seed, args.rate, shaping);
+    let targeting = lakeport_faultproxy::Targeting { only: args.only, fault: args.fault, max_faults: args.max_faults };
+    proxy.set_faults(args.rate, targeting);
     println!("{}", proxy.endpoint);
     std::future::pending::<()>().await;
     Ok(())

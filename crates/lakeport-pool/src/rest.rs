@@ -24,8 +24,8 @@ use iceberg::{
     TableIdent,
 };
 use lakeport_aws::{
-    CatalogAnswer, CatalogAuth, CatalogClient, CatalogCredentials, CatalogFailure, ErrorKind,
-    HttpPolicy, S3IoSettings, Secret,
+    CatalogAnswer, CatalogAuth, CatalogClient, CatalogCredentials, CatalogFailure,
+    CatalogSettings, CatalogToken, ErrorKind, S3IoSettings, Secret,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -53,43 +53,37 @@ pub enum PoolCatalog {
     Rest(RestPoolSettings),
 }
 
-/// The non-secret settings of a REST-catalog pool.
+/// The non-secret settings of a REST-catalog pool: the catalog's URL, where the files go, and
+/// what every catalog client has ([`CatalogSettings`], shared with zero-copy connections). JSON:
+/// one flat object (inside `PoolCatalog`'s `{"kind": "rest", …}`), as before the shared part was
+/// a struct of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RestPoolSettings {
     /// The catalog's base URL, up to (not including) `/v1`: `https://glue.<region>.amazonaws.com/iceberg`
     /// for AWS Glue.
     pub catalog_url: String,
-    /// The `warehouse` of `GET /v1/config`; for AWS Glue the account id that owns the catalog.
-    pub warehouse: String,
     /// Where the pool's files go: `s3://bucket/prefix`; table `t` of pool `p` is created at
     /// `<location>/<p>/<t>` (data under `data/`, manifests and ledger files under `metadata/`).
     pub location: String,
-    /// AWS region of the catalog, STS and S3; also the SigV4 signing region.
-    pub region: String,
-    /// How catalog (and S3) requests are authenticated.
-    pub auth: CatalogAuth,
-    /// SigV4 signing name of the catalog (`glue`; `s3tables` for S3 Tables).
-    #[serde(default = "default_signing_name")]
-    pub signing_name: String,
-    /// S3 endpoint of the warehouse (S3-compatible stores); `None`: AWS.
-    #[serde(default)]
-    pub s3_endpoint: Option<String>,
-    /// Path-style S3 URLs (`endpoint/bucket/key`).
-    #[serde(default)]
-    pub s3_path_style: bool,
-    /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
-    #[serde(default)]
-    pub sts_endpoint: Option<String>,
-    /// Allow plain HTTP to loopback endpoints (local test servers).
-    #[serde(default)]
-    pub allow_http: bool,
-    /// Allow plain HTTP to any host (with `allow_http`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allow_http_anywhere: bool,
+    /// Region, warehouse, auth, signing name, S3 endpoint and path style of the warehouse, STS
+    /// endpoint and the plain-HTTP rule (their members at the top level of the JSON).
+    #[serde(flatten)]
+    pub catalog: CatalogSettings,
 }
 
-fn default_signing_name() -> String {
-    lakeport_aws::DEFAULT_SIGNING_NAME.into()
+/// The shared settings read as the pool's own (`settings.region`, `settings.auth`), as they were
+/// before they moved into [`CatalogSettings`].
+impl std::ops::Deref for RestPoolSettings {
+    type Target = CatalogSettings;
+    fn deref(&self) -> &CatalogSettings {
+        &self.catalog
+    }
+}
+
+impl std::ops::DerefMut for RestPoolSettings {
+    fn deref_mut(&mut self) -> &mut CatalogSettings {
+        &mut self.catalog
+    }
 }
 
 fn invalid(detail: impl Into<String>) -> PoolError {
@@ -97,34 +91,17 @@ fn invalid(detail: impl Into<String>) -> PoolError {
 }
 
 impl RestPoolSettings {
-    /// The plain-HTTP rule of this pool.
-    pub fn http_policy(&self) -> HttpPolicy {
-        HttpPolicy::new(self.allow_http, self.allow_http_anywhere)
-    }
-
-    /// Checks the settings before any request: region and warehouse set, the URLs valid under the
-    /// plain-HTTP rule, `location` an `s3://bucket[/prefix]`, a role's ARN and External ID.
+    /// Checks the settings before any request: the shared ones ([`CatalogSettings::validate`]:
+    /// region, warehouse, S3 and STS endpoints, a role's ARN and External ID, an OAuth2 client),
+    /// the catalog URL under the plain-HTTP rule, and `location` an `s3://bucket[/prefix]`.
     ///
     /// # Errors
     /// [`PoolError::InvalidPoolSettings`] naming the first setting that is wrong.
     pub fn validate(&self) -> Result<(), PoolError> {
-        if self.region.trim().is_empty() {
-            return Err(invalid("the AWS region is required (--region)"));
-        }
-        if self.warehouse.trim().is_empty() {
-            return Err(invalid(
-                "the warehouse is required (--warehouse; for AWS Glue: the account id)",
-            ));
-        }
-        if self.signing_name.trim().is_empty() {
-            return Err(invalid("the signing name is empty"));
-        }
+        self.catalog
+            .validate("--warehouse; for AWS Glue: the account id")
+            .map_err(|e| invalid(e.to_string()))?;
         self.catalog_url()?;
-        if let Some(e) = &self.s3_endpoint {
-            self.http_policy()
-                .parse(e, "S3 endpoint")
-                .map_err(|e| invalid(e.to_string()))?;
-        }
         match lakeport_aws::split_s3_path(&format!("{}/", self.location.trim_end_matches('/'))) {
             Some((bucket, _)) if !bucket.is_empty() && self.location.starts_with("s3://") => {}
             _ => {
@@ -134,14 +111,6 @@ impl RestPoolSettings {
                 )))
             }
         }
-        if let CatalogAuth::AssumeRole {
-            role_arn,
-            external_id,
-        } = &self.auth
-        {
-            lakeport_aws::check_role(role_arn, external_id).map_err(|e| invalid(e.to_string()))?;
-            self.sts_url()?;
-        }
         Ok(())
     }
 
@@ -150,15 +119,6 @@ impl RestPoolSettings {
         self.http_policy()
             .parse(self.catalog_url.trim().trim_end_matches('/'), "catalog URL")
             .map_err(|e| invalid(e.to_string()))
-    }
-
-    fn sts_url(&self) -> Result<Url, PoolError> {
-        lakeport_aws::sts_url(
-            &self.region,
-            self.sts_endpoint.as_deref(),
-            self.http_policy(),
-        )
-        .map_err(|e| invalid(e.to_string()))
     }
 
     /// `s3://bucket/prefix/<pool>` — where the pool's tables are created.
@@ -196,7 +156,7 @@ pub(crate) struct Loaded {
 
 impl RestPool {
     /// The client of pool `pool` (its namespace in the catalog) with its stored `secret` (the
-    /// secret access key, or the bearer token). Nothing is sent here.
+    /// secret access key, the bearer token, or the OAuth2 client secret). Nothing is sent here.
     ///
     /// # Errors
     /// [`PoolError::InvalidPoolSettings`] when the settings do not validate or the secret is
@@ -209,23 +169,22 @@ impl RestPool {
         settings.validate()?;
         let http = settings.http_policy();
         let sts_url = match settings.auth {
-            CatalogAuth::AssumeRole { .. } => settings.sts_url()?,
+            CatalogAuth::AssumeRole { .. } => {
+                settings.sts_url().map_err(|e| invalid(e.to_string()))?
+            }
             _ => Url::parse("https://sts.amazonaws.com/").expect("static URL"),
         };
-        let (credentials, bearer) = match &settings.auth {
-            CatalogAuth::Bearer => {
-                let token = secret
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| invalid("the catalog's bearer token is missing"))?;
-                (CatalogCredentials::None, Some(token.clone()))
-            }
-            auth => (
-                CatalogCredentials::for_auth(auth, secret, &settings.region, sts_url, http)?,
-                None,
-            ),
-        };
-        // A bearer-token catalog signs nothing; the warehouse is then written with the AWS
-        // default credential chain (environment, profile, container, instance metadata).
+        let catalog_url = settings.catalog_url()?;
+        // A bearer token, or OAuth2 client credentials; `None` for the AWS methods (they sign).
+        let bearer = CatalogToken::for_auth(&settings.auth, secret, &catalog_url, http)
+            .map_err(|e| match e {
+                lakeport_aws::AwsError::InvalidConfig(m) => invalid(m),
+                other => other.into(),
+            })?;
+        let credentials =
+            CatalogCredentials::for_auth(&settings.auth, secret, &settings.region, sts_url, http)?;
+        // A token catalog (bearer or OAuth2) signs nothing; the warehouse is then written with
+        // the AWS default credential chain (environment, profile, container, instance metadata).
         let s3_credentials: lakeport_aws::AwsCredentialProvider = match credentials {
             CatalogCredentials::None => Arc::new(lakeport_aws::SdkCredentials::new(
                 lakeport_aws::SdkSource::DefaultChain,
@@ -234,7 +193,7 @@ impl RestPool {
             ref c => c.provider(),
         };
         let client = CatalogClient::new(
-            settings.catalog_url()?,
+            catalog_url,
             credentials,
             bearer,
             &settings.signing_name,
@@ -695,19 +654,46 @@ mod tests {
     fn settings() -> RestPoolSettings {
         RestPoolSettings {
             catalog_url: "https://glue.eu-west-1.amazonaws.com/iceberg".into(),
-            warehouse: "123456789012".into(),
             location: "s3://lake/pools".into(),
-            region: "eu-west-1".into(),
-            auth: CatalogAuth::AccessKey {
-                access_key_id: "AKID".into(),
-            },
-            signing_name: default_signing_name(),
-            s3_endpoint: None,
-            s3_path_style: false,
-            sts_endpoint: None,
-            allow_http: false,
-            allow_http_anywhere: false,
+            catalog: CatalogSettings::new(
+                "eu-west-1",
+                "123456789012",
+                CatalogAuth::AccessKey {
+                    access_key_id: "AKID".into(),
+                },
+            ),
         }
+    }
+
+    /// A pool row stored before the shared settings were a struct of their own reads back the
+    /// same, and is written back the same (`lakeport_pools.catalog`).
+    #[test]
+    fn a_pool_stored_in_the_earlier_shape_reads_and_writes_back_the_same() {
+        let old = r#"{"kind":"rest","catalog_url":"http://127.0.0.1:9/iceberg","warehouse":"123456789012","location":"s3://wh/pools","region":"us-east-1","auth":{"method":"access-key","access_key_id":"AKIDOLD"},"signing_name":"glue","s3_endpoint":"http://127.0.0.1:9","s3_path_style":true,"sts_endpoint":null,"allow_http":true}"#;
+        let PoolCatalog::Rest(s) = serde_json::from_str::<PoolCatalog>(old).unwrap() else {
+            panic!("not a REST pool")
+        };
+        assert_eq!(
+            (s.catalog_url.as_str(), s.location.as_str(), s.region.as_str()),
+            ("http://127.0.0.1:9/iceberg", "s3://wh/pools", "us-east-1")
+        );
+        assert_eq!(
+            (s.s3_endpoint.as_deref(), s.s3_path_style, s.allow_http),
+            (Some("http://127.0.0.1:9"), true, true)
+        );
+        assert_eq!(
+            s.auth,
+            CatalogAuth::AccessKey {
+                access_key_id: "AKIDOLD".into()
+            }
+        );
+        assert!(s.validate().is_ok());
+        let back = serde_json::to_value(PoolCatalog::Rest(s)).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(old).unwrap());
+        assert_eq!(
+            serde_json::from_str::<PoolCatalog>(r#"{"kind":"embedded"}"#).unwrap(),
+            PoolCatalog::Embedded
+        );
     }
 
     #[test]
@@ -725,6 +711,13 @@ mod tests {
         s.catalog_url = "http://catalog.example.com/iceberg".into();
         s.allow_http = true;
         assert!(s.validate().unwrap_err().to_string().contains("loopback"));
+        let mut s = settings();
+        s.catalog.auth = CatalogAuth::OAuth2 {
+            client_id: " ".into(),
+            scope: None,
+            server_uri: None,
+        };
+        assert!(s.validate().unwrap_err().to_string().contains("client id"));
         // The default signing name is AWS Glue's (the signer's use of it: lakeport-aws catalog.rs).
         let parsed: RestPoolSettings = serde_json::from_value(json!({
             "catalog_url": "https://x/iceberg", "warehouse": "1", "location": "s3://b", "region": "r",

@@ -10,11 +10,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use lakeport_aws::CatalogAuth;
+use lakeport_aws::{CatalogAuth, CatalogSettings};
 use lakeport_pool::{
     LedgerChange, LoadMode, LoadedObject, PoolCatalog, PoolDir, PoolError, RestPoolSettings,
 };
-use lakeport_testkit::TestS3;
+use lakeport_faultproxy::{Fault, FaultProxy, RequestFilter, Targeting};
+use lakeport_testkit::{TestBucket, TestS3};
 
 fn batch(ids: &[i64]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
@@ -35,6 +36,24 @@ fn change(key: &str, rows: u64) -> LedgerChange {
     }
 }
 
+/// A REST-catalog pool in `dir` whose catalog is `catalog_endpoint` + `/iceberg` (the test
+/// server, or a proxy in front of it) and whose files go to `warehouse` on the test server.
+async fn rest_pool(s3: &TestS3, warehouse: &TestBucket, catalog_endpoint: &str, dir: &std::path::Path) -> lakeport_pool::Pool {
+    let (key, secret) = s3.user("gluewriter");
+    let mut catalog = CatalogSettings::new("us-east-1", "123456789012", CatalogAuth::AccessKey { access_key_id: key });
+    catalog.s3_endpoint = Some(s3.endpoint.clone());
+    catalog.s3_path_style = true;
+    catalog.allow_http = true;
+    let settings = RestPoolSettings { catalog_url: format!("{catalog_endpoint}/iceberg"), location: format!("s3://{}/p", warehouse.name), catalog };
+    let name = format!("commit_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    PoolDir::open(dir)
+        .await
+        .unwrap()
+        .create_pool_with(&name, &PoolCatalog::Rest(settings), Some(&secret))
+        .await
+        .unwrap()
+}
+
 async fn sum(pool: &lakeport_pool::Pool) -> i64 {
     let r = pool.query("SELECT sum(id) FROM events").await.unwrap();
     r.batches[0].column(0).as_primitive::<Int64Type>().value(0)
@@ -44,28 +63,8 @@ async fn sum(pool: &lakeport_pool::Pool) -> i64 {
 async fn stale_commits_are_conflicts_and_the_winner_stays() {
     let s3 = TestS3::from_env();
     let warehouse = s3.bucket("restcommit").await;
-    let (key, secret) = s3.user("gluewriter");
-    let settings = RestPoolSettings {
-        catalog_url: format!("{}/iceberg", s3.endpoint),
-        warehouse: "123456789012".into(),
-        location: format!("s3://{}/p", warehouse.name),
-        region: "us-east-1".into(),
-        auth: CatalogAuth::AccessKey { access_key_id: key },
-        signing_name: lakeport_aws::DEFAULT_SIGNING_NAME.into(),
-        s3_endpoint: Some(s3.endpoint.clone()),
-        s3_path_style: true,
-        sts_endpoint: None,
-        allow_http: true,
-        allow_http_anywhere: false,
-    };
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("commit_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let pool = PoolDir::open(dir.path())
-        .await
-        .unwrap()
-        .create_pool_with(&name, &PoolCatalog::Rest(settings), Some(&secret))
-        .await
-        .unwrap();
+    let pool = rest_pool(&s3, &warehouse, &s3.endpoint, dir.path()).await;
     let schema = batch(&[]).schema();
 
     // Two loads create the same table at once: the catalog refuses the second create (409), and
@@ -103,4 +102,37 @@ async fn stale_commits_are_conflicts_and_the_winner_stays() {
     assert_eq!(err.kind(), lakeport_error::ErrorKind::Conflict);
     assert_eq!(sum(&pool).await, 7);
     assert_eq!(pool.tables().await.unwrap()[0].rows, 1);
+}
+
+/// The catalog's answer to `updateTable` is lost (the gateway answers 500 without forwarding, or
+/// 504 after forwarding): the commit's outcome is unknown — `CommitStateUnknown`, kind
+/// `unavailable`, naming the table — and the load's data files stay. (The whole story through
+/// the command line, with readers and the next delta load: lakeport-cli's
+/// tests/rest_commit_unknown.rs.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_commit_answer_is_unavailable_names_the_table_and_keeps_the_files() {
+    let s3 = TestS3::from_env();
+    let warehouse = s3.bucket("restunknown").await;
+    let proxy = FaultProxy::start(&s3.endpoint, 1, 0.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pool = rest_pool(&s3, &warehouse, &proxy.endpoint, dir.path()).await;
+    let schema = batch(&[]).schema();
+    let only = RequestFilter::parse("POST:/iceberg/v1/**/namespaces/*/tables/*").unwrap();
+    for (fault, status, key) in [(Fault::InternalError, "HTTP 500", "a.csv"), (Fault::GatewayTimeout, "HTTP 504", "b.csv")] {
+        let mut w = pool.begin_write("events", &schema, LoadMode::Delta).await.unwrap();
+        w.write(key, &batch(&[1, 2, 3])).await.unwrap();
+        let files_before = warehouse.fingerprint().await.len();
+        proxy.set_faults(1.0, Targeting { only: Some(only.clone()), fault: Some(fault), max_faults: Some(1) });
+        let err = w.commit(change(key, 3), "job").await.unwrap_err();
+        assert!(matches!(&err, PoolError::CommitStateUnknown { table, .. } if table == "events"), "{err}");
+        assert_eq!(err.kind(), lakeport_error::ErrorKind::Unavailable);
+        assert!(err.to_string().contains(status) && err.to_string().contains("table 'events'"), "{err}");
+        let data: Vec<String> =
+            warehouse.fingerprint().await.into_iter().map(|(k, _)| k).filter(|k| k.contains("/events/data/")).collect();
+        assert!(!data.is_empty(), "the data files are kept");
+        assert!(warehouse.fingerprint().await.len() >= files_before, "nothing deleted");
+    }
+    // Only the first (500, not forwarded) was lost: the table has the second load's rows.
+    assert_eq!(sum(&pool).await, 6);
+    assert_eq!(proxy.stats.injected_total(), 2);
 }

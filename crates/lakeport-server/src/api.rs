@@ -227,7 +227,7 @@ struct CreatePool {
     /// Where the tables live (`{kind: embedded}` when left out, or `{kind: rest, …}`).
     #[serde(default)]
     catalog: Option<lakeport_core::PoolCatalog>,
-    /// A REST-catalog pool's secret access key or bearer token (stored, never returned).
+    /// A REST-catalog pool's secret access key, bearer token or OAuth2 client secret (stored, never returned).
     #[serde(default)]
     secret: Option<lakeport_core::Secret>,
 }

@@ -1,4 +1,4 @@
-use lakeport_aws::HttpPolicy;
+use lakeport_aws::CatalogSettings;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -8,47 +8,36 @@ use crate::ZeroCopyError;
 /// REST-catalog pools).
 pub use lakeport_aws::CatalogAuth as ZeroCopyAuth;
 
-/// The non-secret settings of a zero-copy connection.
+/// The non-secret settings of a zero-copy connection: where its catalog is, what every catalog
+/// client has ([`CatalogSettings`], shared with REST-catalog pools), and whether vended
+/// credentials are used. JSON: one flat object, as before the shared part was a struct of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ZeroCopyConfig {
-    /// AWS region of the catalog, STS and S3, such as `eu-west-1`; also the SigV4 signing region.
-    pub region: String,
     /// `None`: AWS Glue's endpoint for the region.
     #[serde(default)]
     pub catalog_url: Option<String>,
-    /// The `warehouse` of the Iceberg REST `GET /v1/config` call; for Glue: the AWS account id
-    /// that owns the catalog.
-    pub warehouse: String,
-    /// How requests are authenticated.
-    pub auth: ZeroCopyAuth,
-    /// SigV4 signing name of the catalog (`glue`; `s3tables` for S3 Tables).
-    #[serde(default = "default_signing_name")]
-    pub signing_name: String,
-    /// S3 endpoint for data files (S3-compatible stores); `None`: AWS.
-    #[serde(default)]
-    pub s3_endpoint: Option<String>,
-    /// Path-style S3 URLs (`endpoint/bucket/key`) instead of virtual-hosted ones.
-    #[serde(default)]
-    pub s3_path_style: bool,
-    /// STS endpoint for AssumeRole; `None`: `https://sts.<region>.amazonaws.com`.
-    #[serde(default)]
-    pub sts_endpoint: Option<String>,
-    /// Allow plain HTTP; only to loopback endpoints (local test servers) unless
-    /// `allow_http_anywhere` is set too.
-    #[serde(default)]
-    pub allow_http: bool,
-    /// The explicit override for plain HTTP to a non-loopback host (as for extraction
-    /// connections: one [`HttpPolicy`]). Not written when false, so the settings of connections
-    /// saved before it existed are stored byte for byte as they were.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allow_http_anywhere: bool,
+    /// Region, warehouse, auth, signing name, S3 endpoint and path style, STS endpoint and the
+    /// plain-HTTP rule (their members at the top level of the JSON).
+    #[serde(flatten)]
+    pub catalog: CatalogSettings,
     /// Use storage credentials the catalog vends in LoadTable, when it vends any.
     #[serde(default)]
     pub vended_credentials: bool,
 }
 
-fn default_signing_name() -> String {
-    lakeport_aws::DEFAULT_SIGNING_NAME.into()
+/// The shared settings read as the connection's own (`config.region`, `config.auth`), as they
+/// were before they moved into [`CatalogSettings`]: no caller has to know where they live.
+impl std::ops::Deref for ZeroCopyConfig {
+    type Target = CatalogSettings;
+    fn deref(&self) -> &CatalogSettings {
+        &self.catalog
+    }
+}
+
+impl std::ops::DerefMut for ZeroCopyConfig {
+    fn deref_mut(&mut self) -> &mut CatalogSettings {
+        &mut self.catalog
+    }
 }
 
 /// A selected share: a whole namespace, or one table of it.
@@ -129,44 +118,22 @@ impl ZeroCopyConfig {
         self.checked_url(&raw, "catalog URL")
     }
 
-    /// The STS endpoint for AssumeRole: `sts_endpoint`, else `https://sts.<region>.amazonaws.com/`.
-    ///
-    /// # Errors
-    /// [`ZeroCopyError::InvalidConfig`] as for [`catalog_url`](Self::catalog_url).
-    pub fn sts_url(&self) -> Result<Url, ZeroCopyError> {
-        Ok(lakeport_aws::sts_url(&self.region, self.sts_endpoint.as_deref(), self.http_policy())?)
-    }
-
-    /// The plain-HTTP rule of this connection (`allow_http`, `allow_http_anywhere`).
-    pub fn http_policy(&self) -> HttpPolicy {
-        HttpPolicy::new(self.allow_http, self.allow_http_anywhere)
-    }
-
     pub(crate) fn checked_url(&self, raw: &str, what: &str) -> Result<Url, ZeroCopyError> {
         Ok(self.http_policy().parse(raw, what)?)
     }
 
-    /// Checks the settings before any request: region and warehouse set, the catalog and S3
-    /// endpoints valid, and for [`ZeroCopyAuth::AssumeRole`] an ARN, an External ID and a valid STS
-    /// endpoint.
+    /// Checks the settings before any request: the shared ones ([`CatalogSettings::validate`]:
+    /// region, warehouse, S3 and STS endpoints, a role's ARN and External ID, an OAuth2 client)
+    /// and the catalog URL.
     ///
     /// # Errors
     /// [`ZeroCopyError::InvalidConfig`] naming the first setting that is wrong.
     pub fn validate(&self) -> Result<(), ZeroCopyError> {
-        if self.region.trim().is_empty() {
-            return Err(ZeroCopyError::InvalidConfig("AWS region is required".into()));
-        }
-        if self.warehouse.trim().is_empty() {
-            return Err(ZeroCopyError::InvalidConfig("warehouse is required (for AWS Glue: the AWS account id)".into()));
-        }
+        self.catalog.validate("for AWS Glue: the AWS account id").map_err(|e| match e {
+            lakeport_aws::AwsError::InvalidConfig(m) => ZeroCopyError::InvalidConfig(m),
+            other => other.into(),
+        })?;
         self.catalog_url()?;
-        if let Some(e) = &self.s3_endpoint {
-            self.checked_url(e, "S3 endpoint")?;
-        }
-        if let ZeroCopyAuth::AssumeRole { role_arn, external_id } = &self.auth {
-            lakeport_aws::check_role(role_arn, external_id)?;
-            self.sts_url()?;
-        }
         Ok(())
     }
 }
@@ -177,18 +144,31 @@ mod tests {
 
     fn cfg() -> ZeroCopyConfig {
         ZeroCopyConfig {
-            region: "eu-west-1".into(),
             catalog_url: None,
-            warehouse: "123456789012".into(),
-            auth: ZeroCopyAuth::AccessKey { access_key_id: "AKID".into() },
-            signing_name: "glue".into(),
-            s3_endpoint: None,
-            s3_path_style: false,
-            sts_endpoint: None,
-            allow_http: false,
-            allow_http_anywhere: false,
+            catalog: CatalogSettings::new("eu-west-1", "123456789012", ZeroCopyAuth::AccessKey { access_key_id: "AKID".into() }),
             vended_credentials: false,
         }
+    }
+
+    /// A row saved before the shared settings were a struct of their own (and before
+    /// `allow_http_anywhere` existed) reads back the same, and is written back the same.
+    #[test]
+    fn settings_stored_in_the_earlier_shape_read_and_write_back_the_same() {
+        let old = r#"{"region":"us-east-1","catalog_url":"http://127.0.0.1:9/iceberg","warehouse":"123456789012","auth":{"method":"assume-role","role_arn":"arn:aws:iam::123456789012:role/lakeport","external_id":"ext-1"},"signing_name":"s3tables","s3_endpoint":"http://127.0.0.1:9","s3_path_style":true,"sts_endpoint":null,"allow_http":true,"vended_credentials":true}"#;
+        let c: ZeroCopyConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(c.catalog_url.as_deref(), Some("http://127.0.0.1:9/iceberg"));
+        assert_eq!((c.region.as_str(), c.warehouse.as_str(), c.signing_name.as_str()), ("us-east-1", "123456789012", "s3tables"));
+        assert_eq!((c.s3_endpoint.as_deref(), c.s3_path_style, c.allow_http, c.allow_http_anywhere, c.vended_credentials), (Some("http://127.0.0.1:9"), true, true, false, true));
+        assert!(matches!(&c.auth, ZeroCopyAuth::AssumeRole { external_id, .. } if external_id == "ext-1"));
+        let back: serde_json::Value = serde_json::to_value(&c).unwrap();
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(old).unwrap());
+        // The defaults of members an old row may lack.
+        let minimal: ZeroCopyConfig = serde_json::from_str(r#"{"region":"r","warehouse":"w","auth":{"method":"bearer"}}"#).unwrap();
+        assert_eq!((minimal.signing_name.as_str(), minimal.catalog_url.clone(), minimal.vended_credentials), ("glue", None, false));
+        // An OAuth2 connection: the client id is stored, the secret never (it is no member).
+        let oauth: ZeroCopyConfig = serde_json::from_str(r#"{"region":"r","warehouse":"w","auth":{"method":"oauth2","client_id":"lake"}}"#).unwrap();
+        assert_eq!(oauth.auth, ZeroCopyAuth::OAuth2 { client_id: "lake".into(), scope: None, server_uri: None });
+        assert_eq!(serde_json::to_value(&oauth).unwrap()["auth"], serde_json::json!({"method": "oauth2", "client_id": "lake"}));
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod storage;
 
 pub use catalog::{snapshots, split_table_version, SnapshotInfo, ZeroCopyCatalog};
 pub use config::{quote_ident, sql_name, SelectedShare, Share, ZeroCopyAuth, ZeroCopyConfig};
+pub use lakeport_aws::CatalogSettings;
 pub use credentials::{caller_identity, for_config as credentials_for_config, identity_from_env, trust_policy, Credentials};
 pub use error::ZeroCopyError;
 // The guard lives in lakeport-pushdown (the pool uses it too); re-exported for this crate's users.

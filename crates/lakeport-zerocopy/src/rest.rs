@@ -8,7 +8,7 @@ use iceberg::spec::TableMetadata;
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use lakeport_error::ErrorKind;
-use lakeport_aws::{CatalogClient, CatalogFailure, Secret};
+use lakeport_aws::{CatalogClient, CatalogFailure, CatalogToken, Secret};
 use object_store::aws::AwsCredential;
 use serde_json::Value;
 use url::Url;
@@ -69,14 +69,15 @@ const PERM_TABLES: &str = "glue:GetTables";
 const PERM_TABLE: &str = "glue:GetTable";
 
 impl RestCatalog {
-    /// A client for `config`'s catalog. `bearer`: the token of a [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer)
-    /// connection; requests are SigV4-signed when `credentials` yields any, else sent with the
-    /// token. No request is made here.
+    /// A client for `config`'s catalog. `bearer`: the token source of a
+    /// [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer) or
+    /// [`ZeroCopyAuth::OAuth2`](crate::ZeroCopyAuth::OAuth2) connection; requests are SigV4-signed
+    /// when `credentials` yields any, else sent with the token. No request is made here.
     ///
     /// # Errors
     /// [`ZeroCopyError::InvalidConfig`] when [`ZeroCopyConfig::validate`] fails or the HTTP
     /// client cannot be built.
-    pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<Secret>) -> Result<RestCatalog, ZeroCopyError> {
+    pub fn new(config: &ZeroCopyConfig, credentials: Credentials, bearer: Option<CatalogToken>) -> Result<RestCatalog, ZeroCopyError> {
         config.validate()?;
         let client = CatalogClient::new(config.catalog_url()?, credentials, bearer, &config.signing_name, &config.region, config.http_policy())
             .map_err(|e| ZeroCopyError::InvalidConfig(e.to_string()))?;
@@ -85,12 +86,17 @@ impl RestCatalog {
 
     /// The client of a saved connection: its credentials ([`crate::credentials_for_config`]) and, for
     /// a [`ZeroCopyAuth::Bearer`](crate::ZeroCopyAuth::Bearer) connection, `secret` as the bearer
-    /// token. The one place that decides between a bearer token and AWS credentials.
+    /// token, for an [`ZeroCopyAuth::OAuth2`](crate::ZeroCopyAuth::OAuth2) one as the client
+    /// secret tokens are fetched with ([`CatalogToken::for_auth`]).
     ///
     /// # Errors
     /// As for [`crate::credentials_for_config`] and [`RestCatalog::new`].
     pub fn connect(config: &ZeroCopyConfig, secret: Option<&Secret>) -> Result<RestCatalog, ZeroCopyError> {
-        let bearer = matches!(config.auth, crate::ZeroCopyAuth::Bearer).then(|| secret.cloned()).flatten();
+        config.validate()?;
+        let bearer = CatalogToken::for_auth(&config.auth, secret, &config.catalog_url()?, config.http_policy()).map_err(|e| match e {
+            lakeport_aws::AwsError::InvalidConfig(m) => ZeroCopyError::InvalidConfig(m),
+            other => other.into(),
+        })?;
         RestCatalog::new(config, crate::credentials::for_config(config, secret)?, bearer)
     }
 

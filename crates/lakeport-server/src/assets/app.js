@@ -456,7 +456,7 @@ function renderVerdicts(report) {
 function settingsCard(pool, conn, saved, shares = []) {
   const c = conn.config;
   const rows = c.type === "zero-copy"
-    ? [["Type", "Zero-copy (via Iceberg REST catalog)"], ["AWS region", c.region], ["Warehouse", c.warehouse], ["Catalog URL", c.catalog_url || "AWS Glue (default)"], ["Authentication", c.auth && c.auth.method === "assume-role" ? "Assumed IAM role" : c.auth && c.auth.method === "bearer" ? "Bearer token" : "Access key"],
+    ? [["Type", "Zero-copy (via Iceberg REST catalog)"], ["AWS region", c.region], ["Warehouse", c.warehouse], ["Catalog URL", c.catalog_url || "AWS Glue (default)"], ["Authentication", c.auth && c.auth.method === "assume-role" ? "Assumed IAM role" : c.auth && c.auth.method === "bearer" ? "Bearer token" : c.auth && c.auth.method === "oauth2" ? `OAuth2 client credentials (client ${c.auth.client_id})` : "Access key"],
       ...(c.auth && c.auth.role_arn ? [["Role ARN", c.auth.role_arn], ["External ID", c.auth.external_id]] : []), ...(c.auth && c.auth.access_key_id ? [["Access key ID", c.auth.access_key_id]] : []),
       ["S3 endpoint", c.s3_endpoint || "AWS (default)"], ["STS endpoint", c.sts_endpoint || "AWS (default)"], ["Plain HTTP allowed", c.allow_http ? "yes" : "no"], ["Vended credentials", c.vended_credentials ? "yes" : "no"]]
     : [["Type", "Extractions (via APIs)"], ["AWS region", c.region], ["Bucket", c.bucket],
