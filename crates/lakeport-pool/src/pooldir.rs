@@ -55,6 +55,24 @@ pub struct PoolInfo {
     pub tables: usize,
     /// How many connections it has.
     pub connections: usize,
+    /// Where its tables live.
+    pub kind: CatalogKind,
+    /// A REST-catalog pool's catalog URL (settings only, never a secret); `None` for an embedded pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_url: Option<String>,
+    /// Where a REST-catalog pool's files go (`s3://bucket/prefix/<pool>`); `None` for an embedded pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// The kind of a pool's catalog, as [`PoolInfo`] names it (see [`PoolCatalog`]).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CatalogKind {
+    /// The pool directory's SQLite catalog and local warehouse folder.
+    Embedded,
+    /// An Iceberg REST catalog with an S3 warehouse.
+    Rest,
 }
 
 /// A table of a pool, from its current Iceberg snapshot (the snapshot summary's
@@ -269,11 +287,18 @@ impl PoolDir {
         for r in rows {
             let name: String = r.get("name");
             let pool = self.open_pool(&name, r.get("catalog"))?;
+            let (kind, catalog_url, location) = match pool.catalog_settings().await? {
+                PoolCatalog::Embedded => (CatalogKind::Embedded, None, None),
+                PoolCatalog::Rest(rest) => (CatalogKind::Rest, Some(rest.catalog_url.clone()), Some(rest.pool_location(&name))),
+            };
             out.push(PoolInfo {
                 tables: pool.table_names().await?.len(),
                 connections: pool.connections().await?.len(),
                 created_at: parse_time(&format!("pool '{name}'"), r.get("created_at"))?,
                 name,
+                kind,
+                catalog_url,
+                location,
             });
         }
         Ok(out)
@@ -289,9 +314,8 @@ impl PoolDir {
     /// that cannot be removed.
     pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
         let pool = self.pool(name).await?;
-        let catalog = pool.catalog()?;
         for t in pool.table_names().await? {
-            catalog.drop_table(&TableIdent::new(pool.namespace(), t)).await?;
+            pool.drop_from_catalog(&TableIdent::new(pool.namespace(), t)).await?;
         }
         // A REST-catalog pool's namespace stays in the catalog (other engines may have tables in it).
         let ns = pool.namespace();
