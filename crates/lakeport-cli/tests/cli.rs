@@ -107,7 +107,7 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool(kind: PoolKind) {
     match &lake.rest {
         None => {
             assert_eq!((pools[0]["kind"].as_str(), pools[0].get("catalog_url")), (Some("embedded"), None), "{pools}");
-            assert!(listed.lines().nth(1).unwrap().trim_end().ends_with("embedded"), "{listed}");
+            assert!(listed.lines().nth(2).unwrap().trim_end().ends_with("embedded"), "{listed}");
         }
         Some(rest) => {
             assert_eq!((pools[0]["kind"].as_str(), pools[0]["catalog_url"].as_str()), (Some("rest"), Some(rest.catalog_url.as_str())), "{pools}");
