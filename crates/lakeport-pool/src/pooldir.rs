@@ -754,6 +754,12 @@ impl Pool {
                 } else {
                     Some(offset_field_ids(&fresh, current.last_column_id())?)
                 };
+                // The new schema carries the id this commit's snapshot refers to — one past the
+                // table's highest, what iceberg's metadata builder assigns — since a REST catalog
+                // may keep the id a client sends (ministack does, and drops a schema whose id it
+                // already has: the snapshot then named a schema the table lacked).
+                let next_schema_id = current.schemas_iter().map(|s| s.schema_id()).max().unwrap_or(0) + 1;
+                let new_schema = new_schema.map(|s| s.into_builder().with_schema_id(next_schema_id).build()).transpose()?;
                 // Schema evolution as the catalog receives it (Iceberg REST spec, `TableUpdate`).
                 let mut schema_updates = match new_schema {
                     Some(schema) => vec![TableUpdate::AddSchema { schema }, TableUpdate::SetCurrentSchema { schema_id: -1 }],
