@@ -1,7 +1,9 @@
 """Other engines on a lakeport pool, for the delta-ledger tests: reads a table with pyiceberg and
 with DuckDB (its iceberg and avro extensions loaded from their PyPI wheels' own files, so nothing
 is fetched from the network), and runs the standard Iceberg maintenance an Iceberg user runs, with
-pyiceberg through the pool's SQLite catalog. Every command prints one JSON object.
+pyiceberg through the pool's own catalog (SQLite or REST: pool_catalog.py). Every command prints
+one JSON object. DuckDB reads only embedded pools' tables ("duckdb": null for a REST-catalog pool:
+its REST ATTACH cannot SigV4-sign for a non-AWS host, see ../shared/TESTING.md).
 
 Usage: iceberg_engines.py POOL_DIR POOL TABLE COMMAND [ARG]
   read COLUMN    {"pyiceberg": [values of COLUMN, sorted], "duckdb": [...], "metadata": path}
@@ -17,11 +19,12 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from pyiceberg.catalog.sql import SqlCatalog
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pool_catalog import open_catalog  # noqa: E402
 
 root, pool, table, command, *args = sys.argv[1:]
 root = os.path.abspath(root)
-catalog = SqlCatalog("lakeport", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse")
+catalog, kind = open_catalog(root, pool)
 t = catalog.load_table(f"{pool}.{table}")
 
 
@@ -46,7 +49,8 @@ def duckdb_values(metadata_location, column):
 if command == "read":
     column = args[0]
     values = sorted(t.scan(selected_fields=(column,)).to_arrow().column(column).to_pylist())
-    out = {"pyiceberg": values, "duckdb": duckdb_values(t.metadata_location, column), "metadata": t.metadata_location}
+    duck = duckdb_values(t.metadata_location, column) if kind == "embedded" else None
+    out = {"pyiceberg": values, "duckdb": duck, "metadata": t.metadata_location}
 elif command == "snapshots":
     out = {"current": t.metadata.current_snapshot_id, "metadata": t.metadata_location, "snapshots": [s.snapshot_id for s in sorted(t.metadata.snapshots, key=lambda s: s.timestamp_ms)]}
 elif command == "expire":

@@ -912,3 +912,40 @@ test("a restart mid-run: the run shows as interrupted, with the reason", { skip:
     await page.goto(`${URL}/#token=${encodeURIComponent(TOKEN)}`);
   }
 });
+
+// Issue 15: the console on a REST-catalog pool (tables in the test server's Iceberg REST catalog,
+// files on its S3): listed with its catalog, its tables, a table page and SQL as on the embedded pool.
+test("a REST-catalog pool: listed with its catalog; tables, a table page and SQL as on the embedded pool", async () => {
+  const name = `rest_${Date.now().toString(16)}`;
+  const catalog = { kind: "rest", catalog_url: `${S3}/iceberg`, warehouse: "123456789012", location: `s3://${BUCKET}/rest-pools`, region: "us-east-1",
+    auth: { method: "access-key", access_key_id: env("LAKEPORT_TEST_GLUEWRITER_KEY") }, s3_endpoint: S3, s3_path_style: true, allow_http: true };
+  let [st, out] = await apiCall("POST", "/pools", { name, catalog, secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
+  assert.equal(st, 201, JSON.stringify(out));
+  const config = { type: "s3-extraction", region: "us-east-1", bucket: BUCKET, access_key_id: env("LAKEPORT_TEST_READER_KEY"), endpoint: S3, path_style: true, allow_http: true };
+  [st, out] = await apiCall("POST", `/pools/${name}/connections`, { name: "src", config, secret: env("LAKEPORT_TEST_READER_SECRET") });
+  assert.equal(st, 201, JSON.stringify(out));
+  [st, out] = await apiCall("POST", `/pools/${name}/extractions`, { connection: "src", mode: "full", items: [{ type: "folder", prefix: "big/", table: "big" }] });
+  assert.equal(st, 202, JSON.stringify(out));
+  assert.equal((await waitRun(out.id)).status, "succeeded");
+
+  await page.goto(`${URL}/#/`);
+  await page.waitForSelector(`a[href="#/pools/${name}"]`);
+  const row = await page.textContent(`tr:has(a[href="#/pools/${name}"])`);
+  assert.match(row, new RegExp(`Iceberg REST catalog ${S3}/iceberg`));
+  assert.doesNotMatch(row, new RegExp(env("LAKEPORT_TEST_GLUEWRITER_SECRET")));
+  await shot("rest-pool-listed");
+  await page.click(`a[href="#/pools/${name}"]`);
+  await page.waitForSelector("#tables");
+  assert.equal(await page.textContent("#tables td.rows"), "130");
+  await page.goto(`${URL}/#/pools/${name}/tables/big`);
+  await page.waitForFunction(() => /value/.test(document.body.textContent) && /130/.test(document.body.textContent));
+  await shot("rest-pool-table");
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(`${URL}/#/pools/${name}/sql`);
+  await page.waitForSelector("#sql");
+  await page.fill("#sql", "SELECT count(*) AS n, sum(id) AS s FROM big");
+  await page.press("#sql", "Control+Enter");
+  await page.waitForFunction(() => /^1 row/.test(document.getElementById("sql-status").textContent));
+  assert.deepEqual(await page.$$eval("#result tr:nth-child(2) td", (tds) => tds.map((t) => t.textContent)), ["130", String((129 * 130) / 2)]);
+  await shot("rest-pool-sql");
+});

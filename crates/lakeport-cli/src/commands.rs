@@ -239,9 +239,13 @@ async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<Exi
             } else if pools.is_empty() {
                 println!("No pools yet. Create one with `lakeport pool create <name>`.");
             } else {
+                let catalog = |p: &core::PoolInfo| match &p.catalog_url {
+                    Some(url) => format!("REST {url}"),
+                    None => "embedded".to_string(),
+                };
                 output::print_rows(
-                    &["pool", "tables", "connections", "created"],
-                    pools.iter().map(|p| vec![p.name.clone(), p.tables.to_string(), p.connections.to_string(), p.created_at.format("%Y-%m-%d %H:%M").to_string()]),
+                    &["pool", "tables", "connections", "created", "catalog"],
+                    pools.iter().map(|p| vec![p.name.clone(), p.tables.to_string(), p.connections.to_string(), p.created_at.format("%Y-%m-%d %H:%M").to_string(), catalog(p)]),
                 );
             }
         }

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{lakeport, ok, text};
+use common::{lakeport, ok, text, Lake, PoolKind};
 use lakeport_testkit::TestS3;
 
 fn add_args<'a>(name: &'a str, bucket: &'a str, key: &'a str, endpoint: &'a str) -> Vec<&'a str> {
@@ -49,8 +49,7 @@ async fn test_connection_names_the_missing_permission_and_never_saves_a_failed_c
     assert!(!o.status.success() && text(&o).contains("loopback"), "{}", text(&o));
 }
 
-#[tokio::test]
-async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
+async fn extract_query_jobs_and_pyiceberg_reads_the_pool(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("cli").await;
     let mut csv = String::from("case_id,activity,ts,cost\n");
@@ -59,41 +58,40 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
     }
     bucket.put("in/events.csv", csv).await;
     bucket.put("in/more/part-0.ndjson", "{\"id\": 1, \"ok\": true}\n{\"id\": 2, \"ok\": false}\n").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let lake = Lake::new(&s3, kind).await;
+    let d = lake.d();
     let (key, secret) = s3.user("reader");
     let env = [("SECRET", secret.expose())];
 
-    ok(d, &[], &["pool", "create", "default"]);
-    let added = ok(d, &env, &add_args("s3-src", &bucket.name, &key, &s3.endpoint));
+    let added = lake.ok(&env, &add_args("s3-src", &bucket.name, &key, &s3.endpoint));
     assert!(added.contains("ok    s3:GetBucketAcl") && added.contains("Saved connection 's3-src'"), "{added}");
-    let out = ok(d, &[], &["extract", "-c", "s3-src", "--file", "in/events.csv", "--folder", "in/more"]);
+    let out = lake.ok(&[], &["extract", "-c", "s3-src", "--file", "in/events.csv", "--folder", "in/more"]);
     assert!(out.contains("events") && out.contains("250 rows") && out.contains("full load: 2 table(s), 2 file(s), 252 rows"), "{out}");
 
-    let json: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extract", "-c", "s3-src", "--delta", "--folder", "in/more", "--json"])).unwrap();
+    let json = lake.json(&["extract", "-c", "s3-src", "--delta", "--folder", "in/more"]);
     assert_eq!(json["tables"][0]["unchanged"], 1);
     assert_eq!(json["rows"], 0);
     assert_eq!(json["tables"][0]["total_rows"], 2, "a no-op delta reports the rows the table holds");
 
-    let q = ok(d, &[], &["query", "SELECT activity, count(*) AS n, sum(cost) AS c FROM events GROUP BY activity ORDER BY activity", "--format", "csv"]);
+    let q = lake.ok(&[], &["query", "SELECT activity, count(*) AS n, sum(cost) AS c FROM events GROUP BY activity ORDER BY activity", "--format", "csv"]);
     assert_eq!(q.lines().next(), Some("activity,n,c"));
     assert!(q.contains("a0,84,"), "{q}");
-    let tables: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["tables", "--json"])).unwrap();
+    let tables = lake.json(&["tables"]);
     assert_eq!(tables[0]["name"], "events");
     assert_eq!(tables[0]["rows"], 250);
-    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
+    let jobs = lake.json(&["jobs"]);
     assert_eq!(jobs.as_array().unwrap().len(), 2);
-    let bad = lakeport(d, &[], &["extract", "-c", "s3-src", "--file", "in/missing.csv"]);
+    let bad = lake.run(&[], &["extract", "-c", "s3-src", "--file", "in/missing.csv"]);
     assert!(!bad.status.success() && text(&bad).contains("in/missing.csv"));
-    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
+    let jobs = lake.json(&["jobs"]);
     assert_eq!(jobs[0]["status"], "failed");
 
     // The secret: masked by `show`, stored 0600, and nowhere else on disk.
-    let show = ok(d, &[], &["connection", "show", "s3-src", "--json"]);
+    let show = lake.ok(&[], &["connection", "show", "s3-src", "--json"]);
     assert!(show.contains("\"secret\": \"********\"") && !show.contains(secret.expose()), "{show}");
-    let show = ok(d, &[], &["connection", "show", "s3-src"]);
+    let show = lake.ok(&[], &["connection", "show", "s3-src"]);
     assert!(show.contains("secret: ********") && show.contains("bucket: ") && !show.contains(secret.expose()), "{show}");
-    let secret_file = d.join("secrets/default/s3-src.secret");
+    let secret_file = d.join(format!("secrets/{}/s3-src.secret", lake.pool));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
     for entry in lakeport_testkit::files_under(d) {
@@ -103,11 +101,25 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
         }
     }
 
-    // Any Iceberg reader sees the same tables: pyiceberg through the same SQLite catalog.
-    let py = std::env::var("LAKEPORT_TEST_PYTHON").expect("LAKEPORT_TEST_PYTHON: run with ./scripts/test.sh");
-    let o = Command::new(py).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/read_with_pyiceberg.py")).arg(d).args(["default", "events"]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let read: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // `pool list` names the pool's kind, and a REST-catalog pool's catalog — never its secret.
+    let pools = lake.json(&["pool", "list"]);
+    let listed = lake.ok(&[], &["pool", "list"]);
+    match &lake.rest {
+        None => {
+            assert_eq!((pools[0]["kind"].as_str(), pools[0].get("catalog_url")), (Some("embedded"), None), "{pools}");
+            assert!(listed.lines().nth(2).unwrap().trim_end().ends_with("embedded"), "{listed}");
+        }
+        Some(rest) => {
+            assert_eq!((pools[0]["kind"].as_str(), pools[0]["catalog_url"].as_str()), (Some("rest"), Some(rest.catalog_url.as_str())), "{pools}");
+            assert_eq!(pools[0]["location"].as_str(), Some(format!("{}/{}", rest.location(), lake.pool).as_str()), "{pools}");
+            assert!(listed.contains(&format!("REST {}", rest.catalog_url)), "{listed}");
+            assert!(!listed.contains(rest.secret.expose()) && !pools.to_string().contains(rest.secret.expose()), "{listed}");
+        }
+    }
+
+    // Any Iceberg reader sees the same tables: pyiceberg through the pool's catalog (the same
+    // SQLite catalog, or the same REST catalog).
+    let read = lake.pyiceberg("events");
     assert_eq!(read["rows"], 250);
     assert_eq!(read["columns"]["case_id"], "int64");
     assert_eq!(read["columns"]["cost"], "double");
@@ -115,8 +127,7 @@ async fn extract_query_jobs_and_pyiceberg_reads_the_pool() {
 }
 
 
-#[tokio::test]
-async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly() {
+async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("readonly").await;
     let mut csv = String::from("id,name\n");
@@ -125,12 +136,10 @@ async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly() 
     }
     bucket.put("in/events.csv", csv).await;
     bucket.put("in/other.csv", "id\n1\n").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let lake = Lake::new(&s3, kind).await;
     let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
-    ok(d, &[], &["extract", "-c", "src", "--file", "in/events.csv", "--file", "in/other.csv"]);
+    lake.ok(&[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    lake.ok(&[], &["extract", "-c", "src", "--file", "in/events.csv", "--file", "in/other.csv"]);
 
     let out = tempfile::tempdir().unwrap();
     let file = |n: &str| out.path().join(n).display().to_string();
@@ -151,57 +160,78 @@ async fn query_only_reads_within_its_limits_and_tables_are_dropped_explicitly() 
         (format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", file("e.csv")), "COPY is not allowed", "--format csv"),
     ];
     for (sql, start, instead) in &refused {
-        let o = lakeport(d, &[], &["query", sql]);
+        let o = lake.run(&[], &["query", sql]);
         let err = text(&o);
         assert_eq!(o.status.code(), Some(1), "{sql}: {err}");
         assert!(err.contains(&format!("error: {start}")) && err.contains(instead), "{sql}: {err}");
     }
     for sql in ["SELECT * FROM '/etc/passwd'", "SELECT * FROM 'https://example.com/x.csv'"] {
-        let o = lakeport(d, &[], &["query", sql]);
+        let o = lake.run(&[], &["query", sql]);
         assert!(!o.status.success() && !text(&o).contains("root:"), "{sql}: {}", text(&o));
     }
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "COPY wrote a file");
     assert!(!Path::new("relative.parquet").exists());
     // Queries of every kind answer.
     for (sql, first_line) in [("SELECT count(*) AS n FROM events", "n"), ("WITH x AS (SELECT id FROM events) SELECT max(id) AS m FROM x", "m"), ("VALUES (1)", "column1"), ("DESCRIBE events", "column_name,data_type,is_nullable"), ("SHOW TABLES", "table_catalog,table_schema,table_name,table_type"), ("EXPLAIN SELECT * FROM events", "plan_type,plan")] {
-        let q = common::stdout(d, &[], &["query", sql, "--format", "csv"]);
+        let q = lake.stdout(&[], &["query", sql, "--format", "csv"]);
         assert_eq!(q.lines().next(), Some(first_line), "{sql}: {q}");
     }
 
     // Limits: memory (a hash join cannot spill), time, rows; bad values are named.
     let join = "SELECT count(*) FROM generate_series(1, 2000000) a JOIN generate_series(1, 2000000) b ON a.value = b.value";
-    let o = lakeport(d, &[], &["query", "--query-memory", "8M", join]);
+    let o = lake.run(&[], &["query", "--query-memory", "8M", join]);
     assert!(text(&o).contains("error: query used more than 8 MiB of memory; narrow it") && text(&o).contains("raise --query-memory"), "{}", text(&o));
     let started = std::time::Instant::now();
-    let o = lakeport(d, &[], &["query", "--query-timeout-secs", "1", "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b"]);
+    let o = lake.run(&[], &["query", "--query-timeout-secs", "1", "SELECT count(*) FROM generate_series(1, 1000000) a CROSS JOIN generate_series(1, 1000000) b"]);
     assert!(text(&o).contains("error: query ran longer than 1 s and was stopped"), "{}", text(&o));
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
-    let o = lakeport(d, &[], &["query", "--max-rows", "3", "--format", "csv", "SELECT id FROM events ORDER BY id"]);
+    let o = lake.run(&[], &["query", "--max-rows", "3", "--format", "csv", "SELECT id FROM events ORDER BY id"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "id\n0\n1\n2\n");
     assert!(String::from_utf8_lossy(&o.stderr).contains("only the first 3 row(s) are shown"), "{}", text(&o));
     for bad in ["8X", "0M", "lots"] {
-        let o = lakeport(d, &[], &["query", "--query-memory", bad, "SELECT 1"]);
+        let o = lake.run(&[], &["query", "--query-memory", bad, "SELECT 1"]);
         assert!(!o.status.success() && text(&o).contains("--query-memory"), "{bad}: {}", text(&o));
     }
-    assert!(text(&lakeport(d, &[], &["query", "--query-timeout-secs", "0", "SELECT 1"])).contains("--query-timeout-secs"));
+    assert!(text(&lake.run(&[], &["query", "--query-timeout-secs", "0", "SELECT 1"])).contains("--query-timeout-secs"));
 
-    // `table drop`: asks first (no terminal here: --yes is needed), then drops, removes its files,
-    // and the job history records it.
-    let o = lakeport(d, &[], &["table", "drop", "events"]);
+    // `table drop`: asks first (no terminal here: --yes is needed).
+    let o = lake.run(&[], &["table", "drop", "events"]);
     assert!(!o.status.success() && text(&o).contains("pass --yes"), "{}", text(&o));
-    let table_dir = d.join("warehouse/default/events");
-    assert!(table_dir.join("data").exists());
-    let dropped = ok(d, &[], &["table", "drop", "events", "--yes"]);
-    assert!(dropped.contains("Dropped table 'events' (40 rows); removed "), "{dropped}");
-    assert!(!table_dir.exists());
-    let tables: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["tables", "--json"])).unwrap();
-    assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["other"]);
-    let jobs: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["jobs", "--json"])).unwrap();
-    assert_eq!((jobs[0]["mode"].as_str(), jobs[0]["status"].as_str(), jobs[0]["tables"][0].as_str(), jobs[0]["rows"].as_u64()), (Some("drop"), Some("succeeded"), Some("events"), Some(40)));
-    assert!(ok(d, &[], &["jobs"]).contains("drop"));
-    let o = lakeport(d, &[], &["table", "drop", "events", "--yes"]);
-    assert!(!o.status.success() && text(&o).contains("table 'events' does not exist"), "{}", text(&o));
+    let files = lake.table_files("events").await;
+    assert!(files.iter().any(|f| f.starts_with("data/")), "{files:?}");
+    match kind {
+        PoolKind::Embedded => {
+            // It drops, removes the table's files, and the job history records it.
+            let dropped = lake.ok(&[], &["table", "drop", "events", "--yes"]);
+            assert!(dropped.contains("Dropped table 'events' (40 rows); removed "), "{dropped}");
+            assert_eq!(lake.table_files("events").await, Vec::<String>::new());
+            assert_eq!(lake.table_dirs().await, vec!["other"]);
+            let tables = lake.json(&["tables"]);
+            assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["other"]);
+            let jobs = lake.json(&["jobs"]);
+            assert_eq!((jobs[0]["mode"].as_str(), jobs[0]["status"].as_str(), jobs[0]["tables"][0].as_str(), jobs[0]["rows"].as_u64()), (Some("drop"), Some("succeeded"), Some("events"), Some(40)));
+            assert!(lake.ok(&[], &["jobs"]).contains("drop"));
+            let o = lake.run(&[], &["table", "drop", "events", "--yes"]);
+            assert!(!o.status.success() && text(&o).contains("table 'events' does not exist"), "{}", text(&o));
+        }
+        PoolKind::Rest => {
+            // The test server's catalog does not drop tables (DropTable answers 501): the drop
+            // fails naming the table and the catalog's answer, its job ends failed (not left
+            // "running"), and the pool is unchanged.
+            let o = lake.run(&[], &["table", "drop", "events", "--yes"]);
+            let out = text(&o);
+            assert!(!o.status.success() && out.contains(&format!("DropTable {}.events", lake.pool)) && out.contains("501") && out.contains("does not drop tables"), "{out}");
+            let jobs = lake.json(&["jobs"]);
+            assert_eq!((jobs[0]["mode"].as_str(), jobs[0]["status"].as_str(), jobs[0]["tables"][0].as_str()), (Some("drop"), Some("failed"), Some("events")), "{jobs}");
+            assert!(jobs[0]["error"].as_str().unwrap().contains("501"), "{jobs}");
+            assert_eq!(lake.table_files("events").await, files);
+            let q = lake.stdout(&[], &["query", "SELECT count(*) AS n FROM events", "--format", "csv"]);
+            assert_eq!(q, "n\n40\n");
+        }
+    }
 }
+
+lakeport_testkit::pool_kinds!(extract_query_jobs_and_pyiceberg_reads_the_pool, query_only_reads_within_its_limits_and_tables_are_dropped_explicitly);
 
 /// A GET over plain HTTP/1.1 (the test needs no HTTP client crate for two calls).
 fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
@@ -303,36 +333,45 @@ fn tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
 
 /// A delta load's summary names changed objects (rows replaced) and, with `--deleted remove`,
 /// removed ones with their row counts; the default `keep` removes nothing.
-#[tokio::test]
-async fn delta_summary_names_changed_and_removed_objects() {
+async fn delta_summary_names_changed_and_removed_objects(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("clidelta").await;
     bucket.put("d/a.csv", "id\n1\n2\n3\n").await;
     bucket.put("d/b.csv", "id\n4\n5\n").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let lake = Lake::new(&s3, kind).await;
     let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(d, &[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
-    ok(d, &[], &["extract", "-c", "src", "--folder", "d/"]);
+    lake.ok(&[("SECRET", secret.expose())], &add_args("src", &bucket.name, &key, &s3.endpoint));
+    lake.ok(&[], &["extract", "-c", "src", "--folder", "d/"]);
 
     bucket.put("d/a.csv", "id\n1\n2\n3\n6\n").await;
     bucket.delete("d/b.csv").await;
-    let out = ok(d, &[], &["extract", "-c", "src", "--delta", "--folder", "d/"]);
+    let out = lake.ok(&[], &["extract", "-c", "src", "--delta", "--folder", "d/"]);
     assert!(out.contains("changed: d/a.csv (3 rows replaced by 4)"), "{out}");
     assert!(!out.contains("removed:"), "keep is the default: {out}");
     assert!(out.contains("(6 rows in table)"), "{out}");
 
-    let out = ok(d, &[], &["extract", "-c", "src", "--delta", "--deleted", "remove", "--folder", "d/"]);
+    let out = lake.ok(&[], &["extract", "-c", "src", "--delta", "--deleted", "remove", "--folder", "d/"]);
     assert!(out.contains("removed: d/b.csv (2 rows; the object is gone from the source)"), "{out}");
     assert!(out.contains("(4 rows in table)"), "{out}");
-    let q = ok(d, &[], &["query", "SELECT id FROM d ORDER BY id", "--format", "csv"]);
+    let q = lake.ok(&[], &["query", "SELECT id FROM d ORDER BY id", "--format", "csv"]);
+    assert_eq!(q.lines().collect::<Vec<_>>(), ["id", "1", "2", "3", "6"]);
+
+    // `pool vacuum` removes what a killed load left (no snapshot references it) and nothing else.
+    lake.put_orphan("d", "data/orphan-of-a-killed-load.parquet", "not parquet").await;
+    let kept = lake.table_files("d").await;
+    let vacuum = lake.json(&["pool", "vacuum", "--older-than-secs", "0"]);
+    let removed: Vec<&str> = vacuum["removed"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert!(removed.len() == 1 && removed[0].ends_with("/d/data/orphan-of-a-killed-load.parquet"), "{vacuum}");
+    assert_eq!(vacuum["files_kept"].as_u64(), Some(kept.len() as u64 - 1), "{vacuum}");
+    let q = lake.ok(&[], &["query", "SELECT id FROM d ORDER BY id", "--format", "csv"]);
     assert_eq!(q.lines().collect::<Vec<_>>(), ["id", "1", "2", "3", "6"]);
 
     // `--deleted` only means something for a delta load.
-    let o = lakeport(d, &[], &["extract", "-c", "src", "--deleted", "remove", "--folder", "d/"]);
+    let o = lake.run(&[], &["extract", "-c", "src", "--deleted", "remove", "--folder", "d/"]);
     assert!(!o.status.success() && text(&o).contains("--delta"), "{}", text(&o));
 }
+
+lakeport_testkit::pool_kinds!(delta_summary_names_changed_and_removed_objects);
 
 /// Folder markers (zero-byte `raw/`, `raw/2024/`, as the S3 console makes them) are passed over,
 /// and the summary names them with the reason; the JSON report carries them too.

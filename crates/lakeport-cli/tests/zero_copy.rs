@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{lakeport, stdout as ok, text};
+use common::{lakeport, stdout as ok, text, Lake, PoolKind};
 use lakeport_testkit::TestS3;
 use serde_json::Value;
 
@@ -43,8 +43,17 @@ fn scalar(dir: &Path, sql: &str) -> i64 {
     row.values().next().unwrap().as_i64().unwrap()
 }
 
-#[tokio::test]
-async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
+/// `scalar` on the pool of `lake`.
+fn pool_scalar(lake: &Lake, sql: &str) -> i64 {
+    let out = lake.json(&["query", sql]);
+    let row = out[0].as_object().unwrap();
+    row.values().next().unwrap().as_i64().unwrap()
+}
+
+/// On both pool kinds: the pool's own table (in the SQLite catalog, or in a REST catalog with its
+/// files on S3) joins the shared table in one query (issue 15: DataFusion over the REST catalog,
+/// joined with zero-copy shares).
+async fn shares_are_queried_in_place_joined_fresh_and_time_travelled(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let endpoint = s3.endpoint.clone();
     let catalog = format!("{endpoint}/iceberg");
@@ -52,9 +61,7 @@ async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
     let created = fixture(&endpoint, &ns, 1000, false);
     let first_snapshot = created["snapshots"][0].as_i64().unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ok(d, &[], &["pool", "create", "default"]);
+    let lake = Lake::new(&s3, kind).await;
     // An extracted table to join with: names for the ids.
     let bucket = s3.bucket("zcjoin").await;
     let mut csv = String::from("id,label\n");
@@ -63,67 +70,68 @@ async fn shares_are_queried_in_place_joined_fresh_and_time_travelled() {
     }
     bucket.put("labels.csv", csv).await;
     let (rkey, rsecret) = s3.user("reader");
-    ok(d, &[("SECRET", rsecret.expose())], &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &rkey, "--secret-env", "SECRET", "--endpoint", &endpoint, "--path-style", "--allow-http"]);
-    ok(d, &[], &["extract", "-c", "src", "--file", "labels.csv"]);
+    lake.stdout(&[("SECRET", rsecret.expose())], &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &rkey, "--secret-env", "SECRET", "--endpoint", &endpoint, "--path-style", "--allow-http"]);
+    lake.stdout(&[], &["extract", "-c", "src", "--file", "labels.csv"]);
 
     // Zero-copy with the key of an IAM user that holds exactly the spec's permissions.
     let (key, secret) = s3.user("glue");
-    let added = ok(d, &[("SECRET", secret.expose())], &add_zero_copy("Glue Lake", &endpoint, &catalog, &["--access-key-id", &key, "--secret-env", "SECRET"]));
+    let added = lake.stdout(&[("SECRET", secret.expose())], &add_zero_copy("Glue Lake", &endpoint, &catalog, &["--access-key-id", &key, "--secret-env", "SECRET"]));
     assert!(added.contains("ok    glue:GetTable") && added.contains("ok    s3:GetObject") && added.contains("Saved connection 'Glue Lake'"), "{added}");
 
     // Authenticate and load namespaces (all of them, with their tables), then pick a share.
-    let listing: Value = serde_json::from_str(&ok(d, &[], &["connection", "namespaces", "Glue Lake", "--json"])).unwrap();
+    let listing: Value = serde_json::from_str(&lake.stdout(&[], &["connection", "namespaces", "Glue Lake", "--json"])).unwrap();
     let entry = listing.as_array().unwrap().iter().find(|e| e["namespace"] == ns.as_str()).expect("fixture namespace listed");
     assert_eq!(entry["tables"], serde_json::json!(["events"]));
-    let shares = ok(d, &[], &["connection", "shares", "Glue Lake", "--add", &ns]);
+    let shares = lake.stdout(&[], &["connection", "shares", "Glue Lake", "--add", &ns]);
     assert!(shares.contains(&format!("glue_lake.{ns}.events")), "{shares}");
 
     let t = format!("glue_lake.{ns}.events");
-    assert_eq!(scalar(d, &format!("SELECT count(*) FROM {t}")), 1000);
-    assert_eq!(scalar(d, &format!("SELECT count(*) FROM {t} e JOIN labels l ON e.id = l.id WHERE l.label LIKE 'bucket-%'")), 10);
+    assert_eq!(pool_scalar(&lake, &format!("SELECT count(*) FROM {t}")), 1000);
+    assert_eq!(pool_scalar(&lake, &format!("SELECT count(*) FROM {t} e JOIN labels l ON e.id = l.id WHERE l.label LIKE 'bucket-%'")), 10);
 
     // Projection and predicate reach the Iceberg scan.
-    let plan = ok(d, &[], &["query", &format!("EXPLAIN SELECT name FROM {t} WHERE id >= 990")]);
+    let plan = lake.stdout(&[], &["query", &format!("EXPLAIN SELECT name FROM {t} WHERE id >= 990")]);
     assert!(plan.contains("IcebergTableScan projection:[id,name] predicate:[id >= 990]"), "{plan}");
 
     // A new snapshot in the source is visible on the next query; the old one by time travel.
     fixture(&endpoint, &ns, 500, true);
-    assert_eq!(scalar(d, &format!("SELECT count(*) FROM {t}")), 1500);
-    assert_eq!(scalar(d, &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@{first_snapshot}\"")), 500);
+    assert_eq!(pool_scalar(&lake, &format!("SELECT count(*) FROM {t}")), 1500);
+    assert_eq!(pool_scalar(&lake, &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@{first_snapshot}\"")), 500);
     let future = "2999-01-01T00:00:00Z";
-    assert_eq!(scalar(d, &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@{future}\"")), 1500);
-    let bad = lakeport(d, &[], &["query", &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@42\"")]);
+    assert_eq!(pool_scalar(&lake, &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@{future}\"")), 1500);
+    let bad = lake.run(&[], &["query", &format!("SELECT count(*) FROM glue_lake.{ns}.\"events@42\"")]);
     assert!(!bad.status.success() && text(&bad).contains("snapshot 42 does not exist"), "{}", text(&bad));
 
     // Nothing was copied: the pool holds only the extracted table, in catalog and on disk.
-    let tables: Value = serde_json::from_str(&ok(d, &[], &["tables", "--json"])).unwrap();
+    let tables: Value = serde_json::from_str(&lake.stdout(&[], &["tables", "--json"])).unwrap();
     let names = |kind: Option<&str>| tables.as_array().unwrap().iter().filter(|t| t["kind"].as_str() == kind).map(|t| t["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(names(Some("extracted")), vec!["labels"]);
     // The shared table is listed beside it, with its connection.
     assert_eq!(names(Some("shared")), vec![t.clone()]);
     let shared = tables.as_array().unwrap().iter().find(|x| x["kind"] == "shared").unwrap();
     assert_eq!((shared["connection"].as_str(), shared["namespace"].as_str(), shared["table"].as_str()), (Some("Glue Lake"), Some(ns.as_str()), Some("events")));
-    assert!(ok(d, &[], &["tables"]).contains(&format!("{t}  Glue Lake")));
-    let on_disk: Vec<String> = std::fs::read_dir(d.join("warehouse/default")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(on_disk, vec!["labels".to_string()]);
+    assert!(lake.stdout(&[], &["tables"]).contains(&format!("{t}  Glue Lake")));
+    assert_eq!(lake.table_dirs().await, vec!["labels".to_string()]);
     // The secret stays masked and out of every output.
-    let show = ok(d, &[], &["connection", "show", "Glue Lake", "--json"]);
+    let show = lake.stdout(&[], &["connection", "show", "Glue Lake", "--json"]);
     assert!(show.contains("\"secret\": \"********\"") && !show.contains(secret.expose()), "{show}");
-    let show = ok(d, &[], &["connection", "show", "Glue Lake"]);
+    let show = lake.stdout(&[], &["connection", "show", "Glue Lake"]);
     assert!(show.contains("secret: ********") && show.contains(&format!("share {ns}: {t}")) && !show.contains(secret.expose()) && !show.contains('{'), "{show}");
 
     // Deselecting the share takes the table out of SQL again.
-    let left = ok(d, &[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
+    let left = lake.stdout(&[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
     assert!(left.contains("No shares selected"), "{left}");
-    let gone = lakeport(d, &[], &["query", &format!("SELECT count(*) FROM {t}")]);
+    let gone = lake.run(&[], &["query", &format!("SELECT count(*) FROM {t}")]);
     assert!(!gone.status.success() && text(&gone).contains("not found"), "{}", text(&gone));
-    let e = lakeport(d, &[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
+    let e = lake.run(&[], &["connection", "shares", "Glue Lake", "--remove", &ns]);
     assert!(!e.status.success() && text(&e).contains("is not a selected share"), "{}", text(&e));
 
     // An extraction on a zero-copy connection is refused with the reason.
-    let e = lakeport(d, &[], &["extract", "-c", "Glue Lake", "--file", "x.csv"]);
+    let e = lake.run(&[], &["extract", "-c", "Glue Lake", "--file", "x.csv"]);
     assert!(!e.status.success() && text(&e).contains("queried in place"), "{}", text(&e));
 }
+
+lakeport_testkit::pool_kinds!(shares_are_queried_in_place_joined_fresh_and_time_travelled);
 
 #[tokio::test]
 async fn test_connection_and_assumed_role() {

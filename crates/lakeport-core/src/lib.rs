@@ -33,7 +33,7 @@ pub use lakeport_source::{S3Auth, S3Config, Secret, DEFAULT_CONCURRENCY, DEFAULT
 pub use lakeport_zerocopy::{caller_identity, quote_ident, sql_name, trust_policy, CatalogSettings, ZeroCopyAuth, ZeroCopyConfig};
 // The rest of the API's answer types (lakeport-server serializes them and derives their schemas).
 pub use lakeport_extract::InferredTable;
-pub use lakeport_pool::{DropReport, PoolCatalog, PoolInfo, RestPoolSettings};
+pub use lakeport_pool::{CatalogKind, DropReport, PoolCatalog, PoolInfo, RestPoolSettings};
 pub use lakeport_zerocopy::{SelectedShare, SnapshotInfo};
 pub use runs::RunState;
 

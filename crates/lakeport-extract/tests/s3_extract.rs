@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::{events_csv, parquet_bytes, setup};
+use common::{events_csv, parquet_bytes, setup, setup_on, PoolKind};
 use lakeport_extract::{ChangedObject, ExtractError, ExtractRequest, Item, SkipReason, SkippedObject};
 use lakeport_core::ConnectionConfig;
 use lakeport_pool::LoadMode;
@@ -54,9 +54,8 @@ async fn nested_json_becomes_struct_and_list_columns() {
     assert_eq!(env.scalar("SELECT CAST(sum(vendor['rating'] * 2) AS BIGINT) FROM orders").await, 9);
 }
 
-#[tokio::test]
-async fn folder_full_then_delta_then_changed_object() {
-    let env = setup("delta").await;
+async fn folder_full_then_delta_then_changed_object(kind: PoolKind) {
+    let env = setup_on("delta", kind).await;
     env.bucket.put("log/part-1.csv", events_csv(0, 10)).await;
     env.bucket.put("log/part-2.csv.gz", gzip(events_csv(10, 10).as_bytes())).await;
     env.bucket.put("log/_SUCCESS", "").await;
@@ -114,9 +113,8 @@ async fn pagination_past_1000_objects() {
     assert_eq!(env.scalar("SELECT sum(v) FROM many").await, (0..1105).map(|i| i * 2).sum::<i64>());
 }
 
-#[tokio::test]
-async fn empty_folder_and_missing_file_are_clear_errors() {
-    let env = setup("empty").await;
+async fn empty_folder_and_missing_file_are_clear_errors(kind: PoolKind) {
+    let env = setup_on("empty", kind).await;
     env.bucket.put("other/x.csv", "a\n1\n").await;
     let e = env.run(vec![Item::folder("nothing-here/")], LoadMode::Full).await.unwrap_err().to_string();
     assert!(e.contains("nothing-here/") && e.contains("empty"), "{e}");
@@ -128,9 +126,8 @@ async fn empty_folder_and_missing_file_are_clear_errors() {
     assert!(jobs[0].error.as_deref().unwrap().contains("nope.csv"));
 }
 
-#[tokio::test]
-async fn mixed_schemas_in_a_folder_name_the_file_and_change_nothing() {
-    let env = setup("mixed").await;
+async fn mixed_schemas_in_a_folder_name_the_file_and_change_nothing(kind: PoolKind) {
+    let env = setup_on("mixed", kind).await;
     env.bucket.put("ok/a.csv", events_csv(0, 5)).await;
     env.run(vec![Item::folder("ok")], LoadMode::Full).await.unwrap();
     let before = env.state().await;
@@ -151,14 +148,13 @@ async fn mixed_schemas_in_a_folder_name_the_file_and_change_nothing() {
     assert!(e.contains("kinds/b.json") && e.contains("one type"), "{e}");
 
     assert_eq!(env.state().await, before, "a failed extraction leaves the pool unchanged");
-    assert_eq!(std::fs::read_dir(env.dir.path().join("warehouse/test")).unwrap().count(), 1, "no table directory was left behind");
+    assert_eq!(env.table_dirs().await, vec!["ok"], "no table directory was left behind");
 }
 
 /// Only the first files (a probe of `concurrency` files) fix the schema up front; every later file
 /// is checked as it loads, so one GET per object suffices.
-#[tokio::test]
-async fn files_past_the_schema_probe_are_checked_as_they_load() {
-    let env = setup("probe").await;
+async fn files_past_the_schema_probe_are_checked_as_they_load(kind: PoolKind) {
+    let env = setup_on("probe", kind).await;
     for i in 0..12 {
         // part-09 has a decimal value: the column must widen to Float64 (staging restarts).
         let v = if i == 9 { "2.5".to_string() } else { i.to_string() };
@@ -176,11 +172,7 @@ async fn files_past_the_schema_probe_are_checked_as_they_load() {
     assert_eq!(env.scalar("SELECT CAST(sum(v) * 10 AS BIGINT) FROM wide").await, 1255);
     assert_eq!(env.scalar("SELECT count(DISTINCT id) FROM wide").await, 24, "no rows lost or doubled by the restart");
     let before = env.state().await;
-    fn count_files(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir).unwrap().flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
-    }
-    let warehouse = env.dir.path().join("warehouse");
-    let files_before = count_files(&warehouse);
+    let files_before = env.warehouse_files().await;
 
     // A late file with another column fails the load, names the file, and changes nothing.
     for i in 0..6 {
@@ -192,12 +184,11 @@ async fn files_past_the_schema_probe_are_checked_as_they_load() {
     let e = env.run_with(late).await.unwrap_err().to_string();
     assert!(e.contains("late/part-05.csv") && e.contains("'v' is missing"), "{e}");
     assert_eq!(env.state().await, before, "a failed extraction leaves the pool unchanged");
-    assert_eq!(count_files(&warehouse), files_before, "the staged files of the failed load were deleted");
+    assert_eq!(env.warehouse_files().await, files_before, "the staged files of the failed load were deleted");
 }
 
-#[tokio::test]
-async fn malformed_files_are_named_and_leave_the_pool_unchanged() {
-    let env = setup("malformed").await;
+async fn malformed_files_are_named_and_leave_the_pool_unchanged(kind: PoolKind) {
+    let env = setup_on("malformed", kind).await;
     env.bucket.put("t/good.csv", events_csv(0, 10)).await;
     env.run(vec![Item::folder("t")], LoadMode::Full).await.unwrap();
     let before = env.state().await;
@@ -227,7 +218,7 @@ async fn malformed_files_are_named_and_leave_the_pool_unchanged() {
     assert!(e.contains("p/empty.csv") && e.contains("empty"), "{e}");
 
     assert_eq!(env.state().await, before);
-    let data = std::fs::read_dir(env.dir.path().join("warehouse/test/t/data")).unwrap().count();
+    let data = env.warehouse_files().await.into_iter().filter(|f| f.starts_with("t/data/")).count();
     assert_eq!(data, 1, "the failed loads' data files were removed");
 }
 
@@ -376,3 +367,11 @@ async fn hostile_object_names_become_safe_tables_inside_the_warehouse() {
     assert!(top.iter().all(|f| ["warehouse", "secrets", "catalog.db", "catalog.db-wal", "catalog.db-shm"].contains(&f.as_str())), "{top:?}");
     assert!(!root.parent().unwrap().join("escape").exists());
 }
+
+lakeport_testkit::pool_kinds!(
+    folder_full_then_delta_then_changed_object,
+    empty_folder_and_missing_file_are_clear_errors,
+    mixed_schemas_in_a_folder_name_the_file_and_change_nothing,
+    files_past_the_schema_probe_are_checked_as_they_load,
+    malformed_files_are_named_and_leave_the_pool_unchanged,
+);

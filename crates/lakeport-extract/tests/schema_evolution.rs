@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch};
-use common::{parquet_bytes, setup, Env};
+use common::{parquet_bytes, setup_on, Env, PoolKind};
 use lakeport_extract::{ExtractRequest, Item, OnSchemaChange, SchemaChangeKind};
 use lakeport_pool::LoadMode;
 
@@ -24,7 +24,7 @@ fn pyiceberg(env: &Env, table: &str) -> serde_json::Value {
     let o = Command::new(py)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/read_with_pyiceberg.py"))
         .arg(env.dir.path())
-        .args(["test", table])
+        .args([env.pool.name(), table])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -33,9 +33,8 @@ fn pyiceberg(env: &Env, table: &str) -> serde_json::Value {
 
 /// A new column is added (earlier rows NULL), a column a file lacks is NULL for its rows; both
 /// are in the report, with the first file that brought them, and in the job history.
-#[tokio::test]
-async fn new_and_missing_columns_evolve_the_table() {
-    let env = setup("evolve").await;
+async fn new_and_missing_columns_evolve_the_table(kind: PoolKind) {
+    let env = setup_on("evolve", kind).await;
     env.bucket.put("t/a.csv", "id,name\n1,a\n2,b\n").await;
     env.run(vec![Item::folder("t/")], LoadMode::Full).await.unwrap();
 
@@ -66,9 +65,8 @@ async fn new_and_missing_columns_evolve_the_table() {
 
 /// Iceberg's type promotions (int → long, float → double) evolve the column; old files keep
 /// their values and every reader sees the promoted type.
-#[tokio::test]
-async fn lossless_widening_is_a_type_promotion() {
-    let env = setup("promote").await;
+async fn lossless_widening_is_a_type_promotion(kind: PoolKind) {
+    let env = setup_on("promote", kind).await;
     let narrow = RecordBatch::try_from_iter([
         ("id", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
         ("x", Arc::new(Float32Array::from(vec![0.5, 1.5])) as ArrayRef),
@@ -101,9 +99,8 @@ async fn lossless_widening_is_a_type_promotion() {
 /// What Iceberg cannot do is refused, naming the file and the column, and the pool is unchanged:
 /// long → text, a changed nested type; `text` loads other types into a text column; `fail`
 /// refuses any difference.
-#[tokio::test]
-async fn other_changes_are_refused_by_name_or_loaded_as_text() {
-    let env = setup("refuse").await;
+async fn other_changes_are_refused_by_name_or_loaded_as_text(kind: PoolKind) {
+    let env = setup_on("refuse", kind).await;
     env.bucket.put("r/a.csv", "id,code\n1,A1\n2,B2\n").await;
     env.bucket.put("j/a.ndjson", "{\"id\": 1, \"s\": {\"a\": 1}}\n").await;
     env.run(vec![Item::folder("r/"), Item::folder("j/")], LoadMode::Full).await.unwrap();
@@ -143,9 +140,8 @@ async fn other_changes_are_refused_by_name_or_loaded_as_text() {
 /// A delta of JSON files with list and struct columns fits the table although Iceberg names a
 /// list's items `element` and Arrow `item`, and a struct in a file may lack some of the table's
 /// children (NULL for them).
-#[tokio::test]
-async fn nested_columns_fit_by_structure() {
-    let env = setup("nested").await;
+async fn nested_columns_fit_by_structure(kind: PoolKind) {
+    let env = setup_on("nested", kind).await;
     env.bucket.put("n/a.ndjson", "{\"id\": 1, \"tags\": [1, 2], \"s\": {\"a\": 1, \"b\": \"x\"}}\n").await;
     env.run(vec![Item::folder("n/")], LoadMode::Full).await.unwrap();
     env.bucket.put("n/b.ndjson", "{\"id\": 2, \"tags\": [3], \"s\": {\"a\": 2}}\n").await;
@@ -155,3 +151,10 @@ async fn nested_columns_fit_by_structure() {
     assert_eq!(env.scalar("SELECT sum(s['a']) FROM n").await, 3);
     assert_eq!(env.scalar("SELECT count(*) FROM n WHERE s['b'] IS NULL").await, 1);
 }
+
+lakeport_testkit::pool_kinds!(
+    new_and_missing_columns_evolve_the_table,
+    lossless_widening_is_a_type_promotion,
+    other_changes_are_refused_by_name_or_loaded_as_text,
+    nested_columns_fit_by_structure,
+);

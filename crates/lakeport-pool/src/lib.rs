@@ -49,7 +49,7 @@ pub use jobs::{Job, JobOrigin, JobStatus, Trigger};
 pub use json_rows::rows_json;
 pub use ledger::{LoadedObject, Ledger};
 pub use names::{table_name_from, validate_identifier};
-pub use pooldir::{JobPage, Pool, PoolDir, PoolInfo, TableHold, TableInfo};
+pub use pooldir::{CatalogKind, JobPage, Pool, PoolDir, PoolInfo, TableHold, TableInfo};
 pub use process::{Liveness, ProcessId};
 pub use query::QueryResult;
 pub use rest::{PoolCatalog, RestPoolSettings};

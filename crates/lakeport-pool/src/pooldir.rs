@@ -55,6 +55,24 @@ pub struct PoolInfo {
     pub tables: usize,
     /// How many connections it has.
     pub connections: usize,
+    /// Where its tables live.
+    pub kind: CatalogKind,
+    /// A REST-catalog pool's catalog URL (settings only, never a secret); `None` for an embedded pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_url: Option<String>,
+    /// Where a REST-catalog pool's files go (`s3://bucket/prefix/<pool>`); `None` for an embedded pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// The kind of a pool's catalog, as [`PoolInfo`] names it (see [`PoolCatalog`]).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CatalogKind {
+    /// The pool directory's SQLite catalog and local warehouse folder.
+    Embedded,
+    /// An Iceberg REST catalog with an S3 warehouse.
+    Rest,
 }
 
 /// A table of a pool, from its current Iceberg snapshot (the snapshot summary's
@@ -269,11 +287,18 @@ impl PoolDir {
         for r in rows {
             let name: String = r.get("name");
             let pool = self.open_pool(&name, r.get("catalog"))?;
+            let (kind, catalog_url, location) = match pool.catalog_settings().await? {
+                PoolCatalog::Embedded => (CatalogKind::Embedded, None, None),
+                PoolCatalog::Rest(rest) => (CatalogKind::Rest, Some(rest.catalog_url.clone()), Some(rest.pool_location(&name))),
+            };
             out.push(PoolInfo {
                 tables: pool.table_names().await?.len(),
                 connections: pool.connections().await?.len(),
                 created_at: parse_time(&format!("pool '{name}'"), r.get("created_at"))?,
                 name,
+                kind,
+                catalog_url,
+                location,
             });
         }
         Ok(out)
@@ -289,9 +314,8 @@ impl PoolDir {
     /// that cannot be removed.
     pub async fn drop_pool(&self, name: &str) -> Result<(), PoolError> {
         let pool = self.pool(name).await?;
-        let catalog = pool.catalog()?;
         for t in pool.table_names().await? {
-            catalog.drop_table(&TableIdent::new(pool.namespace(), t)).await?;
+            pool.drop_from_catalog(&TableIdent::new(pool.namespace(), t)).await?;
         }
         // A REST-catalog pool's namespace stays in the catalog (other engines may have tables in it).
         let ns = pool.namespace();
@@ -730,6 +754,12 @@ impl Pool {
                 } else {
                     Some(offset_field_ids(&fresh, current.last_column_id())?)
                 };
+                // The new schema carries the id this commit's snapshot refers to — one past the
+                // table's highest, what iceberg's metadata builder assigns — since a REST catalog
+                // may keep the id a client sends (ministack does, and drops a schema whose id it
+                // already has: the snapshot then named a schema the table lacked).
+                let next_schema_id = current.schemas_iter().map(|s| s.schema_id()).max().unwrap_or(0) + 1;
+                let new_schema = new_schema.map(|s| s.into_builder().with_schema_id(next_schema_id).build()).transpose()?;
                 // Schema evolution as the catalog receives it (Iceberg REST spec, `TableUpdate`).
                 let mut schema_updates = match new_schema {
                     Some(schema) => vec![TableUpdate::AddSchema { schema }, TableUpdate::SetCurrentSchema { schema_id: -1 }],

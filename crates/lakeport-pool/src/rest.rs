@@ -451,6 +451,13 @@ impl RestPool {
             .await?;
         match a.failure() {
             None => Ok(()),
+            // 501: this catalog does not drop tables at all (RFC 9110 §15.6.2) — not a failure
+            // a later try gets past, so not `Unavailable` as other 5xx answers are.
+            Some(CatalogFailure::Other(_, text)) if a.status == 501 => Err(PoolError::RemoteCatalog {
+                operation,
+                message: format!("{text}: this catalog does not drop tables; table '{table}' stays as it is"),
+                kind: ErrorKind::Invalid,
+            }),
             Some(f) => Err(failed(&operation, f)),
         }
     }

@@ -109,11 +109,15 @@ impl Pool {
     /// Drops a table: takes it out of the catalog in one step (queries no longer see it), then
     /// deletes the files its metadata references — every snapshot's data files, manifests and
     /// manifest lists, and its metadata files — and nothing else, and only inside the pool
-    /// directory's warehouse. Recorded in the job history (mode `drop`, connection empty).
+    /// directory's warehouse. Recorded in the job history (mode `drop`, connection empty). A
+    /// REST-catalog pool's table is dropped with the catalog's DropTable; its files stay in the
+    /// S3 warehouse (counted in `files_left`) for `lakeport pool vacuum`.
     ///
     /// # Errors
     ///
     /// [`PoolError::InvalidName`] for a name that is not an identifier; [`PoolError::NoSuchTable`];
+    /// [`PoolError::RemoteCatalog`] when the REST catalog does not drop it (the job ends failed
+    /// with the catalog's answer; nothing changes);
     /// [`PoolError::Iceberg`] when the table's metadata, manifest lists or manifests cannot be
     /// read (the table is not dropped: nothing changes); [`PoolError::Io`] naming the file when
     /// one cannot be deleted after the drop (the job fails; the table is gone; `lakeport pool
@@ -127,10 +131,23 @@ impl Pool {
         let mut job = self.start_job_of("", "drop").await?;
         job.tables = vec![table.to_string()];
         job.rows = rows;
-        self.catalog()?.drop_table(t.identifier()).await?;
+        if let Err(e) = self.drop_from_catalog(t.identifier()).await {
+            // The catalog kept the table (a REST catalog that refuses, cannot drop — 501 — or
+            // cannot be reached): nothing was deleted; the job ends failed with the answer.
+            job.ended_at = Some(chrono::Utc::now());
+            job.status = JobStatus::Failed;
+            job.error = Some(e.to_string());
+            job.details = serde_json::json!({ "action": "drop", "files_left": files.len() });
+            self.finish_job(&job).await?;
+            return Err(e);
+        }
         let mut report = DropReport { table: table.to_string(), rows, job_id: job.id.clone(), ..DropReport::default() };
         let mut failure = None;
-        if inside(&table_dir, &self.dir_root().join("warehouse")) {
+        if self.rest()?.is_some() {
+            // A REST-catalog pool's files stay in the S3 warehouse; unreferenced now, `lakeport
+            // pool vacuum` removes them after its grace period.
+            report.files_left = files.len() as u64;
+        } else if inside(&table_dir, &self.dir_root().join("warehouse")) {
             for file in files.iter().filter(|f| inside(f, &table_dir)) {
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
                 match std::fs::remove_file(file) {
@@ -163,6 +180,15 @@ impl Pool {
         match failure {
             Some((context, e)) => Err(PoolError::io(context, e)),
             None => Ok(report),
+        }
+    }
+
+    /// Takes the table out of the pool's catalog: the SQL catalog's row, or the REST catalog's
+    /// DropTable (its own error, naming the call and the catalog's answer).
+    pub(crate) async fn drop_from_catalog(&self, ident: &iceberg::TableIdent) -> Result<(), PoolError> {
+        match self.rest()? {
+            Some(rest) => rest.drop_table(ident.name()).await,
+            None => Ok(self.catalog()?.drop_table(ident).await?),
         }
     }
 

@@ -7,7 +7,7 @@
 //! type is answered as it is, the handler returns it directly.
 
 use chrono::{DateTime, Utc};
-use lakeport_core::{Connection, Extraction, PoolInfo, RunState, SelectedShare, ShareStatus, TableInfo, TestReport, TokenScope};
+use lakeport_core::{CatalogKind, Connection, Extraction, PoolInfo, RunState, SelectedShare, ShareStatus, TableInfo, TestReport, TokenScope};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -62,13 +62,23 @@ pub struct PoolEntry {
     /// How many connections it has; left out for a read-only token (connections are not its business).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<usize>,
+    /// Where its tables live: `embedded` (SQLite catalog, local folder) or `rest` (an Iceberg REST catalog).
+    pub kind: CatalogKind,
+    /// A REST-catalog pool's catalog URL; left out for an embedded pool and for a read-only token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_url: Option<String>,
+    /// Where a REST-catalog pool's files go (`s3://…`); left out as `catalog_url` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl PoolEntry {
     /// `info` as `scope` may see it.
     pub fn new(info: PoolInfo, scope: TokenScope) -> PoolEntry {
-        let connections = (scope == TokenScope::Admin).then_some(info.connections);
-        PoolEntry { name: info.name, created_at: info.created_at, tables: info.tables, connections }
+        let admin = scope == TokenScope::Admin;
+        let connections = admin.then_some(info.connections);
+        let (catalog_url, location) = if admin { (info.catalog_url, info.location) } else { (None, None) };
+        PoolEntry { name: info.name, created_at: info.created_at, tables: info.tables, connections, kind: info.kind, catalog_url, location }
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{iceberg_table, make_table, start, start_with, wait, zero_copy_config, Server, TOKEN};
+use common::{iceberg_table, make_table, start, start_with, wait, zero_copy_config, PoolKind, Server, TOKEN};
 use lakeport_pool::{QueryLimits, TokenScope};
 use lakeport_testkit::TestS3;
 use reqwest::StatusCode;
@@ -39,8 +39,7 @@ async fn token_is_required_and_openapi_describes_every_route() {
     assert!(page.contains("/app.js") && !page.contains("http://") && !page.contains("https://"), "the console loads nothing from a CDN");
 }
 
-#[tokio::test]
-async fn connections_extractions_tables_and_query_over_the_api() {
+async fn connections_extractions_tables_and_query_over_the_api(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("api").await;
     let mut csv = String::from("case_id,activity,cost\n");
@@ -50,88 +49,88 @@ async fn connections_extractions_tables_and_query_over_the_api() {
     bucket.put("in/events.csv", csv).await;
     bucket.put("in/more/a.ndjson", "{\"x\": 1}\n{\"x\": 2}\n").await;
     let s = start().await;
-    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
-    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CONFLICT);
+    let p = s.create_pool(&s3, kind, "p1").await;
+    assert_eq!(s.post("/api/pools", json!({ "name": p.name })).await.0, StatusCode::CONFLICT);
 
     let config = |key: &str| json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
     // A key without s3:GetBucketAcl: the test names it, and saving is refused (422), nothing saved.
     let (nokey, nosecret) = s3.user("noacl");
-    let (st, report) = s.post("/api/pools/p1/connections/test", json!({ "config": config(&nokey), "secret": nosecret.expose() })).await;
+    let (st, report) = s.post(&p.at("/connections/test"), json!({ "config": config(&nokey), "secret": nosecret.expose() })).await;
     assert_eq!(st, StatusCode::OK);
     let failed: Vec<&str> = report["checks"].as_array().unwrap().iter().filter(|c| c["verdict"] == "failed").map(|c| c["permission"].as_str().unwrap()).collect();
     assert_eq!(failed, vec!["s3:GetBucketAcl"]);
     assert!(report["policy_hint"].as_str().unwrap().contains("s3:GetBucketAcl"));
-    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "bad", "config": config(&nokey), "secret": nosecret.expose() })).await;
+    let (st, out) = s.post(&p.at("/connections"), json!({ "name": "bad", "config": config(&nokey), "secret": nosecret.expose() })).await;
     assert_eq!((st, out["saved"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!(false)));
-    assert_eq!(s.get("/api/pools/p1/connections").await.1, json!([]));
+    assert_eq!(s.get(&p.at("/connections")).await.1, json!([]));
 
     let (key, secret) = s3.user("reader");
-    let (st, out) = s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config(&key), "secret": secret.expose() })).await;
+    let (st, out) = s.post(&p.at("/connections"), json!({ "name": "src", "config": config(&key), "secret": secret.expose() })).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     assert_eq!(out["connection"]["has_secret"], true);
 
-    let (_, listing) = s.get("/api/pools/p1/connections/src/browse?prefix=in/").await;
+    let (_, listing) = s.get(&p.at("/connections/src/browse?prefix=in/")).await;
     let names: Vec<&str> = listing.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["more/", "events.csv"]);
     assert!(listing[1]["size"].as_u64().unwrap() > 1000);
 
-    let (st, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "full", "items": [{ "type": "file", "key": "in/events.csv" }, { "type": "folder", "prefix": "in/more/" }] })).await;
+    let (st, run) = s.post(&p.at("/extractions"), json!({ "connection": "src", "mode": "full", "items": [{ "type": "file", "key": "in/events.csv" }, { "type": "folder", "prefix": "in/more/" }] })).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{run}");
     let run = wait(&s, run["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     assert_eq!((run["rows"].as_u64(), run["files_done"].as_u64()), (Some(302), Some(2)));
 
-    let (_, tables) = s.get("/api/pools/p1/tables").await;
+    let (_, tables) = s.get(&p.at("/tables")).await;
     assert_eq!(tables.as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap(), t["rows"].as_u64().unwrap())).collect::<Vec<_>>(), vec![("events", 300), ("more", 2)]);
-    let (_, preview) = s.get("/api/pools/p1/tables/events/preview?limit=5").await;
+    let (_, preview) = s.get(&p.at("/tables/events/preview?limit=5")).await;
     assert_eq!(preview["rows"].as_array().unwrap().len(), 5);
     assert_eq!(preview["columns"][0]["name"], "case_id");
-    let (_, q) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT activity, count(*) AS n FROM events GROUP BY activity ORDER BY activity" })).await;
+    let (_, q) = s.post(&p.at("/query"), json!({ "sql": "SELECT activity, count(*) AS n FROM events GROUP BY activity ORDER BY activity" })).await;
     assert_eq!(q["rows"][0], json!({ "activity": "step0", "n": 75 }));
     assert_eq!((q["row_count"].clone(), q["truncated"].clone()), (json!(4), json!(false)));
-    let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": "SELECT nope FROM events" })).await;
+    let (st, e) = s.post(&p.at("/query"), json!({ "sql": "SELECT nope FROM events" })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(e["error"].as_str().unwrap().contains("nope"));
-    let (_, jobs) = s.get("/api/pools/p1/jobs").await;
+    let (_, jobs) = s.get(&p.at("/jobs")).await;
     assert_eq!(jobs[0]["status"], "succeeded");
 
     // A delta that meets a new column evolves the table; the API shows the schema-drift report.
     bucket.put("in/more/b.ndjson", "{\"x\": 3, \"y\": \"new\"}\n").await;
-    let (st, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "delta", "deleted": "remove", "on_schema_change": "evolve", "items": [{ "type": "folder", "prefix": "in/more/" }] })).await;
+    let (st, run) = s.post(&p.at("/extractions"), json!({ "connection": "src", "mode": "delta", "deleted": "remove", "on_schema_change": "evolve", "items": [{ "type": "folder", "prefix": "in/more/" }] })).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{run}");
     assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
-    let (_, jobs) = s.get("/api/pools/p1/jobs").await;
+    let (_, jobs) = s.get(&p.at("/jobs")).await;
     let change = &jobs[0]["details"][0]["schema_changes"][0];
     assert_eq!((change["column"].as_str(), change["change"].as_str(), change["new_type"].as_str()), (Some("y"), Some("added"), Some("Utf8")), "{}", jobs[0]);
     assert!(change["file"].as_str().unwrap().ends_with("in/more/b.ndjson"));
 
     // Secrets are write-only: no response of this whole session contains it.
-    for path in ["/api/pools/p1/connections", "/api/pools/p1/connections/src", "/api/pools/p1/jobs", "/api/pools/p1/runs"] {
-        let (_, v) = s.get(path).await;
+    for path in [p.at("/connections"), p.at("/connections/src"), p.at("/jobs"), p.at("/runs")] {
+        let (_, v) = s.get(&path).await;
         assert!(!v.to_string().contains(secret.expose()), "{path} leaks the secret");
     }
 }
 
 /// The console's table page: the table's columns in the file's order with their types, and the
 /// source objects its current snapshot holds rows of (after a delta, both files).
-#[tokio::test]
-async fn table_details_give_columns_in_order_and_source_files() {
+async fn table_details_give_columns_in_order_and_source_files(kind: PoolKind) {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("apitable").await;
     bucket.put("in/b.csv", "zeta,alpha,when\n1,x,2024-01-02T03:04:05Z\n2,y,2024-01-03T03:04:05Z\n").await;
     let s = start().await;
-    assert_eq!(s.post("/api/pools", json!({ "name": "p1" })).await.0, StatusCode::CREATED);
+    let p = s.create_pool(&s3, kind, "p1").await;
+    let extractions = p.at("/extractions");
     let (key, secret) = s3.user("reader");
     let config = json!({ "type": "s3-extraction", "region": "us-east-1", "bucket": bucket.name, "access_key_id": key, "endpoint": s3.endpoint, "path_style": true, "allow_http": true });
-    assert_eq!(s.post("/api/pools/p1/connections", json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
-    let load = |mode: &'static str| s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": mode, "items": [{ "type": "folder", "prefix": "in/", "table": "t" }] }));
+    assert_eq!(s.post(&p.at("/connections"), json!({ "name": "src", "config": config, "secret": secret.expose() })).await.0, StatusCode::CREATED);
+    let load = |mode: &'static str| s.post(&extractions, json!({ "connection": "src", "mode": mode, "items": [{ "type": "folder", "prefix": "in/", "table": "t" }] }));
     let (_, run) = load("full").await;
     assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
     bucket.put("in/c.csv", "zeta,alpha,when\n3,z,2024-01-04T03:04:05Z\n").await;
     let (_, run) = load("delta").await;
     assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
 
-    let (st, t) = s.get("/api/pools/p1/tables/t").await;
+    let (st, t) = s.get(&p.at("/tables/t")).await;
     assert_eq!(st, StatusCode::OK, "{t}");
     assert_eq!((t["name"].as_str(), t["rows"].as_u64(), t["snapshots"].as_u64()), (Some("t"), Some(3), Some(2)), "{t}");
     let columns: Vec<(&str, &str)> = t["columns"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap())).collect();
@@ -143,14 +142,14 @@ async fn table_details_give_columns_in_order_and_source_files() {
     assert!(t["files"][0]["size"].as_u64().unwrap() > 20 && t["files"][0]["modified"].as_str().unwrap().starts_with("20"), "{t}");
     // JSON too: the columns in the order of the records' keys, not sorted.
     bucket.put("j/a.ndjson", "{\"zeta\": 1, \"alpha\": \"x\", \"mid\": true}\n").await;
-    let (_, run) = s.post("/api/pools/p1/extractions", json!({ "connection": "src", "mode": "full", "items": [{ "type": "folder", "prefix": "j/", "table": "j" }] })).await;
+    let (_, run) = s.post(&p.at("/extractions"), json!({ "connection": "src", "mode": "full", "items": [{ "type": "folder", "prefix": "j/", "table": "j" }] })).await;
     assert_eq!(wait(&s, run["id"].as_str().unwrap()).await["status"], "succeeded");
-    let (_, j) = s.get("/api/pools/p1/tables/j").await;
+    let (_, j) = s.get(&p.at("/tables/j")).await;
     let names: Vec<&str> = j["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["zeta", "alpha", "mid"], "{j}");
     // Source keys are connection business: admin only; an unknown table is 404.
-    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools/p1/tables/t", None).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(s.get("/api/pools/p1/tables/nosuch").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.call_as(Some(&s.reader), reqwest::Method::GET, &p.at("/tables/t"), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get(&p.at("/tables/nosuch")).await.0, StatusCode::NOT_FOUND);
 }
 
 /// Token rotation from the console: a stored token gets a new secret under its name and scope;
@@ -299,11 +298,12 @@ async fn every_operation_enforces_its_scope() {
     assert_eq!(s.call_as(Some(&admin), reqwest::Method::GET, "/api/whoami", None).await.1["scope"], "admin");
 }
 
-#[tokio::test]
-async fn sql_over_the_api_only_reads_and_tables_go_by_drop() {
+async fn sql_over_the_api_only_reads_and_tables_go_by_drop(kind: PoolKind) {
+    let s3 = TestS3::from_env();
     let s = start().await;
-    make_table(&s.pd, "p1", "t", 5).await;
-    make_table(&s.pd, "p1", "other", 2).await;
+    let p = s.create_pool(&s3, kind, "p1").await;
+    make_table(&s.pd, &p.name, "t", 5).await;
+    make_table(&s.pd, &p.name, "other", 2).await;
     let out = tempfile::tempdir().unwrap();
     let file = |n: &str| out.path().join(n).display().to_string();
     // (statement, the start of the refusal)
@@ -323,49 +323,69 @@ async fn sql_over_the_api_only_reads_and_tables_go_by_drop() {
         (format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", file("e.csv")), "COPY is not allowed"),
     ];
     for (sql, start) in &refused {
-        let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        let (st, e) = s.post(&p.at("/query"), json!({ "sql": sql })).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{sql}: {e}");
         let msg = e["error"].as_str().unwrap();
         assert!(msg.starts_with(start) && msg.contains("only reads the pool"), "{sql}: {msg}");
     }
-    let (_, e) = s.post("/api/pools/p1/query", json!({ "sql": "DROP TABLE t" })).await;
+    let (_, e) = s.post(&p.at("/query"), json!({ "sql": "DROP TABLE t" })).await;
     assert!(e["error"].as_str().unwrap().contains("lakeport table drop"), "{e}");
     // Host files and URLs are not tables.
     for sql in ["SELECT * FROM '/etc/passwd'", "SELECT * FROM 'file:///etc/hosts'", "SELECT * FROM 'http://127.0.0.1:1/x.csv'"] {
-        let (st, e) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        let (st, e) = s.post(&p.at("/query"), json!({ "sql": sql })).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{sql}: {e}");
         assert!(!e.to_string().contains("root:"), "{sql}: {e}");
     }
     // Queries of every kind answer.
     for (sql, rows) in [("SELECT * FROM t", 5), ("WITH x AS (SELECT id FROM t) SELECT max(id) FROM x", 1), ("VALUES (1), (2)", 2), ("DESCRIBE t", 2), ("SHOW COLUMNS FROM t", 2)] {
-        let (st, q) = s.post("/api/pools/p1/query", json!({ "sql": sql })).await;
+        let (st, q) = s.post(&p.at("/query"), json!({ "sql": sql })).await;
         assert_eq!((st, q["row_count"].as_u64()), (StatusCode::OK, Some(rows)), "{sql}: {q}");
     }
-    let (st, q) = s.post("/api/pools/p1/query", json!({ "sql": "EXPLAIN SELECT * FROM t" })).await;
+    let (st, q) = s.post(&p.at("/query"), json!({ "sql": "EXPLAIN SELECT * FROM t" })).await;
     assert_eq!(st, StatusCode::OK, "{q}");
     // Nothing was written or changed.
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
     assert!(!std::path::Path::new("relative.csv").exists());
-    assert_eq!(s.pd.pool("p1").await.unwrap().table_names().await.unwrap(), vec!["other", "t"]);
-    assert_eq!(s.get("/api/pools/p1/jobs").await.1, json!([]));
+    assert_eq!(s.pd.pool(&p.name).await.unwrap().table_names().await.unwrap(), vec!["other", "t"]);
+    assert_eq!(s.get(&p.at("/jobs")).await.1, json!([]));
 
     // The explicit operation: DELETE drops the table, removes its files, records a job.
-    let table_dir = s.dir.path().join("warehouse/p1/t");
-    assert!(table_dir.join("data").exists());
-    let (st, report) = s.delete("/api/pools/p1/tables/t").await;
+    let files = p.table_files(&s, "t").await;
+    assert!(files.iter().any(|f| f.starts_with("data/")), "{files:?}");
+    if kind == PoolKind::Rest {
+        // The test server's catalog does not drop tables (DropTable answers 501): the answer
+        // names the table and the catalog's answer, the job ends failed, the pool is unchanged.
+        let (st, e) = s.delete(&p.at("/tables/t")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+        let msg = e["error"].as_str().unwrap();
+        assert!(msg.contains(&format!("DropTable {}.t", p.name)) && msg.contains("501") && msg.contains("does not drop tables"), "{e}");
+        let (_, jobs) = s.get(&p.at("/jobs")).await;
+        assert_eq!((jobs[0]["mode"].clone(), jobs[0]["status"].clone(), jobs[0]["tables"].clone()), (json!("drop"), json!("failed"), json!(["t"])));
+        assert_eq!(p.table_files(&s, "t").await, files);
+        let (_, q) = s.post(&p.at("/query"), json!({ "sql": "SELECT count(*) AS n FROM t" })).await;
+        assert_eq!(q["rows"][0]["n"], 5, "{q}");
+        return;
+    }
+    let (st, report) = s.delete(&p.at("/tables/t")).await;
     assert_eq!(st, StatusCode::OK, "{report}");
     assert_eq!((report["table"].clone(), report["rows"].clone(), report["files_left"].clone()), (json!("t"), json!(5), json!(0)));
     assert!(report["files_removed"].as_u64().unwrap() >= 3, "{report}");
-    assert!(!table_dir.exists());
-    assert!(s.dir.path().join("warehouse/p1/other/data").exists());
-    let (_, tables) = s.get("/api/pools/p1/tables").await;
+    assert_eq!(p.table_files(&s, "t").await, Vec::<String>::new());
+    assert!(!p.table_files(&s, "other").await.is_empty());
+    let (_, tables) = s.get(&p.at("/tables")).await;
     assert_eq!(tables.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), vec!["other"]);
-    let (_, jobs) = s.get("/api/pools/p1/jobs").await;
+    let (_, jobs) = s.get(&p.at("/jobs")).await;
     assert_eq!((jobs[0]["mode"].clone(), jobs[0]["status"].clone(), jobs[0]["tables"].clone()), (json!("drop"), json!("succeeded"), json!(["t"])));
-    assert_eq!(s.delete("/api/pools/p1/tables/t").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(s.delete("/api/pools/p1/tables/..%2Fother").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.delete(&p.at("/tables/t")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.delete(&p.at("/tables/..%2Fother")).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(s.delete("/api/pools/nosuch/tables/other").await.0, StatusCode::NOT_FOUND);
 }
+
+lakeport_testkit::pool_kinds!(
+    connections_extractions_tables_and_query_over_the_api,
+    table_details_give_columns_in_order_and_source_files,
+    sql_over_the_api_only_reads_and_tables_go_by_drop,
+);
 
 #[tokio::test]
 async fn queries_are_bounded_and_the_api_answers_meanwhile() {

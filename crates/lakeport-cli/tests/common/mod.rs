@@ -38,3 +38,131 @@ pub fn stdout(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     assert!(o.status.success(), "lakeport {args:?} failed:\n{}", text(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+pub use lakeport_testkit::PoolKind;
+
+/// A pool of either kind in a fresh pool directory, and the commands run on it: the tests about
+/// loading and reading tables run their one body on both kinds (`lakeport_testkit::pool_kinds!`).
+/// Every command gets the pool through `LAKEPORT_POOL`, as a user with several pools would.
+pub struct Lake {
+    pub dir: tempfile::TempDir,
+    /// The pool's name: `default` for the embedded pool; unique for a REST-catalog pool (its
+    /// namespace in the test server's catalog, which every test shares).
+    pub pool: String,
+    pub kind: PoolKind,
+    /// A REST-catalog pool's catalog and warehouse.
+    pub rest: Option<lakeport_testkit::RestPoolFixture>,
+}
+
+impl Lake {
+    /// Creates the pool with `lakeport pool create` (a REST-catalog pool: in the test server's
+    /// catalog as the IAM user `gluewriter`, files in a bucket of its own).
+    pub async fn new(s3: &lakeport_testkit::TestS3, kind: PoolKind) -> Lake {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, rest) = match kind {
+            PoolKind::Embedded => ("default".to_string(), None),
+            PoolKind::Rest => {
+                let r = s3.rest_pool("lake").await;
+                (r.name.clone(), Some(r))
+            }
+        };
+        let mut args = vec!["pool".to_string(), "create".into(), pool.clone()];
+        let mut env = Vec::new();
+        if let Some(r) = &rest {
+            args.extend(r.create_args("CATALOG_SECRET"));
+            env.push(("CATALOG_SECRET", r.secret.expose()));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(dir.path(), &env, &args);
+        Lake { dir, pool, kind, rest }
+    }
+
+    pub fn d(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `lakeport ARGS…` on this pool.
+    pub fn run(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        let mut all = vec![("LAKEPORT_POOL", self.pool.as_str())];
+        all.extend_from_slice(env);
+        lakeport(self.d(), &all, args)
+    }
+
+    /// Runs and expects success; stdout and stderr together.
+    pub fn ok(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let o = self.run(env, args);
+        assert!(o.status.success(), "lakeport {args:?} on the {:?} pool failed:\n{}", self.kind, text(&o));
+        text(&o)
+    }
+
+    /// Runs and expects success; stdout only.
+    pub fn stdout(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let o = self.run(env, args);
+        assert!(o.status.success(), "lakeport {args:?} on the {:?} pool failed:\n{}", self.kind, text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `ARGS… --json`, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.stdout(&[], &all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    /// The table directories that hold files in the pool's warehouse (the local folder
+    /// `warehouse/<pool>/`, or `<location>/<pool>/` in S3), sorted.
+    pub async fn table_dirs(&self) -> Vec<String> {
+        let mut out: Vec<String> = match &self.rest {
+            None => std::fs::read_dir(self.d().join("warehouse").join(&self.pool))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| !lakeport_testkit::files_under(&e.path()).is_empty())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Some(r) => r.keys().await.into_iter().filter_map(|k| k.split('/').next().map(str::to_string)).collect(),
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The files of table `table` in the warehouse (paths below the table's directory).
+    pub async fn table_files(&self, table: &str) -> Vec<String> {
+        match &self.rest {
+            None => {
+                let dir = self.d().join("warehouse").join(&self.pool).join(table);
+                lakeport_testkit::files_under(&dir).iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect()
+            }
+            Some(r) => r.keys().await.into_iter().filter_map(|k| k.strip_prefix(&format!("{table}/")).map(str::to_string)).collect(),
+        }
+    }
+
+    /// Puts a file no table references into `table`'s directory of the warehouse (as a load
+    /// killed before its commit leaves one): `path` below the table's directory.
+    pub async fn put_orphan(&self, table: &str, path: &str, bytes: &str) {
+        match &self.rest {
+            None => {
+                let file = self.d().join("warehouse").join(&self.pool).join(table).join(path);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(file, bytes).unwrap();
+            }
+            Some(r) => r.warehouse.put(&format!("{}{table}/{path}", r.key_prefix()), bytes.to_string()).await,
+        }
+    }
+
+    /// pyiceberg reads `table` through the pool's own catalog (testing/read_with_pyiceberg.py):
+    /// rows, columns with their types, snapshots.
+    pub fn pyiceberg(&self, table: &str) -> serde_json::Value {
+        let py = std::env::var("LAKEPORT_TEST_PYTHON").expect("LAKEPORT_TEST_PYTHON: run with ./scripts/test.sh");
+        let o = Command::new(py)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing/read_with_pyiceberg.py"))
+            .arg(self.d())
+            .args([self.pool.as_str(), table])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}

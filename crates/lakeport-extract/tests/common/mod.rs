@@ -8,23 +8,40 @@ use arrow::datatypes::Int64Type;
 use lakeport_core::runs::extract;
 use lakeport_core::ConnectionConfig;
 use lakeport_extract::{ExtractError, ExtractReport, ExtractRequest, Item, NoProgress};
-use lakeport_pool::{LoadMode, Pool, PoolDir};
-use lakeport_testkit::{TestBucket, TestS3};
+use lakeport_pool::{LoadMode, Pool, PoolCatalog, PoolDir};
+pub use lakeport_testkit::PoolKind;
+use lakeport_testkit::{RestPoolFixture, TestBucket, TestS3};
 
 pub struct Env {
     pub s3: TestS3,
     pub bucket: TestBucket,
     pub dir: tempfile::TempDir,
     pub pool: Pool,
+    /// A REST-catalog pool's catalog and warehouse (`setup_on(…, PoolKind::Rest)`).
+    pub rest: Option<RestPoolFixture>,
 }
 
-/// A fresh bucket and a fresh pool with connection "src" using the least-privilege `reader` key.
+/// A fresh bucket and a fresh embedded pool "test" with connection "src" using the
+/// least-privilege `reader` key.
 pub async fn setup(label: &str) -> Env {
+    setup_on(label, PoolKind::Embedded).await
+}
+
+/// As [`setup`], with a pool of `kind`: an embedded pool "test", or a REST-catalog pool in the
+/// test server's catalog (a unique name: its namespace there; files in a bucket of its own).
+pub async fn setup_on(label: &str, kind: PoolKind) -> Env {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket(label).await;
     let dir = tempfile::tempdir().unwrap();
     let pd = PoolDir::open(dir.path()).await.unwrap();
-    let pool = pd.create_pool("test").await.unwrap();
+    let (pool, rest) = match kind {
+        PoolKind::Embedded => (pd.create_pool("test").await.unwrap(), None),
+        PoolKind::Rest => {
+            let r = s3.rest_pool("ex").await;
+            let catalog: PoolCatalog = serde_json::from_value(r.catalog_json()).unwrap();
+            (pd.create_pool_with(&r.name, &catalog, Some(&r.secret)).await.unwrap(), Some(r))
+        }
+    };
     let (key, secret) = s3.user("reader");
     pool.add_connection(
         "src",
@@ -38,6 +55,7 @@ pub async fn setup(label: &str) -> Env {
         bucket,
         dir,
         pool,
+        rest,
     }
 }
 
@@ -61,6 +79,38 @@ impl Env {
 
     pub async fn rows(&self, sql: &str) -> Vec<RecordBatch> {
         lakeport_core::query(&self.pool, sql).await.unwrap().batches
+    }
+
+    /// The table directories that hold files in the pool's warehouse (`warehouse/<pool>/`, or
+    /// `<location>/<pool>/` in S3), sorted.
+    pub async fn table_dirs(&self) -> Vec<String> {
+        let mut out: Vec<String> = match &self.rest {
+            None => std::fs::read_dir(self.dir.path().join("warehouse").join(self.pool.name()))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| !lakeport_testkit::files_under(&e.path()).is_empty())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Some(r) => r.keys().await.into_iter().filter_map(|k| k.split('/').next().map(str::to_string)).collect(),
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Every file of the pool's warehouse (below `warehouse/<pool>/`, or `<location>/<pool>/`
+    /// in S3), as paths below it, sorted.
+    pub async fn warehouse_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = match &self.rest {
+            None => {
+                let dir = self.dir.path().join("warehouse").join(self.pool.name());
+                lakeport_testkit::files_under(&dir).iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect()
+            }
+            Some(r) => r.keys().await,
+        };
+        out.sort();
+        out
     }
 
     /// The table names and their row counts: the pool's visible state.

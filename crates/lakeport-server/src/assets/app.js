@@ -203,8 +203,8 @@ async function viewPools(seq) {
   const pools = await api("GET", "/pools");
   const admin = isAdmin();
   render(seq, { title: "Data Pools" }, `<h1>Data Pools</h1>
-    <div class="card">${scroller("Data pools", `<table><tr><th scope="col">Data pool</th><th scope="col">Tables</th>${admin ? `<th scope="col">Data connections</th>` : ""}<th scope="col">Created</th></tr>
-    ${pools.map((p) => `<tr><td><a href="#/pools/${enc(p.name)}">${esc(p.name)}</a></td><td>${esc(p.tables)}</td>${admin ? `<td>${esc(p.connections)}</td>` : ""}<td>${fmtTime(p.created_at)}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">No data pools yet.</td></tr>`}</table>`)}</div>
+    <div class="card">${scroller("Data pools", `<table><tr><th scope="col">Data pool</th><th scope="col">Tables</th>${admin ? `<th scope="col">Data connections</th>` : ""}<th scope="col">Created</th><th scope="col">Catalog</th></tr>
+    ${pools.map((p) => `<tr><td><a href="#/pools/${enc(p.name)}">${esc(p.name)}</a></td><td>${esc(p.tables)}</td>${admin ? `<td>${esc(p.connections)}</td>` : ""}<td>${fmtTime(p.created_at)}</td><td class="catalog">${p.kind === "rest" ? `Iceberg REST catalog${p.catalog_url ? ` ${esc(p.catalog_url)}` : ""}` : "Embedded"}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">No data pools yet.</td></tr>`}</table>`)}</div>
     ${admin ? `<form class="card" id="create-pool-form"><h2>Create data pool</h2><label for="pool-name">Name</label><div class="row"><input id="pool-name" type="text" required aria-describedby="pool-name-hint"><button id="create-pool">Create</button></div><p class="muted" id="pool-name-hint">Lowercase letters, digits and _, starting with a letter.</p></form>`
       : `<p class="muted" id="read-only-note">Signed in with the read-only token ${esc(caller.name)}: tables, previews and SQL.</p>`}`);
   if (!admin) return;

@@ -100,7 +100,54 @@ pub async fn make_table(pd: &PoolDir, pool: &str, table: &str, rows: i64) {
     w.commit(lakeport_pool::LedgerChange::default(), "test").await.unwrap();
 }
 
+pub use lakeport_testkit::PoolKind;
+
+/// A pool the test created through the API (`POST /api/pools`), of either kind: the tests about
+/// tables and queries run their one body on both (`lakeport_testkit::pool_kinds!`).
+pub struct TestPool {
+    /// Its name: `label` for an embedded pool; `label_<8 hex digits>` for a REST-catalog pool
+    /// (its namespace in the test server's catalog, which every test shares).
+    pub name: String,
+    /// A REST-catalog pool's catalog and warehouse.
+    pub rest: Option<lakeport_testkit::RestPoolFixture>,
+}
+
+impl TestPool {
+    /// `/api/pools/<name><rest>`.
+    pub fn at(&self, rest: &str) -> String {
+        format!("/api/pools/{}{rest}", self.name)
+    }
+
+    /// The files of `table` in the pool's warehouse (paths below the table's directory), sorted.
+    pub async fn table_files(&self, s: &Server, table: &str) -> Vec<String> {
+        let mut out: Vec<String> = match &self.rest {
+            None => {
+                let dir = s.dir.path().join("warehouse").join(&self.name).join(table);
+                lakeport_testkit::files_under(&dir).iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect()
+            }
+            Some(r) => r.keys().await.into_iter().filter_map(|k| k.strip_prefix(&format!("{table}/")).map(str::to_string)).collect(),
+        };
+        out.sort();
+        out
+    }
+}
+
 impl Server {
+    /// Creates a pool of `kind` through the API (201 expected): an embedded one named `label`,
+    /// or a REST-catalog one in the test server's catalog, signed as the IAM user `gluewriter`.
+    pub async fn create_pool(&self, s3: &TestS3, kind: PoolKind, label: &str) -> TestPool {
+        let (body, rest) = match kind {
+            PoolKind::Embedded => (json!({ "name": label }), None),
+            PoolKind::Rest => {
+                let r = s3.rest_pool(label).await;
+                (json!({ "name": r.name, "catalog": r.catalog_json(), "secret": r.secret.expose() }), Some(r))
+            }
+        };
+        let (st, out) = self.post("/api/pools", body).await;
+        assert_eq!(st, StatusCode::CREATED, "{out}");
+        TestPool { name: out["name"].as_str().unwrap().to_string(), rest }
+    }
+
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         self.call_as(Some(TOKEN), method, path, body).await
     }
