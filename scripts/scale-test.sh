@@ -66,6 +66,12 @@
 # 218 s wall cold (venv install included), of it 29 s to put the objects into the test server,
 # 74 s for the four workers; 1.35 GB peak. Each worker committed its own appends, every object once.
 #
+# Last runs (2026-11-30, debug binary, 2 cores shared with builds): the lakeport part passed 3 times
+# — shards 90–114 s, 2448/2452/2570/2530 objects, 0–1 commit retries each, `lakeport query`
+# 200,000 rows / 200,000 distinct ids / 7 groups = generated (the query itself 110–126 s over
+# 10,000 data files on ministack). The Daft step had not finished after 10 minutes (count,
+# distinct ids and group-by done after ~10 min; then killed): NOT yet seen to pass at this size.
+#
 # Gotchas
 # - ministack checks the SigV4 signature but not its scope: signing name `execute-api` or a wrong
 #   region pass as well as `glue` (AWS Glue would refuse them); a wrong secret gets 403.
