@@ -11,6 +11,8 @@
 #   ROWS=200000 RUNS=1 bench/run.sh
 #   VARIANTS="csv1 pq1" TOOLS="rawget lakeport polars" PROFILES=loopback bench/run.sh
 #   SMALL_RUNS=1 bench/run.sh    # one run on the 10,000 small files (DuckDB takes minutes per run)
+#   POOL_BENCH=0 bench/run.sh    # without the pool section (bench/pool.sh: embedded vs REST pool,
+#                                # 4 sharded workers vs 1; ministack is its server)
 #
 # Installs what it needs on first use: the fair s3s-fs (bench/fair-server, cargo, release), the
 # peers (PyPI, pinned, into .venv-bench) and builds lakeport in release mode. Before measuring it
@@ -222,4 +224,11 @@ if [[ " $TOOLS " == *" lakeport "* ]]; then
   done
 fi
 
-"$PY" "$ROOT/bench/report.py" "$RES" "$NOOP" "$SERVER" "$ROWS" "$RUNS" | tee "$ROOT/bench/results/latest.md"
+# ---- pools: embedded vs REST catalog + S3 (ministack), 4 sharded workers vs 1 (bench/pool.sh) ----
+POOL_TSV="$WORK/out/pool.tsv"
+rm -f "$POOL_TSV"
+if [ "${POOL_BENCH:-1}" = 1 ]; then
+  PROXY="$PROXY" POOL_REPORT=0 bash "$ROOT/bench/pool.sh" || { say "the pool section FAILED (see above): latest.md has none"; rm -f "$POOL_TSV"; }
+fi
+
+"$PY" "$ROOT/bench/report.py" "$RES" "$NOOP" "$SERVER" "$ROWS" "$RUNS" "$POOL_TSV" | tee "$ROOT/bench/results/latest.md"

@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# Scale test (issue 15 point 5, groundwork): Daft on a local 2-node Ray cluster reads an Iceberg
-# table through the test server's Glue-style Iceberg REST catalog (SigV4, signing name `glue`) with
-# its data on S3, and its count and per-group aggregate must equal pyiceberg + DuckDB's figures on
-# the same table. Then (issue 15 point 4) SCALE_SHARDS lakeport workers load one folder of
-# SCALE_OBJECTS small CSVs into one table, `lakeport extract --delta --shard I/N`, each worker a
-# Ray task on whichever node Ray puts it (the scheduling is Ray's, not lakeport's), and the table
-# must end exact: `lakeport query` figures equal to those computed while generating the objects.
-# Exits non-zero on any mismatch. (Today the sharded workers load into an embedded pool that
-# they share on this host; the Daft read is of a table pyiceberg wrote.)
+# Scale test (issue 15 points 4 + 5): SCALE_SHARDS lakeport workers load one folder of
+# SCALE_OBJECTS small CSVs into one table of a REST-catalog pool — the tables in the test server's
+# Glue-style Iceberg REST catalog (SigV4, signing name `glue`), their files on its S3 — each worker
+# a Ray task on a 2-node Ray cluster (the scheduling is Ray's, not lakeport's), each with a pool
+# directory of its own that joins the pool (`pool create --join`: same catalog, same namespace),
+# each running `lakeport extract --delta --shard I/N`. The table must end exact: `lakeport query`
+# figures equal to those computed while generating the objects. Then Daft on the same Ray cluster
+# reads lakeport's table through the REST catalog (pyiceberg RestCatalog, SigV4 → daft.read_iceberg)
+# and its count, distinct ids and per-group aggregate must equal both the generated figures and
+# `lakeport query`'s. Exits non-zero on any mismatch.
 #
 # Usage: scripts/scale-test.sh   (as root: it makes a network + PID namespace)
-#   env: SCALE_ROWS=400000 SCALE_FILES=8 (the pyiceberg table Daft reads)
-#        SCALE_OBJECTS=10000 SCALE_ROWS_PER_OBJECT=20 SCALE_SHARDS=4 (the sharded lakeport load)
+#   env: SCALE_OBJECTS=10000 SCALE_ROWS_PER_OBJECT=20 SCALE_SHARDS=4
 #        LAKEPORT_BIN (default target/debug/lakeport; build it first)
 #        SCALE_VENV (default .venv-scale), LAKEPORT_VENV (default .venv-test, as scripts/test-env.sh)
 # Needs: python3 (3.10+, with venv), util-linux unshare, iproute2 ip, curl; PyPI on the first run.
 # CI: NOT run there. It needs root for the namespaces, ~1.5 GB more venv (1.0 GB daft/ray) and
-# ~75 s of pip on a cold machine, ~1.4 GB RAM while it runs, and it would add 1.5–2 min to a 2-core
+# ~75 s of pip on a cold machine, ~1.4 GB RAM while it runs, and it would add minutes to a 2-core
 # job that the suite already fills; a Daft/Ray release can break it without lakeport changing.
 #
 # What it does
@@ -28,16 +28,16 @@
 #    processes (it finds them by name, host-wide otherwise) and (b) the kernel kills all that is
 #    left when the script ends. (`ip netns add X; ip netns exec X ip link set lo up` works as root
 #    here too, but a named namespace outlives a crashed script and has no PID isolation.)
-# 3. Inside: ministack (AUTH=true, IAM users from testing/seed_iam.py), the table written by
-#    pyiceberg (testing/scale/write_table.py), reference figures (testing/scale/reference.py), a Ray
-#    head and a worker node (1 CPU, 300 MB object store each; own worker-port ranges 20000-20999 /
-#    21000-21999), the Daft driver (testing/scale/daft_read.py: DataFrame API, Daft SQL over the
-#    attached catalog, rows per node, a reader without s3:GetObject refused), then the source
-#    objects (testing/scale/put_source.py, figures computed as they are generated), a pool and a
-#    connection, one Ray task per shard running the lakeport binary (testing/scale/ray_shards.py)
-#    and the check of the table's figures. Cleanup on any exit (trap): ray stop, ministack, temp dirs
-#    (kept, with Ray's logs, when the test failed).
-#    Two runs at the same time do not meet (each has its own namespace; both passed, 50 s each).
+# 3. Inside: ministack (AUTH=true, IAM users from testing/seed_iam.py), the source objects
+#    (testing/scale/put_source.py, figures computed as they are generated), the pool created from
+#    the driver's pool directory (IAM user `gluewriter`: catalog writes + the warehouse bucket), a
+#    Ray head and a worker node (1 CPU, 300 MB object store each; own worker-port ranges
+#    20000-20999 / 21000-21999), one Ray task per shard (testing/scale/ray_shards.py) running
+#    $WORK/shard.sh: its own pool directory, `pool create scale --join`, its own source
+#    connection, the sharded delta load; then `lakeport query` from the driver's pool directory
+#    against the generated figures; then the Daft driver (testing/scale/daft_read.py: DataFrame
+#    API, Daft SQL, rows per node, a reader without s3:GetObject refused). Cleanup on any exit (trap): ray stop, ministack, temp dirs (kept, with Ray's logs,
+#    when the test failed).
 #
 # Versions that work (python 3.11.7, 2026-11-30): daft 0.7.26, ray 2.59.0 (daft 0.7.26 wants
 # ray<2.60), pyiceberg 0.11.1 + pyarrow 25.0.1 in .venv-scale (daft wants pyiceberg<=0.11.1,
@@ -53,7 +53,10 @@
 # table's FileIO properties into its IOConfig when none is given — so read_iceberg gets an explicit
 # IOConfig(s3=S3Config(endpoint_url, key_id, access_key, region_name, force_virtual_addressing=False,
 # use_ssl=False)) with the reader's own key (the refused-reader check proves the workers use it).
-# The catalog/SQL path takes no IOConfig: against ministack it reads S3 with the root key.
+# The catalog/SQL path takes no IOConfig: against ministack it reads S3 with the root key; and it
+# reads one partition per data file — lakeport's sharded load writes one per source object, and a
+# group-by over those 10,000 partitions did not finish in minutes — so daft_read.py reads through
+# read_iceberg, coalesced (into_partitions), and runs Daft SQL over that DataFrame.
 #
 # Measured here (2 cores shared with cargo builds), before the sharded load: warm 30–36 s wall (ministack 1.5 s, write 400k
 # rows 2.5 s, reference 1 s, Ray head 5 s, worker 6 s, Daft checks 8 s, shards 5 s, teardown 2 s);
@@ -62,6 +65,12 @@
 # With the sharded load (10,000 objects of 20 rows, 4 workers on the 2 nodes, debug binary):
 # 218 s wall cold (venv install included), of it 29 s to put the objects into the test server,
 # 74 s for the four workers; 1.35 GB peak. Each worker committed its own appends, every object once.
+#
+# Last runs (2026-11-30, debug binary, 2 cores shared with builds): the lakeport part passed 3 times
+# — shards 90–114 s, 2448/2452/2570/2530 objects, 0–1 commit retries each, `lakeport query`
+# 200,000 rows / 200,000 distinct ids / 7 groups = generated (the query itself 110–126 s over
+# 10,000 data files on ministack). The Daft step had not finished after 10 minutes (count,
+# distinct ids and group-by done after ~10 min; then killed): NOT yet seen to pass at this size.
 #
 # Gotchas
 # - ministack checks the SigV4 signature but not its scope: signing name `execute-api` or a wrong
@@ -72,14 +81,14 @@
 #   once and it falls back to the hostname (the warning in the output is expected).
 # - unshare --fork ignores INT/TERM, and bash as PID 1 has no default signal actions and runs a trap
 #   only after the foreground command: hence the forwarding below, the explicit traps and `run`.
-# - Ray tasks that finish at once may all land on one node even with SPREAD; the default shard
-#   command sleeps 2 s so that the second node must take some (the check fails otherwise).
+# - Ray tasks that finish at once may all land on one node even with SPREAD (seen with `echo`);
+#   the shards' loads take long enough that both nodes take some (ray_shards.py checks it).
 # - Daft imports ping a telemetry service (scarf) unless DO_NOT_TRACK / DAFT_ANALYTICS_ENABLED=0.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SCALE_VENV=${SCALE_VENV:-"$ROOT/.venv-scale"}
 export ROOT LAKEPORT_VENV=${LAKEPORT_VENV:-"$ROOT/.venv-test"}
-export SCALE_ROWS=${SCALE_ROWS:-400000} SCALE_FILES=${SCALE_FILES:-8} SCALE_SHARDS=${SCALE_SHARDS:-4}
+export SCALE_SHARDS=${SCALE_SHARDS:-4}
 export SCALE_OBJECTS=${SCALE_OBJECTS:-10000} SCALE_ROWS_PER_OBJECT=${SCALE_ROWS_PER_OBJECT:-20}
 export LAKEPORT_BIN=${LAKEPORT_BIN:-"$ROOT/target/debug/lakeport"}
 # Daft's import pings a telemetry service (scarf) and Ray reports usage unless told not to.
@@ -171,12 +180,33 @@ source "$ROOT/scripts/test-env.sh"
 trap cleanup EXIT
 EP=$LAKEPORT_TEST_S3_ENDPOINT
 
-step "writing scale.events: $SCALE_ROWS rows in $SCALE_FILES appends (pyiceberg, REST + SigV4)"
-run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/write_table.py" "$EP" scale events "$SCALE_ROWS" "$SCALE_FILES" > "$WORK/written.json"
-"$LAKEPORT_VENV/bin/python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"    {d['rows']} rows, {len(d['files'])} data files, {d['snapshots']} snapshots, e.g. {d['files'][0]}\")" "$WORK/written.json"
+step "source: $SCALE_OBJECTS small CSVs ($SCALE_ROWS_PER_OBJECT rows each) in s3://scale-src/events/; warehouse bucket scale-wh"
+run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/put_source.py" "$EP" scale-src events/ "$SCALE_OBJECTS" "$SCALE_ROWS_PER_OBJECT" > "$WORK/source.json"
+"$LAKEPORT_VENV/bin/python" -c "import boto3, sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='scale-wh')" "$EP"
 
-step "reference figures (pyiceberg 0.12 scan + DuckDB)"
-run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/reference.py" "$EP" scale events > "$WORK/reference.json"
+# The pool: tables in ministack's Glue-style REST catalog (namespace `scale`), files under
+# s3://scale-wh/pools/, every catalog call and warehouse object signed as the IAM user gluewriter.
+# Secrets go to files (0600) that the shards' commands read, never onto a command line.
+(umask 077; printf '%s\n' "$LAKEPORT_TEST_GLUEWRITER_SECRET" > "$WORK/catalog.secret"; printf '%s\n' "$LAKEPORT_TEST_READER_SECRET" > "$WORK/src.secret")
+cat > "$WORK/pool.sh" <<SH
+#!/bin/sh
+# lakeport with pool directory \$1 on pool scale: "pool.sh DIR create [--join]" creates or joins
+# the REST-catalog pool and adds the source connection; "pool.sh DIR ARGS…" runs lakeport.
+dir=\$1; shift
+lp() { "$LAKEPORT_BIN" --pool-dir "\$dir" --pool scale "\$@"; }
+if [ "\$1" = create ]; then
+  shift
+  lp pool create scale --catalog-url "$EP/iceberg" --warehouse 123456789012 --location s3://scale-wh/pools \
+    --region us-east-1 --access-key-id "$LAKEPORT_TEST_GLUEWRITER_KEY" --secret-file "$WORK/catalog.secret" \
+    --endpoint "$EP" --path-style --allow-http "\$@" &&
+  lp connection add src --region us-east-1 --bucket scale-src --access-key-id "$LAKEPORT_TEST_READER_KEY" \
+    --secret-file "$WORK/src.secret" --endpoint "$EP" --path-style --allow-http --skip-test >/dev/null
+else
+  lp "\$@"
+fi
+SH
+step "pool scale created from the driver's pool directory (REST catalog $EP/iceberg, files in s3://scale-wh/pools)"
+sh "$WORK/pool.sh" "$WORK/driver" create | sed 's/^/    /'
 
 step "Ray: head node on 127.0.0.1"
 COMMON=(--node-ip-address=127.0.0.1 --num-cpus=1 --object-store-memory=300000000 --disable-usage-stats)
@@ -188,38 +218,35 @@ step "Ray: worker node joins"
   --min-worker-port=21000 --max-worker-port=21999 "${COMMON[@]}" > "$WORK/ray-worker.log" 2>&1 \
   || { cat "$WORK/ray-worker.log"; exit 1; }
 
-step "Daft on Ray reads scale.events through the REST catalog"
-run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/daft_read.py" 127.0.0.1:6379 "$EP" scale events "$WORK/reference.json"
-
-step "source for the sharded load: $SCALE_OBJECTS small CSVs ($SCALE_ROWS_PER_OBJECT rows each) in s3://scale-src/events/"
-run "$LAKEPORT_VENV/bin/python" "$ROOT/testing/scale/put_source.py" "$EP" scale-src events/ "$SCALE_OBJECTS" "$SCALE_ROWS_PER_OBJECT" > "$WORK/source.json"
-LP=("$LAKEPORT_BIN" --pool-dir "$WORK/lakeport" --pool scale)
-"${LP[@]}" pool create scale >/dev/null
-SCALE_SRC_SECRET=$LAKEPORT_TEST_ADMIN_SECRET "${LP[@]}" connection add src --region us-east-1 --bucket scale-src \
-  --access-key-id "$LAKEPORT_TEST_ADMIN_KEY" --secret-env SCALE_SRC_SECRET --endpoint "$EP" --path-style --allow-http --skip-test >/dev/null
-
 # Issue 15 point 4: the workers are scheduled by Ray (one task per shard, SPREAD over the nodes),
-# not by lakeport; each runs the lakeport binary on its shard of the folder's keys and commits its
+# not by lakeport; each is a machine of its own as far as lakeport knows (its own pool directory,
+# joined to the pool), runs the lakeport binary on its shard of the folder's keys and commits its
 # own appends (delta, same ledger rules; conflicts between the workers are retried).
-step "one Ray task per shard ($SCALE_SHARDS shards): lakeport extract --delta --folder events/ --shard I/N"
+step "one Ray task per shard ($SCALE_SHARDS shards): own pool directory, pool create --join, lakeport extract --delta --folder events/ --shard I/N"
 cat > "$WORK/shard.sh" <<SH
 #!/bin/sh
-# One shard's work, run by a Ray task with SHARD=I/N: the load, then the figures of its report.
+# One shard's work, run by a Ray task with SHARD=I/N: join the pool, load, print the report's figures.
 set -e
-out="$WORK/shard.\$(echo "\$SHARD" | tr / -).json"
-"$LAKEPORT_BIN" --pool-dir "$WORK/lakeport" --pool scale extract -c src --delta --folder events/ --shard "\$SHARD" --json > "\$out"
-python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); t = r["tables"][0]; print(len(t["loaded"]), "objects,", r["rows"], "rows,", t["other_shards"], "left to the other shards,", t["commit_retries"], "commit retries,", len(t["already_loaded"]), "already loaded by another")' "\$out"
+name=\$(echo "\$SHARD" | tr / -)
+dir="$WORK/worker-\$name"
+joined=\$(sh "$WORK/pool.sh" "\$dir" create --join --json)
+sh "$WORK/pool.sh" "\$dir" extract -c src --delta --folder events/ --shard "\$SHARD" --json > "\$dir.json"
+python3 -c 'import json, sys; j = json.loads(sys.argv[2]); r = json.load(open(sys.argv[1])); t = r["tables"][0]; print("joined" if j["joined"] else "CREATED (expected: joined)", "the pool;", len(t["loaded"]), "objects,", r["rows"], "rows,", t["other_shards"], "left to the other shards,", t["commit_retries"], "commit retries,", len(t["already_loaded"]), "already loaded by another")' "\$dir.json" "\$joined"
+python3 -c 'import json, sys; sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "\$joined"
 SH
 run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/ray_shards.py" 127.0.0.1:6379 "$SCALE_SHARDS" "sh $WORK/shard.sh"
 
-step "the sharded table ends exact: lakeport query against the generated figures"
-"${LP[@]}" query --format csv "SELECT grp, count(*) AS n, sum(qty) AS q, sum(amount) AS a FROM events GROUP BY grp ORDER BY grp" > "$WORK/sharded.csv"
-"${LP[@]}" query --format csv "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM events" > "$WORK/sharded-count.csv"
-python3 - "$WORK/source.json" "$WORK/sharded.csv" "$WORK/sharded-count.csv" <<'PY'
+step "the sharded table ends exact: lakeport query (driver's pool directory) against the generated figures"
+LQ=(sh "$WORK/pool.sh" "$WORK/driver" query --format csv)
+"${LQ[@]}" "SELECT grp, count(*) AS n, sum(qty) AS q, sum(amount) AS a FROM events GROUP BY grp ORDER BY grp" > "$WORK/sharded.csv"
+"${LQ[@]}" "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM events" > "$WORK/sharded-count.csv"
+python3 - "$WORK/source.json" "$WORK/sharded.csv" "$WORK/sharded-count.csv" "$WORK/lakeport.json" <<'PY'
 import csv, json, sys
 ref = json.load(open(sys.argv[1]))
 got = {r["grp"]: [int(r["n"]), int(r["q"]), float(r["a"])] for r in csv.DictReader(open(sys.argv[2]))}
 count = next(csv.DictReader(open(sys.argv[3])))
+# lakeport's figures, in the shape daft_read.py compares with.
+json.dump({"count": int(count["n"]), "ids": int(count["ids"]), "groups": got}, open(sys.argv[4], "w"))
 print(f"    lakeport query: {count['n']} rows, {count['ids']} distinct ids, {len(got)} groups; generated: {ref['count']} rows")
 bad = [] if got == ref["groups"] else [f"groups differ: {got} vs {ref['groups']}"]
 if int(count["n"]) != ref["count"] or int(count["ids"]) != ref["count"]:
@@ -228,3 +255,7 @@ for b in bad:
     print(f"MISMATCH: {b}", file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
+
+step "Daft on Ray reads lakeport's table scale.events through the REST catalog"
+run "$SCALE_VENV/bin/python" "$ROOT/testing/scale/daft_read.py" 127.0.0.1:6379 "$EP" scale events \
+  "generated=$WORK/source.json" "lakeport query=$WORK/lakeport.json"

@@ -1,12 +1,12 @@
 """Writes the source objects of the scale test's sharded load: OBJECTS small CSV files under
 PREFIX in BUCKET of the test server's S3 (created if missing), uploaded 16 at a time with the
-admin key. Every file holds ROWS_PER_OBJECT rows of the schema write_table.py uses (id, grp, qty,
-amount, ts; ids 0..OBJECTS*ROWS_PER_OBJECT-1 across the files).
+admin key. Every file holds ROWS_PER_OBJECT rows of id, grp, qty, amount, ts (ids
+0..OBJECTS*ROWS_PER_OBJECT-1 across the files).
 
 Usage: put_source.py ENDPOINT BUCKET PREFIX OBJECTS ROWS_PER_OBJECT
 Prints the reference figures computed here, from the generating loop itself (no reader in between):
-JSON {"count": n, "groups": {grp: [count, sum_qty, sum_amount]}}, the shape reference.py and
-daft_read.py use. amount is a multiple of 0.25, so the double sums are exact.
+JSON {"count": n, "groups": {grp: [count, sum_qty, sum_amount]}}, the shape daft_read.py
+compares with. amount is a multiple of 0.25, so the double sums are exact.
 """
 import datetime
 import json

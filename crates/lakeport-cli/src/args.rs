@@ -106,6 +106,10 @@ pub enum PoolCommand {
     /// connections, secrets, extractions and jobs stay in the pool directory.
     Create {
         name: String,
+        /// With --catalog-url: join the pool another machine created (its namespace must exist
+        /// in the catalog; nothing is created). Without it, an existing namespace is joined too.
+        #[arg(long, requires = "catalog_url")]
+        join: bool,
         #[command(flatten)]
         rest: RestPoolArgs,
     },

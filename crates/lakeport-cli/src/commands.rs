@@ -216,11 +216,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 
 async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<ExitCode> {
     match cmd {
-        PoolCommand::Create { name, rest } => {
+        PoolCommand::Create { name, join, rest } => {
             let (catalog, secret) = rest_pool_catalog(rest)?;
-            dir.create_pool_with(&name, &catalog, secret.as_ref()).await?;
+            let (pool, joined) = dir.create_or_join_pool(&name, &catalog, secret.as_ref(), join).await?;
             if json {
-                output::print_json(&serde_json::json!({ "created": name }));
+                output::print_json(&serde_json::json!({ "created": name, "joined": joined }));
+            } else if let (core::PoolCatalog::Rest(r), true) = (&catalog, joined) {
+                // The namespace's tables, so the user sees they joined the pool they meant.
+                let tables = pool.tables().await?.len();
+                println!(
+                    "Joined pool '{name}': its namespace exists in the Iceberg REST catalog {} ({tables} table(s)); new tables' files go under {}; this machine's connections, secrets and jobs in {}",
+                    r.catalog_url,
+                    r.pool_location(&name),
+                    dir.root().display()
+                );
             } else if let core::PoolCatalog::Rest(r) = &catalog {
                 println!(
                     "Created pool '{name}': tables in the Iceberg REST catalog {} (namespace {name}), files under {}; connections, secrets and jobs in {}",

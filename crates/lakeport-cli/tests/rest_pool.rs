@@ -247,3 +247,168 @@ async fn rest_catalog_pool_loads_delta_queries_vacuums_and_other_engines_read_it
         "{pools}"
     );
 }
+
+/// A second machine joins a REST-catalog pool another one created: its own pool directory
+/// (connections, secrets, jobs stay on each machine), the same catalog, namespace and tables.
+/// `--join` refuses a namespace that does not exist (a mistyped name starts no second pool);
+/// without it, an existing namespace is joined as well, and the output says so.
+#[tokio::test]
+async fn a_second_machine_joins_an_existing_rest_pool() {
+    let s3 = TestS3::from_env();
+    let endpoint = s3.endpoint.clone();
+    let catalog = format!("{endpoint}/iceberg");
+    let src = s3.bucket("joinsrc").await;
+    let warehouse = s3.bucket("joinwh").await;
+    src.put("in/a.csv", csv(0..100, 1)).await;
+    let pool = unique("shared");
+    let location = format!("s3://{}/pools", warehouse.name);
+    let (wkey, wsecret) = s3.user("gluewriter");
+    let (rkey, rsecret) = s3.user("reader");
+    let env = [("SECRET", wsecret.expose())];
+    let create = |name: &str, join: bool| {
+        let mut args = vec![
+            "pool".to_string(),
+            "create".into(),
+            name.into(),
+            "--catalog-url".into(),
+            catalog.clone(),
+            "--warehouse".into(),
+            "123456789012".into(),
+            "--location".into(),
+            location.clone(),
+            "--region".into(),
+            "us-east-1".into(),
+            "--access-key-id".into(),
+            wkey.clone(),
+            "--secret-env".into(),
+            "SECRET".into(),
+            "--endpoint".into(),
+            endpoint.clone(),
+            "--path-style".into(),
+            "--allow-http".into(),
+        ];
+        if join {
+            args.push("--join".into());
+        }
+        args
+    };
+    let run = |dir: &std::path::Path, args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        lakeport(dir, &env, &args)
+    };
+    let add_source = |dir: &std::path::Path| {
+        let o = lakeport(
+            dir,
+            &[("SECRET", rsecret.expose())],
+            &[
+                "-p",
+                &pool,
+                "connection",
+                "add",
+                "src",
+                "--region",
+                "us-east-1",
+                "--bucket",
+                &src.name,
+                "--access-key-id",
+                &rkey,
+                "--secret-env",
+                "SECRET",
+                "--endpoint",
+                &endpoint,
+                "--path-style",
+                "--allow-http",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    };
+
+    // Machine A creates the pool and loads a table.
+    let a = tempfile::tempdir().unwrap();
+    let mut args = create(&pool, false);
+    args.push("--json".into());
+    let o = run(a.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let created: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(created["joined"], false, "{created}");
+    add_source(a.path());
+    let full = json(
+        a.path(),
+        &pool,
+        &[
+            "extract", "-c", "src", "--folder", "in", "--table", "events",
+        ],
+    );
+    assert_eq!(full["rows"], 100, "{full}");
+
+    // Machine B: --join of a name the catalog does not have is refused, and leaves nothing.
+    let b = tempfile::tempdir().unwrap();
+    let missing = unique("typo");
+    let o = run(b.path(), &create(&missing, true));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("no namespace '{missing}' to join")),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        stdout(b.path(), &[], &["pool", "list", "--json"]).trim(),
+        "[]"
+    );
+    assert!(!b
+        .path()
+        .join(format!("secrets/{missing}"))
+        .join(".catalog.secret")
+        .exists());
+    // … and the catalog got no namespace of that name: a later --join still finds none.
+    let o = run(b.path(), &create(&missing, true));
+    assert!(!o.status.success(), "{}", text(&o));
+
+    // Machine B joins the pool: A's table is there; B's own connection loads into it.
+    let o = run(b.path(), &create(&pool, true));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("Joined pool '{pool}'")) && text(&o).contains("(1 table(s))"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains(wsecret.expose()));
+    let tables = json(b.path(), &pool, &["tables"]);
+    assert_eq!(tables[0]["name"], "events", "{tables}");
+    assert_eq!(tables[0]["rows"], 100, "{tables}");
+    let conns = json(b.path(), &pool, &["connection", "list"]);
+    assert_eq!(
+        conns.as_array().unwrap().len(),
+        0,
+        "B's connections are B's own: {conns}"
+    );
+    add_source(b.path());
+    src.put("in/b.csv", csv(100..180, 1)).await;
+    let delta = json(
+        b.path(),
+        &pool,
+        &[
+            "extract", "-c", "src", "--delta", "--folder", "in", "--table", "events",
+        ],
+    );
+    // B's ledger is the table's: a.csv, loaded by A, is not loaded again.
+    assert_eq!(delta["rows"], 80, "{delta}");
+    assert_eq!(scalar(a.path(), &pool, "SELECT count(*) FROM events"), 180);
+    assert_eq!(
+        scalar(a.path(), &pool, "SELECT count(DISTINCT id) FROM events"),
+        180
+    );
+
+    // Machine C, without --join: the existing namespace is joined all the same, and said so.
+    let c = tempfile::tempdir().unwrap();
+    let mut args = create(&pool, false);
+    args.push("--json".into());
+    let o = run(c.path(), &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let joined: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(joined["joined"], true, "{joined}");
+    assert_eq!(
+        scalar(c.path(), &pool, "SELECT sum(amount) FROM events"),
+        (0..180).sum::<i64>()
+    );
+}

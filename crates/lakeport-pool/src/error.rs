@@ -7,6 +7,10 @@ pub enum PoolError {
     /// No pool of this name (kind `NotFound`).
     #[error("pool '{0}' does not exist (create it with `lakeport pool create {0}`)")]
     NoSuchPool(String),
+    /// `pool create --join`: the REST catalog has no namespace of the pool's name to join
+    /// (kind `NotFound`).
+    #[error("the REST catalog has no namespace '{0}' to join: create the pool there first (`lakeport pool create {0}` with its catalog settings, without --join)")]
+    NothingToJoin(String),
     /// A pool of this name exists already (kind `Exists`).
     #[error("pool '{0}' already exists")]
     PoolExists(String),
@@ -250,7 +254,7 @@ impl PoolError {
     pub fn kind(&self) -> ErrorKind {
         use PoolError as P;
         match self {
-            P::NoSuchPool(_) | P::NoSuchConnection { .. } | P::NoSuchTable { .. } | P::NoSuchExtraction { .. } | P::NoSuchToken(_) | P::NoSuchJob { .. } => ErrorKind::NotFound,
+            P::NoSuchPool(_) | P::NothingToJoin(_) | P::NoSuchConnection { .. } | P::NoSuchTable { .. } | P::NoSuchExtraction { .. } | P::NoSuchToken(_) | P::NoSuchJob { .. } => ErrorKind::NotFound,
             P::PoolExists(_) | P::ConnectionExists { .. } | P::ExtractionExists { .. } => ErrorKind::Exists,
             P::ExtractionRunning { .. } | P::CommitConflict(_) | P::TableBusy { .. } => ErrorKind::Conflict,
             P::InvalidName(_) | P::InvalidSettings { .. } | P::SchemaDrift { .. } | P::UnsupportedType { .. } | P::LossyValue { .. } | P::ReadOnlySql { .. } | P::LedgerStale { .. } => ErrorKind::Invalid,

@@ -198,7 +198,23 @@ impl PoolDir {
     /// [`PoolError::Aws`] when the catalog refuses or cannot be reached; [`PoolError::Database`],
     /// [`PoolError::Io`], [`PoolError::Iceberg`] when it cannot be stored.
     pub async fn create_pool_with(&self, name: &str, catalog: &PoolCatalog, secret: Option<&Secret>) -> Result<Pool, PoolError> {
+        Ok(self.create_or_join_pool(name, catalog, secret, false).await?.0)
+    }
+
+    /// [`PoolDir::create_pool_with`], and whether the REST catalog's namespace existed already:
+    /// then this pool directory joins a pool another machine created (its tables are this
+    /// pool's tables). With `join`, a namespace that does not exist is an error and nothing is
+    /// created (a mistyped name does not start a second, empty pool). Embedded pools: never
+    /// existed; `join` is not for them.
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolDir::create_pool_with`]; [`PoolError::NothingToJoin`] with `join` and no namespace.
+    pub async fn create_or_join_pool(&self, name: &str, catalog: &PoolCatalog, secret: Option<&Secret>, join: bool) -> Result<(Pool, bool), PoolError> {
         validate_identifier("pool", name)?;
+        if join && matches!(catalog, PoolCatalog::Embedded) {
+            return Err(PoolError::InvalidPoolSettings("only a REST-catalog pool can be joined (--catalog-url …)".into()));
+        }
         let backend = match catalog {
             PoolCatalog::Embedded => Backend::Embedded,
             PoolCatalog::Rest(settings) => Backend::Rest(Ok(Arc::new(RestPool::connect(name, settings, secret)?))),
@@ -226,23 +242,28 @@ impl PoolDir {
                     if !self.inner.catalog.namespace_exists(&ns).await? {
                         self.inner.catalog.create_namespace(&ns, HashMap::new()).await?;
                     }
-                    Ok(())
+                    Ok(false)
                 }
                 Backend::Rest(rest) => {
                     if let Some(secret) = secret {
                         secrets::store(self.root(), name, CATALOG_SECRET, secret)?;
                     }
-                    rest.as_ref().expect("connected above").ensure_namespace().await
+                    match rest.as_ref().expect("connected above").ensure_namespace(!join).await {
+                        Ok(false) if join => Err(PoolError::NothingToJoin(name.to_string())),
+                        other => other,
+                    }
                 }
             }
         }
         .await;
-        if let Err(e) = ready {
-            let _ = sqlx::query("DELETE FROM lakeport_pools WHERE name = ?").bind(name).execute(&self.inner.db).await;
-            let _ = secrets::remove(self.root(), name, CATALOG_SECRET);
-            return Err(e);
+        match ready {
+            Ok(existed) => Ok((pool, existed)),
+            Err(e) => {
+                let _ = sqlx::query("DELETE FROM lakeport_pools WHERE name = ?").bind(name).execute(&self.inner.db).await;
+                let _ = secrets::remove(self.root(), name, CATALOG_SECRET);
+                Err(e)
+            }
         }
-        Ok(pool)
     }
 
     /// The pool `name` with its catalog (a REST-catalog pool's client is built here, without a

@@ -271,15 +271,18 @@ impl RestPool {
             .map(String::as_str)
     }
 
-    /// Creates the pool's namespace unless it exists.
-    pub(crate) async fn ensure_namespace(&self) -> Result<(), PoolError> {
+    /// Creates the pool's namespace unless it exists (with `create` false, only looks).
+    /// Answers whether it existed before: `pool create` on a second machine joins a namespace
+    /// the first one created.
+    pub(crate) async fn ensure_namespace(&self, create: bool) -> Result<bool, PoolError> {
         let prefix = self.prefix().await?.to_string();
         let ns = self.namespace.as_str();
         let a = self
             .call(http::Method::GET, &["v1", &prefix, "namespaces", ns], None)
             .await?;
         match a.failure() {
-            None => return Ok(()),
+            None => return Ok(true),
+            Some(CatalogFailure::NotFound(_)) if !create => return Ok(false),
             Some(CatalogFailure::NotFound(_)) => {}
             Some(f) => return Err(failed(&format!("GetNamespace {ns}"), f)),
         }
@@ -292,8 +295,9 @@ impl RestPool {
             )
             .await?;
         match a.failure() {
+            None => Ok(false),
             // Another worker created it a moment ago: the state wanted.
-            None | Some(CatalogFailure::Conflict(_)) => Ok(()),
+            Some(CatalogFailure::Conflict(_)) => Ok(true),
             Some(f) => Err(failed(&format!("CreateNamespace {ns}"), f)),
         }
     }
@@ -374,7 +378,7 @@ impl RestPool {
     /// CreateTable with `metadata`'s schema, location and properties (no snapshot).
     /// [`PoolError::CommitConflict`] when the table exists (another writer created it).
     async fn create(&self, table: &str, metadata: &TableMetadata) -> Result<Loaded, PoolError> {
-        self.ensure_namespace().await?;
+        self.ensure_namespace(true).await?;
         let prefix = self.prefix().await?.to_string();
         let operation = format!("CreateTable {}.{table}", self.namespace);
         let body = json!({
