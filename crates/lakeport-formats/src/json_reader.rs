@@ -173,10 +173,7 @@ impl Normaliser {
                     }
                     match memchr::memchr3(b'"', b'\\', b'\n', &input[i..]) {
                         Some(k) => i += k,
-                        None => {
-                            i = input.len();
-                            break;
-                        }
+                        None => break,
                     }
                     match input[i] {
                         b'\\' => self.escape = true,
@@ -195,10 +192,7 @@ impl Normaliser {
                 }
                 match input[i..].iter().position(|&b| STRUCTURAL[b as usize]) {
                     Some(k) => i += k,
-                    None => {
-                        i = input.len();
-                        break;
-                    }
+                    None => break,
                 }
                 let b = input[i];
                 match b {
