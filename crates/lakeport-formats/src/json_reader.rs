@@ -14,10 +14,12 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::value::RawValue;
 
 use crate::bytes_in::{Chunks, Offsets};
-use crate::error::Position;
+use crate::error::{Position, ReadCause};
 use crate::json_shape::{self, Rewriter};
 use crate::schema::conform_at;
-use crate::{batch_stream, exact, BatchStream, NextBatch, FormatError, ReadOptions};
+use futures::StreamExt;
+
+use crate::{exact, BatchStream, FormatError, ReadOptions};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
@@ -68,6 +70,11 @@ pub(crate) struct Normaliser {
     string_start: usize,
     string_is_key: bool,
     string_place: Place,
+    /// The top-level keys of an earlier record, all different, in order (their texts end to end,
+    /// and where each ends), and whether the current record's keys so far are the same.
+    template: Vec<u8>,
+    template_ends: Vec<usize>,
+    like_template: bool,
 }
 
 /// An object or array open in the current record.
@@ -79,6 +86,18 @@ struct Level {
     /// Where this object's keys start in `Normaliser::keys`.
     keys_from: usize,
 }
+
+/// The bytes that matter to the splitter inside a record, outside strings: those that open or
+/// close a string, object or array, separate members, or end a line.
+const STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 7 {
+        t[b"\"{}[],\n"[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Whether two keys' texts (JSON string contents, escapes as written) name the same key.
 fn same_key(a: &[u8], b: &[u8]) -> bool {
@@ -122,9 +141,16 @@ impl Normaliser {
             string_start: 0,
             string_is_key: false,
             string_place: start,
+            template: Vec::new(),
+            template_ends: Vec::new(),
+            like_template: false,
         }
     }
 
+    /// Splits `input`, the next bytes of the text, into records. Inside a record the splitter
+    /// looks only at the bytes that matter to it (quotes, backslashes and line breaks in strings;
+    /// brackets, commas, quotes and line breaks between them) and copies the spans between them
+    /// at once (perf: a byte-by-byte loop here was over a third of an NDJSON load).
     fn feed(&mut self, file: &str, input: &[u8], offsets: Offsets) -> Result<(), FormatError> {
         let base = self.offset;
         self.offset += input.len() as u64;
@@ -133,45 +159,50 @@ impl Normaliser {
             at: Place { line, offset: base + i as u64 }.position(offsets, None),
             message: m.to_string(),
         };
-        for (i, &b) in input.iter().enumerate() {
+        // Inside a record: `input[copied..i]` is still to be copied to `out`.
+        let mut copied = 0;
+        let mut i = 0;
+        while i < input.len() {
             if self.depth > 0 {
-                // Inside a record: copied as is.
-                self.out.push(b);
                 if self.in_string {
                     if self.escape {
+                        // The escaped byte (arrow-json judges the escape).
                         self.escape = false;
-                    } else if b == b'\\' {
-                        self.escape = true;
-                    } else if b == b'"' {
-                        self.in_string = false;
-                        if self.string_is_key {
-                            // Both references refuse an object with a key twice; which value was
-                            // meant is unknown, so lakeport does too (serde/arrow would keep one).
-                            let key = (self.string_start, self.out.len() - 1);
-                            let level = self.levels.last_mut().expect("a key is inside an object");
-                            level.expect_key = false;
-                            let from = level.keys_from;
-                            if let Some(&(s, e)) = self.keys[from..].iter().find(|&&(s, e)| same_key(&self.out[s..e], &self.out[key.0..key.1])) {
-                                let name = String::from_utf8_lossy(&self.out[s..e]).into_owned();
-                                return Err(FormatError::Parse {
-                                    file: file.to_string(),
-                                    at: self.string_place.position(offsets, None),
-                                    message: format!("key \"{name}\" appears twice in one object (which value is meant is unknown)"),
-                                });
-                            }
-                            self.keys.push(key);
-                        }
-                    } else if b == b'\n' {
-                        return Err(err(self.line, i, "line break inside a JSON string"));
+                        i += 1;
+                        continue;
                     }
+                    match memchr::memchr3(b'"', b'\\', b'\n', &input[i..]) {
+                        Some(k) => i += k,
+                        None => break,
+                    }
+                    match input[i] {
+                        b'\\' => self.escape = true,
+                        b'"' => {
+                            self.in_string = false;
+                            if self.string_is_key {
+                                self.out.extend_from_slice(&input[copied..=i]);
+                                copied = i + 1;
+                                self.key_read(file, offsets)?;
+                            }
+                        }
+                        _ => return Err(err(self.line, i, "line break inside a JSON string")),
+                    }
+                    i += 1;
                     continue;
                 }
+                match input[i..].iter().position(|&b| STRUCTURAL[b as usize]) {
+                    Some(k) => i += k,
+                    None => break,
+                }
+                let b = input[i];
                 match b {
                     b'"' => {
                         self.in_string = true;
-                        self.string_start = self.out.len();
                         self.string_is_key = self.levels.last().is_some_and(|l| l.object && l.expect_key);
                         if self.string_is_key {
+                            self.out.extend_from_slice(&input[copied..=i]);
+                            copied = i + 1;
+                            self.string_start = self.out.len();
                             self.string_place = Place { line: self.line, offset: base + i as u64 };
                         }
                     }
@@ -185,28 +216,43 @@ impl Normaliser {
                         }
                     }
                     b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 && !self.like_template {
+                            // The record's top-level keys, all different: the next template.
+                            self.template.clear();
+                            self.template_ends.clear();
+                            for &(s, e) in &self.keys {
+                                self.template.extend_from_slice(&self.out[s..e]);
+                                self.template_ends.push(self.template.len());
+                            }
+                        }
                         if let Some(l) = self.levels.pop() {
                             self.keys.truncate(l.keys_from);
                         }
-                        self.depth -= 1;
                         if self.depth == 0 {
+                            self.out.extend_from_slice(&input[copied..=i]);
                             self.out.push(b'\n');
                             self.ends.push(self.out.len());
                             self.starts.push(self.record_start);
                         }
                     }
-                    b'\n' => self.line += 1,
-                    _ => {}
+                    _ => self.line += 1,
                 }
+                i += 1;
                 continue;
             }
             // Between records.
+            let b = input[i];
             match b {
                 b'\n' => {
                     self.line += 1;
+                    i += 1;
                     continue;
                 }
-                b' ' | b'\t' | b'\r' => continue,
+                b' ' | b'\t' | b'\r' => {
+                    i += 1;
+                    continue;
+                }
                 _ => {}
             }
             match (self.shape, b) {
@@ -220,7 +266,9 @@ impl Normaliser {
                     self.levels.clear();
                     self.keys.clear();
                     self.levels.push(Level { object: true, expect_key: true, keys_from: 0 });
-                    self.out.push(b);
+                    self.like_template = true;
+                    // The '{' is the first byte of the record's span.
+                    copied = i;
                 }
                 (Shape::Array, b',') => {}
                 (Shape::Array, b']') => self.shape = Shape::ArrayDone,
@@ -230,7 +278,49 @@ impl Normaliser {
                     return Err(err(self.line, i, &format!("expected a JSON object or array, found '{}'", b as char)))
                 }
             }
+            i += 1;
         }
+        if self.depth > 0 {
+            // A record goes on in the next input.
+            self.out.extend_from_slice(&input[copied..]);
+        }
+        Ok(())
+    }
+
+    /// A key was read (its text is `out[string_start..out.len() - 1]`): refused if its object
+    /// has it already.
+    fn key_read(&mut self, file: &str, offsets: Offsets) -> Result<(), FormatError> {
+        let key = (self.string_start, self.out.len() - 1);
+        let level = self.levels.last_mut().expect("a key is inside an object");
+        level.expect_key = false;
+        let from = level.keys_from;
+        if self.levels.len() == 1 && self.like_template {
+            // Top-level keys so far equal to the template's (the keys of an earlier record,
+            // all different): this one, equal to the template's next, differs from them too.
+            // Rows of one file mostly have the same keys in the same order, so the check
+            // against every earlier key is rarely needed (perf: it was most of the memcmp).
+            let j = self.keys.len();
+            let in_template = j < self.template_ends.len() && {
+                let s = if j == 0 { 0 } else { self.template_ends[j - 1] };
+                self.template[s..self.template_ends[j]] == self.out[key.0..key.1]
+            };
+            if in_template {
+                self.keys.push(key);
+                return Ok(());
+            }
+            self.like_template = false;
+        }
+        // Both references refuse an object with a key twice; which value was meant is
+        // unknown, so lakeport does too (serde/arrow would keep one).
+        if let Some(&(s, e)) = self.keys[from..].iter().find(|&&(s, e)| same_key(&self.out[s..e], &self.out[key.0..key.1])) {
+            let name = String::from_utf8_lossy(&self.out[s..e]).into_owned();
+            return Err(FormatError::Parse {
+                file: file.to_string(),
+                at: self.string_place.position(offsets, None),
+                message: format!("key \"{name}\" appears twice in one object (which value is meant is unknown)"),
+            });
+        }
+        self.keys.push(key);
         Ok(())
     }
 
@@ -253,7 +343,11 @@ impl Normaliser {
             return Records { bytes: Vec::new(), ends: Vec::new(), starts: Vec::new() };
         }
         let cut = self.ends[n - 1];
-        let rest = self.out.split_off(cut);
+        // The buffer keeps its size for the next records (perf: growing it again by doubling for
+        // every batch was much of the copying).
+        let mut rest = Vec::with_capacity(self.out.capacity());
+        rest.extend_from_slice(&self.out[cut..]);
+        self.out.truncate(cut);
         let bytes = std::mem::replace(&mut self.out, rest);
         let ends = self.ends.drain(..n).collect();
         for e in &mut self.ends {
@@ -371,25 +465,71 @@ impl JsonBody {
         let decode_schema = Arc::new(Schema::new(
             target.fields().iter().map(|f| Field::new(f.name(), exact::decode_type(f.data_type(), true), true)).collect::<Vec<_>>(),
         ));
-        let state = JsonState { name, norm: self.norm, rest: self.rest, offsets: self.offsets, target, decode_schema, rewriter, batch_size: options.batch_size, eof: false };
-        batch_stream(state)
+        let decoding = Arc::new(Decoding { name: name.clone(), offsets: self.offsets, target, decode_schema, rewriter });
+        let splitter = Splitter { name: name.clone(), norm: self.norm, rest: self.rest, offsets: self.offsets, batch_size: options.batch_size, eof: false };
+        // The splitter runs here, in order; the batches of records it cuts are decoded in tasks
+        // of their own, as many at once as there are cores, and come out in order (perf:
+        // decoding was on one core while the other idled).
+        let records = futures::stream::unfold(Some(splitter), |state| async move {
+            let mut s = state?;
+            match s.next_records().await {
+                Ok(Some(r)) => Some((Ok(r), Some(s))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        let ahead = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+        let batches = records
+            .map(move |r| {
+                let (d, file) = (decoding.clone(), name.clone());
+                async move {
+                    let r = r?;
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(rt) => rt.spawn(async move { d.batch(r) }).await.unwrap_or_else(|e| {
+                            let message = format!("decoding failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
+                            Err(FormatError::Read { file, message, cause: ReadCause::Bug })
+                        }),
+                        // Outside a tokio runtime: decoded in place.
+                        Err(_) => d.batch(r),
+                    }
+                }
+            })
+            .buffered(ahead);
+        // The stream ends after its first error, as the batches are in order: the error is the
+        // one a decoding in turn would have met first.
+        let mut failed = false;
+        batches
+            .take_while(move |r| {
+                let go = !failed;
+                failed |= r.is_err();
+                std::future::ready(go)
+            })
+            .boxed()
     }
 }
 
-struct JsonState {
+/// Cuts the file's text into batches of whole records, in order.
+struct Splitter {
     name: String,
     norm: Normaliser,
     rest: Option<Chunks>,
     offsets: Offsets,
-    target: SchemaRef,
-    decode_schema: SchemaRef,
-    rewriter: Option<Rewriter>,
     batch_size: usize,
     eof: bool,
 }
 
-impl NextBatch for JsonState {
-    async fn next_batch(&mut self) -> Result<Option<arrow_array::RecordBatch>, FormatError> {
+/// What decoding a batch of records needs; shared by the tasks that decode batches.
+struct Decoding {
+    name: String,
+    offsets: Offsets,
+    target: SchemaRef,
+    decode_schema: SchemaRef,
+    rewriter: Option<Rewriter>,
+}
+
+impl Splitter {
+    /// The next batch of at most `batch_size` records; `None` at the end of the file.
+    async fn next_records(&mut self) -> Result<Option<Records>, FormatError> {
         while !self.eof && self.norm.complete() < self.batch_size {
             match self.rest.as_mut() {
                 Some(r) => match r.next().await? {
@@ -403,9 +543,13 @@ impl NextBatch for JsonState {
             }
         }
         let records = self.norm.take(self.batch_size);
-        if records.starts.is_empty() {
-            return Ok(None);
-        }
+        Ok((!records.starts.is_empty()).then_some(records))
+    }
+}
+
+impl Decoding {
+    /// The records as a batch of the target's columns and types.
+    fn batch(&self, records: Records) -> Result<arrow_array::RecordBatch, FormatError> {
         let decoded = match &self.rewriter {
             None => decode(&self.decode_schema, &records.bytes, records.starts.len()),
             Some(_) => {
@@ -422,14 +566,14 @@ impl NextBatch for JsonState {
                     Some((record, start)) => member_place(record, start, column).position(self.offsets, Some(column.to_string())),
                     None => Position { column: Some(column.to_string()), ..Position::default() },
                 };
-                conform_at(&self.name, b, &self.target, Some(&locate)).map(Some)
+                conform_at(&self.name, b, &self.target, Some(&locate))
             }
             Err(_) => Err(self.locate(&records)),
         }
     }
 }
 
-impl JsonState {
+impl Decoding {
     /// A batch failed: decode its records one by one to find the first bad one, then place the
     /// error at what is wrong in it: a syntax error, or the value of the member arrow-json names.
     fn locate(&self, records: &Records) -> FormatError {
@@ -568,6 +712,58 @@ mod tests {
         assert_eq!(e.position().map(|p| (p.line.map(NonZeroU64::get), p.byte)), Some((Some(2), Some(8))));
         let e = records(&[b"[1, 2]"]).unwrap_err().to_string();
         assert!(e.contains("objects"), "{e}");
+    }
+
+    /// The records, or the error and its place, of `input` fed in pieces cut at `cuts`.
+    fn split(input: &[u8], cuts: &[usize]) -> Result<(Vec<String>, Vec<Place>), (String, Option<Position>)> {
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for &c in cuts.iter().chain([input.len()].iter()) {
+            pieces.push(&input[from..c]);
+            from = c;
+        }
+        records(&pieces).map_err(|e| (e.to_string(), e.position().cloned()))
+    }
+
+    /// The splitter skips over spans and checks keys against the previous record's; what it finds
+    /// must not depend on where the input is cut into chunks (every cut into two pieces, and
+    /// one-byte pieces), and every duplicate key is found wherever it is.
+    #[test]
+    fn records_and_errors_do_not_depend_on_chunk_boundaries() {
+        let inputs: &[&[u8]] = &[
+            b"{\"a\":1,\"b\":\"x\\\"y\"}\n{\"a\":2,\"b\":\"\\\\\"}\n{\"b\":3,\"a\":{\"a\":[1,{\"c\":\"}\"}]}}\n",
+            b"[\n {\"k\": \"v,}]\"},\r\n {\"k\":\n \"w\"}\n]\n",
+            b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"a\":3}\n",
+            b"{\"a\":1,\"b\":2}\n{\"b\":1,\"a\":2}\n{\"b\":1,\"a\":2,\"b\":3}\n",
+            b"{\"a\":1,\"b\":2}\n{\"a\":1}\n{\"a\":1,\"c\":2,\"c\":3}\n",
+            b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"\\u0061\":3}\n",
+            b"{\"a\\\"\":1}\n{\"a\\\"\":1,\"a\\\"\":2}\n",
+            b"{\"a\":1,\"b\":2}\n{\"a\":{\"b\":1,\"b\":2}}\n",
+            b"{\"a\":\"x\ny\"}\n",
+            b"{\"a\":1}\n{\"a\":2}\n7\n",
+            b"{\"a\":1}\n{\"a\":[1,2",
+        ];
+        for input in inputs {
+            let whole = split(input, &[]);
+            for cut in 0..=input.len() {
+                assert_eq!(split(input, &[cut]), whole, "{} cut at {cut}", String::from_utf8_lossy(input));
+            }
+            let bytes: Vec<usize> = (1..input.len()).collect();
+            assert_eq!(split(input, &bytes), whole, "{} in single bytes", String::from_utf8_lossy(input));
+        }
+        let line = |input: &[u8]| split(input, &[]).unwrap_err().1.and_then(|p| p.line).map(NonZeroU64::get);
+        for (input, key, at) in [(inputs[2], "a", 3), (inputs[3], "b", 3), (inputs[4], "c", 3), (inputs[5], "a", 2), (inputs[6], "a\\\"", 2), (inputs[7], "b", 2)] {
+            let (msg, _) = split(input, &[]).unwrap_err();
+            assert!(msg.contains(&format!("key \"{key}\" appears twice")), "{msg}");
+            assert_eq!(line(input), Some(at), "{msg}");
+        }
+        let (r, _) = split(inputs[0], &[]).unwrap();
+        assert_eq!(r.len(), 3);
+        let (r, at) = split(inputs[1], &[]).unwrap();
+        assert_eq!(r, vec!["{\"k\": \"v,}]\"}", "{\"k\":\n \"w\"}"]);
+        assert_eq!(at.iter().map(|p| p.line).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(line(inputs[8]), Some(1));
+        assert_eq!(line(inputs[9]), Some(3));
     }
 
     #[test]
