@@ -68,7 +68,7 @@ from botocore.config import Config
 ep, data = sys.argv[1:3]
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
                   config=Config(max_pool_connections=16, retries={"max_attempts": 5}))
-for b in ("src", "wh", "scratch"):
+for b in ("src", "pool-wh", "scratch"):  # S3 bucket names: 3 to 63 characters
     s3.create_bucket(Bucket=b)
 keys = [os.path.relpath(os.path.join(r, f), data) for r, _, fs in os.walk(data) for f in fs if not f.startswith(".")]
 with ThreadPoolExecutor(16) as pool:
@@ -106,14 +106,17 @@ PUT_RPS=$(parallel_rps "$WKEY" "$WSECRET" "url = \"$EP/scratch/par-%s\"\nupload-
 RES="$WORK/out/pool.tsv"
 SRC_SECRET=$RSECRET CAT_SECRET=$WSECRET
 export SRC_SECRET CAT_SECRET
-lp() { local dir=$1; shift; "$LAKEPORT" --pool-dir "$dir" --pool bench "$@"; }
+# `lp DIR args…` in the shell; timed runs (/usr/bin/time runs programs, not functions) use
+# "${LP[@]}" DIR args… — the same command.
+LP=("$LAKEPORT" --pool bench --pool-dir)
+lp() { "${LP[@]}" "$@"; }
 source_connection() {  # dir [endpoint]
   lp "$1" connection add src --region us-east-1 --bucket src --access-key-id "$RKEY" --secret-env SRC_SECRET \
     --endpoint "${2:-$EP}" --path-style --allow-http --skip-test >/dev/null
 }
-rest_pool() {  # dir [endpoint]: create or join the REST pool `bench` (namespace bench, files in s3://wh/pools)
+rest_pool() {  # dir [endpoint]: create or join the REST pool `bench` (namespace bench, files in s3://pool-wh/pools)
   local ep=${2:-$EP}
-  lp "$1" pool create bench --catalog-url "$ep/iceberg" --warehouse 123456789012 --location s3://wh/pools \
+  lp "$1" pool create bench --catalog-url "$ep/iceberg" --warehouse 123456789012 --location s3://pool-wh/pools \
     --region us-east-1 --access-key-id "$WKEY" --secret-env CAT_SECRET --endpoint "$ep" --path-style --allow-http >/dev/null
   source_connection "$1" "$ep"
 }
@@ -149,7 +152,7 @@ for v in csv200 small; do
     for r in $(seq "$runs"); do
       log="$WORK/out/pool.$pool.$v.$r"
       # shellcheck disable=SC2086
-      timed "$log" lp "$P/$pool" extract -c src --full ${ITEM[$v]} --json
+      timed "$log" "${LP[@]}" "$P/$pool" extract -c src --full ${ITEM[$v]} --json
       walls+=("$(wall_of "$log")"); PEAKS+=("$(rss_of "$log")")
     done
     record full "$v" "$pool" 1 "$files" "$(count "$P/$pool" "${DIR[$v]}")" "${walls[@]}"
@@ -164,7 +167,7 @@ files=$(find "$DATA/small" -type f | wc -l)
 walls=() PEAKS=()
 for r in $(seq "$POOL_SMALL_RUNS"); do
   log="$WORK/out/pool.w1.$r"
-  timed "$log" lp "$P/rest" extract -c src --delta --folder small/ --table "small_w1_$r" --json
+  timed "$log" "${LP[@]}" "$P/rest" extract -c src --delta --folder small/ --table "small_w1_$r" --json
   walls+=("$(wall_of "$log")"); PEAKS+=("$(rss_of "$log")")
   rows=$(count "$P/rest" "small_w1_$r")
 done
@@ -173,7 +176,7 @@ walls=() PEAKS=()
 for r in $(seq "$POOL_SMALL_RUNS"); do
   start=$(date +%s.%N) pids=()
   for i in 0 1 2 3; do
-    timed "$WORK/out/pool.w4.$r.$i" lp "$P/worker-$i" extract -c src --delta --folder small/ --table "small_w4_$r" --shard "$i/4" --json &
+    timed "$WORK/out/pool.w4.$r.$i" "${LP[@]}" "$P/worker-$i" extract -c src --delta --folder small/ --table "small_w4_$r" --shard "$i/4" --json &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
