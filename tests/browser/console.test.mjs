@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -951,4 +952,36 @@ test("a REST-catalog pool: listed with its catalog; tables, a table page and SQL
   await page.waitForFunction(() => /^1 row/.test(document.getElementById("sql-status").textContent));
   assert.deepEqual(await page.$$eval("#result tr:nth-child(2) td", (tds) => tds.map((t) => t.textContent)), ["130", String((129 * 130) / 2)]);
   await shot("rest-pool-sql");
+});
+
+// A REST-catalog pool whose catalog is down: the pool list still lists every pool, that one with
+// "?" tables and why. The catalog is reached through a forwarding proxy made here (headers passed
+// untouched, so SigV4 still holds), which is then closed: its address refuses connections.
+test("a pool whose catalog is down is listed with why, the others as before", async () => {
+  const upstream = new globalThis.URL(S3);
+  const proxy = createHttpServer((req, res) => {
+    const up = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((res) => proxy.listen(0, "127.0.0.1", res));
+  const catalogUrl = `http://127.0.0.1:${proxy.address().port}/iceberg`;
+  const name = `down_${Date.now().toString(16)}`;
+  const catalog = { kind: "rest", catalog_url: catalogUrl, warehouse: "123456789012", location: `s3://${BUCKET}/rest-pools`, region: "us-east-1",
+    auth: { method: "access-key", access_key_id: env("LAKEPORT_TEST_GLUEWRITER_KEY") }, s3_endpoint: S3, s3_path_style: true, allow_http: true };
+  const [st, out] = await apiCall("POST", "/pools", { name, catalog, secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
+  assert.equal(st, 201, JSON.stringify(out));
+  await new Promise((res) => { proxy.close(res); proxy.closeAllConnections(); });
+
+  await page.goto(`${URL}/#/`);
+  await page.reload();
+  await page.waitForSelector(`a[href="#/pools/${name}"]`);
+  const row = `tr:has(a[href="#/pools/${name}"])`;
+  assert.equal(await page.textContent(`${row} td:nth-child(2)`), "?");
+  assert.match(await page.textContent(`${row} .catalog-error`), new RegExp(`Tables not counted: .*${catalogUrl}.*cannot connect`));
+  // The other pools are listed with their counts.
+  const counts = await page.$$eval('tr:has(a[href^="#/pools/"]) td:nth-child(2)', (tds) => tds.map((t) => t.textContent));
+  assert.ok(counts.filter((c) => /^\d+$/.test(c)).length >= 1, JSON.stringify(counts));
+  await shot("pool-catalog-down");
+  // (The pool stays: dropping it asks its catalog, which is down. This is the file's last test.)
 });

@@ -254,8 +254,16 @@ async fn pool_command(dir: &PoolDir, cmd: PoolCommand, json: bool) -> Result<Exi
                 };
                 output::print_rows(
                     &["pool", "tables", "connections", "created", "catalog"],
-                    pools.iter().map(|p| vec![p.name.clone(), p.tables.to_string(), p.connections.to_string(), p.created_at.format("%Y-%m-%d %H:%M").to_string(), catalog(p)]),
+                    pools.iter().map(|p| {
+                        let tables = p.tables.map_or_else(|| "?".to_string(), |n| n.to_string());
+                        vec![p.name.clone(), tables, p.connections.to_string(), p.created_at.format("%Y-%m-%d %H:%M").to_string(), catalog(p)]
+                    }),
                 );
+                for p in &pools {
+                    if let Some(e) = &p.catalog_error {
+                        println!("pool '{}': its tables could not be counted: {e}", p.name);
+                    }
+                }
             }
         }
         PoolCommand::Vacuum { .. } => unreachable!("handled with the pool selected"),

@@ -66,19 +66,6 @@ async fn data_files(warehouse: &TestBucket, pool: &str) -> Vec<String> {
     warehouse.fingerprint().await.into_iter().map(|(k, _)| k).filter(|k| k.starts_with(&prefix)).collect()
 }
 
-/// The proxy runs on a runtime of its own: the test thread blocks on each `lakeport` process.
-fn start_proxy(upstream: String) -> FaultProxy {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        rt.block_on(async move {
-            tx.send(FaultProxy::start(&upstream, 1, 0.0).await).unwrap();
-            std::future::pending::<()>().await
-        })
-    });
-    rx.recv().unwrap()
-}
-
 /// The next `updateTable` call (and only it) gets `fault`.
 fn break_next_commit(proxy: &FaultProxy, fault: Fault) {
     let only = RequestFilter::parse("POST:/iceberg/v1/**/namespaces/*/tables/*").unwrap();
@@ -100,7 +87,7 @@ fn failing_load(dir: &std::path::Path, pool: &str, args: &[&str]) -> String {
 async fn a_commit_whose_answer_is_lost_keeps_its_files_and_the_next_delta_ends_exact() {
     let s3 = TestS3::from_env();
     let endpoint = s3.endpoint.clone();
-    let proxy = start_proxy(endpoint.clone());
+    let (proxy, _proxy_thread) = FaultProxy::start_on_thread(&endpoint, 1, 0.0);
     let src = s3.bucket("unknownsrc").await;
     let warehouse = s3.bucket("unknownwh").await;
     src.put("in/a.csv", csv(0..100)).await;

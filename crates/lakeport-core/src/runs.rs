@@ -118,11 +118,13 @@ pub async fn recover(pool: &Pool) -> Result<Vec<Job>, CoreError> {
 ///
 /// # Errors
 ///
-/// [`CoreError::Pool`] when the pools cannot be listed or opened, or as [`recover`].
+/// [`CoreError::Pool`] when the pools cannot be listed or opened, or as [`recover`]. No
+/// catalog is asked (the job log is the pool directory's), so a REST catalog that is down does
+/// not keep the other pools' runs from being recovered.
 pub async fn recover_all(dir: &PoolDir) -> Result<Vec<Job>, CoreError> {
     let mut ended = Vec::new();
-    for info in dir.list_pools().await? {
-        ended.extend(recover(&dir.pool(&info.name).await?).await?);
+    for name in dir.pool_names().await? {
+        ended.extend(recover(&dir.pool(&name).await?).await?);
     }
     Ok(ended)
 }

@@ -31,14 +31,16 @@ use crate::CoreError;
 /// [`CoreError::Invalid`] when a schedule yields no next time. The round stops at the first error.
 pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<RunOutcome>>, CoreError> {
     let mut started = Vec::new();
-    for info in dir.list_pools().await? {
-        let pool = dir.pool(&info.name).await?;
+    // The pool directory's own list: no catalog is asked, so one REST catalog that is down
+    // does not stop the other pools' schedules.
+    for pool_name in dir.pool_names().await? {
+        let pool = dir.pool(&pool_name).await?;
         for saved in pool.extractions().await? {
             let name = saved.name.clone();
             let extraction = match Extraction::from_saved_pub(saved) {
                 Ok(e) => e,
                 Err(e) => {
-                    tracing::warn!("scheduler: pool '{}', extraction '{name}': {e}", info.name);
+                    tracing::warn!("scheduler: pool '{}', extraction '{name}': {e}", pool_name);
                     continue;
                 }
             };
@@ -71,10 +73,10 @@ pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<Ru
                 let origin = trigger.origin(&name, extraction.version);
                 pool.record_skipped_run(&extraction.definition.connection, extraction.mode(None), &origin, &format!("skipped: the previous run ({running}) was still running"))
                     .await?;
-                tracing::info!("scheduler: '{name}' of pool '{}' is still running; this run is skipped", info.name);
+                tracing::info!("scheduler: '{name}' of pool '{}' is still running; this run is skipped", pool_name);
                 continue;
             }
-            tracing::info!("scheduler: running '{name}' of pool '{}' ({})", info.name, trigger.as_str());
+            tracing::info!("scheduler: running '{name}' of pool '{}' ({})", pool_name, trigger.as_str());
             let pool = pool.clone();
             started.push(tokio::spawn(async move { run_claimed(&pool, &extraction, None, trigger, &holder, quiet()).await }));
         }

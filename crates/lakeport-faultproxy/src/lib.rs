@@ -249,6 +249,32 @@ impl Inner {
     }
 }
 
+/// The thread and runtime of a proxy started with [`FaultProxy::start_on_thread`].
+pub struct ProxyThread {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProxyThread {
+    /// Shuts the proxy down and waits until its listener is closed.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ProxyThread {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
 /// A running proxy; it serves until the tokio runtime it was started on shuts down.
 pub struct FaultProxy {
     /// Where clients connect instead of upstream: `http://127.0.0.1:<port>`.
@@ -268,6 +294,28 @@ impl FaultProxy {
     pub async fn start(upstream: &str, seed: u64, rate: f64) -> FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         Self::serve(listener, upstream, seed, rate)
+    }
+
+    /// [`FaultProxy::start`] on a thread and a one-worker tokio runtime of its own, for tests
+    /// whose thread blocks (on a `lakeport` process, say) while the proxy must keep serving.
+    /// [`ProxyThread::stop`] (or dropping it) shuts that runtime down, and with it the listener:
+    /// the endpoint then refuses connections, as a server that went down does.
+    ///
+    /// # Panics
+    /// As [`FaultProxy::start`]; when the thread or its runtime cannot be started.
+    pub fn start_on_thread(upstream: &str, seed: u64, rate: f64) -> (FaultProxy, ProxyThread) {
+        let (proxy_tx, proxy_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let upstream = upstream.to_string();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("proxy runtime");
+            proxy_tx.send(rt.block_on(FaultProxy::start(&upstream, seed, rate))).expect("proxy handed over");
+            // Until stop() or the ProxyThread is dropped (the sender goes away).
+            let _ = stopped.recv();
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        });
+        let proxy = proxy_rx.recv().expect("proxy thread started");
+        (proxy, ProxyThread { stop: Some(stop), thread: Some(thread) })
     }
 
     /// Serves the proxy on `listener` in a background task (a tokio task of the current

@@ -714,8 +714,11 @@ mod tests {
         assert!(e.contains("objects"), "{e}");
     }
 
+    /// What [`split`] found: the records and their places, or the error's text and place.
+    type Split = Result<(Vec<String>, Vec<Place>), (String, Option<Position>)>;
+
     /// The records, or the error and its place, of `input` fed in pieces cut at `cuts`.
-    fn split(input: &[u8], cuts: &[usize]) -> Result<(Vec<String>, Vec<Place>), (String, Option<Position>)> {
+    fn split(input: &[u8], cuts: &[usize]) -> Split {
         let mut pieces = Vec::new();
         let mut from = 0;
         for &c in cuts.iter().chain([input.len()].iter()) {

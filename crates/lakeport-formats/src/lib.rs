@@ -63,7 +63,8 @@ pub struct OpenedFile {
 
 enum Body {
     Csv(csv_reader::CsvBody),
-    Json(json_reader::JsonBody),
+    /// Boxed: the JSON body carries its splitter's buffers and tables.
+    Json(Box<json_reader::JsonBody>),
     /// Boxed: a Parquet reader builder is several times the size of the text bodies.
     Parquet(Box<parquet_reader::ParquetBody>),
 }
@@ -124,7 +125,7 @@ pub async fn open_text(name: &str, kind: FileKind, stream: ByteStream, options: 
         }
         FileFormat::Json => {
             let (schema, body) = json_reader::open(name, chunks, options).await?;
-            Ok(OpenedFile { name: name.to_string(), schema, body: Body::Json(body) })
+            Ok(OpenedFile { name: name.to_string(), schema, body: Body::Json(Box::new(body)) })
         }
         FileFormat::Parquet => Err(FormatError::Unsupported {
             file: name.to_string(),

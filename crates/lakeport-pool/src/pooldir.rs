@@ -51,8 +51,14 @@ pub struct PoolInfo {
     pub name: String,
     /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
-    /// How many tables it holds.
-    pub tables: usize,
+    /// How many tables it holds; `None` when its catalog could not be asked (then
+    /// `catalog_error` says why).
+    pub tables: Option<usize>,
+    /// Why a REST-catalog pool's tables could not be counted (its catalog unreachable, refusing
+    /// the credentials, …); `None` when they were. The pool is listed all the same: one catalog
+    /// that is down does not hide the other pools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_error: Option<String>,
     /// How many connections it has.
     pub connections: usize,
     /// Where its tables live.
@@ -296,12 +302,27 @@ impl PoolDir {
         }
     }
 
-    /// Every pool, by name, with its table and connection counts.
+    /// The names of every pool, sorted, from the pool directory's own database alone (no
+    /// catalog is asked: a REST catalog that is down does not stop the other pools' scheduler
+    /// rounds or job recovery).
     ///
     /// # Errors
     ///
-    /// [`PoolError::Corrupt`] for a stored creation time or connection that does not parse;
-    /// [`PoolError::Database`]; [`PoolError::Iceberg`] when a pool's table list cannot be read.
+    /// [`PoolError::Database`].
+    pub async fn pool_names(&self) -> Result<Vec<String>, PoolError> {
+        let rows = sqlx::query("SELECT name FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
+        Ok(rows.into_iter().map(|r| r.get("name")).collect())
+    }
+
+    /// Every pool, by name, with its table and connection counts. A REST-catalog pool whose
+    /// catalog cannot list its tables is listed with `tables: None` and the reason in
+    /// `catalog_error`, not left out and not failing the list.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Corrupt`] for a stored creation time, catalog setting or connection that does
+    /// not parse; [`PoolError::Database`]; [`PoolError::Iceberg`] when the embedded catalog (the
+    /// pool directory's own database) cannot list a pool's tables.
     pub async fn list_pools(&self) -> Result<Vec<PoolInfo>, PoolError> {
         let rows = sqlx::query("SELECT name, created_at, catalog FROM lakeport_pools ORDER BY name").fetch_all(&self.inner.db).await?;
         let mut out = Vec::new();
@@ -312,8 +333,14 @@ impl PoolDir {
                 PoolCatalog::Embedded => (CatalogKind::Embedded, None, None),
                 PoolCatalog::Rest(rest) => (CatalogKind::Rest, Some(rest.catalog_url.clone()), Some(rest.pool_location(&name))),
             };
+            let (tables, catalog_error) = match pool.table_names().await {
+                Ok(names) => (Some(names.len()), None),
+                Err(e) if kind == CatalogKind::Rest => (None, Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
             out.push(PoolInfo {
-                tables: pool.table_names().await?.len(),
+                tables,
+                catalog_error,
                 connections: pool.connections().await?.len(),
                 created_at: parse_time(&format!("pool '{name}'"), r.get("created_at"))?,
                 name,

@@ -84,7 +84,7 @@ async fn full_delta_replace_and_drift() {
     let pd = PoolDir::open(dir.path()).await.unwrap();
     let pool = pd.pool("sales").await.unwrap();
     assert_eq!(pool.table("orders").await.unwrap().rows, 2);
-    assert_eq!(pd.list_pools().await.unwrap()[0].tables, 1);
+    assert_eq!(pd.list_pools().await.unwrap()[0].tables, Some(1));
     pd.drop_pool("sales").await.unwrap();
     assert!(!dir.path().join("warehouse/sales").exists());
     assert!(pd.pool("sales").await.is_err());

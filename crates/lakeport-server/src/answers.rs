@@ -57,8 +57,13 @@ pub struct PoolEntry {
     pub name: String,
     /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
-    /// How many extracted tables it holds.
-    pub tables: usize,
+    /// How many extracted tables it holds; `null` when its catalog could not be asked
+    /// (`catalog_error` then says why).
+    pub tables: Option<usize>,
+    /// Why a REST-catalog pool's tables could not be counted (its catalog unreachable, refusing
+    /// the pool's credentials, …); left out when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_error: Option<String>,
     /// How many connections it has; left out for a read-only token (connections are not its business).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<usize>,
@@ -78,7 +83,9 @@ impl PoolEntry {
         let admin = scope == TokenScope::Admin;
         let connections = admin.then_some(info.connections);
         let (catalog_url, location) = if admin { (info.catalog_url, info.location) } else { (None, None) };
-        PoolEntry { name: info.name, created_at: info.created_at, tables: info.tables, connections, kind: info.kind, catalog_url, location }
+        // The catalog's own words may name its URL, which is an admin's business.
+        let catalog_error = info.catalog_error.map(|e| if admin { e } else { "its catalog did not answer (an admin token sees why)".to_string() });
+        PoolEntry { name: info.name, created_at: info.created_at, tables: info.tables, catalog_error, connections, kind: info.kind, catalog_url, location }
     }
 }
 

@@ -628,3 +628,37 @@ async fn error_answers_carry_their_kind() {
         assert!(body["error"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
     }
 }
+
+// A REST-catalog pool whose catalog is down (it was reached through lakeport-faultproxy, which is
+// then shut down) is listed all the same, without a table count and with why — in full for an
+// admin, without the catalog's words (its URL) for a read-only token; the other pools are listed
+// as before.
+#[tokio::test]
+async fn a_pool_whose_catalog_is_down_is_listed_with_why() {
+    let s3 = TestS3::from_env();
+    let s = start().await;
+    let (proxy, proxy_thread) = lakeport_faultproxy::FaultProxy::start_on_thread(&s3.endpoint, 1, 0.0);
+    let r = s3.rest_pool("apidown").await;
+    let mut catalog = r.catalog_json();
+    catalog["catalog_url"] = json!(format!("{}/iceberg", proxy.endpoint));
+    let (st, out) = s.post("/api/pools", json!({ "name": r.name, "catalog": catalog, "secret": r.secret.expose() })).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!(s.post("/api/pools", json!({ "name": "local" })).await.0, StatusCode::CREATED);
+    proxy_thread.stop();
+
+    let entry = |pools: &Value, name: &str| pools.as_array().unwrap().iter().find(|p| p["name"] == name).cloned().unwrap_or_else(|| panic!("{name} not listed: {pools}"));
+    let (st, pools) = s.get("/api/pools").await;
+    assert_eq!(st, StatusCode::OK, "{pools}");
+    let local = entry(&pools, "local");
+    assert_eq!((local["tables"].as_u64(), local.get("catalog_error")), (Some(0), None), "{pools}");
+    let far = entry(&pools, &r.name);
+    let why = far["catalog_error"].as_str().unwrap_or_else(|| panic!("{pools}"));
+    assert!(far["tables"].is_null() && why.contains("cannot connect") && why.contains(&proxy.endpoint), "{pools}");
+    assert!(!pools.to_string().contains(r.secret.expose()));
+
+    let (st, pools) = s.call_as(Some(&s.reader), reqwest::Method::GET, "/api/pools", None).await;
+    assert_eq!(st, StatusCode::OK, "{pools}");
+    let far = entry(&pools, &r.name);
+    let why = far["catalog_error"].as_str().unwrap_or_else(|| panic!("{pools}"));
+    assert!(far["tables"].is_null() && !why.contains(&proxy.endpoint) && why.contains("did not answer"), "{pools}");
+}
