@@ -8,57 +8,30 @@
 //! no catalog that installs from the registries here checks OAuth2 tokens (ministack's does not
 //! check bearer tokens at all), so the stand-in's only job is to ask the real server.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lakeport_aws::{
     oauth2_token_url, CatalogClient, CatalogCredentials, CatalogToken, ErrorKind, HttpPolicy, OAuth2ClientCredentials, Secret,
 };
+use lakeport_testkit::TokenServer;
 use url::Url;
 
 const CLIENT_ID: &str = "lakeport-test";
 const CLIENT_SECRET: &str = "oauth-client-secret-7f3a9c";
 
-/// The token server, stopped (by its PID) when dropped.
-struct TokenServer {
-    child: Child,
-    base: Url,
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts oidc-provider on a free loopback port; tokens live `ttl_secs`.
+/// The token server for this file's client; tokens live `ttl_secs`.
 fn token_server(ttl_secs: u64) -> TokenServer {
-    let script = std::env::var("LAKEPORT_TEST_OAUTH_SERVER")
-        .expect("LAKEPORT_TEST_OAUTH_SERVER is not set: these tests need the OAuth2 test server; run them with ./scripts/test.sh");
-    let port = free_port();
-    let mut child = Command::new("node")
-        .arg(&script)
-        .arg(port.to_string())
-        .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .env("TOKEN_TTL", ttl_secs.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node");
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert!(line.starts_with("listening"), "the OAuth2 test server did not start: {line:?}");
-    // Keep reading its output: node ends on a write to a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    TokenServer { child, base: Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap() }
+    TokenServer::start(CLIENT_ID, CLIENT_SECRET, Some(ttl_secs))
+}
+
+/// Its base URL, parsed.
+fn base(server: &TokenServer) -> Url {
+    Url::parse(&server.base).unwrap()
 }
 
 fn http() -> HttpPolicy {
@@ -66,14 +39,14 @@ fn http() -> HttpPolicy {
 }
 
 fn credentials(server: &TokenServer, secret: &str) -> OAuth2ClientCredentials {
-    let url = oauth2_token_url(&server.base, None, http()).unwrap();
+    let url = oauth2_token_url(&base(server), None, http()).unwrap();
     OAuth2ClientCredentials::new(url, CLIENT_ID, Secret::new(secret), None, http()).unwrap()
 }
 
 /// RFC 7662 introspection at the token server: is `token` live?
 async fn active(server: &TokenServer, token: &str) -> bool {
     let form = [("token", token), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)];
-    let r = reqwest::Client::new().post(server.base.join("token/introspection").unwrap()).form(&form).send().await.unwrap();
+    let r = reqwest::Client::new().post(base(server).join("token/introspection").unwrap()).form(&form).send().await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     v["active"].as_bool().unwrap()
 }
@@ -81,7 +54,7 @@ async fn active(server: &TokenServer, token: &str) -> bool {
 /// RFC 7009 revocation at the token server.
 async fn revoke(server: &TokenServer, token: &str) {
     let form = [("token", token), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)];
-    let r = reqwest::Client::new().post(server.base.join("token/revocation").unwrap()).form(&form).send().await.unwrap();
+    let r = reqwest::Client::new().post(base(server).join("token/revocation").unwrap()).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -89,7 +62,7 @@ async fn revoke(server: &TokenServer, token: &str) {
 async fn tokens_are_fetched_with_the_catalog_scope_cached_and_renewed_before_they_expire() {
     let server = token_server(12);
     let c = credentials(&server, CLIENT_SECRET);
-    assert_eq!(c.token_url().as_str(), format!("{}v1/oauth/tokens", server.base));
+    assert_eq!(c.token_url().as_str(), server.token_url());
     let first = c.token().await.unwrap();
     assert!(active(&server, first.expose()).await);
     // Cached: the same token (the server issues a new random one for every request).
@@ -110,7 +83,7 @@ async fn a_wrong_secret_is_a_clear_error_naming_the_token_endpoint_and_never_the
     let wrong = "not-the-client-secret-1234";
     let err = credentials(&server, wrong).token().await.unwrap_err();
     let text = err.to_string();
-    assert!(text.contains(&format!("{}v1/oauth/tokens", server.base)), "{text}");
+    assert!(text.contains(&server.token_url()), "{text}");
     assert!(text.contains("invalid_client") && text.contains("client id or secret is wrong"), "{text}");
     assert!(!text.contains(wrong) && !format!("{err:?}").contains(wrong), "{text}");
     assert_eq!(err.kind(), ErrorKind::Denied);
@@ -126,7 +99,7 @@ async fn a_wrong_secret_is_a_clear_error_naming_the_token_endpoint_and_never_the
 async fn catalog(server: &TokenServer) -> (Url, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let introspect = server.base.join("token/introspection").unwrap();
+    let introspect = base(server).join("token/introspection").unwrap();
     let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
         let (log, introspect) = (log.clone(), introspect.clone());
         async move {

@@ -34,6 +34,20 @@ fn csv(ids: std::ops::Range<i64>, factor: i64) -> String {
     s
 }
 
+/// `lakeport -p POOL connection add src …`: the extraction connection `src` to `bucket` on the
+/// test server, as the IAM user whose keys are given; must succeed.
+fn add_source(dir: &std::path::Path, pool: &str, bucket: &str, endpoint: &str, key: &str, secret: &str) {
+    let o = lakeport(
+        dir,
+        &[("SECRET", secret)],
+        &[
+            "-p", pool, "connection", "add", "src", "--region", "us-east-1", "--bucket", bucket, "--access-key-id", key, "--secret-env", "SECRET",
+            "--endpoint", endpoint, "--path-style", "--allow-http",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 fn json(dir: &std::path::Path, pool: &str, args: &[&str]) -> Value {
     let mut all = vec!["-p", pool];
     all.extend_from_slice(args);
@@ -106,27 +120,7 @@ async fn rest_catalog_pool_loads_delta_queries_vacuums_and_other_engines_read_it
 
     // An extraction connection of the pool (its state stays in the local pool directory).
     let (rkey, rsecret) = s3.user("reader");
-    let add = [
-        "-p",
-        &pool,
-        "connection",
-        "add",
-        "src",
-        "--region",
-        "us-east-1",
-        "--bucket",
-        &src.name,
-        "--access-key-id",
-        &rkey,
-        "--secret-env",
-        "SECRET",
-        "--endpoint",
-        &endpoint,
-        "--path-style",
-        "--allow-http",
-    ];
-    let o = lakeport(d, &[("SECRET", rsecret.expose())], &add);
-    assert!(o.status.success(), "{}", text(&o));
+    add_source(d, &pool, &src.name, &endpoint, &rkey, rsecret.expose());
 
     // Full load.
     let full = json(
@@ -296,32 +290,7 @@ async fn a_second_machine_joins_an_existing_rest_pool() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         lakeport(dir, &env, &args)
     };
-    let add_source = |dir: &std::path::Path| {
-        let o = lakeport(
-            dir,
-            &[("SECRET", rsecret.expose())],
-            &[
-                "-p",
-                &pool,
-                "connection",
-                "add",
-                "src",
-                "--region",
-                "us-east-1",
-                "--bucket",
-                &src.name,
-                "--access-key-id",
-                &rkey,
-                "--secret-env",
-                "SECRET",
-                "--endpoint",
-                &endpoint,
-                "--path-style",
-                "--allow-http",
-            ],
-        );
-        assert!(o.status.success(), "{}", text(&o));
-    };
+    let add_src = |dir: &std::path::Path| add_source(dir, &pool, &src.name, &endpoint, &rkey, rsecret.expose());
 
     // Machine A creates the pool and loads a table.
     let a = tempfile::tempdir().unwrap();
@@ -331,7 +300,7 @@ async fn a_second_machine_joins_an_existing_rest_pool() {
     assert!(o.status.success(), "{}", text(&o));
     let created: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(created["joined"], false, "{created}");
-    add_source(a.path());
+    add_src(a.path());
     let full = json(
         a.path(),
         &pool,
@@ -382,7 +351,7 @@ async fn a_second_machine_joins_an_existing_rest_pool() {
         0,
         "B's connections are B's own: {conns}"
     );
-    add_source(b.path());
+    add_src(b.path());
     src.put("in/b.csv", csv(100..180, 1)).await;
     let delta = json(
         b.path(),

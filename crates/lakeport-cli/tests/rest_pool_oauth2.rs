@@ -13,43 +13,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-
 use common::{lakeport, text};
-use lakeport_testkit::TestS3;
+use lakeport_testkit::{TestS3, TokenServer};
 use serde_json::Value;
 
 const CLIENT_ID: &str = "lakeport-pool";
 const CLIENT_SECRET: &str = "pool-oauth-secret-5be1d0";
 
-struct TokenServer(Child, String);
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// oidc-provider on a free loopback port; its token endpoint URL.
+/// The token server for this file's client.
 fn token_server() -> TokenServer {
-    let script = std::env::var("LAKEPORT_TEST_OAUTH_SERVER").expect("LAKEPORT_TEST_OAUTH_SERVER: run with ./scripts/test.sh");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new("node")
-        .args([script, port.to_string()])
-        .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node");
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert!(line.starts_with("listening"), "{line:?}");
-    // Keep reading its output: node ends on a write to a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    TokenServer(child, format!("http://127.0.0.1:{port}/v1/oauth/tokens"))
+    TokenServer::start(CLIENT_ID, CLIENT_SECRET, None)
 }
 
 #[tokio::test]
@@ -57,6 +30,7 @@ async fn a_rest_pool_with_oauth2_client_credentials_loads_and_keeps_its_secret()
     let s3 = TestS3::from_env();
     let endpoint = s3.endpoint.clone();
     let tokens = token_server();
+    let token_url = tokens.token_url();
     let src = s3.bucket("oauthsrc").await;
     let warehouse = s3.bucket("oauthwh").await;
     src.put("in/a.csv", "id,amount\n1,10\n2,20\n3,30\n").await;
@@ -70,7 +44,7 @@ async fn a_rest_pool_with_oauth2_client_credentials_loads_and_keeps_its_secret()
     let catalog = format!("{endpoint}/iceberg");
     let create = [
         "pool", "create", &pool, "--catalog-url", &catalog, "--warehouse", "123456789012", "--location", &location, "--region",
-        "us-east-1", "--oauth2-client-id", CLIENT_ID, "--oauth2-server-uri", &tokens.1, "--secret-env", "SECRET", "--endpoint",
+        "us-east-1", "--oauth2-client-id", CLIENT_ID, "--oauth2-server-uri", &token_url, "--secret-env", "SECRET", "--endpoint",
         &endpoint, "--path-style", "--allow-http",
     ];
     let run = |secret: &str, args: &[&str]| {
@@ -83,7 +57,7 @@ async fn a_rest_pool_with_oauth2_client_credentials_loads_and_keeps_its_secret()
     // never the secret; no pool stays behind.
     let o = run("wrong-client-secret-42", &create);
     assert!(!o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&tokens.1) && text(&o).contains("invalid_client"), "{}", text(&o));
+    assert!(text(&o).contains(&token_url) && text(&o).contains("invalid_client"), "{}", text(&o));
     assert!(!text(&o).contains("wrong-client-secret-42"), "{}", text(&o));
     assert!(!run("", &["pool", "list", "--json"]).stdout.windows(pool.len()).any(|w| w == pool.as_bytes()));
 
@@ -114,7 +88,7 @@ async fn a_rest_pool_with_oauth2_client_credentials_loads_and_keeps_its_secret()
     let zero_copy = |secret: &str, extra: &[&str]| {
         let mut args = vec![
             "-p", &pool, "connection", "add", "lake", "--zero-copy", "--region", "us-east-1", "--warehouse", "123456789012",
-            "--catalog-url", &catalog, "--oauth2-client-id", CLIENT_ID, "--oauth2-server-uri", &tokens.1, "--secret-env", "SECRET",
+            "--catalog-url", &catalog, "--oauth2-client-id", CLIENT_ID, "--oauth2-server-uri", &token_url, "--secret-env", "SECRET",
             "--endpoint", &endpoint, "--path-style", "--allow-http",
         ];
         args.extend_from_slice(extra);
@@ -122,7 +96,7 @@ async fn a_rest_pool_with_oauth2_client_credentials_loads_and_keeps_its_secret()
     };
     let o = zero_copy("wrong-client-secret-42", &[]);
     assert!(!o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&tokens.1) && text(&o).contains("invalid_client"), "{}", text(&o));
+    assert!(text(&o).contains(&token_url) && text(&o).contains("invalid_client"), "{}", text(&o));
     assert!(!text(&o).contains("wrong-client-secret-42"), "{}", text(&o));
     let o = zero_copy(CLIENT_SECRET, &["--skip-test"]);
     assert!(o.status.success(), "{}", text(&o));

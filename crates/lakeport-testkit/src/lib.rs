@@ -305,3 +305,73 @@ impl RestPoolFixture {
         self.warehouse.fingerprint().await.into_iter().filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_string)).collect()
     }
 }
+
+/// The OAuth 2.0 test server: panva's oidc-provider from npm (`testing/oauth/server.mjs`, which
+/// `scripts/test-env.sh` installs and names in `LAKEPORT_TEST_OAUTH_SERVER`) on a free loopback
+/// port, with one client and its token endpoint at the Iceberg REST path `/v1/oauth/tokens`.
+/// Stopped (by its PID) when dropped.
+pub struct TokenServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>/` (introspection at `token/introspection`, revocation at
+    /// `token/revocation`).
+    pub base: String,
+}
+
+impl TokenServer {
+    /// Starts it for the client `client_id` / `client_secret`; its tokens live `ttl_secs`
+    /// seconds (`None`: the server's default).
+    ///
+    /// # Panics
+    /// When `LAKEPORT_TEST_OAUTH_SERVER` is not set, node cannot be started, or the server does
+    /// not say it is listening.
+    pub fn start(client_id: &str, client_secret: &str, ttl_secs: Option<u64>) -> TokenServer {
+        use std::io::BufRead;
+        let script = std::env::var("LAKEPORT_TEST_OAUTH_SERVER")
+            .expect("LAKEPORT_TEST_OAUTH_SERVER is not set: these tests need the OAuth2 test server; run them with ./scripts/test.sh");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new("node");
+        command.args([script, port.to_string()]).env("CLIENT_ID", client_id).env("CLIENT_SECRET", client_secret);
+        if let Some(ttl) = ttl_secs {
+            command.env("TOKEN_TTL", ttl.to_string());
+        }
+        let mut child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().expect("node");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening"), "the OAuth2 test server did not start: {line:?}");
+        // Keep reading its output: node ends on a write to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        TokenServer { child, base: format!("http://127.0.0.1:{port}/") }
+    }
+
+    /// The token endpoint: `<base>v1/oauth/tokens`.
+    pub fn token_url(&self) -> String {
+        format!("{}v1/oauth/tokens", self.base)
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The table directories that hold files in a pool's warehouse, sorted: the sub-folders of
+/// `local` (an embedded pool's `warehouse/<pool>/`) with a file under them, or, for a REST-catalog
+/// pool (`rest`), the first path segment of its keys under [`RestPoolFixture::key_prefix`].
+pub async fn table_dirs(local: &std::path::Path, rest: Option<&RestPoolFixture>) -> Vec<String> {
+    let mut out: Vec<String> = match rest {
+        None => std::fs::read_dir(local)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !files_under(&e.path()).is_empty())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Some(r) => r.keys().await.into_iter().filter_map(|k| k.split('/').next().map(str::to_string)).collect(),
+    };
+    out.sort();
+    out.dedup();
+    out
+}

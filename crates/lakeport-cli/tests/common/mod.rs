@@ -113,19 +113,7 @@ impl Lake {
     /// The table directories that hold files in the pool's warehouse (the local folder
     /// `warehouse/<pool>/`, or `<location>/<pool>/` in S3), sorted.
     pub async fn table_dirs(&self) -> Vec<String> {
-        let mut out: Vec<String> = match &self.rest {
-            None => std::fs::read_dir(self.d().join("warehouse").join(&self.pool))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| !lakeport_testkit::files_under(&e.path()).is_empty())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
-            Some(r) => r.keys().await.into_iter().filter_map(|k| k.split('/').next().map(str::to_string)).collect(),
-        };
-        out.sort();
-        out.dedup();
-        out
+        lakeport_testkit::table_dirs(&self.d().join("warehouse").join(&self.pool), self.rest.as_ref()).await
     }
 
     /// The files of table `table` in the warehouse (paths below the table's directory).

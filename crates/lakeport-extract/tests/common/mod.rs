@@ -84,19 +84,7 @@ impl Env {
     /// The table directories that hold files in the pool's warehouse (`warehouse/<pool>/`, or
     /// `<location>/<pool>/` in S3), sorted.
     pub async fn table_dirs(&self) -> Vec<String> {
-        let mut out: Vec<String> = match &self.rest {
-            None => std::fs::read_dir(self.dir.path().join("warehouse").join(self.pool.name()))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| !lakeport_testkit::files_under(&e.path()).is_empty())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
-            Some(r) => r.keys().await.into_iter().filter_map(|k| k.split('/').next().map(str::to_string)).collect(),
-        };
-        out.sort();
-        out.dedup();
-        out
+        lakeport_testkit::table_dirs(&self.dir.path().join("warehouse").join(self.pool.name()), self.rest.as_ref()).await
     }
 
     /// Every file of the pool's warehouse (below `warehouse/<pool>/`, or `<location>/<pool>/`
