@@ -174,10 +174,13 @@ async fn files_past_the_schema_probe_are_checked_as_they_load(kind: PoolKind) {
     let before = env.state().await;
     let files_before = env.warehouse_files().await;
 
-    // A late file with another column fails the load, names the file, and changes nothing.
+    // A late file with another column fails the load, names the file, and changes nothing —
+    // not even the data file of part-04 (200,000 rows), which is likely still being written
+    // when part-05's header is read: the lanes close it on abort and it is deleted too.
     for i in 0..6 {
         let header = if i == 5 { "id,w" } else { "id,v" };
-        env.bucket.put(&format!("late/part-{i:02}.csv"), format!("{header}\n{i},{i}\n")).await;
+        let rows: String = if i == 4 { (0..200_000).map(|r| format!("{r},{r}\n")).collect() } else { format!("{i},{i}\n") };
+        env.bucket.put(&format!("late/part-{i:02}.csv"), format!("{header}\n{rows}")).await;
     }
     let mut late = ExtractRequest::new(vec![Item::folder("wide"), Item::folder("late")], LoadMode::Full);
     late.concurrency = Some(2);

@@ -41,7 +41,8 @@ enum Command {
 
 struct Lane {
     tx: Option<mpsc::Sender<Command>>,
-    task: Option<JoinHandle<Result<(), PoolError>>>,
+    /// Ends with the data files it closed at the end of its queue (see [`Encoders::abort`]).
+    task: Option<JoinHandle<Result<Vec<DataFile>, PoolError>>>,
 }
 
 impl Lane {
@@ -51,7 +52,7 @@ impl Lane {
         match self.task.take() {
             Some(task) => match task.await {
                 Ok(Err(e)) => e,
-                Ok(Ok(())) => stopped("it ended early"),
+                Ok(Ok(_)) => stopped("it ended early"),
                 Err(e) => stopped(&e.to_string()),
             },
             None => stopped("it failed before"),
@@ -159,25 +160,30 @@ impl Encoders {
         self.objects.keys().cloned().collect()
     }
 
-    /// Stops every lane: open data files are closed as they are (their files stay for the
-    /// caller to delete). Errors are dropped: the load is given up.
-    pub(crate) async fn abort(&mut self) {
+    /// Stops every lane: open data files are closed as they are, and returned for the caller
+    /// to delete (on an object store nothing lists them otherwise). Errors are dropped: the
+    /// load is given up; a file whose close failed is left to `pool vacuum`.
+    pub(crate) async fn abort(&mut self) -> Vec<DataFile> {
         self.objects.clear();
         for l in &mut self.lanes {
             l.tx = None;
         }
+        let mut closed = Vec::new();
         for l in &mut self.lanes {
             if let Some(task) = l.task.take() {
-                let _ = task.await;
+                if let Ok(Ok(files)) = task.await {
+                    closed.extend(files);
+                }
             }
         }
+        closed
     }
 }
 
 /// One lane: encodes the batches it is sent into per-object data files. The first error stops
 /// it (the caller gets it through [`Lane::failure`]); at the end of its queue (abort, or the
-/// writer dropped) open files are closed and left to the caller.
-async fn run_lane(rolling: Rolling, mut rx: mpsc::Receiver<Command>) -> Result<(), PoolError> {
+/// writer dropped) open files are closed and returned to the caller.
+async fn run_lane(rolling: Rolling, mut rx: mpsc::Receiver<Command>) -> Result<Vec<DataFile>, PoolError> {
     let mut open: HashMap<String, Inner> = HashMap::new();
     while let Some(command) = rx.recv().await {
         match command {
@@ -197,8 +203,11 @@ async fn run_lane(rolling: Rolling, mut rx: mpsc::Receiver<Command>) -> Result<(
             }
         }
     }
+    let mut closed = Vec::new();
     for (_, mut w) in open.drain() {
-        let _ = w.close().await;
+        if let Ok(files) = w.close().await {
+            closed.extend(files);
+        }
     }
-    Ok(())
+    Ok(closed)
 }

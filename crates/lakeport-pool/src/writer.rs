@@ -331,8 +331,10 @@ impl TableWriter {
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
         if result.is_err() {
-            // Lanes still holding open files close them first, so none is left behind.
-            self.encoders.abort().await;
+            // Lanes still holding open files close them first, and those files are deleted
+            // with the others, so none is left behind.
+            let closed = self.encoders.abort().await;
+            self.files.extend(closed);
         }
         match &result {
             // The catalog may have applied the commit: the table may reference these files.
@@ -557,15 +559,16 @@ impl TableWriter {
 
     /// Gives up: closes and deletes the data files written so far. The table is unchanged.
     pub async fn abort(mut self) {
-        self.encoders.abort().await;
+        let closed = self.encoders.abort().await;
+        self.files.extend(closed);
         self.remove_staged_files().await;
     }
 
     async fn remove_staged_files(&mut self) {
         if self.staged.location().starts_with("s3://") {
             // An object store has no directory to scan: the data files this writer knows of go
-            // (those of objects still open when it failed are left to `vacuum`). Nothing of
-            // `self` is held across the awaits (the writer is not `Sync`).
+            // (those the lanes closed on abort included; one whose close failed is left to
+            // `vacuum`). Nothing of `self` is held across the awaits (the writer is not `Sync`).
             let io = self.file_io.clone();
             let paths: Vec<String> = self.files.iter().map(|f| f.file_path().to_string()).chain(self.object_files.values().flatten().cloned()).collect();
             for path in paths {
