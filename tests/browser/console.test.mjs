@@ -914,13 +914,16 @@ test("a restart mid-run: the run shows as interrupted, with the reason", { skip:
   }
 });
 
+// A REST-catalog pool's catalog settings as POST /api/pools takes them: the test server's
+// Glue-style catalog at `catalogUrl`, signed as the IAM user gluewriter, files in the bucket.
+const restCatalog = (catalogUrl) => ({ kind: "rest", catalog_url: catalogUrl, warehouse: "123456789012", location: `s3://${BUCKET}/rest-pools`, region: "us-east-1",
+  auth: { method: "access-key", access_key_id: env("LAKEPORT_TEST_GLUEWRITER_KEY") }, s3_endpoint: S3, s3_path_style: true, allow_http: true });
+
 // Issue 15: the console on a REST-catalog pool (tables in the test server's Iceberg REST catalog,
 // files on its S3): listed with its catalog, its tables, a table page and SQL as on the embedded pool.
 test("a REST-catalog pool: listed with its catalog; tables, a table page and SQL as on the embedded pool", async () => {
   const name = `rest_${Date.now().toString(16)}`;
-  const catalog = { kind: "rest", catalog_url: `${S3}/iceberg`, warehouse: "123456789012", location: `s3://${BUCKET}/rest-pools`, region: "us-east-1",
-    auth: { method: "access-key", access_key_id: env("LAKEPORT_TEST_GLUEWRITER_KEY") }, s3_endpoint: S3, s3_path_style: true, allow_http: true };
-  let [st, out] = await apiCall("POST", "/pools", { name, catalog, secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
+  let [st, out] = await apiCall("POST", "/pools", { name, catalog: restCatalog(`${S3}/iceberg`), secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
   assert.equal(st, 201, JSON.stringify(out));
   const config = { type: "s3-extraction", region: "us-east-1", bucket: BUCKET, access_key_id: env("LAKEPORT_TEST_READER_KEY"), endpoint: S3, path_style: true, allow_http: true };
   [st, out] = await apiCall("POST", `/pools/${name}/connections`, { name: "src", config, secret: env("LAKEPORT_TEST_READER_SECRET") });
@@ -967,9 +970,7 @@ test("a pool whose catalog is down is listed with why, the others as before", as
   await new Promise((res) => proxy.listen(0, "127.0.0.1", res));
   const catalogUrl = `http://127.0.0.1:${proxy.address().port}/iceberg`;
   const name = `down_${Date.now().toString(16)}`;
-  const catalog = { kind: "rest", catalog_url: catalogUrl, warehouse: "123456789012", location: `s3://${BUCKET}/rest-pools`, region: "us-east-1",
-    auth: { method: "access-key", access_key_id: env("LAKEPORT_TEST_GLUEWRITER_KEY") }, s3_endpoint: S3, s3_path_style: true, allow_http: true };
-  const [st, out] = await apiCall("POST", "/pools", { name, catalog, secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
+  const [st, out] = await apiCall("POST", "/pools", { name, catalog: restCatalog(catalogUrl), secret: env("LAKEPORT_TEST_GLUEWRITER_SECRET") });
   assert.equal(st, 201, JSON.stringify(out));
   await new Promise((res) => { proxy.close(res); proxy.closeAllConnections(); });
 

@@ -7,21 +7,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{lakeport, ok, stdout, text};
 use lakeport_faultproxy::FaultProxy;
 use lakeport_testkit::TestS3;
 use serde_json::Value;
-
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn a_rest_catalog_that_is_down_hides_no_other_pool_and_stops_no_schedule() {
@@ -80,33 +69,8 @@ async fn a_rest_catalog_that_is_down_hides_no_other_pool_and_stops_no_schedule()
 
     // The headless scheduler starts (its recovery of interrupted jobs lists pools without asking
     // a catalog) and runs the embedded pool's extraction, which was due an hour ago.
-    let python = std::env::var("LAKEPORT_TEST_PYTHON").expect("LAKEPORT_TEST_PYTHON: run with ./scripts/test.sh");
-    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    let set = Command::new(&python)
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE lakeport_extractions SET next_run_at=?', (sys.argv[2],)); c.commit()", d.join("catalog.db").to_str().unwrap(), &past])
-        .status()
-        .unwrap();
-    assert!(set.success());
-    let log = d.join("scheduler.log");
-    let child = Command::new(common::binary())
-        .arg("--pool-dir")
-        .arg(d)
-        .args(["scheduler", "--interval-secs", "1"])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(d.join("scheduler.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let _stop = Served(child);
-    let mut runs = Vec::new();
-    for _ in 0..150 {
-        let history: Value = serde_json::from_str(&stdout(d, &[], &["extraction", "history", "nightly", "--json"])).unwrap();
-        runs = history.as_array().unwrap().iter().filter(|h| h["trigger"] == "schedule").cloned().collect();
-        if runs.iter().any(|h| h["status"] != "running") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let said = format!("{}{}", std::fs::read_to_string(&log).unwrap_or_default(), std::fs::read_to_string(d.join("scheduler.err")).unwrap_or_default());
+    common::make_extractions_due(d);
+    let (runs, said) = common::run_scheduler_until_a_run_ends(d, "nightly");
     assert_eq!(runs.len(), 1, "the scheduler ran nothing: {runs:?}\n{said}");
     assert_eq!((runs[0]["status"].as_str(), runs[0]["rows"].as_u64()), (Some("succeeded"), Some(2)), "{runs:?}\n{said}");
     let q = ok(d, &[], &["query", "SELECT count(*) AS n, sum(amount) AS s FROM nightly", "--format", "csv"]);

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{lakeport, ok, text, Lake, PoolKind};
+use common::{lakeport, ok, text, Lake, PoolKind, Served};
 use lakeport_testkit::TestS3;
 
 fn add_args<'a>(name: &'a str, bucket: &'a str, key: &'a str, endpoint: &'a str) -> Vec<&'a str> {
@@ -244,15 +244,6 @@ fn http_get(addr: &str, path: &str, token: &str) -> (u16, String) {
     (status, out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
 }
 
-/// A `lakeport serve` of the test, stopped (by its pid) when the test ends, also on failure.
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Starts `lakeport serve` and returns it with its stdout up to the console line.
 fn serve(d: &Path, addr: &str) -> (Served, String) {
@@ -480,27 +471,10 @@ async fn saved_extractions_and_the_headless_scheduler() {
     assert_eq!(shown["upcoming_runs"].as_array().unwrap().len(), 3);
 
     // Downtime: the next run was due an hour ago. The headless scheduler runs it once.
-    let python = std::env::var("LAKEPORT_TEST_PYTHON").unwrap();
-    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    let db = d.join("catalog.db");
-    let set = Command::new(&python)
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE lakeport_extractions SET next_run_at=?', (sys.argv[2],)); c.commit()", db.to_str().unwrap(), &past])
-        .status()
-        .unwrap();
-    assert!(set.success());
+    common::make_extractions_due(d);
     bucket.put("crm/b.csv", "id,email,name\n3,ann@example.com,Ann\n").await;
-    let child = Command::new(common::binary()).arg("--pool-dir").arg(d).args(["scheduler", "--interval-secs", "1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
-    let _stop = Served(child);
-    let mut runs = Vec::new();
-    for _ in 0..100 {
-        let history: serde_json::Value = serde_json::from_str(&common::stdout(d, &[], &["extraction", "history", "crm", "--json"])).unwrap();
-        runs = history.as_array().unwrap().iter().filter(|h| h["trigger"] == "schedule").cloned().collect();
-        if runs.iter().any(|h| h["status"] != "running") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert_eq!(runs.len(), 1, "{runs:?}");
+    let (runs, said) = common::run_scheduler_until_a_run_ends(d, "crm");
+    assert_eq!(runs.len(), 1, "{runs:?}\n{said}");
     assert_eq!((runs[0]["status"].as_str(), runs[0]["version"].as_i64(), runs[0]["rows"].as_u64()), (Some("succeeded"), Some(3), Some(1)));
     // Equal inputs, equal pseudonyms across runs.
     let q = ok(d, &[], &["query", "SELECT count(DISTINCT email) AS n FROM crm WHERE id IN (1, 3)", "--format", "csv"]);

@@ -40,7 +40,7 @@ pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<Ru
             let extraction = match Extraction::from_saved_pub(saved) {
                 Ok(e) => e,
                 Err(e) => {
-                    tracing::warn!("scheduler: pool '{}', extraction '{name}': {e}", pool_name);
+                    tracing::warn!("scheduler: pool '{pool_name}', extraction '{name}': {e}");
                     continue;
                 }
             };
@@ -73,10 +73,10 @@ pub async fn tick(dir: &PoolDir, now: DateTime<Utc>) -> Result<Vec<JoinHandle<Ru
                 let origin = trigger.origin(&name, extraction.version);
                 pool.record_skipped_run(&extraction.definition.connection, extraction.mode(None), &origin, &format!("skipped: the previous run ({running}) was still running"))
                     .await?;
-                tracing::info!("scheduler: '{name}' of pool '{}' is still running; this run is skipped", pool_name);
+                tracing::info!("scheduler: '{name}' of pool '{pool_name}' is still running; this run is skipped");
                 continue;
             }
-            tracing::info!("scheduler: running '{name}' of pool '{}' ({})", pool_name, trigger.as_str());
+            tracing::info!("scheduler: running '{name}' of pool '{pool_name}' ({})", trigger.as_str());
             let pool = pool.clone();
             started.push(tokio::spawn(async move { run_claimed(&pool, &extraction, None, trigger, &holder, quiet()).await }));
         }

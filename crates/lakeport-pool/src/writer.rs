@@ -331,10 +331,8 @@ impl TableWriter {
     pub async fn commit(mut self, mut change: LedgerChange, job_id: &str) -> Result<CommitSummary, PoolError> {
         let result = self.commit_inner(&mut change, job_id).await;
         if result.is_err() {
-            // Lanes still holding open files close them first, and those files are deleted
-            // with the others, so none is left behind.
-            let closed = self.encoders.abort().await;
-            self.files.extend(closed);
+            // Lanes still holding open files close them first, so none is left behind.
+            self.stop_encoders().await;
         }
         match &result {
             // The catalog may have applied the commit: the table may reference these files.
@@ -559,9 +557,15 @@ impl TableWriter {
 
     /// Gives up: closes and deletes the data files written so far. The table is unchanged.
     pub async fn abort(mut self) {
+        self.stop_encoders().await;
+        self.remove_staged_files().await;
+    }
+
+    /// Stops the encoding lanes; the data files they still held open are closed and counted
+    /// with this writer's files, so that `remove_staged_files` deletes them too.
+    async fn stop_encoders(&mut self) {
         let closed = self.encoders.abort().await;
         self.files.extend(closed);
-        self.remove_staged_files().await;
     }
 
     async fn remove_staged_files(&mut self) {

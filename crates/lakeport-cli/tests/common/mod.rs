@@ -39,6 +39,57 @@ pub fn stdout(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A child process of the test (`lakeport serve`, `lakeport scheduler`), stopped (by its pid)
+/// when the test ends, also on failure.
+pub struct Served(pub std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Makes every saved extraction of the pool directory `dir` due an hour ago (its `next_run_at`),
+/// as after a downtime: through python's sqlite3 (`LAKEPORT_TEST_PYTHON`), not through lakeport.
+pub fn make_extractions_due(dir: &Path) {
+    let python = std::env::var("LAKEPORT_TEST_PYTHON").expect("LAKEPORT_TEST_PYTHON: run with ./scripts/test.sh");
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let set = Command::new(&python)
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE lakeport_extractions SET next_run_at=?', (sys.argv[2],)); c.commit()", dir.join("catalog.db").to_str().unwrap(), &past])
+        .status()
+        .unwrap();
+    assert!(set.success());
+}
+
+/// Runs the headless scheduler (`lakeport scheduler --interval-secs 1`) on `dir` until a
+/// scheduled run of `extraction` has ended (20 s at most), then stops it. Returns the scheduled
+/// runs of `extraction` (`extraction history --json`) and what the scheduler printed.
+pub fn run_scheduler_until_a_run_ends(dir: &Path, extraction: &str) -> (Vec<serde_json::Value>, String) {
+    let (log, err) = (dir.join("scheduler.log"), dir.join("scheduler.err"));
+    let child = Command::new(binary())
+        .arg("--pool-dir")
+        .arg(dir)
+        .args(["scheduler", "--interval-secs", "1"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let stop = Served(child);
+    let mut runs = Vec::new();
+    for _ in 0..100 {
+        let history: serde_json::Value = serde_json::from_str(&stdout(dir, &[], &["extraction", "history", extraction, "--json"])).unwrap();
+        runs = history.as_array().unwrap().iter().filter(|h| h["trigger"] == "schedule").cloned().collect();
+        if runs.iter().any(|h| h["status"] != "running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(stop);
+    let said = format!("{}{}", std::fs::read_to_string(&log).unwrap_or_default(), std::fs::read_to_string(&err).unwrap_or_default());
+    (runs, said)
+}
+
 pub use lakeport_testkit::PoolKind;
 
 /// A pool of either kind in a fresh pool directory, and the commands run on it: the tests about
