@@ -8,27 +8,107 @@
 //! big object is encoded by all lanes at once (one data file per lane, each in the object's row
 //! order) and a small one stays one file. Objects start on the lanes in turn, so many small
 //! objects spread too. Errors of a lane come back from the next call that reaches it.
+//!
+//! Each data file decides, from the first batch it gets, which columns are dictionary-encoded
+//! (see [`worth_a_dictionary`]): arrow's Parquet writer dictionary-encodes every column until a
+//! column chunk's dictionary passes 1 MiB, so a column of unique values (ids, timestamps,
+//! amounts) was hashed value by value for nothing — a third of the CPU of a Parquet load in
+//! 40,000-row data files (perf, bench/results/profile-parquet.md), whose dictionaries never
+//! reached the limit — and came out larger than plain.
 
 use std::collections::HashMap;
 
-use arrow_array::RecordBatch;
-use iceberg::spec::DataFile;
+use std::collections::HashSet;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use iceberg::io::FileIO;
+use iceberg::spec::{DataFile, SchemaRef as IcebergSchemaRef};
 use iceberg::writer::base_writer::data_file_writer::{DataFileWriter, DataFileWriterBuilder};
 use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
 use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
 use iceberg::writer::file_writer::ParquetWriterBuilder;
 use iceberg::writer::{IcebergWriter, IcebergWriterBuilder};
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::PoolError;
 
-pub(crate) type Rolling = RollingFileWriterBuilder<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
 type Inner = DataFileWriter<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
 
 /// Rows an object writes to one lane before its batches go to every lane in turn: below this an
 /// object is one data file; above it the data files of its lanes hold at least this many rows.
 pub(crate) const SPLIT_ROWS: u64 = 1 << 17;
+
+/// Values of a column's first batch that [`worth_a_dictionary`] looks at.
+const DICTIONARY_SAMPLE: usize = 1024;
+
+/// How a load's data files are made: iceberg's Parquet writer with `props` (dictionary
+/// encoding chosen per file, see [`worth_a_dictionary`]) for the table schema `schema`, in
+/// `location`'s folder, named by `names` (its clones share one counter, so names stay unique).
+#[derive(Clone)]
+pub(crate) struct DataFileMaker {
+    pub props: WriterProperties,
+    pub schema: IcebergSchemaRef,
+    pub file_io: FileIO,
+    pub location: DefaultLocationGenerator,
+    pub names: DefaultFileNameGenerator,
+}
+
+impl DataFileMaker {
+    /// The writer of one object's rows on one lane, given its first batch (in the write schema).
+    async fn writer(&self, first: &RecordBatch) -> Result<Inner, PoolError> {
+        let mut props = self.props.clone().into_builder();
+        for (field, column) in first.schema().fields().iter().zip(first.columns()) {
+            if !worth_a_dictionary(column.as_ref()) {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        let parquet = ParquetWriterBuilder::new(props.build(), self.schema.clone());
+        let rolling = RollingFileWriterBuilder::new_with_default_file_size(parquet, self.file_io.clone(), self.location.clone(), self.names.clone());
+        Ok(DataFileWriterBuilder::new(rolling).build(None).await?)
+    }
+}
+
+/// Whether a top-level column whose first values are `values` is worth dictionary-encoding:
+/// not when more than half of the first [`DICTIONARY_SAMPLE`] non-null values are distinct (a
+/// dictionary then holds about every value, and its indices come on top of it). Strings and
+/// fixed-width values (integers, floats, decimals, dates, timestamps) are judged; other types
+/// (booleans, nested columns) keep the writer's default, as does a sample of under 64 values.
+/// This rule is ours: the parquet crate has only the 1 MiB fallback (polars and DuckDB judge
+/// cardinality in their own writers too).
+fn worth_a_dictionary(values: &dyn Array) -> bool {
+    let sample = values.slice(0, values.len().min(DICTIONARY_SAMPLE));
+    let (seen, distinct) = match sample.data_type() {
+        DataType::Utf8 => distinct(sample.as_string::<i32>().iter().flatten().map(str::as_bytes)),
+        DataType::LargeUtf8 => distinct(sample.as_string::<i64>().iter().flatten().map(str::as_bytes)),
+        DataType::Binary => distinct(sample.as_binary::<i32>().iter().flatten()),
+        DataType::LargeBinary => distinct(sample.as_binary::<i64>().iter().flatten()),
+        t => match t.primitive_width() {
+            Some(width) if t.is_primitive() => {
+                let data = sample.to_data();
+                let bytes = &data.buffers()[0].as_slice()[data.offset() * width..];
+                distinct((0..data.len()).filter(|i| data.is_valid(*i)).map(|i| &bytes[i * width..(i + 1) * width]))
+            }
+            _ => return true,
+        },
+    };
+    seen < 64 || distinct * 2 <= seen
+}
+
+/// How many values, and how many distinct ones.
+fn distinct<'a>(values: impl Iterator<Item = &'a [u8]>) -> (usize, usize) {
+    let mut set = HashSet::with_capacity(DICTIONARY_SAMPLE);
+    let mut seen = 0;
+    for v in values {
+        seen += 1;
+        set.insert(v);
+    }
+    (seen, set.len())
+}
 
 /// Batches queued per lane: enough that a lane has the next batch while the other encodes.
 const QUEUE: usize = 4;
@@ -82,12 +162,12 @@ pub(crate) struct Encoders {
 
 impl Encoders {
     /// `lanes` tasks (at least one) on the current tokio runtime, each making data files with
-    /// `rolling` (clones share its file-name counter, so names stay unique).
-    pub(crate) fn new(rolling: &Rolling, lanes: usize) -> Encoders {
+    /// `maker`.
+    pub(crate) fn new(maker: &DataFileMaker, lanes: usize) -> Encoders {
         let lanes = (0..lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                let task = tokio::spawn(run_lane(rolling.clone(), rx));
+                let task = tokio::spawn(run_lane(maker.clone(), rx));
                 Lane { tx: Some(tx), task: Some(task) }
             })
             .collect();
@@ -183,14 +263,14 @@ impl Encoders {
 /// One lane: encodes the batches it is sent into per-object data files. The first error stops
 /// it (the caller gets it through [`Lane::failure`]); at the end of its queue (abort, or the
 /// writer dropped) open files are closed and returned to the caller.
-async fn run_lane(rolling: Rolling, mut rx: mpsc::Receiver<Command>) -> Result<Vec<DataFile>, PoolError> {
+async fn run_lane(maker: DataFileMaker, mut rx: mpsc::Receiver<Command>) -> Result<Vec<DataFile>, PoolError> {
     let mut open: HashMap<String, Inner> = HashMap::new();
     while let Some(command) = rx.recv().await {
         match command {
             Command::Write(key, batch) => {
                 let w = match open.get_mut(&key) {
                     Some(w) => w,
-                    None => open.entry(key).or_insert(DataFileWriterBuilder::new(rolling.clone()).build(None).await?),
+                    None => open.entry(key).or_insert(maker.writer(&batch).await?),
                 };
                 w.write(batch).await?;
             }
@@ -210,4 +290,34 @@ async fn run_lane(rolling: Rolling, mut rx: mpsc::Receiver<Command>) -> Result<V
         }
     }
     Ok(closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{BooleanArray, Decimal128Array, Int32Array, Int64Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn a_dictionary_is_worth_it_where_the_first_values_repeat() {
+        let unique = Int64Array::from_iter_values(0..5000);
+        let repeated = Int64Array::from_iter_values((0..5000).map(|i| i % 500));
+        assert!(!worth_a_dictionary(&unique));
+        assert!(worth_a_dictionary(&repeated));
+        // A slice is judged by its own values (the buffer offset counts).
+        assert!(!worth_a_dictionary(&Int64Array::from_iter_values((0..5000).map(|i| if i < 3000 { 1 } else { i })).slice(3000, 2000)));
+        assert!(worth_a_dictionary(&Int64Array::from_iter_values((0..5000).map(|i| if i < 3000 { i } else { 1 })).slice(3000, 2000)));
+        // Only the first values count: unique ones after DICTIONARY_SAMPLE repeated ones do not.
+        assert!(worth_a_dictionary(&Int64Array::from_iter_values((0..5000).map(|i| if i < 2000 { i % 3 } else { i }))));
+        // Nulls are not values; too few values keep the default.
+        assert!(!worth_a_dictionary(&Int32Array::from_iter((0..5000).map(|i| (i % 10 == 0).then_some(i)))));
+        assert!(worth_a_dictionary(&Int32Array::from_iter((0..5000).map(|i| (i % 100 == 0).then_some(i)))));
+        let names: Vec<String> = (0..2000).map(|i| format!("case-{}", i / 4)).collect();
+        assert!(worth_a_dictionary(&StringArray::from_iter_values(names.iter())));
+        let ids: Vec<String> = (0..2000).map(|i| format!("event-{i}")).collect();
+        assert!(!worth_a_dictionary(&StringArray::from_iter_values(ids.iter())));
+        // 16-byte decimals are fixed-width values too; booleans keep the default.
+        assert!(!worth_a_dictionary(&Decimal128Array::from_iter_values(0..2000)));
+        assert!(worth_a_dictionary(&BooleanArray::from_iter((0..2000).map(|i| Some(i % 2 == 0)))));
+    }
 }

@@ -18,8 +18,6 @@ use iceberg::arrow::schema_to_arrow_schema;
 use iceberg::io::FileIO;
 use iceberg::spec::{DataFile, DataFileFormat, TableMetadata};
 use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
-use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
-use iceberg::writer::file_writer::ParquetWriterBuilder;
 use iceberg::TableIdent;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -28,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::column_names::RENAMES_PROPERTY;
 use crate::commit::{prepare, CommitRequest, TableCommitter};
-use crate::encode::Encoders;
+use crate::encode::{DataFileMaker, Encoders};
 use crate::ledger::{Ledger, LoadedObject, PROP_JOB, PROP_LEDGER, PROP_LOAD};
 use crate::types::to_table_batch;
 use crate::column_names::{ColumnNames, ColumnRename};
@@ -197,14 +195,14 @@ impl TableWriter {
         let location = staged.location().trim_end_matches('/').to_string();
         let file_prefix = format!("lp-{}", uuid::Uuid::new_v4().simple());
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let parquet = ParquetWriterBuilder::new(props, staged.current_schema().clone());
-        let rolling = RollingFileWriterBuilder::new_with_default_file_size(
-            parquet,
-            file_io.clone(),
-            DefaultLocationGenerator::with_data_location(format!("{location}/data")),
+        let maker = DataFileMaker {
+            props,
+            schema: staged.current_schema().clone(),
+            file_io: file_io.clone(),
+            location: DefaultLocationGenerator::with_data_location(format!("{location}/data")),
             // One generator shared by every object's writer: its counter keeps file names unique.
-            DefaultFileNameGenerator::new(file_prefix.clone(), None, DataFileFormat::Parquet),
-        );
+            names: DefaultFileNameGenerator::new(file_prefix.clone(), None, DataFileFormat::Parquet),
+        };
         Ok(TableWriter {
             ident,
             pool,
@@ -219,7 +217,7 @@ impl TableWriter {
             schema,
             write_schema,
             renamed,
-            encoders: Encoders::new(&rolling, Encoders::default_lanes()),
+            encoders: Encoders::new(&maker, Encoders::default_lanes()),
             files: Vec::new(),
             object_files: HashMap::new(),
             data_dir: local_path(&format!("{location}/data")),

@@ -443,3 +443,64 @@ async fn a_claim_of_a_gone_process_is_taken_over_even_under_a_reused_pid() {
         assert_eq!(pool.extraction("ev").await.unwrap().running_job.as_deref(), Some("other-run"));
     }
 }
+
+/// Dictionary encoding is chosen per data file from its first batch: columns of (nearly) unique
+/// values are stored plain, columns of repeated values keep their dictionary; every value reads
+/// back the same (issue 14: hashing unique values for a dictionary was a third of a Parquet
+/// load's CPU).
+#[tokio::test]
+async fn data_files_keep_dictionaries_only_where_values_repeat() {
+    use arrow_array::{Float64Array, TimestampMicrosecondArray};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let pool = PoolDir::open(dir.path()).await.unwrap().create_pool("p").await.unwrap();
+    let n = 5000i64;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("uid", DataType::Utf8, true),
+        Field::new("at", DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None), true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new("status", DataType::Utf8, true),
+        Field::new("code", DataType::Int64, true),
+        Field::new("sparse", DataType::Int64, true),
+    ]));
+    let uids: Vec<String> = (0..n).map(|i| format!("u-{i:06}")).collect();
+    let statuses = ["open", "closed", "on hold"];
+    let b = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(StringArray::from_iter_values(uids.iter())),
+            Arc::new(TimestampMicrosecondArray::from_iter_values((0..n).map(|i| 1_700_000_000_000_000 + i * 1_000_003))),
+            Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 * 0.37))),
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| statuses[(i % 3) as usize]))),
+            Arc::new(Int64Array::from_iter_values((0..n).map(|i| i % 10))),
+            // Mostly nulls: the few values it has are judged, unique ones included.
+            Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 10 == 0).then_some(i)))),
+        ],
+    )
+    .unwrap();
+    let mut w = pool.begin_write("t", &schema, LoadMode::Full).await.unwrap();
+    w.write("a.parquet", &b).await.unwrap();
+    w.commit(loaded(vec![obj("a.parquet", "v", n as u64)]), "job").await.unwrap();
+
+    let files: Vec<_> = lakeport_testkit::files_under(&dir.path().join("warehouse/p/t/data")).into_iter().filter(|f| f.extension().is_some_and(|e| e == "parquet")).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let reader = SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    let rg = reader.metadata().row_group(0);
+    let dictionary: Vec<(String, bool)> = rg.columns().iter().map(|c| (c.column_path().string(), c.dictionary_page_offset().is_some())).collect();
+    let expected: Vec<(String, bool)> = [("id", false), ("uid", false), ("at", false), ("amount", false), ("status", true), ("code", true), ("sparse", false)]
+        .iter()
+        .map(|(c, d)| (c.to_string(), *d))
+        .collect();
+    assert_eq!(dictionary, expected);
+    // Every column still has its bounds (the manifest's lower/upper bounds come from them).
+    assert!(rg.columns().iter().all(|c| c.statistics().is_some_and(|s| s.min_bytes_opt().is_some())));
+
+    let sums = pool
+        .query("SELECT sum(id), count(DISTINCT uid), count(DISTINCT at), sum(code), count(sparse), sum(sparse), count(*) FILTER (WHERE status = 'on hold') FROM t")
+        .await
+        .unwrap();
+    let row: Vec<i64> = sums.batches[0].columns().iter().map(|c| arrow_cast::cast(c, &DataType::Int64).unwrap().as_primitive::<Int64Type>().value(0)).collect();
+    assert_eq!(row, vec![n * (n - 1) / 2, n, n, (0..n).map(|i| i % 10).sum::<i64>(), n / 10, (0..n).filter(|i| i % 10 == 0).sum::<i64>(), n / 3]);
+}
