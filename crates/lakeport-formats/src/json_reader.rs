@@ -5,12 +5,15 @@
 //! remembering the line and offset each record starts at; arrow-json then decodes whole records.
 //! That gives streaming for arrays (arrow-json only reads a sequence of objects) and exact
 //! positions in errors: a place inside a record is its start plus the bytes before it.
+//! NDJSON is first cut into pieces at places certainly between records (`Cutter`), so that the
+//! splitting, like the decoding, runs on every core.
 
 use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use crate::bytes_in::{Chunks, Offsets};
@@ -124,14 +127,18 @@ impl Records {
 
 impl Normaliser {
     fn new() -> Self {
-        let start = Place { line: 1, offset: 0 };
+        Normaliser::at(Place { line: 1, offset: 0 })
+    }
+
+    /// A normaliser for text that starts at `start`, between records.
+    fn at(start: Place) -> Self {
         Normaliser {
             shape: Shape::Unknown,
             depth: 0,
             in_string: false,
             escape: false,
-            line: 1,
-            offset: 0,
+            line: start.line,
+            offset: start.offset,
             record_start: start,
             out: Vec::new(),
             ends: Vec::new(),
@@ -180,9 +187,7 @@ impl Normaliser {
                         b'"' => {
                             self.in_string = false;
                             if self.string_is_key {
-                                self.out.extend_from_slice(&input[copied..=i]);
-                                copied = i + 1;
-                                self.key_read(file, offsets)?;
+                                self.key_read(file, offsets, input, &mut copied, i)?;
                             }
                         }
                         _ => return Err(err(self.line, i, "line break inside a JSON string")),
@@ -200,9 +205,8 @@ impl Normaliser {
                         self.in_string = true;
                         self.string_is_key = self.levels.last().is_some_and(|l| l.object && l.expect_key);
                         if self.string_is_key {
-                            self.out.extend_from_slice(&input[copied..=i]);
-                            copied = i + 1;
-                            self.string_start = self.out.len();
+                            // Where the key's text will be in `out` (copied with its record).
+                            self.string_start = self.out.len() + (i + 1 - copied);
                             self.string_place = Place { line: self.line, offset: base + i as u64 };
                         }
                     }
@@ -217,6 +221,10 @@ impl Normaliser {
                     }
                     b'}' | b']' => {
                         self.depth -= 1;
+                        if self.depth == 0 {
+                            self.out.extend_from_slice(&input[copied..=i]);
+                            copied = i + 1;
+                        }
                         if self.depth == 0 && !self.like_template {
                             // The record's top-level keys, all different: the next template.
                             self.template.clear();
@@ -230,7 +238,6 @@ impl Normaliser {
                             self.keys.truncate(l.keys_from);
                         }
                         if self.depth == 0 {
-                            self.out.extend_from_slice(&input[copied..=i]);
                             self.out.push(b'\n');
                             self.ends.push(self.out.len());
                             self.starts.push(self.record_start);
@@ -287,29 +294,35 @@ impl Normaliser {
         Ok(())
     }
 
-    /// A key was read (its text is `out[string_start..out.len() - 1]`): refused if its object
-    /// has it already.
-    fn key_read(&mut self, file: &str, offsets: Offsets) -> Result<(), FormatError> {
-        let key = (self.string_start, self.out.len() - 1);
+    /// A key was read, its closing quote at `input[quote]`: refused if its object has it
+    /// already. Keys are ranges of `out`, where their text is or will be once the record's
+    /// bytes up to them are copied (`input[*copied..]` goes to the end of `out`): a key that is
+    /// the template's next is not copied on its own (perf: two small copies per key were much
+    /// of the splitter); others are, to be compared with the keys before them.
+    fn key_read(&mut self, file: &str, offsets: Offsets, input: &[u8], copied: &mut usize, quote: usize) -> Result<(), FormatError> {
+        let key = (self.string_start, self.out.len() + (quote - *copied));
         let level = self.levels.last_mut().expect("a key is inside an object");
         level.expect_key = false;
         let from = level.keys_from;
-        if self.levels.len() == 1 && self.like_template {
+        if self.levels.len() == 1 && self.like_template && key.0 >= self.out.len() {
             // Top-level keys so far equal to the template's (the keys of an earlier record,
             // all different): this one, equal to the template's next, differs from them too.
             // Rows of one file mostly have the same keys in the same order, so the check
             // against every earlier key is rarely needed (perf: it was most of the memcmp).
             let j = self.keys.len();
+            let text = &input[key.0 - self.out.len() + *copied..quote];
             let in_template = j < self.template_ends.len() && {
                 let s = if j == 0 { 0 } else { self.template_ends[j - 1] };
-                self.template[s..self.template_ends[j]] == self.out[key.0..key.1]
+                &self.template[s..self.template_ends[j]] == text
             };
             if in_template {
                 self.keys.push(key);
                 return Ok(());
             }
-            self.like_template = false;
         }
+        self.like_template &= self.levels.len() != 1;
+        self.out.extend_from_slice(&input[*copied..=quote]);
+        *copied = quote + 1;
         // Both references refuse an object with a key twice; which value was meant is
         // unknown, so lakeport does too (serde/arrow would keep one).
         if let Some(&(s, e)) = self.keys[from..].iter().find(|&&(s, e)| same_key(&self.out[s..e], &self.out[key.0..key.1])) {
@@ -389,8 +402,13 @@ fn syntax_error(record: &[u8], start: Place, e: &serde_json::Error) -> (Place, S
 const KEYLESS_CAP: usize = 64 << 20;
 
 pub(crate) struct JsonBody {
-    norm: Normaliser,
+    /// The text read for the sample, as it came (the records are split again from the start).
+    head: Vec<Bytes>,
     rest: Option<Chunks>,
+    /// The file is newline-delimited (its first record is not inside a top-level array).
+    lines: bool,
+    /// The sample's mean record length, in bytes.
+    record_bytes: usize,
     offsets: Offsets,
     /// The file's own schema and its JSON-text columns (see `json_shape`).
     schema: SchemaRef,
@@ -404,6 +422,7 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
     // make the file look empty and lose the records after it, so sampling goes on until a
     // record has a key (or the file ends).
     let mut keyless = 0usize;
+    let mut head = Vec::new();
     loop {
         while keyless < norm.complete() && norm.record(keyless).iter().filter(|b| !b.is_ascii_whitespace()).eq(b"{}".iter()) {
             keyless += 1;
@@ -419,7 +438,10 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
             });
         }
         match chunks.next().await? {
-            Some(b) => norm.feed(name, &b, chunks.offsets())?,
+            Some(b) => {
+                norm.feed(name, &b, chunks.offsets())?;
+                head.push(b);
+            }
             None => {
                 norm.finish(name, chunks.offsets())?;
                 eof = true;
@@ -427,6 +449,8 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         }
     }
     let offsets = chunks.offsets();
+    let lines = norm.shape == Shape::Lines;
+    let record_bytes = norm.ends.last().map_or(0, |&e| e / norm.complete());
     let n = norm.complete().min(options.infer_rows.max(keyless + 1));
     let (inferred, mut json_text) = json_shape::infer((0..n).map(|i| norm.record(i))).map_err(|(i, e)| {
         let record = norm.record(i);
@@ -445,7 +469,8 @@ pub(crate) async fn open(name: &str, mut chunks: Chunks, options: &ReadOptions) 
         .collect();
     json_text.retain(|c| !options.text_columns.contains(c));
     let rest = if eof { None } else { Some(chunks) };
-    Ok((Arc::new(Schema::new(fields)), JsonBody { norm, rest, offsets, schema: Arc::new(inferred), json_text }))
+    let body = JsonBody { head, rest, lines, record_bytes, offsets, schema: Arc::new(inferred), json_text };
+    Ok((Arc::new(Schema::new(fields)), body))
 }
 
 impl JsonBody {
@@ -466,31 +491,49 @@ impl JsonBody {
             target.fields().iter().map(|f| Field::new(f.name(), exact::decode_type(f.data_type(), true), true)).collect::<Vec<_>>(),
         ));
         let decoding = Arc::new(Decoding { name: name.clone(), offsets: self.offsets, target, decode_schema, rewriter });
-        let splitter = Splitter { name: name.clone(), norm: self.norm, rest: self.rest, offsets: self.offsets, batch_size: options.batch_size, eof: false };
-        // The splitter runs here, in order; the batches of records it cuts are decoded in tasks
-        // of their own, as many at once as there are cores, and come out in order (perf:
-        // decoding was on one core while the other idled).
-        let records = futures::stream::unfold(Some(splitter), |state| async move {
+        // Pieces of about a batch of records each.
+        let piece_bytes = options.batch_size.saturating_mul(self.record_bytes).clamp(64 << 10, 64 << 20);
+        let (seq, cutter) = match self.lines {
+            true => (None, Some(Cutter::new(piece_bytes))),
+            false => (Some(Normaliser::new()), None),
+        };
+        let splitter = Splitter {
+            name: name.clone(),
+            head: self.head.into(),
+            rest: self.rest,
+            offsets: self.offsets,
+            batch_size: options.batch_size,
+            seq,
+            cutter,
+            eof: false,
+        };
+        // The splitter runs here, in order. An NDJSON file is cut into pieces at places that are
+        // certainly between records (`Cutter`), and each piece is split into records and decoded
+        // in a task of its own; other JSON goes through one normaliser here, and its batches of
+        // records are decoded in tasks. As many tasks run at once as there are cores, and the
+        // batches come out in order (perf: the splitter on one core was a fifth of an NDJSON
+        // load, and the other core idled behind it).
+        let work = futures::stream::unfold(Some(splitter), |state| async move {
             let mut s = state?;
-            match s.next_records().await {
-                Ok(Some(r)) => Some((Ok(r), Some(s))),
+            match s.next_work().await {
+                Ok(Some(w)) => Some((Ok(w), Some(s))),
                 Ok(None) => None,
                 Err(e) => Some((Err(e), None)),
             }
         });
         let ahead = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
-        let batches = records
-            .map(move |r| {
+        let batches = work
+            .map(move |w| {
                 let (d, file) = (decoding.clone(), name.clone());
                 async move {
-                    let r = r?;
+                    let w = w?;
                     match tokio::runtime::Handle::try_current() {
-                        Ok(rt) => rt.spawn(async move { d.batch(r) }).await.unwrap_or_else(|e| {
+                        Ok(rt) => rt.spawn(async move { d.work(w) }).await.unwrap_or_else(|e| {
                             let message = format!("decoding failed ({}); nothing was loaded", if e.is_panic() { "a bug in a library lakeport uses; please report it" } else { "cancelled" });
                             Err(FormatError::Read { file, message, cause: ReadCause::Bug })
                         }),
                         // Outside a tokio runtime: decoded in place.
-                        Err(_) => d.batch(r),
+                        Err(_) => d.work(w),
                     }
                 }
             })
@@ -504,18 +547,141 @@ impl JsonBody {
                 failed |= r.is_err();
                 std::future::ready(go)
             })
+            // (a piece of only whitespace, at the end of a file, has no records)
+            .filter(|r| std::future::ready(r.as_ref().map_or(true, |b| b.num_rows() > 0)))
             .boxed()
     }
 }
 
-/// Cuts the file's text into batches of whole records, in order.
+/// Cuts the file's text, in order, into the work the decoding tasks do.
 struct Splitter {
     name: String,
-    norm: Normaliser,
+    /// The text the sample read, then the rest of the file.
+    head: std::collections::VecDeque<Bytes>,
     rest: Option<Chunks>,
     offsets: Offsets,
     batch_size: usize,
+    /// Record mode: the one normaliser all text goes through (top-level arrays; NDJSON after a
+    /// stretch with no place to cut).
+    seq: Option<Normaliser>,
+    /// Piece mode (NDJSON).
+    cutter: Option<Cutter>,
     eof: bool,
+}
+
+/// What one decoding task does: split a piece of NDJSON into records, or take records split
+/// already; then decode them into a batch.
+enum Work {
+    Piece(Piece),
+    Records(Records),
+}
+
+/// NDJSON text that starts and ends between records (as far as valid JSON goes: see `Cutter`).
+struct Piece {
+    chunks: Vec<Bytes>,
+    start: Place,
+    /// Where the text after the piece starts (the `{` of the next record); `None`: the piece
+    /// ends the file.
+    next: Option<Place>,
+}
+
+/// Cuts NDJSON text into pieces without following its strings and brackets, so that pieces can
+/// be split into records on every core. A cut is made at a line break between a `}` and a `{`
+/// (with only whitespace around it): in valid JSON such a line break is outside every string
+/// (JSON strings hold no raw line breaks) and at the top level (inside an object or array a `}`
+/// is followed by `,`, `}` or `]`), so it is between two records. Where the text is not valid
+/// JSON a cut can fall inside a record; splitting the piece before it then ends inside that
+/// record, and that is a syntax error at the `{` after the cut (`piece_records`).
+struct Cutter {
+    /// Where the text in `pending` starts.
+    start: Place,
+    pending: Vec<Bytes>,
+    /// Bytes in `pending`.
+    len: usize,
+    /// A cut is looked for once `pending` holds this many bytes.
+    target: usize,
+}
+
+/// Past this many pieces' worth of text without a place to cut (records on one line, or one
+/// huge record), the splitter goes on in record mode instead of holding the text.
+const UNCUT_PIECES: usize = 8;
+
+impl Cutter {
+    fn new(target: usize) -> Self {
+        Cutter { start: Place { line: 1, offset: 0 }, pending: Vec::new(), len: 0, target: target.max(1) }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.len += chunk.len();
+            self.pending.push(chunk);
+        }
+    }
+
+    /// The next piece, if `pending` holds `target` bytes and its last chunk has a place to cut
+    /// past them (only the last chunk is searched: a place at a chunk's edge is skipped, not
+    /// looked for across it).
+    fn cut(&mut self) -> Option<Piece> {
+        if self.len < self.target {
+            return None;
+        }
+        let last = self.pending.last()?;
+        // From where the text reaches `target` (the pieces would be a record each otherwise).
+        let from = self.target.saturating_sub(self.len - last.len()).min(last.len());
+        let next = memchr::memchr_iter(b'\n', &last[from..]).map(|i| from + i).find_map(|i| {
+            let before = last[..i].iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))?;
+            let after = i + 1 + last[i + 1..].iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
+            (last[before] == b'}' && last[after] == b'{').then_some(after)
+        })?;
+        let rest = last.slice(next..);
+        let tail = last.slice(..next);
+        let mut chunks = std::mem::take(&mut self.pending);
+        *chunks.last_mut().expect("the last chunk") = tail;
+        let bytes: usize = chunks.iter().map(Bytes::len).sum();
+        let lines: usize = chunks.iter().map(|c| memchr::memchr_iter(b'\n', c).count()).sum();
+        let start = self.start;
+        self.start = Place { line: start.line + lines as u64, offset: start.offset + bytes as u64 };
+        self.len = 0;
+        self.push(rest);
+        Some(Piece { chunks, start, next: Some(self.start) })
+    }
+
+    /// The text not yet cut, which ends the file.
+    fn finish(&mut self) -> Option<Piece> {
+        self.len = 0;
+        let chunks = std::mem::take(&mut self.pending);
+        (!chunks.is_empty()).then_some(Piece { chunks, start: self.start, next: None })
+    }
+
+    /// Too long without a place to cut: a normaliser that has been fed the text not yet cut.
+    fn into_normaliser(self, file: &str, offsets: Offsets) -> Result<Normaliser, FormatError> {
+        let mut norm = Normaliser::at(self.start);
+        for c in &self.pending {
+            norm.feed(file, c, offsets)?;
+        }
+        Ok(norm)
+    }
+}
+
+/// The records of a piece of NDJSON text.
+fn piece_records(file: &str, piece: &Piece, offsets: Offsets) -> Result<Records, FormatError> {
+    let mut norm = Normaliser::at(piece.start);
+    for c in &piece.chunks {
+        norm.feed(file, c, offsets)?;
+    }
+    match piece.next {
+        None => norm.finish(file, offsets)?,
+        Some(next) if norm.depth > 0 => {
+            // The cut fell inside a record (see `Cutter`): after a `}` inside an object or array
+            // comes `,` or its end, not the `{` after the line break. (The words are serde_json's,
+            // which a record decoded whole would have been reported with.)
+            let end = if norm.levels.last().is_some_and(|l| l.object) { '}' } else { ']' };
+            return Err(FormatError::Parse { file: file.to_string(), at: next.position(offsets, None), message: format!("invalid JSON: expected `,` or `{end}`") });
+        }
+        Some(_) => {}
+    }
+    let n = norm.complete();
+    Ok(norm.take(n))
 }
 
 /// What decoding a batch of records needs; shared by the tasks that decode batches.
@@ -528,26 +694,61 @@ struct Decoding {
 }
 
 impl Splitter {
-    /// The next batch of at most `batch_size` records; `None` at the end of the file.
-    async fn next_records(&mut self) -> Result<Option<Records>, FormatError> {
-        while !self.eof && self.norm.complete() < self.batch_size {
-            match self.rest.as_mut() {
-                Some(r) => match r.next().await? {
-                    Some(b) => self.norm.feed(&self.name, &b, self.offsets)?,
-                    None => {
-                        self.norm.finish(&self.name, self.offsets)?;
-                        self.eof = true;
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, FormatError> {
+        if let Some(c) = self.head.pop_front() {
+            return Ok(Some(c));
+        }
+        match self.rest.as_mut() {
+            Some(r) => r.next().await,
+            None => Ok(None),
+        }
+    }
+
+    /// The next piece, or batch of at most `batch_size` records; `None` at the end of the file.
+    async fn next_work(&mut self) -> Result<Option<Work>, FormatError> {
+        loop {
+            if let Some(mut norm) = self.seq.take() {
+                while !self.eof && norm.complete() < self.batch_size {
+                    match self.next_chunk().await? {
+                        Some(b) => norm.feed(&self.name, &b, self.offsets)?,
+                        None => {
+                            norm.finish(&self.name, self.offsets)?;
+                            self.eof = true;
+                        }
                     }
-                },
+                }
+                let records = norm.take(self.batch_size);
+                self.seq = Some(norm);
+                return Ok((!records.starts.is_empty()).then(|| Work::Records(records)));
+            }
+            let Some(cutter) = self.cutter.as_mut() else { return Ok(None) };
+            if let Some(piece) = cutter.cut() {
+                return Ok(Some(Work::Piece(piece)));
+            }
+            if cutter.len > cutter.target.saturating_mul(UNCUT_PIECES) {
+                let cutter = self.cutter.take().expect("in piece mode");
+                self.seq = Some(cutter.into_normaliser(&self.name, self.offsets)?);
+                continue;
+            }
+            if self.eof {
+                return Ok(cutter.finish().map(Work::Piece));
+            }
+            match self.next_chunk().await? {
+                Some(c) => self.cutter.as_mut().expect("in piece mode").push(c),
                 None => self.eof = true,
             }
         }
-        let records = self.norm.take(self.batch_size);
-        Ok((!records.starts.is_empty()).then_some(records))
     }
 }
 
 impl Decoding {
+    fn work(&self, work: Work) -> Result<arrow_array::RecordBatch, FormatError> {
+        match work {
+            Work::Piece(p) => self.batch(piece_records(&self.name, &p, self.offsets)?),
+            Work::Records(r) => self.batch(r),
+        }
+    }
+
     /// The records as a batch of the target's columns and types.
     fn batch(&self, records: Records) -> Result<arrow_array::RecordBatch, FormatError> {
         let decoded = match &self.rewriter {
@@ -767,6 +968,78 @@ mod tests {
         assert_eq!(at.iter().map(|p| p.line).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(line(inputs[8]), Some(1));
         assert_eq!(line(inputs[9]), Some(3));
+    }
+
+    /// What the pieces of `input` (fed in `chunk`-byte chunks, cut with pieces of `target`
+    /// bytes) give: their records and places in order, or the first error and its place.
+    fn pieces(input: &[u8], chunk: usize, target: usize) -> (Split, usize) {
+        let mut cutter = Cutter::new(target);
+        let mut pieces = Vec::new();
+        for c in input.chunks(chunk) {
+            cutter.push(Bytes::copy_from_slice(c));
+            while let Some(p) = cutter.cut() {
+                pieces.push(p);
+            }
+        }
+        pieces.extend(cutter.finish());
+        let n = pieces.len();
+        let (mut recs, mut at) = (Vec::new(), Vec::new());
+        for p in &pieces {
+            match piece_records("t.json", p, Offsets::SAME) {
+                Ok(r) => {
+                    recs.extend(r.iter().map(|(b, _)| String::from_utf8(b.to_vec()).unwrap().trim_end().to_string()));
+                    at.extend(r.starts.iter().copied());
+                }
+                Err(e) => return (Err((e.to_string(), e.position().cloned())), n),
+            }
+        }
+        (Ok((recs, at)), n)
+    }
+
+    /// NDJSON cut into pieces split on their own gives the records, places and errors of one
+    /// pass over the whole text, wherever the chunks end and however small the pieces.
+    #[test]
+    fn pieces_give_what_one_pass_gives() {
+        let inputs: &[&[u8]] = &[
+            b"{\"a\":1,\"b\":\"x\\\"y\"}\n{\"a\":2,\"b\":\"\\\\\"}\n{\"b\":3,\"a\":{\"a\":[1,{\"c\":\"}\"}]}}\n",
+            b"{\"a\": 1}\r\n\r\n  {\"a\": 2} \n\t{\"s\": \"}\\n{\"}\n{\"a\":\n {\"b\": [1,\n2]}\n}\n",
+            b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"a\":3}\n",
+            b"{\"a\":1}\n{\"a\":2}\n7\n{\"a\":3}\n",
+            b"{\"a\":1}\n{\"a\":\"x\ny\"}\n{\"a\":3}\n",
+            b"{\"a\":1}\n{\"a\":[1,2",
+            b"{\"a\":1}\n{\"a\":2}}\n{\"a\":3}\n",
+            b"{\"a\":1}\n\n\n",
+        ];
+        for input in inputs {
+            let whole = split(input, &[]);
+            for target in [1, 3, 10, usize::MAX] {
+                for chunk in [1, 2, 5, 16, input.len()] {
+                    let (got, _) = pieces(input, chunk, target);
+                    assert_eq!(got, whole, "{} in {chunk}-byte chunks, pieces of {target}", String::from_utf8_lossy(input));
+                }
+            }
+        }
+        // Small pieces do cut: one per record here.
+        assert_eq!(pieces(inputs[1], inputs[1].len(), 1).1, 4);
+        // A cut inside a record (invalid JSON: a `}` then a `{` on the next line, inside an
+        // object or array) is the syntax error there, at the `{`.
+        for (input, message) in [
+            (&b"{\"a\":1}\n{\"a\":{\"b\":1}\n{\"c\":2}}\n"[..], "expected `,` or `}`"),
+            (&b"{\"a\":1}\n{\"a\":[{\"b\":1}\n{\"c\":2}]}\n"[..], "expected `,` or `]`"),
+        ] {
+            {
+                let (got, _) = pieces(input, input.len(), 1);
+                let (msg, at) = got.unwrap_err();
+                let brace = input.windows(4).position(|w| w == b"{\"c\"").unwrap() as u64;
+                assert!(msg.contains(message), "{msg}");
+                assert_eq!(at.map(|p| (p.line.map(NonZeroU64::get), p.byte)), Some((Some(3), Some(brace))), "{msg}");
+                // One pass finds the same error at the same place (through the decoder; see `locate`).
+                let record = &input[8..];
+                let e = serde_json::from_slice::<serde_json::Value>(record).unwrap_err();
+                let (place, m) = syntax_error(record, Place { line: 2, offset: 8 }, &e);
+                assert_eq!((place.line, place.offset, format!("invalid JSON: {m}")), (3, brace, msg.split(": ").skip(1).collect::<Vec<_>>().join(": ")));
+            }
+        }
     }
 
     #[test]

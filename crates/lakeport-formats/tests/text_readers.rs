@@ -156,6 +156,48 @@ async fn json_lines_and_arrays() {
     assert!(err.contains("e.json") && err.contains("truncated"), "{err}");
 }
 
+/// NDJSON is split into records in pieces, on every core (json_reader.rs `Cutter`): every
+/// record comes out once and in order, whatever the file's layout — records over several lines,
+/// blank and CRLF lines, and records side by side on one line (no place to cut: read in one pass).
+#[tokio::test]
+async fn ndjson_in_pieces_keeps_every_record_in_order() {
+    let ids = |b: &[RecordBatch]| -> Vec<i64> { b.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect() };
+    let mut nd = String::new();
+    for i in 0..30_000 {
+        nd.push_str(&match i % 4 {
+            0 => format!("{{\"id\": {i}, \"s\": \"}}\\n{{\"}}\n"),
+            1 => format!("{{\"id\": {i},\r\n \"s\": \"x\"}}\r\n\r\n"),
+            2 => format!("  {{\"id\": {i}, \"s\": {{\"n\": [1,\n2]}}}} \n"),
+            _ => format!("{{\"id\": {i}, \"s\": \"{}\"}}\n", "y".repeat(40)),
+        });
+    }
+    assert!(nd.len() > 1 << 20, "many chunks and pieces");
+    let opts = ReadOptions { batch_size: 100, text_columns: vec!["s".into()], ..Default::default() };
+    let (_, b) = read("p.ndjson", nd.clone().into_bytes(), &opts).await.unwrap();
+    assert_eq!(ids(&b), (0..30_000).collect::<Vec<_>>());
+    assert!(b.len() > 4, "{} batches", b.len());
+
+    // Side by side on one line, past the length the splitter holds without a place to cut.
+    let mut one = String::new();
+    for i in 0..100_000 {
+        one.push_str(&format!("{{\"id\": {i}}} "));
+    }
+    assert!(one.len() > 8 << 16);
+    let (_, b) = read("o.ndjson", one.clone().into_bytes(), &opts).await.unwrap();
+    assert_eq!(ids(&b), (0..100_000).collect::<Vec<_>>());
+    // An error there is placed by line and byte as anywhere else.
+    let at = one.len();
+    one.push_str("{\"id\": \"x\"}\n");
+    let e = read("o.ndjson", one.into_bytes(), &opts).await.unwrap_err();
+    assert_eq!(e.position().map(|p| (p.line.map(|l| l.get()), p.byte)), Some((Some(1), Some(at as u64 + 7))), "{e}");
+    // And deep in the first file, after many pieces.
+    let line = nd.matches('\n').count() as u64 + 1;
+    let at = nd.len();
+    nd.push_str("{\"id\": \"x\"}\n");
+    let e = read("p.ndjson", nd.into_bytes(), &opts).await.unwrap_err();
+    assert_eq!(e.position().map(|p| (p.line.map(|l| l.get()), p.byte)), Some((Some(line), Some(at as u64 + 7))), "{e}");
+}
+
 #[tokio::test]
 async fn parquet_bytes_under_a_text_name_are_refused() {
     let err = read("x.csv", b"PAR1\x00\x00garbage".to_vec(), &ReadOptions::default()).await.unwrap_err().to_string();
