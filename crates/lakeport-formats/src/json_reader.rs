@@ -130,6 +130,15 @@ impl Normaliser {
         Normaliser::at(Place { line: 1, offset: 0 })
     }
 
+    /// A normaliser for text that starts at `start`, between records, fed `chunks` of it.
+    fn fed(start: Place, chunks: &[Bytes], file: &str, offsets: Offsets) -> Result<Self, FormatError> {
+        let mut norm = Normaliser::at(start);
+        for c in chunks {
+            norm.feed(file, c, offsets)?;
+        }
+        Ok(norm)
+    }
+
     /// A normaliser for text that starts at `start`, between records.
     fn at(start: Place) -> Self {
         Normaliser {
@@ -493,9 +502,9 @@ impl JsonBody {
         let decoding = Arc::new(Decoding { name: name.clone(), offsets: self.offsets, target, decode_schema, rewriter });
         // Pieces of about a batch of records each.
         let piece_bytes = options.batch_size.saturating_mul(self.record_bytes).clamp(64 << 10, 64 << 20);
-        let (seq, cutter) = match self.lines {
-            true => (None, Some(Cutter::new(piece_bytes))),
-            false => (Some(Normaliser::new()), None),
+        let mode = match self.lines {
+            true => Mode::Pieces(Cutter::new(piece_bytes)),
+            false => Mode::Records(Normaliser::new()),
         };
         let splitter = Splitter {
             name: name.clone(),
@@ -503,8 +512,7 @@ impl JsonBody {
             rest: self.rest,
             offsets: self.offsets,
             batch_size: options.batch_size,
-            seq,
-            cutter,
+            mode,
             eof: false,
         };
         // The splitter runs here, in order. An NDJSON file is cut into pieces at places that are
@@ -561,12 +569,19 @@ struct Splitter {
     rest: Option<Chunks>,
     offsets: Offsets,
     batch_size: usize,
-    /// Record mode: the one normaliser all text goes through (top-level arrays; NDJSON after a
-    /// stretch with no place to cut).
-    seq: Option<Normaliser>,
-    /// Piece mode (NDJSON).
-    cutter: Option<Cutter>,
+    mode: Mode,
     eof: bool,
+}
+
+/// How the splitter cuts the text.
+enum Mode {
+    /// NDJSON: into pieces.
+    Pieces(Cutter),
+    /// Into batches of records, all text through one normaliser (top-level arrays; NDJSON after
+    /// a stretch with no place to cut).
+    Records(Normaliser),
+    /// The text has all been handed out, or an error ended it.
+    Done,
 }
 
 /// What one decoding task does: split a piece of NDJSON into records, or take records split
@@ -637,7 +652,7 @@ impl Cutter {
         let tail = last.slice(..next);
         let mut chunks = std::mem::take(&mut self.pending);
         *chunks.last_mut().expect("the last chunk") = tail;
-        let bytes: usize = chunks.iter().map(Bytes::len).sum();
+        let bytes = self.len - rest.len();
         let lines: usize = chunks.iter().map(|c| memchr::memchr_iter(b'\n', c).count()).sum();
         let start = self.start;
         self.start = Place { line: start.line + lines as u64, offset: start.offset + bytes as u64 };
@@ -647,28 +662,14 @@ impl Cutter {
     }
 
     /// The text not yet cut, which ends the file.
-    fn finish(&mut self) -> Option<Piece> {
-        self.len = 0;
-        let chunks = std::mem::take(&mut self.pending);
-        (!chunks.is_empty()).then_some(Piece { chunks, start: self.start, next: None })
-    }
-
-    /// Too long without a place to cut: a normaliser that has been fed the text not yet cut.
-    fn into_normaliser(self, file: &str, offsets: Offsets) -> Result<Normaliser, FormatError> {
-        let mut norm = Normaliser::at(self.start);
-        for c in &self.pending {
-            norm.feed(file, c, offsets)?;
-        }
-        Ok(norm)
+    fn finish(self) -> Option<Piece> {
+        (!self.pending.is_empty()).then_some(Piece { chunks: self.pending, start: self.start, next: None })
     }
 }
 
 /// The records of a piece of NDJSON text.
 fn piece_records(file: &str, piece: &Piece, offsets: Offsets) -> Result<Records, FormatError> {
-    let mut norm = Normaliser::at(piece.start);
-    for c in &piece.chunks {
-        norm.feed(file, c, offsets)?;
-    }
+    let mut norm = Normaliser::fed(piece.start, &piece.chunks, file, offsets)?;
     match piece.next {
         None => norm.finish(file, offsets)?,
         Some(next) if norm.depth > 0 => {
@@ -707,35 +708,41 @@ impl Splitter {
     /// The next piece, or batch of at most `batch_size` records; `None` at the end of the file.
     async fn next_work(&mut self) -> Result<Option<Work>, FormatError> {
         loop {
-            if let Some(mut norm) = self.seq.take() {
-                while !self.eof && norm.complete() < self.batch_size {
-                    match self.next_chunk().await? {
-                        Some(b) => norm.feed(&self.name, &b, self.offsets)?,
-                        None => {
-                            norm.finish(&self.name, self.offsets)?;
-                            self.eof = true;
+            match std::mem::replace(&mut self.mode, Mode::Done) {
+                Mode::Records(mut norm) => {
+                    while !self.eof && norm.complete() < self.batch_size {
+                        match self.next_chunk().await? {
+                            Some(b) => norm.feed(&self.name, &b, self.offsets)?,
+                            None => {
+                                norm.finish(&self.name, self.offsets)?;
+                                self.eof = true;
+                            }
                         }
                     }
+                    let records = norm.take(self.batch_size);
+                    self.mode = Mode::Records(norm);
+                    return Ok((!records.starts.is_empty()).then(|| Work::Records(records)));
                 }
-                let records = norm.take(self.batch_size);
-                self.seq = Some(norm);
-                return Ok((!records.starts.is_empty()).then(|| Work::Records(records)));
-            }
-            let Some(cutter) = self.cutter.as_mut() else { return Ok(None) };
-            if let Some(piece) = cutter.cut() {
-                return Ok(Some(Work::Piece(piece)));
-            }
-            if cutter.len > cutter.target.saturating_mul(UNCUT_PIECES) {
-                let cutter = self.cutter.take().expect("in piece mode");
-                self.seq = Some(cutter.into_normaliser(&self.name, self.offsets)?);
-                continue;
-            }
-            if self.eof {
-                return Ok(cutter.finish().map(Work::Piece));
-            }
-            match self.next_chunk().await? {
-                Some(c) => self.cutter.as_mut().expect("in piece mode").push(c),
-                None => self.eof = true,
+                Mode::Pieces(mut cutter) => {
+                    if let Some(piece) = cutter.cut() {
+                        self.mode = Mode::Pieces(cutter);
+                        return Ok(Some(Work::Piece(piece)));
+                    }
+                    if cutter.len > cutter.target.saturating_mul(UNCUT_PIECES) {
+                        // Too long without a place to cut: on in one pass from here.
+                        self.mode = Mode::Records(Normaliser::fed(cutter.start, &cutter.pending, &self.name, self.offsets)?);
+                        continue;
+                    }
+                    if self.eof {
+                        return Ok(cutter.finish().map(Work::Piece));
+                    }
+                    match self.next_chunk().await? {
+                        Some(c) => cutter.push(c),
+                        None => self.eof = true,
+                    }
+                    self.mode = Mode::Pieces(cutter);
+                }
+                Mode::Done => return Ok(None),
             }
         }
     }
@@ -929,24 +936,28 @@ mod tests {
         records(&pieces).map_err(|e| (e.to_string(), e.position().cloned()))
     }
 
+    /// Inputs for the splitter's tests: escapes, multi-line records, arrays, duplicate keys
+    /// (top-level and nested, escaped), a raw line break in a string, a scalar, truncation.
+    const SPLIT_INPUTS: &[&[u8]] = &[
+        b"{\"a\":1,\"b\":\"x\\\"y\"}\n{\"a\":2,\"b\":\"\\\\\"}\n{\"b\":3,\"a\":{\"a\":[1,{\"c\":\"}\"}]}}\n",
+        b"[\n {\"k\": \"v,}]\"},\r\n {\"k\":\n \"w\"}\n]\n",
+        b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"a\":3}\n",
+        b"{\"a\":1,\"b\":2}\n{\"b\":1,\"a\":2}\n{\"b\":1,\"a\":2,\"b\":3}\n",
+        b"{\"a\":1,\"b\":2}\n{\"a\":1}\n{\"a\":1,\"c\":2,\"c\":3}\n",
+        b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"\\u0061\":3}\n",
+        b"{\"a\\\"\":1}\n{\"a\\\"\":1,\"a\\\"\":2}\n",
+        b"{\"a\":1,\"b\":2}\n{\"a\":{\"b\":1,\"b\":2}}\n",
+        b"{\"a\":\"x\ny\"}\n",
+        b"{\"a\":1}\n{\"a\":2}\n7\n",
+        b"{\"a\":1}\n{\"a\":[1,2",
+    ];
+
     /// The splitter skips over spans and checks keys against the previous record's; what it finds
     /// must not depend on where the input is cut into chunks (every cut into two pieces, and
     /// one-byte pieces), and every duplicate key is found wherever it is.
     #[test]
     fn records_and_errors_do_not_depend_on_chunk_boundaries() {
-        let inputs: &[&[u8]] = &[
-            b"{\"a\":1,\"b\":\"x\\\"y\"}\n{\"a\":2,\"b\":\"\\\\\"}\n{\"b\":3,\"a\":{\"a\":[1,{\"c\":\"}\"}]}}\n",
-            b"[\n {\"k\": \"v,}]\"},\r\n {\"k\":\n \"w\"}\n]\n",
-            b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"a\":3}\n",
-            b"{\"a\":1,\"b\":2}\n{\"b\":1,\"a\":2}\n{\"b\":1,\"a\":2,\"b\":3}\n",
-            b"{\"a\":1,\"b\":2}\n{\"a\":1}\n{\"a\":1,\"c\":2,\"c\":3}\n",
-            b"{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2,\"\\u0061\":3}\n",
-            b"{\"a\\\"\":1}\n{\"a\\\"\":1,\"a\\\"\":2}\n",
-            b"{\"a\":1,\"b\":2}\n{\"a\":{\"b\":1,\"b\":2}}\n",
-            b"{\"a\":\"x\ny\"}\n",
-            b"{\"a\":1}\n{\"a\":2}\n7\n",
-            b"{\"a\":1}\n{\"a\":[1,2",
-        ];
+        let inputs = SPLIT_INPUTS;
         for input in inputs {
             let whole = split(input, &[]);
             for cut in 0..=input.len() {
@@ -1010,7 +1021,9 @@ mod tests {
             b"{\"a\":1}\n{\"a\":2}}\n{\"a\":3}\n",
             b"{\"a\":1}\n\n\n",
         ];
-        for input in inputs {
+        // (and the one-pass splitter's NDJSON inputs)
+        let ndjson = SPLIT_INPUTS.iter().filter(|i| i.first() == Some(&b'{'));
+        for input in inputs.iter().chain(ndjson) {
             let whole = split(input, &[]);
             for target in [1, 3, 10, usize::MAX] {
                 for chunk in [1, 2, 5, 16, input.len()] {

@@ -16,9 +16,7 @@
 //! 40,000-row data files (perf, bench/results/profile-parquet.md), whose dictionaries never
 //! reached the limit — and came out larger than plain.
 
-use std::collections::HashMap;
-
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
