@@ -6,7 +6,10 @@
 //! That gives streaming for arrays (arrow-json only reads a sequence of objects) and exact
 //! positions in errors: a place inside a record is its start plus the bytes before it.
 //! NDJSON is first cut into pieces at places certainly between records (`Cutter`), so that the
-//! splitting, like the decoding, runs on every core.
+//! splitting, like the decoding, runs on every core. A piece of flat records (values that are
+//! strings, numbers, booleans or nulls, all decoded as text) is first offered to `json_flat`,
+//! which decodes it in one pass as arrow-json would; the records are split only where it
+//! declines, or to place a value that does not fit its column.
 
 use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU64;
@@ -18,6 +21,7 @@ use serde_json::value::RawValue;
 
 use crate::bytes_in::{Chunks, Offsets};
 use crate::error::{Position, ReadCause};
+use crate::json_flat;
 use crate::json_shape::{self, Rewriter};
 use crate::schema::conform_at;
 use futures::StreamExt;
@@ -499,7 +503,7 @@ impl JsonBody {
         let decode_schema = Arc::new(Schema::new(
             target.fields().iter().map(|f| Field::new(f.name(), exact::decode_type(f.data_type(), true), true)).collect::<Vec<_>>(),
         ));
-        let decoding = Arc::new(Decoding { name: name.clone(), offsets: self.offsets, target, decode_schema, rewriter });
+        let decoding = Arc::new(Decoding { name: name.clone(), offsets: self.offsets, target, decode_schema, rewriter, flat: true.into() });
         // Pieces of about a batch of records each.
         let piece_bytes = options.batch_size.saturating_mul(self.record_bytes).clamp(64 << 10, 64 << 20);
         let mode = match self.lines {
@@ -692,6 +696,8 @@ struct Decoding {
     target: SchemaRef,
     decode_schema: SchemaRef,
     rewriter: Option<Rewriter>,
+    /// Records are decoded by `json_flat` first (until it does not take some).
+    flat: std::sync::atomic::AtomicBool,
 }
 
 impl Splitter {
@@ -751,15 +757,51 @@ impl Splitter {
 impl Decoding {
     fn work(&self, work: Work) -> Result<arrow_array::RecordBatch, FormatError> {
         match work {
-            Work::Piece(p) => self.batch(piece_records(&self.name, &p, self.offsets)?),
+            Work::Piece(p) => match self.flat_on().then(|| self.flat(&p.chunks.concat())).flatten() {
+                Some(decoded) => {
+                    // The records are split only to place a value that does not fit its column.
+                    let records = std::cell::OnceCell::new();
+                    let locate = |row: usize, column: &str| {
+                        let records = records.get_or_init(|| piece_records(&self.name, &p, self.offsets).ok());
+                        self.place(records.as_ref(), row, column)
+                    };
+                    conform_at(&self.name, decoded, &self.target, Some(&locate))
+                }
+                None => self.batch(piece_records(&self.name, &p, self.offsets)?),
+            },
             Work::Records(r) => self.batch(r),
+        }
+    }
+
+    fn flat_on(&self) -> bool {
+        self.rewriter.is_none() && self.flat.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records (NDJSON text) decoded by `json_flat`, or `None` where that decoder does not take
+    /// them (then it is not tried again for this file: its records are likely all of that kind).
+    fn flat(&self, text: &[u8]) -> Option<arrow_array::RecordBatch> {
+        if !self.flat_on() {
+            return None;
+        }
+        let decoded = json_flat::decode(text, &self.decode_schema);
+        if decoded.is_none() {
+            self.flat.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        decoded
+    }
+
+    /// Where the value of `column` in record `row` of `records` is.
+    fn place(&self, records: Option<&Records>, row: usize, column: &str) -> Position {
+        match records.and_then(|r| r.iter().nth(row)) {
+            Some((record, start)) => member_place(record, start, column).position(self.offsets, Some(column.to_string())),
+            None => Position { column: Some(column.to_string()), ..Position::default() },
         }
     }
 
     /// The records as a batch of the target's columns and types.
     fn batch(&self, records: Records) -> Result<arrow_array::RecordBatch, FormatError> {
         let decoded = match &self.rewriter {
-            None => decode(&self.decode_schema, &records.bytes, records.starts.len()),
+            None => self.flat(&records.bytes).map_or_else(|| decode(&self.decode_schema, &records.bytes, records.starts.len()), Ok),
             Some(_) => {
                 let mut out = Vec::with_capacity(records.bytes.len() + records.bytes.len() / 4);
                 for (record, start) in records.iter() {
@@ -769,13 +811,7 @@ impl Decoding {
             }
         };
         match decoded {
-            Ok(b) => {
-                let locate = |row: usize, column: &str| match records.iter().nth(row) {
-                    Some((record, start)) => member_place(record, start, column).position(self.offsets, Some(column.to_string())),
-                    None => Position { column: Some(column.to_string()), ..Position::default() },
-                };
-                conform_at(&self.name, b, &self.target, Some(&locate))
-            }
+            Ok(b) => conform_at(&self.name, b, &self.target, Some(&|row: usize, column: &str| self.place(Some(&records), row, column))),
             Err(_) => Err(self.locate(&records)),
         }
     }
@@ -863,7 +899,11 @@ fn member_place(record: &[u8], start: Place, column: &str) -> Place {
     offset.map_or(start, |o| start.at(record, o))
 }
 
-fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+/// Decodes `bytes`, `rows` records, with arrow-json into a batch of `schema` (strict mode,
+/// primitives coerced to text), after `surrogate_pairs_as_utf8`.
+pub(crate) fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    let rewritten = surrogate_pairs_as_utf8(bytes);
+    let bytes = rewritten.as_deref().unwrap_or(bytes);
     let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.max(1))
         .with_coerce_primitive(true)
@@ -883,6 +923,42 @@ fn decode(schema: &SchemaRef, bytes: &[u8], rows: usize) -> Result<arrow_array::
         }
     }
     Ok(decoder.flush()?.unwrap_or_else(|| arrow_array::RecordBatch::new_empty(schema.clone())))
+}
+
+/// arrow-json 58 joins an escaped UTF-16 surrogate pair (`\ud840\udc00`) with `|` where `+`
+/// is meant (`char_from_surrogate_pair` in its tape.rs): a pair whose high half is D840 or above
+/// loses a bit and silently becomes another character (U+20000 becomes U+10000; emoji, D83D, come
+/// out right). So every escaped pair in a string is written as its character's UTF-8, the same
+/// text, before arrow-json reads it. `None`: `json` has no escaped pair. (Escapes are followed as
+/// JSON does: `\\ud840` is a backslash and `ud840`. Invalid JSON stays invalid: an escape outside
+/// a string becomes a character outside a string.)
+fn surrogate_pairs_as_utf8(json: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| json.get(at..at + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u16::from_str_radix(h, 16).ok());
+    let mut out: Option<Vec<u8>> = None;
+    // `json[copied..]` is still to be copied to `out`.
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(k) = json.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        i += k;
+        let pair = (json.get(i + 1) == Some(&b'u') && json.get(i + 6..i + 8) == Some(&b"\\u"[..]))
+            .then(|| Some((hex(i + 2)?, hex(i + 8)?)))
+            .flatten()
+            .filter(|(high, low)| (0xD800..=0xDBFF).contains(high) && (0xDC00..=0xDFFF).contains(low))
+            .and_then(|(high, low)| char::from_u32(0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(low) - 0xDC00)));
+        let Some(c) = pair else {
+            // Any other escape: the backslash and the byte it escapes.
+            i += 2;
+            continue;
+        };
+        let out = out.get_or_insert_with(|| Vec::with_capacity(json.len()));
+        out.extend_from_slice(&json[copied..i]);
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        i += 12;
+        copied = i;
+    }
+    let mut out = out?;
+    out.extend_from_slice(&json[copied..]);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -1053,6 +1129,32 @@ mod tests {
                 assert_eq!((place.line, place.offset, format!("invalid JSON: {m}")), (3, brace, msg.split(": ").skip(1).collect::<Vec<_>>().join(": ")));
             }
         }
+    }
+
+    /// Escaped surrogate pairs decode to their character (arrow-json alone turns D840 and above
+    /// into another one: see `surrogate_pairs_as_utf8`), and what is not a pair is left alone.
+    #[test]
+    fn escaped_surrogate_pairs_keep_their_character() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let cases = [
+            ("\\ud840\\udc00", "\u{20000}"),
+            ("\\uD83D\\uDE00", "\u{1F600}"),
+            ("\\udbff\\udfff", "\u{10FFFF}"),
+            ("a\\ud87e\\udc04\\ud800\\udc00b", "a\u{2F804}\u{10000}b"),
+            // an escaped backslash, then the letters; then a pair right after it
+            ("\\\\ud840x", "\\ud840x"),
+            ("x\\\\\\ud840\\udc00y", "x\\\u{20000}y"),
+            ("\\u00e9\\n\\\"", "\u{e9}\n\""),
+        ];
+        for (escaped, want) in cases {
+            let text = format!("{{\"s\": \"{escaped}\"}}\n");
+            let by_serde: String = serde_json::from_str(&format!("\"{escaped}\"")).unwrap();
+            assert_eq!(by_serde, want, "{escaped}");
+            let b = decode(&schema, text.as_bytes(), 1).unwrap();
+            assert_eq!(b.column(0).as_any().downcast_ref::<arrow_array::StringArray>().unwrap().value(0), want, "{escaped}");
+            assert_eq!(json_flat::decode(text.as_bytes(), &schema).unwrap(), b, "{escaped}");
+        }
+        assert!(surrogate_pairs_as_utf8(b"{\"s\": \"\\u00e9 \\\\ud840\"}").is_none(), "nothing to rewrite");
     }
 
     #[test]

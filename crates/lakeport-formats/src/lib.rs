@@ -12,6 +12,7 @@ mod csv_reader;
 mod error;
 mod exact;
 mod infer;
+mod json_flat;
 mod json_reader;
 mod json_shape;
 mod kind;
