@@ -3,18 +3,20 @@
 //! arrow-json is the reference decoder (`json_reader::decode`): it builds a tape of the text,
 //! then arrays from the tape, after the splitter has copied each record once. For the common
 //! shape of an event log (one object per record, whose values are strings, numbers, booleans
-//! and nulls, every column decoded as text or boolean; `exact::decode_type`) that is three copies of each
-//! value and a field lookup per member (perf: 45–50 % of an NDJSON load; bench/results). This
-//! decoder reads such text once and appends each value to its column's builder.
+//! and nulls, every column decoded as text or boolean; `exact::decode_type`) that is three
+//! copies of each value and a field lookup per member (perf: about 60 % of the CPU of an NDJSON
+//! load; bench/results/ndjson-flat.md has the load after). This decoder reads such text once and
+//! appends each value to its column's builder.
 //!
-//! It takes only text it can decode exactly as arrow-json (strict mode, primitives coerced to
-//! text) decodes it, and gives up (`None`) on anything else: a key that is not a column, a key
-//! twice in a record, an escaped key, an object or array value, a number outside JSON's
-//! grammar, a control character or an escape serde_json refuses in a string, invalid UTF-8, text
-//! that is not whole records. The caller then decodes the same text the reference way, which
-//! reports what is wrong where it is. So this module never decides an error, and whatever it
-//! returns is what the reference decoder returns for the same text (tested side by side below).
-//! arrow-json has no such path: this is the smallest piece on top of it, in this one place.
+//! It takes only text it can decode exactly as the reference decoder does (arrow-json in strict
+//! mode, primitives coerced to text, escaped surrogate pairs written out first), and gives up
+//! (`None`) on anything else: a key that is not a column, a key twice in a record, an escaped
+//! key, an object or array value, a number outside JSON's grammar, a control character or an
+//! escape serde_json refuses in a string, invalid UTF-8, text that is not whole records. The
+//! caller then decodes the same text the reference way, which reports what is wrong where it
+//! is. So this module never decides an error, and whatever it returns is what the reference
+//! decoder returns for the same text (tested side by side below). arrow-json has no such path:
+//! this is the smallest piece on top of it, in this one place.
 
 use std::sync::Arc;
 
