@@ -184,16 +184,20 @@ impl<'a> Parser<'a> {
     fn key(&mut self) -> Option<&'a [u8]> {
         self.byte(b'"')?;
         let start = self.at;
-        let end = start + memchr::memchr2(b'"', b'\\', &self.text[start..])?;
+        let end = self.string_stop(start)?;
         if self.text[end] != b'"' {
             return None;
         }
-        let key = &self.text[start..end];
-        if key.iter().any(|&b| b < 0x20) {
-            return None;
-        }
         self.at = end + 1;
-        Some(key)
+        Some(&self.text[start..end])
+    }
+
+    /// The first quote, backslash or control character at or after `start` in a string's text
+    /// (keys and values alike). Most strings are short and plain: one pass to their end (perf: a
+    /// vector search for the quote, then another for control characters, cost more on strings
+    /// this short).
+    fn string_stop(&self, start: usize) -> Option<usize> {
+        Some(start + self.text.get(start..)?.iter().position(|&b| STRING_STOP[b as usize])?)
     }
 
     /// A member's value, appended to `column` as arrow-json's text decoder with primitives
@@ -245,10 +249,7 @@ impl<'a> Parser<'a> {
     fn string(&mut self, column: &mut StringBuilder) -> Option<()> {
         let open = self.at;
         let start = open + 1;
-        // Most strings are short and plain: one pass to their end (perf: a vector search for
-        // the quote, then another for control characters, cost more on strings this short).
-        let n = self.text.get(start..)?.iter().position(|&b| STRING_STOP[b as usize])?;
-        let mut end = start + n;
+        let mut end = self.string_stop(start)?;
         match self.text[end] {
             b'"' => {
                 self.at = end + 1;

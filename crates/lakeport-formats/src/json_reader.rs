@@ -7,7 +7,7 @@
 //! positions in errors: a place inside a record is its start plus the bytes before it.
 //! NDJSON is first cut into pieces at places certainly between records (`Cutter`), so that the
 //! splitting, like the decoding, runs on every core. A piece of flat records (values that are
-//! strings, numbers, booleans or nulls, all decoded as text) is first offered to `json_flat`,
+//! strings, numbers, booleans or nulls, decoded as text or booleans) is first offered to `json_flat`,
 //! which decodes it in one pass as arrow-json would; the records are split only where it
 //! declines, or to place a value that does not fit its column.
 
