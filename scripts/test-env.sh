@@ -15,7 +15,15 @@ S3_WORK=$(mktemp -d)
 AUTH=true GATEWAY_PORT=$S3_PORT BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 TMPDIR="$S3_WORK" \
   "$VENV/bin/ministack" > "$S3_WORK/ministack.log" 2>&1 &
 S3_PID=$!
-trap 'kill $S3_PID 2>/dev/null || true; wait $S3_PID 2>/dev/null || true; rm -rf "$S3_WORK"' EXIT
+S3_STARTED=$(date +%s)
+# At exit it says how much CPU the server used: ministack is one Python process that every test's S3
+# requests share, so its CPU time against the run's wall time tells whether it bounds the tests.
+ministack_cpu() {
+  [ -r /proc/$S3_PID/stat ] || return 0
+  awk -v hz="$(getconf CLK_TCK)" -v since="$S3_STARTED" -v now="$(date +%s)" \
+    '{ sub(/^.*\) /, ""); printf "==> ministack used %.0f s of CPU in %d s\n", ($12 + $13) / hz, now - since }' /proc/$S3_PID/stat >&2
+}
+trap 'ministack_cpu; kill $S3_PID 2>/dev/null || true; wait $S3_PID 2>/dev/null || true; rm -rf "$S3_WORK"' EXIT
 for _ in $(seq 150); do
   curl -sf -o /dev/null "http://127.0.0.1:$S3_PORT/_ministack/ready" && break
   kill -0 $S3_PID 2>/dev/null || { cat "$S3_WORK/ministack.log"; echo "ministack did not start" >&2; exit 1; }

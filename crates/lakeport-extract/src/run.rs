@@ -755,22 +755,23 @@ fn object_name(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-/// How many ranged GETs of one big object may be in flight ([`S3Source::read_stream`]): the
-/// connection's request concurrency shared by the objects that stream at once, so a single big
-/// file gets all of it and a folder of many files keeps one request per object.
+/// How many ranged GETs of one object may be in flight ([`S3Source::read_stream`], a Parquet row
+/// group's column chunks): the connection's request concurrency shared by the objects that stream
+/// at once, so a single big file gets all of it and a folder of many files keeps one request per
+/// object.
 fn ranges_per_object(concurrency: usize, objects: usize) -> usize {
     (concurrency / objects.clamp(1, concurrency.max(1))).max(1)
 }
 
-/// Opens one object for its reader: Parquet through ranged reads of its footer and column chunks,
-/// other formats as a byte stream ([`S3Source::read_stream`] with up to `parallel` ranged GETs in
-/// flight).
+/// Opens one object for its reader: Parquet through ranged reads of its footer and column chunks
+/// (a row group's chunks with up to `parallel` GETs in flight), other formats as a byte stream
+/// ([`S3Source::read_stream`] with up to `parallel` ranged GETs in flight).
 async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &ReadOptions, parallel: usize, progress: &dyn Progress) -> Result<OpenedFile, ExtractError> {
     let name = object_name(source.bucket(), &info.key);
     let opened = match kind.format {
         FileFormat::Parquet => {
             let (store, path) = source.locate(&info.key)?;
-            open_parquet(&name, store, path, info.size, read.batch_size).await?
+            open_parquet(&name, store, path, info.size, read.batch_size, parallel).await?
         }
         _ => {
             let stream = source.read_stream(info, parallel).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();

@@ -190,3 +190,80 @@ async fn an_object_rewritten_while_it_is_read_fails_the_read_instead_of_mixing_v
     );
     assert_eq!(e.kind(), lakeport_source::ErrorKind::Conflict, "{e}");
 }
+
+/// One row group of eight Int64 columns, 200,000 rows, neither compressed nor dictionary-encoded:
+/// column chunks of 1.6 MB side by side (12.8 MB), as a big Parquet file's row group lies.
+fn wide_parquet(rows: i64) -> Vec<u8> {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let columns: Vec<(String, ArrayRef)> = (0..8)
+        .map(|c| (format!("c{c}"), std::sync::Arc::new(Int64Array::from_iter_values((0..rows).map(|i| i * 8 + c))) as ArrayRef))
+        .collect();
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_max_row_group_row_count(Some(rows as usize))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_parquet_row_group_is_fetched_as_parallel_ranges_and_loads_exactly_also_through_faults() {
+    const ROWS: i64 = 200_000;
+    let env = setup("ranged-parquet").await;
+    env.bucket.put("wide/wide.parquet", wide_parquet(ROWS)).await;
+    // Every value of the eight columns is distinct: 0 .. 8 × ROWS.
+    let check = |run: &str, report: &lakeport_extract::ExtractReport| {
+        assert_eq!(report.rows, ROWS as u64, "{run}");
+    };
+    async fn exact(env: &common::Env) -> (i64, i64) {
+        let sum = env.scalar("SELECT sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7) FROM wide").await;
+        (sum, env.scalar("SELECT count(DISTINCT c7) FROM wide").await)
+    }
+    let expected = ((0..8 * ROWS).sum::<i64>(), ROWS);
+
+    // The same load with 1 and with 4 GETs at once, through a counting proxy: the row group
+    // comes as one GET, then as at least four (a share each of its 12.8 MB).
+    let counter = FaultProxy::start(&env.s3.endpoint, 1, 0.0).await;
+    add_connection_through(&env, "counted", &counter.endpoint).await;
+    let mut gets = Vec::new();
+    for concurrency in [1, 4] {
+        let before = counter.stats.gets.load(Ordering::Relaxed);
+        let mut req = ExtractRequest::new(vec![Item::file("wide/wide.parquet")], LoadMode::Full);
+        req.concurrency = Some(concurrency);
+        let report = lakeport_core::runs::extract(&env.pool, "counted", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await.unwrap();
+        check(&format!("concurrency {concurrency}"), &report);
+        assert_eq!(exact(&env).await, expected, "concurrency {concurrency}");
+        gets.push(counter.stats.gets.load(Ordering::Relaxed) - before);
+    }
+    println!("object GETs of the load: {} with 1 at once, {} with 4 at once", gets[0], gets[1]);
+    assert!(gets[1] >= gets[0] + 3, "the row group's 12.8 MB came in at least four GETs instead of one: {gets:?}");
+
+    // Through faults on 20% of requests: every load exact, or a clean failure with the table unchanged.
+    let proxy = FaultProxy::start(&env.s3.endpoint, 20261201, 0.2).await;
+    add_connection_through(&env, "flaky", &proxy.endpoint).await;
+    let mut done = 0;
+    for run in 0..3 {
+        let before = env.state().await;
+        let mut req = ExtractRequest::new(vec![Item::file("wide/wide.parquet")], LoadMode::Full);
+        req.concurrency = Some(4);
+        match lakeport_core::runs::extract(&env.pool, "flaky", &req, std::sync::Arc::new(lakeport_extract::NoProgress)).await {
+            Ok(report) => {
+                check(&format!("run {run}"), &report);
+                assert_eq!(exact(&env).await, expected, "run {run}");
+                done += 1;
+            }
+            Err(e) => {
+                println!("run {run} failed cleanly: {e}");
+                assert_eq!(env.state().await, before, "run {run}: a failed load changed the pool");
+            }
+        }
+    }
+    println!("through faults: {done} of 3 loads exact; {}", proxy.stats.summary());
+    assert!(proxy.stats.injected_total() > 0, "faults were injected: {}", proxy.stats.summary());
+    assert!(done >= 2, "{done} of 3 loads succeeded");
+}

@@ -237,7 +237,7 @@ impl CsvBody {
             .with_delimiter(self.dialect.delimiter)
             .with_quote(self.dialect.quote)
             .with_null_regex(Regex::new(&format!("^(?:{null_pattern})$")).expect("escaped pattern"))
-            .with_batch_size(options.batch_size);
+            .with_batch_size(batch_rows(options.batch_size, &self.sample, self.rest.is_none()));
         if let Some(e) = csv.escape {
             builder = builder.with_escape(e);
         }
@@ -258,6 +258,19 @@ impl CsvBody {
             end_checked: false,
         };
         batch_stream(state)
+    }
+}
+
+/// Rows per batch for a file: `batch_size`, or fewer for a file that ended within its `sample`
+/// (`whole`), which holds at most one record per byte plus a last one without a line break.
+/// arrow-csv's decoder sizes and zero-fills its offset and data buffers for a whole batch when it
+/// starts one (`RecordDecoder::decode`: batch rows × columns × 16 bytes): for a file of a few rows
+/// that was most of its decoding work.
+fn batch_rows(batch_size: usize, sample: &[Bytes], whole: bool) -> usize {
+    if whole {
+        batch_size.min(sample.iter().map(Bytes::len).sum::<usize>() + 1)
+    } else {
+        batch_size
     }
 }
 

@@ -1,5 +1,6 @@
 //! Parquet: the footer and the column chunks are fetched with ranged GETs (parquet's
-//! `ParquetObjectReader`), so a file is never held whole in memory.
+//! `ParquetObjectReader`; a row group's chunks spread over parallel GETs, `parallel_ranges`), so a
+//! file is never held whole in memory.
 //!
 //! On top of the parquet crate, in this one place, what mainstream readers (Arrow C++/pyarrow,
 //! DuckDB) also do for files of older or sloppy writers, and checks that keep a value from
@@ -33,7 +34,7 @@ use lakeport_error::ErrorKind;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetObjectReader, ParquetRecordBatchStreamBuilder};
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
@@ -42,13 +43,16 @@ use crate::error::{Position, ReadCause};
 use crate::{conform, BatchStream, FormatError, OpenedFile};
 
 mod footer_repair;
+mod parallel_ranges;
+
+use parallel_ranges::ParallelRanges;
 
 /// Uncompressed bytes one batch may hold (estimated from the column chunk sizes): keeps a batch
 /// of long strings below Arrow's 2 GiB per string array and the memory of a load bounded.
 pub const BATCH_BYTES: u64 = 256 << 20;
 
 pub(crate) struct ParquetBody {
-    builder: ParquetRecordBatchStreamBuilder<ParquetObjectReader>,
+    builder: ParquetRecordBatchStreamBuilder<ParallelRanges>,
     int96: Option<Int96Fix>,
     rows: u64,
     store: Arc<dyn ObjectStore>,
@@ -66,7 +70,7 @@ pub(crate) struct ParquetBody {
 /// exact because r is small). The result is microseconds (what Iceberg stores); a value with
 /// digits below the microsecond, or beyond the microsecond range, is an error naming the column.
 struct Int96Fix {
-    seconds: ParquetRecordBatchStreamBuilder<ParquetObjectReader>,
+    seconds: ParquetRecordBatchStreamBuilder<ParallelRanges>,
     /// Names of the top-level INT96 columns.
     columns: Vec<String>,
 }
@@ -90,7 +94,9 @@ fn read_error(file: &str, e: &(dyn std::error::Error + 'static)) -> FormatError 
 /// address the object exactly (the source's `S3Source::locate` gives them for an S3 key); `name`
 /// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes; `batch_size` is
 /// the most rows per batch (fewer when rows are large: a batch holds at most `BATCH_BYTES`,
-/// 256 MiB, of uncompressed data). INT96 timestamp columns come out as microseconds.
+/// 256 MiB, of uncompressed data); `parallel` is how many ranged GETs may fetch a row group's
+/// column chunks at once (`parallel_ranges`; 1: one GET for chunks side by side). INT96
+/// timestamp columns come out as microseconds.
 ///
 /// # Errors
 /// [`FormatError::Parse`] ("not a readable Parquet file") for an object under 12 bytes, a footer
@@ -103,11 +109,12 @@ pub async fn open_parquet(
     path: Path,
     size: u64,
     batch_size: usize,
+    parallel: usize,
 ) -> Result<OpenedFile, FormatError> {
     if size < 12 {
         return Err(parse_error(name, format!("{size} bytes is too small for Parquet (truncated?)")));
     }
-    let mut reader = ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(size);
+    let mut reader = ParallelRanges::new(store.clone(), path.clone(), size, parallel);
     let metadata = match reader.get_metadata(None).await {
         Ok(m) => m,
         Err(e) => match repaired_metadata(&store, &path, size).await {
@@ -132,7 +139,7 @@ pub async fn open_parquet(
         let seconds_md = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new().with_schema(Arc::new(hint))).map_err(|e| parse_error(name, e))?;
         let roots: Vec<usize> = schema.fields().iter().enumerate().filter(|(_, f)| int96.contains(f.name())).map(|(i, _)| i).collect();
         let mask = ProjectionMask::roots(metadata.file_metadata().schema_descr(), roots);
-        let second_reader = ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(size);
+        let second_reader = ParallelRanges::new(store.clone(), path.clone(), size, parallel);
         let seconds = ParquetRecordBatchStreamBuilder::new_with_metadata(second_reader, seconds_md).with_batch_size(batch_rows).with_projection(mask);
         schema = Schema::new(
             schema.fields().iter().map(|f| if int96.contains(f.name()) { Field::new(f.name(), DataType::Timestamp(TimeUnit::Microsecond, None), f.is_nullable()) } else { f.as_ref().clone() }).collect::<Vec<_>>(),
@@ -305,8 +312,8 @@ impl ParquetBody {
             None => (None, Vec::new()),
         };
         struct State {
-            main: parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObjectReader>,
-            seconds: Option<parquet::arrow::async_reader::ParquetRecordBatchStream<ParquetObjectReader>>,
+            main: parquet::arrow::async_reader::ParquetRecordBatchStream<ParallelRanges>,
+            seconds: Option<parquet::arrow::async_reader::ParquetRecordBatchStream<ParallelRanges>>,
             columns: Vec<String>,
             name: String,
             target: SchemaRef,
