@@ -18,15 +18,11 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, OBJECT_STORE_COALESCE_DEFAULT};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetObjectReader};
 use parquet::errors::Result;
 use parquet::file::metadata::ParquetMetaData;
-
-/// Ranges at most this far apart (bytes) are fetched as one GET: object_store's
-/// `OBJECT_STORE_COALESCE_DEFAULT`, 1 MiB, what a GET's first byte costs in bytes on S3.
-const COALESCE: u64 = 1 << 20;
 
 /// The smallest share one GET is given (bytes): below 1 MiB a GET's first-byte latency costs more
 /// than the parallel transfer saves.
@@ -97,9 +93,10 @@ impl AsyncFileReader for ParallelRanges {
     }
 }
 
-/// The GETs for `ranges` (byte ranges of one object): sorted by start, sorted ranges less than
-/// [`COALESCE`] apart merged while the merged GET stays within an even share of the bytes asked
-/// for (their sum / `parallel`, at least [`MIN_SHARE`]); overlapping ranges are always merged.
+/// The GETs for `ranges` (byte ranges of one object): sorted by start, sorted ranges at most
+/// object_store's `OBJECT_STORE_COALESCE_DEFAULT` (1 MiB) apart merged, as its `get_ranges`
+/// does, but only while the merged GET stays within an even share of the bytes asked for (their
+/// sum / `parallel`, at least [`MIN_SHARE`]); overlapping ranges are always merged.
 /// Every asked range that is not empty lies whole inside exactly one GET (an empty one needs none),
 /// and the GETs do not overlap.
 fn plan(ranges: &[Range<u64>], parallel: usize) -> Vec<Range<u64>> {
@@ -110,7 +107,7 @@ fn plan(ranges: &[Range<u64>], parallel: usize) -> Vec<Range<u64>> {
     let mut fetches: Vec<Range<u64>> = Vec::with_capacity(sorted.len());
     for r in sorted {
         match fetches.last_mut() {
-            Some(last) if r.start < last.end || (r.start - last.end <= COALESCE && r.end.max(last.end) - last.start <= share) => {
+            Some(last) if r.start < last.end || (r.start - last.end <= OBJECT_STORE_COALESCE_DEFAULT && r.end.max(last.end) - last.start <= share) => {
                 last.end = last.end.max(r.end);
             }
             _ => fetches.push(r),
