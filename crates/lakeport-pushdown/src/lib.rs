@@ -5,7 +5,7 @@
 //! it can into an Iceberg predicate, which the scan binds to the table schema and evaluates on
 //! files and rows. "Inexact" makes DataFusion re-check the rows the scan keeps, but nothing
 //! brings back rows the scan drops, and a predicate that does not bind fails the query. Seen
-//! (crates/lakeport-extract/tests/pushdown.rs):
+//! (crates/lakeport-extract/tests/it/pushdown.rs):
 //!
 //! * `IS [NOT] NULL` on a struct, list or map column, alone or inside `OR`/`AND`: Iceberg has
 //!   accessors only for primitive fields ("Accessor for Field address not found");
