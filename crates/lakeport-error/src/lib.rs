@@ -87,6 +87,11 @@ impl ErrorKind {
             if let Some(store) = e.downcast_ref::<object_store::Error>() {
                 return Some(ErrorKind::of_object_store(store));
             }
+            // A boxed one is another type to `downcast_ref`: thiserror's `#[source]` on a
+            // `Box<object_store::Error>` field (lakeport-source's errors) answers the box.
+            if let Some(store) = e.downcast_ref::<Box<object_store::Error>>() {
+                return Some(ErrorKind::of_object_store(store));
+            }
             // An io::Error's `source()` skips the error it wraps (it answers that one's source).
             if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
                 next = Some(inner);
@@ -136,5 +141,30 @@ mod tests {
         }
         assert!(ErrorKind::Conflict.is_retryable() && ErrorKind::Unavailable.is_retryable());
         assert!(!ErrorKind::Invalid.is_retryable() && !ErrorKind::Denied.is_retryable() && !ErrorKind::Internal.is_retryable());
+    }
+
+    /// object_store's error is found in a chain as it, boxed (a `#[source]` field of type
+    /// `Box<object_store::Error>`) and inside an `std::io::Error` (a byte stream's error).
+    #[cfg(feature = "object_store")]
+    #[test]
+    fn an_object_store_error_is_found_boxed_and_inside_io_errors() {
+        #[derive(Debug)]
+        struct Wrapper(Box<object_store::Error>);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "reading k: {}", self.0)
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let precondition = || object_store::Error::Precondition { path: "k".into(), source: "412".into() };
+        assert_eq!(ErrorKind::of_object_store_in(&precondition()), Some(ErrorKind::Conflict));
+        assert_eq!(ErrorKind::of_object_store_in(&Wrapper(Box::new(precondition()))), Some(ErrorKind::Conflict));
+        let io = std::io::Error::other(Wrapper(Box::new(object_store::Error::NotFound { path: "k".into(), source: "404".into() })));
+        assert_eq!(ErrorKind::of_object_store_in(&io), Some(ErrorKind::NotFound));
+        assert_eq!(ErrorKind::of_object_store_in(&std::io::Error::other("no store here")), None);
     }
 }

@@ -771,10 +771,10 @@ async fn open_file(source: &S3Source, info: &ObjectInfo, kind: FileKind, read: &
     let opened = match kind.format {
         FileFormat::Parquet => {
             let (store, path) = source.locate(&info.key)?;
-            open_parquet(&name, store, path, info.size, read.batch_size, parallel).await?
+            open_parquet(&name, store, path, info.size, info.etag.clone(), read.batch_size, parallel).await?
         }
         _ => {
-            let stream = source.read_stream(info, parallel).await?.map_err(|e| std::io::Error::other(e.to_string())).boxed();
+            let stream = source.read_stream(info, parallel).await?.map_err(std::io::Error::other).boxed();
             open_text(&name, kind, stream, read).await?
         }
     };

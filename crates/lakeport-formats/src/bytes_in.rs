@@ -81,7 +81,7 @@ impl Chunks {
         // Peek at the first bytes so a compressed object without a .gz/.zst name is still read.
         let first = match stream.next().await {
             Some(Ok(b)) => b,
-            Some(Err(e)) => return Err(FormatError::Read { file: name.to_string(), message: e.to_string(), cause: ReadCause::Transfer }),
+            Some(Err(e)) => return Err(FormatError::Read { file: name.to_string(), message: e.to_string(), cause: ReadCause::of_transfer(&e) }),
             None => Bytes::new(),
         };
         let compression = match kind.compression {
@@ -132,7 +132,7 @@ impl Chunks {
                 // failing body stream arrives as Other): compression-codecs' gzip and zstd decoders.
                 cause: match e.kind() {
                     std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::FileTooLarge if self.compressed => ReadCause::Content,
-                    _ => ReadCause::Transfer,
+                    _ => ReadCause::of_transfer(&e),
                 },
             })?;
             if read == 0 {

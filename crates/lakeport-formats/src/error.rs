@@ -112,6 +112,22 @@ pub enum ReadCause {
     Content,
     /// The reader itself failed (a panic in lakeport or a library it uses): a bug.
     Bug,
+    /// The object changed while it was read: S3 refused a GET pinned to the listed ETag
+    /// (`If-Match`, 412 PreconditionFailed), so nothing of a mix of two versions was read. A later
+    /// load reads the new version.
+    Changed,
+}
+
+impl ReadCause {
+    /// Why the bytes of a transfer that failed with `e` did not come: [`ReadCause::Changed`] when
+    /// object_store's `Precondition` error is in `e`'s source chain (also inside an
+    /// `std::io::Error`), else [`ReadCause::Transfer`].
+    pub(crate) fn of_transfer(e: &(dyn std::error::Error + 'static)) -> ReadCause {
+        match ErrorKind::of_object_store_in(e) {
+            Some(ErrorKind::Conflict) => ReadCause::Changed,
+            _ => ReadCause::Transfer,
+        }
+    }
 }
 
 impl FormatError {
@@ -121,6 +137,7 @@ impl FormatError {
         match self {
             FormatError::Read { cause: ReadCause::Transfer, .. } => ErrorKind::Unavailable,
             FormatError::Read { cause: ReadCause::Bug, .. } => ErrorKind::Internal,
+            FormatError::Read { cause: ReadCause::Changed, .. } => ErrorKind::Conflict,
             _ => ErrorKind::Invalid,
         }
     }

@@ -1,6 +1,6 @@
-//! Parquet: the footer and the column chunks are fetched with ranged GETs (parquet's
-//! `ParquetObjectReader`; a row group's chunks spread over parallel GETs, `parallel_ranges`), so a
-//! file is never held whole in memory.
+//! Parquet: the footer and the column chunks are fetched with ranged GETs, every one pinned to
+//! the version listed (a row group's chunks spread over parallel GETs, `parallel_ranges`), so a
+//! file is never held whole in memory and never read as a mix of two versions.
 //!
 //! On top of the parquet crate, in this one place, what mainstream readers (Arrow C++/pyarrow,
 //! DuckDB) also do for files of older or sloppy writers, and checks that keep a value from
@@ -32,7 +32,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use lakeport_error::ErrorKind;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStore;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::ProjectionMask;
@@ -45,7 +45,7 @@ use crate::{conform, BatchStream, FormatError, OpenedFile};
 mod footer_repair;
 mod parallel_ranges;
 
-use parallel_ranges::ParallelRanges;
+use parallel_ranges::{ObjectVersion, ParallelRanges};
 
 /// Uncompressed bytes one batch may hold (estimated from the column chunk sizes): keeps a batch
 /// of long strings below Arrow's 2 GiB per string array and the memory of a load bounded.
@@ -55,8 +55,7 @@ pub(crate) struct ParquetBody {
     builder: ParquetRecordBatchStreamBuilder<ParallelRanges>,
     int96: Option<Int96Fix>,
     rows: u64,
-    store: Arc<dyn ObjectStore>,
-    path: Path,
+    object: Arc<ObjectVersion>,
     metadata: Arc<ParquetMetaData>,
 }
 
@@ -82,17 +81,21 @@ fn parse_error(file: &str, e: impl std::fmt::Display) -> FormatError {
 /// A read of the object that failed: when the store failed to deliver the bytes (object_store's
 /// error in the source chain, of kind `Unavailable`: a timeout, a reset, a 5xx after retries) it
 /// is the transfer's failure ([`FormatError::Read`], [`ReadCause::Transfer`]), as for the text
-/// readers; anything else is the file's ([`parse_error`]).
+/// readers; a GET refused because the object is no longer the version listed (`Precondition`,
+/// kind `Conflict`) is [`ReadCause::Changed`]; anything else is the file's ([`parse_error`]).
 fn read_error(file: &str, e: &(dyn std::error::Error + 'static)) -> FormatError {
+    let read = |message: String, cause| FormatError::Read { file: file.to_string(), message, cause };
     match ErrorKind::of_object_store_in(e) {
-        Some(ErrorKind::Unavailable) => FormatError::Read { file: file.to_string(), message: e.to_string(), cause: ReadCause::Transfer },
+        Some(ErrorKind::Unavailable) => read(e.to_string(), ReadCause::Transfer),
+        Some(ErrorKind::Conflict) => read("the object changed while it was read (its ETag no longer matches the one listed); nothing of it was loaded".into(), ReadCause::Changed),
         _ => parse_error(file, e),
     }
 }
 
 /// Reads the footer of a Parquet object and returns it ready to stream. `store` and `path`
 /// address the object exactly (the source's `S3Source::locate` gives them for an S3 key); `name`
-/// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes; `batch_size` is
+/// (`s3://bucket/key`) is what errors say; `size` is the object's size in bytes and `etag` its
+/// ETag as listed, to which every GET is pinned (`If-Match`; `None`: unpinned); `batch_size` is
 /// the most rows per batch (fewer when rows are large: a batch holds at most `BATCH_BYTES`,
 /// 256 MiB, of uncompressed data); `parallel` is how many ranged GETs may fetch a row group's
 /// column chunks at once (`parallel_ranges`; 1: one GET for chunks side by side). INT96
@@ -101,28 +104,33 @@ fn read_error(file: &str, e: &(dyn std::error::Error + 'static)) -> FormatError 
 /// # Errors
 /// [`FormatError::Parse`] ("not a readable Parquet file") for an object under 12 bytes, a footer
 /// that does not decode even after repair, or inconsistent metadata — also when a ranged GET of
-/// the footer fails; [`FormatError::Unsupported`] for an INT96 column inside a nested column, or a
+/// the footer fails; [`FormatError::Read`] when the GET failed for good ([`ReadCause::Transfer`])
+/// or the object is no longer the version listed ([`ReadCause::Changed`], also from the batch
+/// stream later); [`FormatError::Unsupported`] for an INT96 column inside a nested column, or a
 /// row group whose rows average over 256 MiB uncompressed.
 pub async fn open_parquet(
     name: &str,
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
+    etag: Option<String>,
     batch_size: usize,
     parallel: usize,
 ) -> Result<OpenedFile, FormatError> {
     if size < 12 {
         return Err(parse_error(name, format!("{size} bytes is too small for Parquet (truncated?)")));
     }
-    let mut reader = ParallelRanges::new(store.clone(), path.clone(), size, parallel);
+    let object = Arc::new(ObjectVersion { store, path, size, etag });
+    let mut reader = ParallelRanges::new(object.clone(), parallel);
     let metadata = match reader.get_metadata(None).await {
         Ok(m) => m,
-        Err(e) => match repaired_metadata(&store, &path, size).await {
-            Some(m) => Arc::new(m),
-            None => return Err(read_error(name, &e)),
+        Err(e) => match repaired_metadata(&object).await {
+            Ok(Some(m)) => Arc::new(m),
+            Ok(None) => return Err(read_error(name, &e)),
+            Err(e) => return Err(read_error(name, &e)),
         },
     };
-    let metadata = Arc::new(normalize(name, Arc::unwrap_or_clone(metadata), size, &store, &path).await?);
+    let metadata = Arc::new(normalize(name, Arc::unwrap_or_clone(metadata), &object).await?);
     let rows: u64 = metadata.row_groups().iter().map(|rg| rg.num_rows().max(0) as u64).sum();
     let batch_rows = batch_rows(name, &metadata, batch_size)?;
 
@@ -139,7 +147,7 @@ pub async fn open_parquet(
         let seconds_md = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new().with_schema(Arc::new(hint))).map_err(|e| parse_error(name, e))?;
         let roots: Vec<usize> = schema.fields().iter().enumerate().filter(|(_, f)| int96.contains(f.name())).map(|(i, _)| i).collect();
         let mask = ProjectionMask::roots(metadata.file_metadata().schema_descr(), roots);
-        let second_reader = ParallelRanges::new(store.clone(), path.clone(), size, parallel);
+        let second_reader = ParallelRanges::new(object.clone(), parallel);
         let seconds = ParquetRecordBatchStreamBuilder::new_with_metadata(second_reader, seconds_md).with_batch_size(batch_rows).with_projection(mask);
         schema = Schema::new(
             schema.fields().iter().map(|f| if int96.contains(f.name()) { Field::new(f.name(), DataType::Timestamp(TimeUnit::Microsecond, None), f.is_nullable()) } else { f.as_ref().clone() }).collect::<Vec<_>>(),
@@ -150,25 +158,38 @@ pub async fn open_parquet(
     Ok(OpenedFile {
         name: name.to_string(),
         schema: Arc::new(schema),
-        body: crate::Body::Parquet(Box::new(ParquetBody { builder, int96, rows, store, path, metadata })),
+        body: crate::Body::Parquet(Box::new(ParquetBody { builder, int96, rows, object, metadata })),
     })
 }
 
 /// The footer again, with fields of a wrong wire type dropped; `None` if that does not help.
-async fn repaired_metadata(store: &Arc<dyn ObjectStore>, path: &Path, size: u64) -> Option<ParquetMetaData> {
-    let tail = store.get_range(path, size - 8..size).await.ok()?;
-    let len = u32::from_le_bytes(tail[..4].try_into().ok()?) as u64;
+///
+/// # Errors
+/// A GET that fails because the object changed since it was listed (object_store's
+/// `Precondition`): that, not the footer, is then what the caller reports. Other failed GETs are
+/// `None` (the first read's error is the one to report).
+async fn repaired_metadata(object: &ObjectVersion) -> object_store::Result<Option<ParquetMetaData>> {
+    let size = object.size;
+    let get = |range: Range<u64>| async move {
+        match object.get_range(range).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e @ object_store::Error::Precondition { .. }) => Err(e),
+            Err(_) => Ok(None),
+        }
+    };
+    let Some(tail) = get(size - 8..size).await? else { return Ok(None) };
+    let len = u32::from_le_bytes(tail[..4].try_into().expect("8 bytes asked")) as u64;
     if &tail[4..] != b"PAR1" || len + 8 > size {
-        return None;
+        return Ok(None);
     }
-    let footer = store.get_range(path, size - 8 - len..size - 8).await.ok()?;
-    let repaired = footer_repair::drop_mistyped_fields(&footer)?;
-    ParquetMetaDataReader::decode_metadata(&repaired).ok()
+    let Some(footer) = get(size - 8 - len..size - 8).await? else { return Ok(None) };
+    Ok(footer_repair::drop_mistyped_fields(&footer).and_then(|repaired| ParquetMetaDataReader::decode_metadata(&repaired).ok()))
 }
 
 /// The metadata as mainstream readers take it (see the module doc), or an error naming the
 /// column whose byte range is not inside the file.
-async fn normalize(name: &str, md: ParquetMetaData, size: u64, store: &Arc<dyn ObjectStore>, path: &Path) -> Result<ParquetMetaData, FormatError> {
+async fn normalize(name: &str, md: ParquetMetaData, object: &ObjectVersion) -> Result<ParquetMetaData, FormatError> {
+    let size = object.size;
     let fm = md.file_metadata().clone();
     // PARQUET-816: parquet-mr before 1.2.9 left the dictionary page header out of the chunk size.
     let pad_chunks = fm.created_by().is_some_and(parquet_mr_before_1_2_9);
@@ -216,7 +237,7 @@ async fn normalize(name: &str, md: ParquetMetaData, size: u64, store: &Arc<dyn O
                 // Arrow C++ pads such chunks by 100 bytes and stops at the chunk's value count;
                 // the parquet crate reads pages until the bytes end, so the chunk is extended by
                 // exactly the dictionary page header the writer left out.
-                let head = store.get_range(path, start as u64..(start as u64 + 1024).min(size)).await.map_err(|e| read_error(name, &e))?;
+                let head = object.get_range(start as u64..(start as u64 + 1024).min(size)).await.map_err(|e| read_error(name, &e))?;
                 if let Some((header_len, 2)) = footer_repair::page_header(&head) {
                     cb = cb.set_total_compressed_size(len + header_len as i64);
                 }
@@ -298,7 +319,7 @@ fn int96_columns(name: &str, md: &ParquetMetaData) -> Result<Vec<String>, Format
 
 impl ParquetBody {
     pub(crate) fn into_batches(self, name: String, target: SchemaRef) -> BatchStream {
-        let ParquetBody { builder, int96, rows: expected, store, path, metadata } = self;
+        let ParquetBody { builder, int96, rows: expected, object, metadata } = self;
         let fail = |name: &str, e: parquet::errors::ParquetError| read_error(name, &e);
         let main = match builder.build() {
             Ok(s) => s,
@@ -319,12 +340,11 @@ impl ParquetBody {
             target: SchemaRef,
             read: u64,
             expected: u64,
-            store: Arc<dyn ObjectStore>,
-            path: Path,
+            object: Arc<ObjectVersion>,
             metadata: Arc<ParquetMetaData>,
             done: bool,
         }
-        let state = State { main, seconds, columns, name, target, read: 0, expected, store, path, metadata, done: false };
+        let state = State { main, seconds, columns, name, target, read: 0, expected, object, metadata, done: false };
         futures::stream::unfold(state, move |mut s| async move {
             if s.done {
                 return None;
@@ -344,7 +364,7 @@ impl ParquetBody {
                     s.done = true;
                     let msg = e.to_string();
                     Some(Err(if msg.contains("CRC checksum mismatch") {
-                        locate_crc_mismatch(&s.name, &s.store, &s.path, &s.metadata).await.unwrap_or_else(|| fail(&s.name, e))
+                        locate_crc_mismatch(&s.name, &s.object, &s.metadata).await.unwrap_or_else(|| fail(&s.name, e))
                     } else {
                         fail(&s.name, e)
                     }))
@@ -446,13 +466,13 @@ impl parquet::file::reader::ChunkReader for ChunkAt {
 
 /// After the parquet crate reported a page CRC mismatch (it does not say where): the first page
 /// whose CRC does not match, found by reading the pages of each column chunk in file order.
-async fn locate_crc_mismatch(name: &str, store: &Arc<dyn ObjectStore>, path: &Path, md: &ParquetMetaData) -> Option<FormatError> {
+async fn locate_crc_mismatch(name: &str, object: &ObjectVersion, md: &ParquetMetaData) -> Option<FormatError> {
     use parquet::column::page::PageReader;
     for (g, rg) in md.row_groups().iter().enumerate() {
         for c in rg.columns() {
             let (start, len) = c.byte_range();
             let range: Range<u64> = start..start + len;
-            let data = store.get_range(path, range).await.ok()?;
+            let data = object.get_range(range).await.ok()?;
             let chunk = Arc::new(ChunkAt { start, data });
             let mut pages = parquet::file::serialized_reader::SerializedPageReader::new(chunk, c, rg.num_rows() as usize, None).ok()?;
             let mut page = 0usize;

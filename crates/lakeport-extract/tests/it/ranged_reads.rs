@@ -1,6 +1,7 @@
 //! A big object is read as parallel ranged GETs pinned to its ETag (`S3Source::read_stream`):
 //! the rows are exact with and without faults between lakeport and S3, the server sees the ranges,
-//! and an object rewritten while it is read fails the read instead of mixing two versions.
+//! and an object rewritten while it is read fails the read instead of mixing two versions — a
+//! big text object's ranges and a Parquet object's footer and column chunks alike.
 
 use crate::common;
 
@@ -266,4 +267,62 @@ async fn a_parquet_row_group_is_fetched_as_parallel_ranges_and_loads_exactly_als
     println!("through faults: {done} of 3 loads exact; {}", proxy.stats.summary());
     assert!(proxy.stats.injected_total() > 0, "faults were injected: {}", proxy.stats.summary());
     assert!(done >= 2, "{done} of 3 loads succeeded");
+}
+
+/// Every read of one object in several GETs is pinned to the version listed: a Parquet object's
+/// footer and then its column chunks (one GET for them, or several at once), and a big text
+/// object's ranges after its sample. Rewritten between those GETs, the read fails as changed
+/// (`ReadCause::Changed`, kind Conflict, naming the object) instead of mixing two versions; read
+/// unchanged, the same reads give every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parquet_and_text_objects_rewritten_between_their_gets_fail_as_changed() {
+    use futures::TryStreamExt;
+    use lakeport_formats::{open_parquet, open_text, FileKind, FormatError, ReadCause, ReadOptions};
+
+    let env = setup("changed-between").await;
+    let (key, secret) = env.s3.user("reader");
+    let source = S3Source::connect(&env.s3.config(&env.bucket.name, &key), &secret).unwrap();
+    let read = ReadOptions::default();
+    let changed = |e: &FormatError, name: &str| {
+        assert!(matches!(e, FormatError::Read { cause: ReadCause::Changed, .. }), "{e:?}");
+        assert_eq!(e.kind(), lakeport_source::ErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains(name) && e.to_string().contains("the object changed while it was read"), "{e}");
+    };
+
+    let rows = 200_000;
+    let v1 = wide_parquet(rows);
+    for parallel in [1, 4] {
+        env.bucket.put("changing/wide.parquet", v1.clone()).await;
+        let open = || async {
+            let info = source.head("changing/wide.parquet").await.unwrap();
+            let (store, path) = source.locate(&info.key).unwrap();
+            let name = format!("s3://{}/{}", env.bucket.name, info.key);
+            (open_parquet(&name, store, path, info.size, info.etag.clone(), 8192, parallel).await.unwrap(), name)
+        };
+        // Unchanged: every row.
+        let (opened, _) = open().await;
+        let schema = opened.schema();
+        let batches: Vec<_> = opened.into_batches(schema, &read).try_collect().await.unwrap();
+        assert_eq!(batches.iter().map(|b| b.num_rows() as i64).sum::<i64>(), rows, "parallel {parallel}");
+        // Rewritten after the footer was read: the column chunks' GET is refused.
+        let (opened, name) = open().await;
+        env.bucket.put("changing/wide.parquet", wide_parquet(rows + 1)).await;
+        let schema = opened.schema();
+        let e = opened.into_batches(schema, &read).try_collect::<Vec<_>>().await.expect_err("a rewritten Parquet object must not be read");
+        changed(&e, &name);
+    }
+
+    // Text: four ranges of RANGED_READ_CHUNK, two in flight; rewritten once the sample is read,
+    // the last range is asked for after the rewrite.
+    let body = big_csv(1_000_000);
+    assert!(body.len() as u64 > 3 * RANGED_READ_CHUNK);
+    env.bucket.put("changing/big.csv", body.clone()).await;
+    let info = source.head("changing/big.csv").await.unwrap();
+    let name = format!("s3://{}/{}", env.bucket.name, info.key);
+    let stream = source.read_stream(&info, 2).await.unwrap().map_err(std::io::Error::other).boxed();
+    let opened = open_text(&name, FileKind::from_key(&info.key).unwrap(), stream, &read).await.unwrap();
+    env.bucket.put("changing/big.csv", body.replace("name-", "NAME-")).await;
+    let schema = opened.schema();
+    let e = opened.into_batches(schema, &read).try_collect::<Vec<_>>().await.expect_err("a rewritten text object must not be read");
+    changed(&e, &name);
 }

@@ -1,4 +1,12 @@
-//! A row group's column chunks fetched as several ranged GETs at once.
+//! The reads of one Parquet object: every GET pinned to the listed version, and a row group's
+//! column chunks fetched as several ranged GETs at once.
+//!
+//! A Parquet object is read in several GETs (the footer, then the column chunks of each row
+//! group), so an object rewritten between two of them would mix two versions: the footer of one,
+//! pages of the other. Every GET here carries `If-Match` with the ETag the object was listed with
+//! (as `S3Source::read_stream` does for text ranges); S3 answers a rewritten object with 412
+//! PreconditionFailed, object_store's `Precondition` error, and the read fails instead of mixing.
+//! An object listed without an ETag has nothing to pin to and is read unpinned.
 //!
 //! parquet's `ParquetObjectReader` hands the column chunks a row group needs to object_store's
 //! `get_ranges`, which merges ranges less than 1 MiB apart into one GET (object_store 0.13
@@ -7,9 +15,12 @@
 //! roughly 80–100 MB/s, so on real S3 that one GET is the load's critical path; parallel ranges
 //! are how S3 is meant to be read fast (AWS's S3 performance guidelines), as
 //! `S3Source::read_stream` does for text. Here the chunks are still merged, but only up to an even
-//! share of what the call asks for, so the bytes come in up to `parallel` GETs at once. This is the
-//! smallest piece on top of object_store (a cap on a merged range) and parquet (the reader trait):
-//! the footer and single ranges go through `ParquetObjectReader` (with a footer size hint).
+//! share of what the call asks for, so the bytes come in up to `parallel` GETs at once.
+//!
+//! Neither object_store's `get_ranges` nor `ParquetObjectReader` takes GET options (`If-Match`)
+//! or a cap on a merged range, so this is the smallest piece on top of them: the parquet crate's
+//! reader trait (`AsyncFileReader`) over object_store's `get_opts`, its footer read by the parquet
+//! crate's `ParquetMetaDataReader` as `ParquetObjectReader` does it (with a footer size hint).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -18,11 +29,11 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, OBJECT_STORE_COALESCE_DEFAULT};
+use object_store::{GetOptions, ObjectStore, OBJECT_STORE_COALESCE_DEFAULT};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetObjectReader};
+use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::Result;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
 /// The smallest share one GET is given (bytes): below 1 MiB a GET's first-byte latency costs more
 /// than the parallel transfer saves.
@@ -32,42 +43,58 @@ const MIN_SHARE: u64 = 1 << 20;
 /// default footer read size; a bigger footer costs a second GET.
 const FOOTER_HINT: usize = 64 << 10;
 
-/// A Parquet object read through `ParquetObjectReader`, with the column chunks of each call spread
-/// over up to `parallel` GETs in flight.
+/// One version of an object: `path` in `store`, `size` bytes, listed with `etag`. Every read
+/// through it is pinned to that ETag (`If-Match`) where there is one.
+pub(crate) struct ObjectVersion {
+    pub store: Arc<dyn ObjectStore>,
+    pub path: Path,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+impl ObjectVersion {
+    /// The bytes `range` of this version: one GET.
+    ///
+    /// # Errors
+    /// object_store's error of the GET: `Precondition` when the object is no longer this version
+    /// (S3's 412 to `If-Match`), `NotFound` when it is gone, others for a failed transfer.
+    pub(crate) async fn get_range(&self, range: Range<u64>) -> object_store::Result<Bytes> {
+        let options = GetOptions { range: Some(range.into()), if_match: self.etag.clone(), ..GetOptions::default() };
+        self.store.get_opts(&self.path, options).await?.bytes().await
+    }
+}
+
+/// A Parquet object version read for the parquet crate, with the column chunks of each call
+/// spread over up to `parallel` GETs in flight.
 pub(crate) struct ParallelRanges {
-    inner: ParquetObjectReader,
-    store: Arc<dyn ObjectStore>,
-    path: Path,
+    object: Arc<ObjectVersion>,
     parallel: usize,
 }
 
 impl ParallelRanges {
-    /// The object at `path` in `store`, `size` bytes, its chunks fetched by up to `parallel` GETs
-    /// at once (1 or 0: as `ParquetObjectReader` alone). The footer is read with one GET of the
-    /// last [`FOOTER_HINT`] bytes where it fits in them, instead of the length first and the footer
-    /// then (one first-byte latency less per file).
-    pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64, parallel: usize) -> Self {
-        let inner = ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(size).with_footer_size_hint(FOOTER_HINT);
-        ParallelRanges { inner, store, path, parallel }
+    /// Reads of `object`, its chunks fetched by up to `parallel` GETs at once (1 or 0: one at a
+    /// time, ranges less than 1 MiB apart merged as object_store's `get_ranges` does). The footer
+    /// is read with one GET of the last [`FOOTER_HINT`] bytes where it fits in them, instead of
+    /// the length first and the footer then (one first-byte latency less per file).
+    pub(crate) fn new(object: Arc<ObjectVersion>, parallel: usize) -> Self {
+        ParallelRanges { object, parallel: parallel.max(1) }
     }
 }
 
 impl AsyncFileReader for ParallelRanges {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
-        self.inner.get_bytes(range)
+        let object = self.object.clone();
+        async move { Ok(object.get_range(range).await?) }.boxed()
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
-        if self.parallel <= 1 {
-            return self.inner.get_byte_ranges(ranges);
-        }
         let fetches = plan(&ranges, self.parallel);
-        let (store, path, parallel) = (self.store.clone(), self.path.clone(), self.parallel);
+        let (object, parallel) = (self.object.clone(), self.parallel);
         async move {
             let fetched: Vec<Bytes> = futures::stream::iter(fetches.clone())
                 .map(|range| {
-                    let (store, path) = (store.clone(), path.clone());
-                    async move { store.get_range(&path, range).await }
+                    let object = object.clone();
+                    async move { object.get_range(range).await }
                 })
                 .buffered(parallel)
                 .try_collect()
@@ -88,8 +115,22 @@ impl AsyncFileReader for ParallelRanges {
         .boxed()
     }
 
+    /// The footer, read as `ParquetObjectReader::get_metadata` (parquet 58) reads it: `options`'
+    /// metadata options and page index policies (none preloaded unless asked), with the footer
+    /// size hint.
     fn get_metadata<'a>(&'a mut self, options: Option<&'a ArrowReaderOptions>) -> BoxFuture<'a, Result<Arc<ParquetMetaData>>> {
-        self.inner.get_metadata(options)
+        async move {
+            let mut reader = ParquetMetaDataReader::new()
+                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
+                .with_page_index_policy(PageIndexPolicy::Skip)
+                .with_prefetch_hint(Some(FOOTER_HINT));
+            if let Some(o) = options.filter(|o| o.column_index_policy() != PageIndexPolicy::Skip || o.offset_index_policy() != PageIndexPolicy::Skip) {
+                reader = reader.with_column_index_policy(o.column_index_policy()).with_offset_index_policy(o.offset_index_policy());
+            }
+            let size = self.object.size;
+            Ok(Arc::new(reader.load_and_finish(self, size).await?))
+        }
+        .boxed()
     }
 }
 
