@@ -177,8 +177,8 @@ async fn repaired_metadata(object: &ObjectVersion) -> object_store::Result<Optio
             Err(_) => Ok(None),
         }
     };
-    let Some(tail) = get(size - 8..size).await? else { return Ok(None) };
-    let len = u32::from_le_bytes(tail[..4].try_into().expect("8 bytes asked")) as u64;
+    let Some(tail) = get(size - 8..size).await?.filter(|t| t.len() == 8) else { return Ok(None) };
+    let len = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
     if &tail[4..] != b"PAR1" || len + 8 > size {
         return Ok(None);
     }
