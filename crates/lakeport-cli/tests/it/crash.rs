@@ -11,7 +11,7 @@ use crate::common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{lakeport, ok, stdout};
+use common::{lakeport, ok, pool_over, stdout};
 use lakeport_testkit::TestS3;
 
 const ROWS_PER_FILE: u64 = 3000;
@@ -45,11 +45,8 @@ impl Lcg {
 async fn killed_loads_leave_old_or_new_state_and_the_next_delta_completes_exactly_once() {
     let s3 = TestS3::from_env();
     let bucket = s3.bucket("crash").await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = pool_over(&s3, &bucket);
     let d = dir.path();
-    let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(d, &[("SECRET", secret.expose())], &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"]);
     // The model of the bucket: object number → rows it holds now.
     let mut objects: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
     let mut next_file = 0u64;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{binary, lakeport, ok, stdout, text};
+use common::{binary, lakeport, ok, pool_over, stdout, text};
 use lakeport_testkit::{TestBucket, TestS3};
 use serde_json::Value;
 
@@ -24,15 +24,8 @@ async fn setup(label: &str) -> (TestS3, TestBucket, tempfile::TempDir) {
     for i in 0..FILES {
         bucket.put(&format!("log/part-{i:04}.csv"), format!("id,v\n{},{i}\n{},{i}\n", i * 2, i * 2 + 1)).await;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = pool_over(&s3, &bucket);
     let d = dir.path();
-    let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(
-        d,
-        &[("SECRET", secret.expose())],
-        &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"],
-    );
     ok(d, &[], &["extract", "-c", "src", "--folder", "log", "--concurrency", "1"]);
     assert_eq!(rows(d, "log"), 2 * FILES as u64);
     // The "new" state a full load would bring: one more file.
@@ -293,15 +286,8 @@ async fn jobs_show_gives_per_table_details_and_jobs_page_with_before() {
     let bucket = s3.bucket("jobs-show").await;
     bucket.put("f/a.csv", "id\n1\n2\n").await;
     bucket.put("f/_SUCCESS", "").await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = pool_over(&s3, &bucket);
     let d = dir.path();
-    let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(
-        d,
-        &[("SECRET", secret.expose())],
-        &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"],
-    );
     ok(d, &[], &["extract", "-c", "src", "--folder", "f", "--delta"]);
     ok(d, &[], &["extract", "-c", "src", "--folder", "f", "--delta"]);
     let all = jobs(d);

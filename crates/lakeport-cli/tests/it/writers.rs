@@ -13,23 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{binary, lakeport, ok, text};
+use common::{binary, lakeport, ok, pool_over, text};
 use lakeport_testkit::{TestBucket, TestS3};
 use serde_json::Value;
-
-/// A pool with connection "src" over `bucket`.
-fn pool_over(s3: &TestS3, bucket: &TestBucket) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (key, secret) = s3.user("reader");
-    ok(d, &[], &["pool", "create", "default"]);
-    ok(
-        d,
-        &[("SECRET", secret.expose())],
-        &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"],
-    );
-    dir
-}
 
 /// The CSV of object number `n`: `rows` rows with ids unique across the test (`n * 100 + j`)
 /// and a value column; returns the text, the sum of its ids and the sum of its values.

@@ -33,7 +33,7 @@ use object_store::{GetOptions, ObjectStore, OBJECT_STORE_COALESCE_DEFAULT};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::Result;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 /// The smallest share one GET is given (bytes): below 1 MiB a GET's first-byte latency costs more
 /// than the parallel transfer saves.
@@ -116,15 +116,12 @@ impl AsyncFileReader for ParallelRanges {
     }
 
     /// The footer, read as `ParquetObjectReader::get_metadata` (parquet 58) reads it: `options`'
-    /// metadata options and page index policies (none preloaded unless asked), with the footer
-    /// size hint.
+    /// metadata options and page index policies (without options no page index, the reader's
+    /// default `Skip`), with the footer size hint.
     fn get_metadata<'a>(&'a mut self, options: Option<&'a ArrowReaderOptions>) -> BoxFuture<'a, Result<Arc<ParquetMetaData>>> {
         async move {
-            let mut reader = ParquetMetaDataReader::new()
-                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
-                .with_page_index_policy(PageIndexPolicy::Skip)
-                .with_prefetch_hint(Some(FOOTER_HINT));
-            if let Some(o) = options.filter(|o| o.column_index_policy() != PageIndexPolicy::Skip || o.offset_index_policy() != PageIndexPolicy::Skip) {
+            let mut reader = ParquetMetaDataReader::new().with_metadata_options(options.map(|o| o.metadata_options().clone())).with_prefetch_hint(Some(FOOTER_HINT));
+            if let Some(o) = options {
                 reader = reader.with_column_index_policy(o.column_index_policy()).with_offset_index_policy(o.offset_index_policy());
             }
             let size = self.object.size;

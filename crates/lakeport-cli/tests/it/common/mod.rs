@@ -32,6 +32,21 @@ pub fn ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     text(&o)
 }
 
+/// A new pool directory with pool "default" and connection "src" over `bucket` (the
+/// least-privilege `reader` user's key, its secret from an environment variable).
+pub fn pool_over(s3: &lakeport_testkit::TestS3, bucket: &lakeport_testkit::TestBucket) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, secret) = s3.user("reader");
+    ok(d, &[], &["pool", "create", "default"]);
+    ok(
+        d,
+        &[("SECRET", secret.expose())],
+        &["connection", "add", "src", "--region", "us-east-1", "--bucket", &bucket.name, "--access-key-id", &key, "--secret-env", "SECRET", "--endpoint", &s3.endpoint, "--path-style", "--allow-http", "--skip-test"],
+    );
+    dir
+}
+
 /// Runs and expects success; returns stdout only (for JSON output).
 pub fn stdout(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let o = lakeport(dir, env, args);
