@@ -19,6 +19,13 @@ use crate::{ExtractError, Item, Progress, Shard};
 const SOURCE_KEY: &str = "_source_key";
 const SOURCE_MODIFIED: &str = "_source_modified";
 
+/// Batches the readers' channel to the writing task holds. Each reader already holds its next
+/// batch while it waits to send, so `concurrency` batches wait in front of the writer anyway;
+/// the channel only bridges the writer's hand-off. It was `concurrency * 2` (16 batches of
+/// about 1 MiB each by default): no faster, and 20-50 MiB more peak RSS for Parquet loads
+/// (heaptrack: batches in flight were the largest part of the heap; bench/results/latest.md).
+const HANDOFF: usize = 2;
+
 /// One extraction: what to load from the connection and how. [`ExtractRequest::new`] gives
 /// the defaults.
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
@@ -1132,7 +1139,7 @@ impl StageAttempt<'_> {
         let Probe { files, empty, rest } = plan.probe;
         progress.table_started(&planned.table, self.selected.len() - empty.len(), self.selected.iter().map(|(o, _)| o.size).sum());
 
-        let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(t.concurrency * 2);
+        let (tx, mut rx) = mpsc::channel::<Result<Msg, ExtractError>>(HANDOFF);
         let parallel = ranges_per_object(t.concurrency, self.selected.len());
         let reader = ObjectReader { source: t.source.clone(), read: self.read.clone(), parallel, progress: progress.clone(), check: plan.check, adapters, tx };
         let work = files.into_iter().map(Ok).chain(rest.into_iter().map(Err));

@@ -108,8 +108,10 @@ fn distinct<'a>(values: impl Iterator<Item = &'a [u8]>) -> (usize, usize) {
     (seen, set.len())
 }
 
-/// Batches queued per lane: enough that a lane has the next batch while the other encodes.
-const QUEUE: usize = 4;
+/// Batches queued per lane: the next one while the lane encodes one. It was 4: no faster, and
+/// every queued batch is memory held (batches in flight were the largest part of a Parquet
+/// load's heap at its peak, heaptrack; see also `HANDOFF` in lakeport-extract's `run.rs`).
+const QUEUE: usize = 2;
 
 enum Command {
     Write(String, RecordBatch),

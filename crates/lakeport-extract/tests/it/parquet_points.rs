@@ -223,3 +223,55 @@ async fn row_counts_that_disagree_are_not_trusted() {
     let e = load(&env, "counts/group5.parquet", with_counts(5, 5), "group5").await.unwrap_err();
     assert!(e.contains("column 'id'") && e.contains("5 rows but this column holds 3 values"), "{e}");
 }
+
+/// Strings and bytes as polars, pyarrow and DataFusion write them (`large_string`,
+/// `string_view`, `large_binary` in the file's embedded Arrow schema) are decoded straight into
+/// the table's string and binary columns: every value as written — empty, NULL, multi-byte,
+/// longer than a view's inline 12 bytes — across row groups and batches.
+#[tokio::test]
+async fn large_and_view_strings_load_as_written() {
+    use arrow::array::{ArrayRef, BinaryViewArray, LargeBinaryArray, LargeStringArray, StringViewArray};
+    use arrow::record_batch::RecordBatch;
+    use parquet::arrow::ArrowWriter;
+
+    let env = setup("pq-strings").await;
+    let rows = 20_000;
+    let text = |i: usize| match i % 5 {
+        0 => None,
+        1 => Some(String::new()),
+        2 => Some(format!("zählt-{i}-ü€𝄞")),
+        3 => Some(format!("a value longer than twelve bytes, number {i}")),
+        _ => Some(format!("k{}", i % 7)),
+    };
+    let values: Vec<Option<String>> = (0..rows).map(text).collect();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("large", Arc::new(LargeStringArray::from(values.clone()))),
+        ("view", Arc::new(StringViewArray::from(values.clone()))),
+        ("large_bytes", Arc::new(LargeBinaryArray::from(values.iter().map(|v| v.as_deref().map(str::as_bytes)).collect::<Vec<_>>()))),
+        ("view_bytes", Arc::new(BinaryViewArray::from(values.iter().map(|v| v.as_deref().map(str::as_bytes)).collect::<Vec<_>>()))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let mut file = Vec::new();
+    let props = WriterProperties::builder().set_max_row_group_size(12_000).build();
+    let mut w = ArrowWriter::try_new(&mut file, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    assert_eq!(load(&env, "polars/strings.parquet", file, "strings").await, Ok(rows as u64));
+    let non_null = values.iter().flatten().count() as i64;
+    let bytes: i64 = values.iter().flatten().map(|v| v.len() as i64).sum();
+    let chars: i64 = values.iter().flatten().map(|v| v.chars().count() as i64).sum();
+    for column in ["large", "view"] {
+        assert_eq!(env.scalar(&format!("SELECT count({column}) FROM strings")).await, non_null, "{column}");
+        assert_eq!(env.scalar(&format!("SELECT sum(octet_length({column})) FROM strings")).await, bytes, "{column}");
+        assert_eq!(env.scalar(&format!("SELECT sum(character_length({column})) FROM strings")).await, chars, "{column}");
+        assert_eq!(env.scalar(&format!("SELECT count(*) FROM strings WHERE {column} = 'zählt-19997-ü€𝄞'")).await, 1, "{column}");
+        assert_eq!(env.scalar(&format!("SELECT count(*) FROM strings WHERE {column} = ''")).await, (rows / 5) as i64, "{column}");
+    }
+    for column in ["large_bytes", "view_bytes"] {
+        assert_eq!(env.scalar(&format!("SELECT count({column}) FROM strings")).await, non_null, "{column}");
+        assert_eq!(env.scalar(&format!("SELECT sum(octet_length({column})) FROM strings")).await, bytes, "{column}");
+    }
+    // Row by row, the columns agree with each other (and so with the values written).
+    assert_eq!(env.scalar("SELECT count(*) FROM strings WHERE large = view AND CAST(large_bytes AS VARCHAR) = large AND view_bytes = large_bytes").await, non_null);
+}
