@@ -398,8 +398,9 @@ impl ParquetBody {
 /// The file's Arrow schema with each top-level string or binary column whose offsets differ
 /// from the target's (`LargeUtf8` or `Utf8View` in the file's embedded Arrow schema, as polars
 /// and pyarrow write them, for a table's `Utf8`) decoded straight into the target's type: the
-/// same bytes, without the copy that converting every batch afterwards costs (a third of the
-/// string data in memory again; heaptrack of a 50-file Parquet load). `None` when no column
+/// same bytes, without the copy of every string batch that converting afterwards costs (7 of
+/// 81 MB of heap at the peak of a 50-file Parquet load, heaptrack; 4 % of its CPU, perf; see
+/// bench/results/profile-parquet.md). `None` when no column
 /// differs that way, or when the parquet crate does not take the schema (`conform` then
 /// converts, as for every other difference).
 fn decoding_into(file: &ArrowReaderMetadata, metadata: &Arc<ParquetMetaData>, target: &SchemaRef) -> Option<ArrowReaderMetadata> {
