@@ -395,24 +395,31 @@ impl ParquetBody {
     }
 }
 
-/// The file's Arrow schema with each top-level string or binary column whose offsets differ
-/// from the target's (`LargeUtf8` or `Utf8View` in the file's embedded Arrow schema, as polars
-/// and pyarrow write them, for a table's `Utf8`) decoded straight into the target's type: the
-/// same bytes, without the copy of every string batch that converting afterwards costs (7 of
-/// 81 MB of heap at the peak of a 50-file Parquet load, heaptrack; 4 % of its CPU, perf; see
-/// bench/results/profile-parquet.md). `None` when no column
-/// differs that way, or when the parquet crate does not take the schema (`conform` then
-/// converts, as for every other difference).
+/// The file's Arrow schema with each top-level string (binary) column decoded straight into
+/// the target's string (binary) layout where the two differ: `large_string` or `string_view`
+/// in the file's embedded Arrow schema (polars, pyarrow, DataFusion write them) for a table's
+/// `Utf8`, and `Binary` or `BinaryView` for the `LargeBinary` iceberg gives a binary column.
+/// The same bytes, without the copy of every batch that converting afterwards costs (7 of 81 MB
+/// of heap at the peak of a 50-file Parquet load, heaptrack; 4 % of its CPU, perf; see
+/// bench/results/profile-parquet.md). `None` when no column differs that way, or when the
+/// parquet crate does not take the schema (`conform` then converts, as for every other
+/// difference). A batch of one column over 2 GiB of strings fails as it would for a file
+/// written with `Utf8`: the table's column is `Utf8` either way.
 fn decoding_into(file: &ArrowReaderMetadata, metadata: &Arc<ParquetMetaData>, target: &SchemaRef) -> Option<ArrowReaderMetadata> {
     use DataType::*;
+    let family = |t: &DataType| match t {
+        Utf8 | LargeUtf8 | Utf8View => Some(true),
+        Binary | LargeBinary | BinaryView => Some(false),
+        _ => None,
+    };
     let mut changed = false;
     let fields: Vec<Field> = file
         .schema()
         .fields()
         .iter()
         .map(|f| {
-            let narrower = target.field_with_name(f.name()).ok().map(|t| t.data_type()).filter(|t| matches!((f.data_type(), t), (LargeUtf8 | Utf8View, Utf8) | (LargeBinary | BinaryView, Binary)));
-            match narrower {
+            let to = target.field_with_name(f.name()).ok().map(|t| t.data_type()).filter(|&t| t != f.data_type() && family(t).is_some() && family(t) == family(f.data_type()));
+            match to {
                 Some(t) => {
                     changed = true;
                     f.as_ref().clone().with_data_type(t.clone())
@@ -542,5 +549,61 @@ mod tests {
         assert!(!parquet_mr_before_1_2_9("parquet-mr version 1.2.9"));
         assert!(!parquet_mr_before_1_2_9("parquet-mr version 1.12.0-201812210311360288-a86293f (build cec1a48)"));
         assert!(!parquet_mr_before_1_2_9("parquet-cpp-arrow version 14.0.0"));
+    }
+
+    /// `decoding_into` makes the parquet crate itself decode each layout of strings and bytes
+    /// into the table's (`Utf8`, iceberg's `LargeBinary`), with every value as written; a file
+    /// already in the table's layout, or a target of another kind, needs nothing.
+    #[test]
+    fn strings_and_bytes_decode_straight_into_the_table_layout() {
+        use arrow_array::{BinaryArray, BinaryViewArray, Int64Array, LargeStringArray, StringViewArray};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ArrowWriter;
+
+        let text: Vec<Option<String>> = (0..3000).map(|i| (i % 7 != 0).then(|| format!("wert-{i}-ü€ {}", "x".repeat(i % 20)))).collect();
+        let bytes: Vec<Option<&[u8]>> = text.iter().map(|v| v.as_deref().map(str::as_bytes)).collect();
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("large", Arc::new(LargeStringArray::from(text.clone()))),
+            ("view", Arc::new(StringViewArray::from(text.clone()))),
+            ("bytes", Arc::new(BinaryArray::from(bytes.clone()))),
+            ("bytes_view", Arc::new(BinaryViewArray::from(bytes.clone()))),
+            ("n", Arc::new(Int64Array::from_iter_values(0..3000))),
+        ];
+        let written = RecordBatch::try_from_iter(columns).unwrap();
+        let mut file = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut file, written.schema(), None).unwrap();
+        w.write(&written).unwrap();
+        w.close().unwrap();
+        let file = Bytes::from(file);
+
+        let md = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap();
+        let types = |s: &Schema| s.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>();
+        assert_eq!(types(md.schema().as_ref()), [DataType::LargeUtf8, DataType::Utf8View, DataType::Binary, DataType::BinaryView, DataType::Int64]);
+        let table = Arc::new(Schema::new(vec![
+            Field::new("large", DataType::Utf8, true),
+            Field::new("view", DataType::Utf8, true),
+            Field::new("bytes", DataType::LargeBinary, true),
+            Field::new("bytes_view", DataType::LargeBinary, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let into = decoding_into(&md, md.metadata(), &table).expect("every string and binary column differs from the table's");
+        let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::new_with_metadata(file.clone(), into).with_batch_size(1000).build().unwrap().map(Result::unwrap).collect();
+        assert_eq!(batches.len(), 3);
+        let read = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        assert_eq!(types(read.schema().as_ref()), types(table.as_ref()));
+        for (name, expected) in [("large", &text), ("view", &text)] {
+            let got: Vec<Option<String>> = read.column_by_name(name).unwrap().as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect();
+            assert_eq!(&got, expected, "{name}");
+        }
+        for name in ["bytes", "bytes_view"] {
+            let got: Vec<Option<&[u8]>> = read.column_by_name(name).unwrap().as_binary::<i64>().iter().collect();
+            assert_eq!(got, bytes, "{name}");
+        }
+
+        // Nothing to change: the table's own layout, or a column of another kind.
+        let same = Arc::new(Schema::new(md.schema().fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()));
+        assert!(decoding_into(&md, md.metadata(), &same).is_none());
+        let other = Arc::new(Schema::new(vec![Field::new("large", DataType::Int64, true), Field::new("n", DataType::Utf8, true)]));
+        assert!(decoding_into(&md, md.metadata(), &other).is_none());
     }
 }
