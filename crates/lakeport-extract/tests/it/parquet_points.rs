@@ -252,7 +252,7 @@ async fn large_and_view_strings_load_as_written() {
     ];
     let batch = RecordBatch::try_from_iter(columns).unwrap();
     let mut file = Vec::new();
-    let props = WriterProperties::builder().set_max_row_group_size(12_000).build();
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(12_000)).build();
     let mut w = ArrowWriter::try_new(&mut file, batch.schema(), Some(props)).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
